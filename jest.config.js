@@ -1,0 +1,16 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  // Type-checking is `tsc`'s job in `npm test`; with isolatedModules (tsconfig) ts-jest only transpiles.
+  transform: { "^.+\\.ts$": "ts-jest" },
+  // Moddable's built-in modules resolve to the Node stand-ins, so firmware/main.ts runs unchanged in the simulator.
+  moduleNameMapper: {
+    "^embedded:io/digital$": "<rootDir>/hosts/node/digital.ts",
+    "^embedded:io/digitalbank$": "<rootDir>/hosts/node/digitalbank.ts",
+    "^flash$": "<rootDir>/hosts/node/flash.ts",
+    "^timer$": "<rootDir>/hosts/node/timer.ts",
+  },
+  testTimeout: 60000,
+};

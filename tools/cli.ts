@@ -1,0 +1,43 @@
+// The solkey command line: one table of commands, each in tools/commands/ taking typed options. Only this entry point
+// decides exit codes: 0 ok, 1 failure (a check failed, a device refused), 2 usage (unknown command, bad flag or value).
+import { Command, CommanderError } from "commander";
+import { UsageError } from "./errors";
+import * as vectors from "./commands/vectors";
+
+import { version as VERSION } from "../package.json";
+
+/** Each command module adds itself to the program. */
+const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [vectors];
+
+export function program(): Command {
+  const cli = new Command("solkey")
+    .description("Pay-as-you-go keycodes for solar home systems: device simulator, factory and operator tools")
+    .version(VERSION)
+    .showHelpAfterError("Usage: solkey <command> [options]   (`solkey --help` lists the commands)")
+    .exitOverride();
+  for (const command of COMMANDS) command.register(cli);
+  for (const command of cli.commands) command.exitOverride().showHelpAfterError();
+  return cli;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: "user" });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version end with code 0; every other commander error is a usage error, already printed.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`solkey: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof Error && e.name === "SolkeyError") {
+      process.stderr.write(`solkey: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`solkey ${VERSION}: internal error (a bug, please report it): ${(e as Error).stack ?? e}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,66 @@
+// `solkey vectors FILE...`: checks conformance vector files (JSON lines, see ../shared/vectors/README.md) against
+// solkey's encoders and device verifiers. One line per failure, then `N passed, M failed`; exit 1 on any failure.
+import fs from "fs";
+import type { Command } from "commander";
+import { checkSiphash, type SiphashRow } from "../conformance/siphash";
+import { UsageError } from "../errors";
+
+/** A row's checker: null when it passes, else what differed. Keyed by the row's `protocol` field. */
+type Checker = (row: never) => string | null;
+const CHECKERS: Readonly<Record<string, Checker>> = {
+  siphash24: checkSiphash as (row: SiphashRow) => string | null,
+};
+
+function protocolOf(row: Record<string, unknown>): string {
+  if (typeof row.protocol === "string") return row.protocol;
+  return "hash_le" in row ? "siphash24" : "unknown";
+}
+
+export interface VectorsReport {
+  passed: number;
+  failures: string[];
+}
+
+export function runVectors(files: string[]): VectorsReport {
+  const report: VectorsReport = { passed: 0, failures: [] };
+  for (const file of files) {
+    if (!fs.existsSync(file)) throw new UsageError(`no such vector file: ${file}`);
+    const lines = fs.readFileSync(file, "utf8").split("\n");
+    lines.forEach((line, i) => {
+      if (line.trim() === "") return;
+      const where = `${file}:${i + 1}`;
+      let row: Record<string, unknown>;
+      try {
+        row = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        report.failures.push(`${where}: not a JSON object`);
+        return;
+      }
+      const protocol = protocolOf(row);
+      const check = CHECKERS[protocol];
+      let failure: string | null;
+      try {
+        failure = check ? check(row as never) : `unknown protocol "${protocol}"`;
+      } catch (e) {
+        failure = `threw ${(e as Error).message}`;
+      }
+      if (failure === null) report.passed++;
+      else report.failures.push(`${where}: ${protocol} ${failure}`);
+    });
+  }
+  return report;
+}
+
+export function register(program: Command): void {
+  program
+    .command("vectors")
+    .description("check conformance vector files (JSON lines) against solkey's encoders and verifiers")
+    .argument("<file...>", "vector files, e.g. ../shared/vectors/openpaygo.jsonl")
+    .addHelpText("after", "\nExample:\n  solkey vectors ../shared/vectors/*.jsonl")
+    .action((files: string[]) => {
+      const { passed, failures } = runVectors(files);
+      for (const failure of failures) process.stdout.write(`FAIL ${failure}\n`);
+      process.stdout.write(`${passed} passed, ${failures.length} failed\n`);
+      if (failures.length > 0) process.exitCode = 1;
+    });
+}
