@@ -1,0 +1,35 @@
+// The boards solkey is provisioned for, with where each keeps its provisioning record in flash. The factory tool
+// writes the image at `provisionOffset`; the firmware reads the record from the same place at boot.
+//
+// For the device port (hosts/moddable, firmware/main.ts): these offsets are the contract. The ESP32 partitions file
+// must hold a data partition `solkey_prov` of `provisionSize` bytes at `provisionOffset`, and the nRF52 linker
+// layout must leave that page out of the application image.
+
+/** Board names as the tools spell them; the record stores the board's `id` byte. */
+export type BoardName = "esp32" | "nrf52";
+
+export interface Board {
+  readonly name: BoardName;
+  /** The byte stored in the provisioning record (0 and 0xFF are never used: blank flash must not name a board). */
+  readonly id: number;
+  /** Absolute flash address of the provisioning area: its own erase unit, nothing else in it. */
+  readonly provisionOffset: number;
+  /** Size of that area: one sector (ESP32) or page (nRF52), the erase unit. */
+  readonly provisionSize: number;
+}
+
+export const BOARDS: Readonly<Record<BoardName, Board>> = Object.freeze({
+  // ESP32 with 4 MB flash: the last 4 KB sector, above the app, xs and journal partitions (ESP-IDF partition
+  // tables need 4 KB-aligned data partitions; the last sector is the one an app partition never grows into).
+  esp32: Object.freeze({ name: "esp32", id: 1, provisionOffset: 0x3ff000, provisionSize: 0x1000 }),
+  // nRF52840 (1 MB flash): the 4 KB page just below the UF2/Adafruit bootloader at 0xF4000, which also sits below
+  // the bootloader settings; a SoftDevice application image ends far below it.
+  nrf52: Object.freeze({ name: "nrf52", id: 2, provisionOffset: 0xf3000, provisionSize: 0x1000 }),
+});
+
+/** The board whose record byte is `id`, or undefined. */
+export function boardById(id: number): Board | undefined {
+  if (id === BOARDS.esp32.id) return BOARDS.esp32;
+  if (id === BOARDS.nrf52.id) return BOARDS.nrf52;
+  return undefined;
+}
