@@ -136,16 +136,13 @@ export class MatrixKeypad extends Keypad {
     try {
       this.rowBank = new DigitalBank({ pins: rows.mask, bank: rows.bank, mode: DigitalBank.OutputOpenDrain });
       this.rowBank.write(0);
-      const self = this;
       // `falls` is ECMA-419's edge mask for banks; Moddable's typings leave it out.
       const columnOptions = {
         pins: columns.mask,
         bank: columns.bank,
         mode: DigitalBank.InputPullUp,
         falls: columns.mask,
-        onReadable() {
-          self.wake();
-        },
+        onReadable: () => this.wake(),
       };
       this.columnBank = new DigitalBank(columnOptions);
     } catch (e) {
@@ -191,15 +188,12 @@ export class ButtonKeypad extends Keypad {
       throw new RangeError(`"keys" expected ${options.pins.length} characters, got ${options.keys.length}`);
     const { bank, mask } = _bankOf(options.pins, "pins");
     this.masks = options.pins.map((p) => (1 << (p % 32)) >>> 0);
-    const self = this;
     const bankOptions = {
       pins: mask,
       bank,
       mode: DigitalBank.InputPullUp,
       falls: mask,
-      onReadable() {
-        self.wake();
-      },
+      onReadable: () => this.wake(),
     };
     this.bank = new DigitalBank(bankOptions);
   }
