@@ -1,0 +1,130 @@
+// Binary encoding of the whole DeviceState: the payload of one journal record (issue 5), format version 1.
+//
+// Little-endian throughout. A record is a version byte, then fields: u8 tag, u16 length, `length` value bytes.
+// Fields may come in any order, each at most once. Adding a field is routine: give it a new tag and a default for
+// records that lack it (older firmware wrote them), so newer firmware reads older records. Tags 0x80 and up are
+// optional: a reader that does not know one skips it. An unknown tag below 0x80 is a field this firmware must not
+// ignore, so the record is unreadable. The version byte changes only if an existing field changes meaning.
+//
+// Version 1 layout, as encodeDevice writes it (offsets pinned by test/ledger-codec.test.ts):
+//
+//   off  size  field
+//   0    1     version = 1
+//   1    3     tag 0x01 PAYG, length 9
+//   4    1       kind: 0 metered, 1 unlocked
+//   5    4       creditSeconds (u32; 0 when unlocked)
+//   9    4       testSeconds (u32; 0 when unlocked)
+//   13   3     tag 0x02 FLAGS, length 1
+//   16   1       bit 0 restricted; other bits 0
+//   17   3     tag 0x03 LIMITER, length 9
+//   20   1       kind: 0 bucket (Nexus), 1 lockout (OpenPAYGO)
+//   21   4       bucket: bucketMs; lockout: lockoutMs
+//   25   4       bucket: 0; lockout: failures
+//   29   3     tag 0x04 PROTOCOL, length 4n
+//   32   4n      the protocol's replay state, protocol.toWords(), n u32 words
+import { expectInt } from "../assert";
+import type { KeycodeProtocol } from "../protocols/protocol";
+import { initialLimiter, isLimiterState, type LimiterState } from "./limiter";
+import { MAX_SECONDS, type DeviceState, type Payg } from "./state";
+
+/** The format version encodeDevice writes. */
+export const RECORD_VERSION = 1;
+
+/** Field tags. Below 0x80 a reader must know the field; from 0x80 an unknown field is skipped. */
+export const TAG = { payg: 0x01, flags: 0x02, limiter: 0x03, protocol: 0x04 } as const;
+
+const _OPTIONAL_TAGS = 0x80;
+const _HEADER = 3;
+
+/** The record bytes for `device`. Throws RangeError if a value does not fit its field (a firmware bug). */
+export function encodeDevice<S>(protocol: KeycodeProtocol<S>, device: DeviceState<S>): Uint8Array {
+  const words = protocol.toWords(device.protocol);
+  const out = new Uint8Array(1 + _HEADER + 9 + _HEADER + 1 + _HEADER + 9 + _HEADER + 4 * words.length);
+  const view = new DataView(out.buffer);
+  out[0] = RECORD_VERSION;
+  let at = _field(view, 1, TAG.payg, 9);
+  const payg = device.payg;
+  out[at] = payg.kind === "unlocked" ? 1 : 0;
+  if (payg.kind === "metered") {
+    view.setUint32(at + 1, _u32(payg.creditSeconds, MAX_SECONDS, "creditSeconds"), true);
+    view.setUint32(at + 5, _u32(payg.testSeconds, MAX_SECONDS, "testSeconds"), true);
+  }
+  at = _field(view, at + 9, TAG.flags, 1);
+  out[at] = device.restricted ? 1 : 0;
+  at = _field(view, at + 1, TAG.limiter, 9);
+  const limiter = device.limiter;
+  if (!isLimiterState(limiter)) throw new RangeError(`"limiter" expected a reachable state, got ${limiter.kind}`);
+  out[at] = limiter.kind === "bucket" ? 0 : 1;
+  view.setUint32(at + 1, limiter.kind === "bucket" ? limiter.bucketMs : limiter.lockoutMs, true);
+  view.setUint32(at + 5, limiter.kind === "bucket" ? 0 : limiter.failures, true);
+  at = _field(view, at + 9, TAG.protocol, 4 * words.length);
+  for (let i = 0; i < words.length; i++) view.setUint32(at + 4 * i, _u32(words[i], 0xffff_ffff, "word"), true);
+  return out;
+}
+
+/** The state a record holds, or undefined for anything this firmware cannot read. Never throws. */
+export function decodeDevice<S>(protocol: KeycodeProtocol<S>, record: unknown): DeviceState<S> | undefined {
+  if (!(record instanceof Uint8Array) || record.length < 1 || record[0] !== RECORD_VERSION) return undefined;
+  const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+  let payg: Payg | undefined;
+  let restricted: boolean | undefined;
+  let limiter: LimiterState | undefined;
+  let words: number[] | undefined;
+  for (let at = 1; at < record.length;) {
+    if (at + _HEADER > record.length) return undefined;
+    const tag = record[at];
+    const length = view.getUint16(at + 1, true);
+    const value = at + _HEADER;
+    at = value + length;
+    if (at > record.length) return undefined;
+    if (tag === TAG.payg) {
+      if (payg !== undefined || length !== 9) return undefined;
+      payg = _payg(record[value], view.getUint32(value + 1, true), view.getUint32(value + 5, true));
+      if (payg === undefined) return undefined;
+    } else if (tag === TAG.flags) {
+      if (restricted !== undefined || length !== 1 || record[value] > 1) return undefined;
+      restricted = record[value] === 1;
+    } else if (tag === TAG.limiter) {
+      if (limiter !== undefined || length !== 9) return undefined;
+      limiter = _limiter(record[value], view.getUint32(value + 1, true), view.getUint32(value + 5, true));
+      if (limiter === undefined) return undefined;
+    } else if (tag === TAG.protocol) {
+      if (words !== undefined || length % 4 !== 0) return undefined;
+      words = [];
+      for (let i = value; i < at; i += 4) words.push(view.getUint32(i, true));
+    } else if (tag < _OPTIONAL_TAGS) {
+      return undefined;
+    }
+  }
+  if (payg === undefined || restricted === undefined || limiter === undefined || words === undefined) return undefined;
+  // A record from another protocol's device (a reflashed unit) is not this device's state.
+  if (limiter.kind !== initialLimiter(protocol.name).kind) return undefined;
+  const replay = protocol.fromWords(words);
+  if (replay === undefined) return undefined;
+  return { payg, restricted, protocol: replay, limiter };
+}
+
+function _field(view: DataView, at: number, tag: number, length: number): number {
+  view.setUint8(at, tag);
+  view.setUint16(at + 1, length, true);
+  return at + _HEADER;
+}
+
+function _payg(kind: number, creditSeconds: number, testSeconds: number): Payg | undefined {
+  if (kind === 0) return { kind: "metered", creditSeconds, testSeconds };
+  if (kind === 1 && creditSeconds === 0 && testSeconds === 0) return { kind: "unlocked" };
+  return undefined;
+}
+
+function _limiter(kind: number, a: number, b: number): LimiterState | undefined {
+  let limiter: LimiterState;
+  if (kind === 0 && b === 0) limiter = { kind: "bucket", bucketMs: a };
+  else if (kind === 1) limiter = { kind: "lockout", failures: b, lockoutMs: a };
+  else return undefined;
+  return isLimiterState(limiter) ? limiter : undefined;
+}
+
+function _u32(value: number, max: number, name: string): number {
+  expectInt(value, 0, max, name);
+  return value;
+}

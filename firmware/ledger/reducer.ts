@@ -1,0 +1,275 @@
+// The PAYG state machine: a pure reducer from (state, event) to (state, effects), issue 6 "firmware/ledger".
+//
+// Time is powered uptime only: the caller reports how much has passed (`elapsed`), so no wall clock is read and
+// setting one back cannot add credit. Credit is charged AHEAD: each journal record already deducts a lease of up
+// to CHECKPOINT_INTERVAL_MS of powered time, which the load then uses from RAM. A power cut loses the rest of the
+// lease (the customer's cost is at most one interval per cut); pulling the plug never gives free time, because
+// the time being used was paid for before the load could use it.
+import type { Action } from "../protocols/action";
+import type { KeycodeProtocol } from "../protocols/protocol";
+import { chargeLimiter, elapseLimiter, limiterWaitMs, type AttemptOutcome } from "./limiter";
+import { MAX_SECONDS, type DeviceState, type Payg } from "./state";
+
+/**
+ * Powered time between checkpoints: the lease each record pays ahead, and how often a refilling limiter is saved.
+ * Chosen from the wear budget (issue 5: 25 years on two 4 KB sectors of 10k-cycle flash at 10 codes a day with
+ * hourly checkpoints); a power cut costs the customer at most this much credit.
+ */
+export const CHECKPOINT_INTERVAL_MS = 3_600_000;
+
+/** Powered time already deducted from the device's record but not yet used by the load. */
+export interface Lease {
+  readonly testMs: number;
+  readonly creditMs: number;
+}
+
+/** The reducer's state: the durable record plus what lives only in RAM and a power cut forgets. */
+export interface LedgerState<S> {
+  /** What the next persist writes (the limiter may be ahead of the journal by up to one checkpoint of refill). */
+  readonly device: DeviceState<S>;
+  /** The part of the last record's paid-ahead lease not yet used; lost on a power cut. */
+  readonly lease: Lease;
+  /** Uptime since the last persist. */
+  readonly sinceCheckpointMs: number;
+  /** The limiter has refilled or run down since the last persist. */
+  readonly limiterDirty: boolean;
+  /** False until the boot event: the load stays off until the state is mounted. */
+  readonly booted: boolean;
+}
+
+export type LedgerEvent =
+  /** Power-on with the state mounted from the journal (also what a reboot looks like: the lease is gone). */
+  | { readonly type: "boot" }
+  /** `ms` of powered uptime have passed since the last event (monotonic; never negative). */
+  | { readonly type: "elapsed"; readonly ms: number }
+  /** A framed entry: the digits between start and end keys. */
+  | { readonly type: "entry"; readonly digits: string }
+  /** The customer asked for the credit left (for example `*#`). */
+  | { readonly type: "query" };
+
+/** What the customer is shown. */
+export type Feedback =
+  | { readonly kind: "applied"; readonly action: Action }
+  /** A genuine code that is used already, or that this device state does not take (test code on a credited unit). */
+  | { readonly kind: "duplicate" }
+  | { readonly kind: "invalid"; readonly reason: string }
+  /** Entry refused by the attempt limiter without being checked; `waitMs` of uptime until the next attempt. */
+  | { readonly kind: "locked_out"; readonly waitMs: number }
+  | { readonly kind: "display_id" }
+  /** Credit query: powered time left (credit plus test power) and the days to blink, rounded up. */
+  | { readonly kind: "credit"; readonly unlocked: boolean; readonly seconds: number; readonly days: number };
+
+/**
+ * What the caller does, in array order. `persist` always comes first and must be committed as ONE journal record
+ * before the rest is shown: if it fails, the caller turns the load off and shows nothing.
+ */
+export type Effect<S> =
+  | { readonly type: "persist"; readonly device: DeviceState<S> }
+  | { readonly type: "load"; readonly on: boolean }
+  | { readonly type: "feedback"; readonly feedback: Feedback }
+  /** A Nexus passthrough code for the product hook. */
+  | { readonly type: "passthrough"; readonly digits: string };
+
+export interface Step<S> {
+  readonly state: LedgerState<S>;
+  readonly effects: Effect<S>[];
+}
+
+const _NO_LEASE: Lease = { testMs: 0, creditMs: 0 };
+
+/** The ledger over a state read from the journal (or freshState), before its boot event: load off. */
+export function mount<S>(device: DeviceState<S>): LedgerState<S> {
+  return { device, lease: _NO_LEASE, sinceCheckpointMs: 0, limiterDirty: false, booted: false };
+}
+
+/** Whether the load is on: only after boot, and exactly while unlocked or any credit or test power is left. */
+export function loadOn<S>(state: LedgerState<S>): boolean {
+  return state.booted && (state.device.payg.kind === "unlocked" || _leaseMs(state.lease) > 0);
+}
+
+/** Powered time left in ms (credit plus test power, including the running lease); Infinity when unlocked. */
+export function remainingMs<S>(state: LedgerState<S>): number {
+  const payg = state.device.payg;
+  if (payg.kind === "unlocked") return Infinity;
+  return (payg.creditSeconds + payg.testSeconds) * 1000 + _leaseMs(state.lease);
+}
+
+/**
+ * Uptime in ms after which the caller must report `elapsed` even if nothing happens: when the lease runs out
+ * (renew it, or turn the load off at the right moment) or a refilled limiter is due for its checkpoint.
+ * Undefined when nothing is scheduled.
+ */
+export function nextWakeMs<S>(state: LedgerState<S>): number | undefined {
+  if (!state.booted) return undefined;
+  const leaseMs = _leaseMs(state.lease);
+  const checkpointMs = state.limiterDirty ? Math.max(0, CHECKPOINT_INTERVAL_MS - state.sinceCheckpointMs) : Infinity;
+  const wake = Math.min(leaseMs > 0 ? leaseMs : Infinity, checkpointMs);
+  return wake === Infinity ? undefined : wake;
+}
+
+/** The next state and the effects to carry out, in order. Pure: the caller does all IO. */
+export function reduce<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, event: LedgerEvent): Step<S> {
+  switch (event.type) {
+    case "boot": {
+      const booted = _takeLease({ ...mount(state.device), booted: true });
+      return _finish(state, booted, [], booted.device !== state.device);
+    }
+    case "elapsed":
+      if (typeof event.ms !== "number" || !Number.isInteger(event.ms) || event.ms < 0)
+        throw new RangeError(`"ms" expected a non-negative integer, got ${event.ms}`);
+      return state.booted ? _elapse(state, event.ms) : { state, effects: [] };
+    case "entry":
+      if (typeof event.digits !== "string")
+        throw new TypeError(`"digits" expected a string, got ${typeof event.digits}`);
+      return state.booted ? _entry(protocol, state, event.digits) : { state, effects: [] };
+    case "query":
+      return state.booted ? { state, effects: [_feedback(_creditFeedback(state))] } : { state, effects: [] };
+  }
+}
+
+function _elapse<S>(state: LedgerState<S>, ms: number): Step<S> {
+  const limiter = elapseLimiter(state.device.limiter, ms);
+  let next: LedgerState<S> = {
+    ...state,
+    device: limiter === state.device.limiter ? state.device : { ...state.device, limiter },
+    sinceCheckpointMs: state.sinceCheckpointMs + ms,
+    limiterDirty: state.limiterDirty || limiter !== state.device.limiter,
+  };
+  let leaseTaken = false;
+  let left = ms;
+  // Use the lease, renewing it from the record each time it runs out; one record at the end pays for them all.
+  while (left > 0 && _leaseMs(next.lease) > 0) {
+    const test = Math.min(left, next.lease.testMs);
+    const credit = Math.min(left - test, next.lease.creditMs);
+    left -= test + credit;
+    next = { ...next, lease: { testMs: next.lease.testMs - test, creditMs: next.lease.creditMs - credit } };
+    if (_leaseMs(next.lease) === 0) {
+      next = _takeLease(next);
+      leaseTaken ||= _leaseMs(next.lease) > 0;
+    }
+  }
+  const checkpointDue = next.limiterDirty && next.sinceCheckpointMs >= CHECKPOINT_INTERVAL_MS;
+  return _finish(state, next, [], leaseTaken || checkpointDue);
+}
+
+function _entry<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, digits: string): Step<S> {
+  const waitMs = limiterWaitMs(state.device.limiter);
+  if (waitMs > 0) return { state, effects: [_feedback({ kind: "locked_out", waitMs })] };
+
+  const verdict = protocol.verify(state.device.protocol, digits);
+  let next = state;
+  let outcome: AttemptOutcome;
+  let feedback: Feedback;
+  const extra: Effect<S>[] = [];
+  if (verdict.kind === "invalid") {
+    outcome = "invalid";
+    feedback = { kind: "invalid", reason: verdict.reason };
+  } else if (verdict.kind === "duplicate") {
+    outcome = "duplicate";
+    feedback = { kind: "duplicate" };
+  } else {
+    const applied = _apply(state, verdict.action, verdict.state);
+    next = applied.state;
+    outcome = applied.outcome;
+    feedback = applied.feedback;
+    if (verdict.action.type === "passthrough" && outcome === "applied")
+      extra.push({ type: "passthrough", digits: verdict.action.digits });
+  }
+  const limiter = chargeLimiter(next.device.limiter, outcome);
+  if (limiter !== next.device.limiter) next = { ...next, device: { ...next.device, limiter } };
+  next = _takeLease(next);
+  return _finish(state, next, [_feedback(feedback), ...extra], next.device !== state.device);
+}
+
+interface _Applied<S> {
+  readonly state: LedgerState<S>;
+  readonly outcome: AttemptOutcome;
+  readonly feedback: Feedback;
+}
+
+/** One genuine, new code's effect, with the protocol's new replay state (the used-mark) in the same record. */
+function _apply<S>(state: LedgerState<S>, action: Action, replay: S): _Applied<S> {
+  const device = state.device;
+  const payg = device.payg;
+  const marked = { ...device, protocol: replay };
+  const applied = (next: DeviceState<S>, lease: Lease = state.lease): _Applied<S> => ({
+    state: { ...state, device: next, lease },
+    outcome: "applied",
+    feedback: action.type === "display_id" ? { kind: "display_id" } : { kind: "applied", action },
+  });
+  switch (action.type) {
+    case "add_credit":
+      // Nexus: an unlocked unit marks the code used and answers "duplicate"; there is no credit to add to.
+      if (payg.kind === "unlocked")
+        return { state: { ...state, device: marked }, outcome: "applied", feedback: { kind: "duplicate" } };
+      return applied({ ...marked, payg: _metered(_sum(payg.creditSeconds, action.seconds), payg.testSeconds) });
+    case "set_credit":
+      // Replaces everything left, test power and the running lease included (Nexus sets its one credit counter).
+      return applied({ ...marked, payg: _metered(Math.min(MAX_SECONDS, action.seconds), 0) }, _NO_LEASE);
+    case "unlock":
+      return applied({ ...marked, payg: { kind: "unlocked" } }, _NO_LEASE);
+    case "test":
+      // Not taken by an unlocked unit, nor (allow-test) by one with time left: the code stays unused.
+      if (payg.kind === "unlocked" || (action.whenLocked && remainingMs(state) > 0))
+        return { state, outcome: "duplicate", feedback: { kind: "duplicate" } };
+      return applied({ ...marked, payg: _metered(payg.creditSeconds, _sum(payg.testSeconds, action.seconds)) });
+    case "clear_restricted_flag":
+      return applied({ ...marked, restricted: false });
+    case "display_id":
+    case "none":
+    case "passthrough":
+      return applied(marked);
+  }
+}
+
+/** Pays the next lease out of the record when the running one is used up and time is left. */
+function _takeLease<S>(state: LedgerState<S>): LedgerState<S> {
+  const payg = state.device.payg;
+  if (payg.kind === "unlocked" || _leaseMs(state.lease) > 0 || payg.creditSeconds + payg.testSeconds === 0)
+    return state;
+  const intervalSeconds = CHECKPOINT_INTERVAL_MS / 1000;
+  const test = Math.min(payg.testSeconds, intervalSeconds);
+  const credit = Math.min(payg.creditSeconds, intervalSeconds - test);
+  return {
+    ...state,
+    device: { ...state.device, payg: _metered(payg.creditSeconds - credit, payg.testSeconds - test) },
+    lease: { testMs: test * 1000, creditMs: credit * 1000 },
+  };
+}
+
+/** Wraps up a step: the persist (if any) first, then the load if it changed (always at boot), then the rest. */
+function _finish<S>(before: LedgerState<S>, after: LedgerState<S>, rest: Effect<S>[], persist: boolean): Step<S> {
+  const effects: Effect<S>[] = [];
+  let state = after;
+  if (persist) {
+    state = { ...after, sinceCheckpointMs: 0, limiterDirty: false };
+    effects.push({ type: "persist", device: state.device });
+  }
+  const on = loadOn(state);
+  if (!before.booted || on !== loadOn(before)) effects.push({ type: "load", on });
+  effects.push(...rest);
+  return { state, effects };
+}
+
+function _creditFeedback<S>(state: LedgerState<S>): Feedback {
+  const ms = remainingMs(state);
+  if (ms === Infinity) return { kind: "credit", unlocked: true, seconds: 0, days: 0 };
+  const seconds = Math.floor(ms / 1000);
+  return { kind: "credit", unlocked: false, seconds, days: Math.ceil(seconds / 86_400) };
+}
+
+function _feedback<S>(feedback: Feedback): Effect<S> {
+  return { type: "feedback", feedback };
+}
+
+function _metered(creditSeconds: number, testSeconds: number): Payg {
+  return { kind: "metered", creditSeconds, testSeconds };
+}
+
+function _sum(a: number, b: number): number {
+  return Math.min(MAX_SECONDS, a + b);
+}
+
+function _leaseMs(lease: Lease): number {
+  return lease.testMs + lease.creditMs;
+}

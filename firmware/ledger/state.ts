@@ -1,0 +1,52 @@
+// The device's whole durable PAYG state: what one journal record holds (issue 5), plain data, no methods.
+import { initialLimiter, type LimiterState } from "./limiter";
+import type { KeycodeProtocol } from "../protocols/protocol";
+
+/** Largest credit or test time a record holds, in seconds (u32: 136 years); larger amounts saturate here. */
+export const MAX_SECONDS = 0xffff_ffff;
+
+/**
+ * Whether PAYG meters the load. Unlocked for ever has no credit to count: that state cannot carry one.
+ * `creditSeconds` and `testSeconds` are what is left AFTER the running checkpoint lease (see reducer.ts): a
+ * device that boots from this record has already paid for the time it may have used before the cut.
+ */
+export type Payg =
+  | { readonly kind: "unlocked" }
+  | {
+      readonly kind: "metered";
+      /** Paid credit left, in seconds of powered time. */
+      readonly creditSeconds: number;
+      /** Test power left, in seconds of powered time; used before credit (Nexus adds test time to credit). */
+      readonly testSeconds: number;
+    };
+
+/**
+ * Everything a power cut must not lose, committed as one journal record. `S` is the protocol's replay state
+ * (used-code window, count, factory QC counters: all protocol-owned). The Nexus restricted flag is the ledger's,
+ * because a protocol only reports that a code clears it.
+ */
+export interface DeviceState<S> {
+  readonly payg: Payg;
+  /** Nexus "restricted" product flag; cleared by a clear_restricted_flag code. */
+  readonly restricted: boolean;
+  /** The protocol's replay state, as its verify() last returned it for an applied code. */
+  readonly protocol: S;
+  /** Attempt limiter, in uptime durations (the journal never sees a wall clock). */
+  readonly limiter: LimiterState;
+}
+
+/** Options a provisioning record may set for a factory-fresh device. */
+export interface FreshOptions {
+  /** Start with the restricted flag set (products that use it ship restricted). Default false. */
+  readonly restricted?: boolean;
+}
+
+/** The state of a factory-fresh device: metered, no credit, the protocol's initial replay state. */
+export function freshState<S>(protocol: KeycodeProtocol<S>, options: FreshOptions = {}): DeviceState<S> {
+  return {
+    payg: { kind: "metered", creditSeconds: 0, testSeconds: 0 },
+    restricted: options.restricted ?? false,
+    protocol: protocol.initialState(),
+    limiter: initialLimiter(protocol.name),
+  };
+}
