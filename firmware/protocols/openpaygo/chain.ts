@@ -1,0 +1,155 @@
+// The OpenPAYGO Token chain (OpenPAYGO-Token spec, "token generation"; reference `generate_next_token`): the starting
+// code with its value digits replaced by the token base, hashed forward once per count with SipHash-2-4. Standard
+// codes are 9 digits (value in the last 3, tag folded to 29.5 bits); extended codes are 12 digits (value in the
+// last 6, 40 bits of the tag). Also the small cache of chain states that keeps verdicts and issuing cheap.
+//
+// A chain state is the *unmasked* code at a count: the next step hashes it whole, and only the token shown to the
+// user has its last digits replaced by the base. Standard codes stay below 10^9 < 2^31, so their arithmetic is int32;
+// extended codes stay below 10^12 < 2^53 and are exact JS doubles (no BigInt: XS runs it far slower).
+
+// eslint-disable-next-line no-restricted-imports -- our firmware/crypto, not Node's (the pattern hits any segment)
+import { siphashWords, type SipKey } from "../../crypto/siphash";
+
+const TWO_POW_32 = 4294967296;
+
+/** One device's chain family (standard or extended); `next` is the hot path of every verdict and every issue. */
+export class TokenChain {
+  /** 1000 (standard: the value in the last 3 digits) or 1,000,000 (extended: the last 6). */
+  readonly modulus: number;
+  /** SipHashes computed so far: the cost measure of the benchmarks and of the cache tests. */
+  hashes = 0;
+  private readonly message = new Uint8Array(8);
+  private readonly tag = new Int32Array(2);
+
+  constructor(
+    private readonly key: SipKey,
+    private readonly startingCode: number,
+    readonly extended: boolean,
+  ) {
+    this.modulus = extended ? 1000000 : 1000;
+  }
+
+  /** The base of a code: its value digits. */
+  base(code: number): number {
+    return code % this.modulus;
+  }
+
+  /** The value a token carries: its base minus the starting code's, modulo (reference `_decode_base`). */
+  valueOf(token: number): number {
+    const m = this.modulus;
+    return (token % m) - (this.startingCode % m) + (token % m < this.startingCode % m ? m : 0);
+  }
+
+  /** The base that carries `value`: the starting code's base plus the value, modulo (reference `_encode_base`). */
+  baseFor(value: number): number {
+    return (this.startingCode + value) % this.modulus;
+  }
+
+  /** `code` with its value digits replaced by `base` (reference `put_base_in_token`). */
+  mask(code: number, base: number): number {
+    return code - (code % this.modulus) + base;
+  }
+
+  /** The chain state at count 0 for `base`: the starting code carrying the base. */
+  origin(base: number): number {
+    return this.mask(this.startingCode, base);
+  }
+
+  /** The chain state one count after `code`. */
+  next(code: number): number {
+    const m = this.message;
+    const tag = this.tag;
+    this.hashes++;
+    if (!this.extended) {
+      // The code as a big-endian u32, twice (SipHash's message is 8 bytes); the tag's halves XORed to 32 bits, the
+      // top 30 kept and folded below 10^9: 2^30 - 1 - 73741825 = 999,999,998 (reference `_convert_to_29_5_bits`).
+      m[0] = m[4] = code >>> 24;
+      m[1] = m[5] = code >>> 16;
+      m[2] = m[6] = code >>> 8;
+      m[3] = m[7] = code;
+      siphashWords(this.key, m, 8, tag);
+      const folded = (tag[0] ^ tag[1]) >>> 2;
+      return folded > 999999999 ? folded - 73741825 : folded;
+    }
+    // The code as a big-endian u64; bits 24-63 of the tag folded below 10^12 (reference `_convert_to_40_bits`).
+    const high = Math.floor(code / TWO_POW_32);
+    const low = code - high * TWO_POW_32;
+    m[0] = m[1] = m[2] = 0;
+    m[3] = high;
+    m[4] = low >>> 24;
+    m[5] = low >>> 16;
+    m[6] = low >>> 8;
+    m[7] = low;
+    siphashWords(this.key, m, 8, tag);
+    const folded = (tag[1] >>> 0) * 256 + (tag[0] >>> 24);
+    return folded > 999999999999 ? folded - 99511627777 : folded;
+  }
+}
+
+/**
+ * A few chain states, one per base (so per value), least recently used out. Each entry is a fact about the chain
+ * ("for this base, the state at count c is x"), true whatever the device's replay state; it is derived data, never
+ * persisted. A lookup only uses an entry at or below the count asked for, so a missing, evicted or too-new entry
+ * costs hashes (a walk from count 0) and never changes an answer.
+ */
+export class ChainCache {
+  private readonly bases: Int32Array;
+  private readonly counts: Int32Array;
+  private readonly codes: Float64Array;
+  private readonly used: Int32Array;
+  private clock = 0;
+
+  constructor(readonly capacity: number) {
+    this.bases = new Int32Array(capacity).fill(-1);
+    this.counts = new Int32Array(capacity);
+    this.codes = new Float64Array(capacity);
+    this.used = new Int32Array(capacity);
+  }
+
+  /** The slot holding a state for `base` at a count <= `count`, or -1. */
+  lookup(base: number, count: number): number {
+    for (let i = 0; i < this.capacity; i++) {
+      if (this.bases[i] === base && this.counts[i] <= count) {
+        this.used[i] = ++this.clock;
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  countAt(slot: number): number {
+    return this.counts[slot];
+  }
+
+  codeAt(slot: number): number {
+    return this.codes[slot];
+  }
+
+  /** Records the state `code` at `count` for `base`, replacing this base's entry or the least recently used one. */
+  store(base: number, count: number, code: number): void {
+    let slot = 0;
+    for (let i = 0; i < this.capacity; i++) {
+      if (this.bases[i] === base) {
+        slot = i;
+        break;
+      }
+      if (this.used[i] < this.used[slot]) slot = i;
+    }
+    this.bases[slot] = base;
+    this.counts[slot] = count;
+    this.codes[slot] = code;
+    this.used[slot] = ++this.clock;
+  }
+}
+
+/** The chain state at `count` for `base`, walking from the nearest cached state at or below it. */
+export function stateAt(chain: TokenChain, cache: ChainCache, base: number, count: number): number {
+  const slot = cache.lookup(base, count);
+  let at = slot < 0 ? 0 : cache.countAt(slot);
+  let code = slot < 0 ? chain.origin(base) : cache.codeAt(slot);
+  while (at < count) {
+    code = chain.next(code);
+    at++;
+  }
+  return code;
+}
