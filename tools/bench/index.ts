@@ -1,0 +1,19 @@
+// `npm run bench [-- SECTION...]`: prints the benchmark tables. Targets are met here, never in timed tests.
+import * as siphash from "./siphash";
+
+/** Each section prints its own table(s). */
+const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [siphash];
+
+async function main(names: string[]): Promise<void> {
+  const unknown = names.filter((n) => !SECTIONS.some((s) => s.name === n));
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `bench: unknown section ${unknown.join(", ")}; sections: ${SECTIONS.map((s) => s.name).join(", ")}\n`,
+    );
+    process.exit(2);
+  }
+  process.stdout.write(`solkey benchmarks, Node ${process.version}, ${new Date().toISOString()}\n`);
+  for (const section of SECTIONS) if (names.length === 0 || names.includes(section.name)) await section.run();
+}
+
+void main(process.argv.slice(2));

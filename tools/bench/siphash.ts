@@ -1,0 +1,81 @@
+// Bench: SipHash-2-4 per 8-byte message on Node, inside XS (time and compute units), and in native C (the physical
+// limit), with the XS/C ratio. Target (issue 2): XS at most 400 times the C time, measured side by side in one run.
+import { execFileSync } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { XsProbe } from "../../hosts/xsnap/engine";
+import { hashLoop } from "../../test/probes/siphash.probe";
+import { printTable } from "./table";
+
+export const name = "siphash";
+
+const XS_HASHES = 100_000;
+const NODE_HASHES = 2_000_000;
+const C_HASHES = 20_000_000;
+
+/** Best of `runs` timings of `f`, in ns per hash. */
+function bestOf(runs: number, f: () => number): number {
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) best = Math.min(best, f());
+  return best;
+}
+
+function nodeNsPerHash(): number {
+  hashLoop(10_000); // warm up the JIT
+  return bestOf(3, () => {
+    const t = process.hrtime.bigint();
+    hashLoop(NODE_HASHES);
+    return Number(process.hrtime.bigint() - t) / NODE_HASHES;
+  });
+}
+
+/** ns per hash of tools/bench/siphash_native.c built with `cc flags`, or undefined without a C compiler. */
+function cNsPerHash(flags: string): number | undefined {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "solkey-siphash-"));
+  try {
+    const exe = path.join(dir, "siphash");
+    execFileSync("cc", [...flags.split(" "), "-o", exe, path.join(__dirname, "siphash_native.c")], { stdio: "pipe" });
+    return bestOf(3, () => Number(execFileSync(exe, [String(C_HASHES)], { encoding: "utf8" }).split(" ")[0]));
+  } catch {
+    return undefined;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function run(): Promise<void> {
+  const xs = await XsProbe.load("test/probes/siphash.probe.ts");
+  let xsNs: number, xsCompute: number;
+  try {
+    const base = (await xs.call<number>("hashLoop", 0)).compute; // the call itself, subtracted
+    const runs: Array<{ ns: number; compute: number }> = [];
+    for (let i = 0; i < 3; i++) {
+      const t = process.hrtime.bigint();
+      const { compute } = await xs.call<number>("hashLoop", XS_HASHES);
+      runs.push({ ns: Number(process.hrtime.bigint() - t) / XS_HASHES, compute: (compute - base) / XS_HASHES });
+    }
+    xsNs = Math.min(...runs.map((r) => r.ns));
+    xsCompute = runs[0].compute;
+  } finally {
+    await xs.close();
+  }
+  const nodeNs = nodeNsPerHash();
+  const c = { O2: cNsPerHash("-O2"), O3: cNsPerHash("-O3") };
+  const ratio = (ns: number | undefined) => (ns === undefined ? "n/a (no cc)" : `${(xsNs / ns).toFixed(0)}x`);
+  const ns = (v: number | undefined) => (v === undefined ? "n/a" : v);
+  printTable(
+    "SipHash-2-4, one 8-byte message (firmware/crypto/siphash.ts; C: tools/bench/siphash_native.c)",
+    ["engine", "ns/hash", "XS compute/hash", "XS / this"],
+    [
+      ["XS (xsnap)", xsNs, xsCompute, "1x"],
+      ["Node (V8 JIT)", nodeNs, "-", `${(xsNs / nodeNs).toFixed(0)}x`],
+      ["C, cc -O2", ns(c.O2), "-", ratio(c.O2)],
+      ["C, cc -O3 (physical limit)", ns(c.O3), "-", ratio(c.O3)],
+    ],
+    [
+      "Target: XS <= 400x the C time. Best of 3 runs; XS time includes no IPC (100,000 hashes per call).",
+      "The C hashes are chained (each message is the previous tag), like an OpenPAYGO token chain.",
+    ],
+  );
+}
