@@ -2,6 +2,7 @@
 // solkey's encoders and device verifiers. One line per failure, then `N passed, M failed`; exit 1 on any failure.
 import fs from "fs";
 import type { Command } from "commander";
+import { checkNexus, type NexusRow } from "../conformance/nexus";
 import { checkOpenPaygo, type OpenPaygoRow } from "../conformance/openpaygo";
 import { checkSiphash, type SiphashRow } from "../conformance/siphash";
 import { UsageError } from "../errors";
@@ -11,6 +12,8 @@ type Checker = (row: never) => string | null;
 const CHECKERS: Readonly<Record<string, Checker>> = {
   siphash24: checkSiphash as (row: SiphashRow) => string | null,
   openpaygo: checkOpenPaygo as (row: OpenPaygoRow) => string | null,
+  "nexus-full": checkNexus as (row: NexusRow) => string | null,
+  "nexus-small": checkNexus as (row: NexusRow) => string | null,
 };
 
 function protocolOf(row: Record<string, unknown>): string {

@@ -1,0 +1,109 @@
+// Nexus Keycode replay state (both keypads): the message-ID receipt window, lifetime test counts, restricted flag.
+//
+// Window (Nexus Keycode spec, "message ID window"): `highest` is the highest message ID the window has reached (23 on
+// a fresh device, as in the reference's Pd index) and `used` marks which of the 24 IDs highest-23..highest were applied
+// (bit k: ID highest-k). A received 6-bit ID is expanded to the one full ID in [highest-23, highest+40] with those
+// low bits. IDs are full 32-bit unsigned values kept in a JS number: the reference casts them to uint16_t in every
+// window helper, so past 65535 a code is checked against the wrong slot and applies again and again (flaw 1).
+//
+// The state is plain data; the ledger commits `toWords` with each code's effect in one journal record, so a count or
+// a used-mark can never be lost to a power cut between "credit applied" and "counter written" (the reference writes
+// the credit and its keycode NV block separately).
+
+/** IDs below `highest` that the mask remembers (the reference's NEXUS_KEYCODE_PRO_RECEIVE_WINDOW_BEFORE_PD). */
+export const WINDOW_BELOW = 23;
+/** IDs above `highest` that a code may carry (NEXUS_KEYCODE_PRO_RECEIVE_WINDOW_AFTER_PD). */
+export const WINDOW_ABOVE = 40;
+const ALL_USED = 0xffffff; // 24 bits: highest and the 23 IDs below it
+const MAX_ID = 0xffffffff;
+const WORDS_TAG = 0x4e580001; // "NX", layout 1
+
+export interface NexusState {
+  /** Highest message ID the window has reached, 23..2^32-1. */
+  readonly highest: number;
+  /** Bit k set: message ID highest-k was applied (k = 0..23). */
+  readonly used: number;
+  /** Lifetime count of short (<= 10 minute) QC test codes applied; never reset, not even by a wipe. */
+  readonly qcShort: number;
+  /** Lifetime count of long (> 10 minute) QC test codes applied; never reset, not even by a wipe. */
+  readonly qcLong: number;
+  /** The product's "restricted" flag, cleared by the clear-restricted-flag codes. */
+  readonly restricted: boolean;
+  /** Full ID of the last full-keypad wipe-IDs code applied, -1 if none: the reset window forgets it (see wipe). */
+  readonly lastWipe: number;
+}
+
+/** A factory-fresh device: window at 23 with nothing used, no test codes spent. */
+export function freshState(restricted: boolean): NexusState {
+  return { highest: WINDOW_BELOW, used: 0, qcShort: 0, qcLong: 0, restricted, lastWipe: -1 };
+}
+
+/** The full ID whose low 6 bits are `low6`, within [highest-23, highest+40]; -1 if it would pass 2^32-1. */
+export function inferId(state: NexusState, low6: number): number {
+  const lowest = state.highest - WINDOW_BELOW;
+  // `(low6 - lowest) & 63`: ToInt32 keeps the low bits right even when `lowest` exceeds 2^31.
+  const id = lowest + ((low6 - lowest) & 63);
+  return id > MAX_ID ? -1 : id;
+}
+
+/** Whether `id` was applied: above the window never, below it always (it can no longer be told apart). */
+export function isUsed(state: NexusState, id: number): boolean {
+  if (id > state.highest) return false;
+  const k = state.highest - id;
+  return k > WINDOW_BELOW || ((state.used >> k) & 1) === 1;
+}
+
+/** Moves the window up so that `id` is its highest ID (no-op when it already is or is below). */
+function _reach(state: NexusState, id: number): NexusState {
+  if (id <= state.highest) return state;
+  const shift = id - state.highest;
+  const used = shift > WINDOW_BELOW ? 0 : (state.used << shift) & ALL_USED;
+  return { ...state, highest: id, used };
+}
+
+/** Marks `id` applied, moving the window up if needed (add credit, demo). */
+export function markUsed(state: NexusState, id: number): NexusState {
+  const s = _reach(state, id);
+  if (s.highest - id > WINDOW_BELOW) return s; // below the window: already counts as used
+  return { ...s, used: s.used | (1 << (s.highest - id)) };
+}
+
+/** Marks `id` and every lower ID applied (set credit, unlock, wipes). */
+export function markThrough(state: NexusState, id: number): NexusState {
+  const s = _reach(state, id);
+  if (s.highest - id > WINDOW_BELOW) return s; // all of it lies below the window: already counts as used
+  // Bits k >= highest-id are IDs <= id. (1 << k) - 1 with k <= 23 stays small.
+  return { ...s, used: s.used | (ALL_USED & ~((1 << (s.highest - id)) - 1)) };
+}
+
+/** Back to the fresh window (the wipe-IDs codes), keeping the lifetime counts and the restricted flag. */
+export function resetWindow(state: NexusState): NexusState {
+  return { ...state, highest: WINDOW_BELOW, used: 0 };
+}
+
+/** The state as five unsigned 32-bit words: tag, highest, used, counts and flags, last wipe ID. */
+export function stateToWords(state: NexusState): number[] {
+  const hasWipe = state.lastWipe >= 0;
+  const flags = state.qcShort | (state.qcLong << 8) | (state.restricted ? 0x10000 : 0) | (hasWipe ? 0x20000 : 0);
+  return [WORDS_TAG, state.highest, state.used, flags, hasWipe ? state.lastWipe : 0];
+}
+
+/** Back from `stateToWords`; undefined for words this layout cannot have written. */
+export function stateFromWords(words: readonly number[]): NexusState | undefined {
+  if (!Array.isArray(words) || words.length !== 5 || words[0] !== WORDS_TAG) return undefined;
+  const [, highest, used, flags, wipe] = words;
+  if (!_u32(highest) || highest < WINDOW_BELOW || !_u32(used) || used > ALL_USED) return undefined;
+  if (!_u32(flags) || flags > 0x3ffff || !_u32(wipe) || ((flags & 0x20000) === 0 && wipe !== 0)) return undefined;
+  return {
+    highest,
+    used,
+    qcShort: flags & 0xff,
+    qcLong: (flags >> 8) & 0xff,
+    restricted: (flags & 0x10000) !== 0,
+    lastWipe: (flags & 0x20000) !== 0 ? wipe : -1,
+  };
+}
+
+function _u32(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_ID;
+}
