@@ -1,0 +1,55 @@
+// Probe: OpenPAYGO Token vectors and per-verdict cost, identical under Node (imported) and XS (bundled by hosts/xsnap).
+import { hexToBytes } from "../../firmware/hex";
+import { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
+import type { OpenPaygoState } from "../../firmware/protocols/openpaygo/replay";
+import { openPaygo, type OpenPaygoProtocol } from "../../firmware/protocols/openpaygo/verifier";
+import { checkOpenPaygo, type OpenPaygoRow } from "../../tools/conformance/openpaygo";
+
+/** The failures among `rows` ("index: what differed"), empty when all pass. */
+export function checkRows(rows: OpenPaygoRow[]): string[] {
+  const failures: string[] = [];
+  rows.forEach((row, i) => {
+    const failure = checkOpenPaygo(row);
+    if (failure !== null) failures.push(`${i}: ${failure}`);
+  });
+  return failures;
+}
+
+const KEY = "bc41ec9530f6dac86b1a29ab82edc5fb";
+const STARTING_CODE = 516959010;
+/** The operator's package: the value issued again and again. */
+const PACKAGE = 7;
+
+let prepared: { device: OpenPaygoProtocol; state: OpenPaygoState; token: string } | undefined;
+
+/**
+ * Sets up one verdict to measure: a device whose last count is `count` (reached by a token of the package value)
+ * and the next add-time token, of the package value (`repeated`) or of a value the device never saw. Returns the
+ * SipHashes the set-up took.
+ */
+export function prepareVerdict(count: number, repeated: boolean): number {
+  const key = hexToBytes(KEY);
+  const device = openPaygo({ key, startingCode: STARTING_CODE, timeDivider: 1, restricted: false });
+  const issuer = new TokenIssuer({ key, startingCode: STARTING_CODE });
+  const warm = issuer.issue({ count: count - 2, type: "add_time", value: PACKAGE });
+  const verdict = device.verify({ lastCount: count - 2, usedMask: 0 }, warm.token);
+  if (verdict.kind !== "applied") throw new Error(`set-up token refused: ${verdict.kind}`);
+  const next = issuer.issue({ count: warm.count, type: "add_time", value: repeated ? PACKAGE : PACKAGE + 1 });
+  prepared = { device, state: verdict.state, token: next.token };
+  return device.hashes;
+}
+
+/** Verifies the prepared token; returns the SipHashes this verdict took. */
+export function runVerdict(): number {
+  if (prepared === undefined) throw new Error("call prepareVerdict first");
+  const { device, state, token } = prepared;
+  const before = device.hashes;
+  const verdict = device.verify(state, token);
+  if (verdict.kind !== "applied") throw new Error(`measured token refused: ${verdict.kind}`);
+  return device.hashes - before;
+}
+
+/** Does nothing: the XS compute of a probe call's own overhead, subtracted from measurements. */
+export function nothing(): number {
+  return 0;
+}
