@@ -1,0 +1,170 @@
+import fc from "fast-check";
+import { RECORD_VERSION, TAG, decodeDevice, encodeDevice } from "../firmware/ledger/codec";
+import { NEXUS_BUCKET, OPAYGO_LOCKOUT, lockoutAfter, type LimiterState } from "../firmware/ledger/limiter";
+import { MAX_SECONDS, freshState, type DeviceState, type Payg } from "../firmware/ledger/state";
+import { bytesToHex, hexToBytes } from "../firmware/hex";
+import { fakeProtocol, type FakeState } from "./probes/ledger.probe";
+
+const nexus = fakeProtocol("nexus-full");
+const opaygo = fakeProtocol("openpaygo");
+
+const sample: DeviceState<FakeState> = {
+  payg: { kind: "metered", creditSeconds: 0x01020304, testSeconds: 0x0a0b0c0d },
+  restricted: true,
+  protocol: { used: [3, 9] },
+  limiter: { kind: "bucket", bucketMs: 0x00ee8000 },
+};
+
+// Written by format version 1 (this commit): every later firmware must still read it, byte for byte.
+const V1_RECORD =
+  "01" + // version
+  "010900" +
+  "00" +
+  "04030201" +
+  "0d0c0b0a" + // PAYG: metered, credit, test
+  "020100" +
+  "01" + // FLAGS: restricted
+  "030900" +
+  "00" +
+  "0080ee00" +
+  "00000000" + // LIMITER: bucket
+  "040c00" +
+  "02000000" +
+  "03000000" +
+  "09000000"; // PROTOCOL: 3 words
+
+describe("device record codec", () => {
+  it("pins the version 1 field offsets", () => {
+    const bytes = encodeDevice(nexus, sample);
+    const view = new DataView(bytes.buffer);
+    expect(bytes[0]).toBe(RECORD_VERSION);
+    expect([bytes[1], bytes[13], bytes[17], bytes[29]]).toEqual([TAG.payg, TAG.flags, TAG.limiter, TAG.protocol]);
+    expect(bytes[4]).toBe(0);
+    expect(view.getUint32(5, true)).toBe(0x01020304);
+    expect(view.getUint32(9, true)).toBe(0x0a0b0c0d);
+    expect(bytes[16]).toBe(1);
+    expect(bytes[20]).toBe(0);
+    expect(view.getUint32(21, true)).toBe(0x00ee8000);
+    expect(view.getUint16(30, true)).toBe(12);
+    expect(view.getUint32(36, true)).toBe(3);
+    expect(bytes.length).toBe(32 + 12);
+  });
+
+  it("writes the pinned version 1 record", () => {
+    expect(bytesToHex(encodeDevice(nexus, sample))).toBe(V1_RECORD);
+  });
+
+  it("reads a version 1 record written by older firmware", () => {
+    expect(decodeDevice(nexus, hexToBytes(V1_RECORD))).toEqual(sample);
+  });
+
+  it("reads fields in any order", () => {
+    const hex = V1_RECORD.slice(0, 2) + V1_RECORD.slice(58) + V1_RECORD.slice(2, 58);
+    expect(decodeDevice(nexus, hexToBytes(hex))).toEqual(sample);
+  });
+
+  it("skips an optional field it does not know (tag 0x80 and up), as a newer firmware may add", () => {
+    expect(decodeDevice(nexus, hexToBytes(V1_RECORD + "800300aabbcc"))).toEqual(sample);
+  });
+
+  it("refuses a required field it does not know (tag below 0x80)", () => {
+    expect(decodeDevice(nexus, hexToBytes(V1_RECORD + "050100aa"))).toBeUndefined();
+  });
+
+  it("refuses a record with a field twice, one missing, or another version", () => {
+    expect(decodeDevice(nexus, hexToBytes(V1_RECORD + "02010000"))).toBeUndefined();
+    expect(decodeDevice(nexus, hexToBytes(V1_RECORD.slice(0, 26) + V1_RECORD.slice(34)))).toBeUndefined();
+    expect(decodeDevice(nexus, hexToBytes("02" + V1_RECORD.slice(2)))).toBeUndefined();
+  });
+
+  it("refuses a record from another protocol's device", () => {
+    expect(decodeDevice(opaygo, hexToBytes(V1_RECORD))).toBeUndefined();
+  });
+
+  it("refuses every truncation of a record", () => {
+    const bytes = hexToBytes(V1_RECORD);
+    for (let n = 0; n < bytes.length; n++) expect(decodeDevice(nexus, bytes.subarray(0, n))).toBeUndefined();
+  });
+
+  it("refuses values the firmware never writes (unlocked with credit, bucket over 128, lockout over schedule)", () => {
+    const unlockedWithCredit = "01" + "010900" + "01" + "01000000" + "00000000" + V1_RECORD.slice(26);
+    expect(decodeDevice(nexus, hexToBytes(unlockedWithCredit))).toBeUndefined();
+    const overfull = NEXUS_BUCKET.maxAttempts * NEXUS_BUCKET.refillMs + 1;
+    expect(() => encodeDevice(nexus, { ...sample, limiter: { kind: "bucket", bucketMs: overfull } })).toThrow(
+      RangeError,
+    );
+    const lockout = { kind: "lockout", failures: 3, lockoutMs: lockoutAfter(3) + 1 } as const;
+    expect(() => encodeDevice(opaygo, { ...sample, limiter: lockout })).toThrow(RangeError);
+  });
+
+  it("never throws on garbage, and decodes only well-formed records", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), (bytes) => {
+        const device = decodeDevice(nexus, bytes);
+        if (device === undefined) return;
+        // Only a well-formed record decodes; then it encodes back to the same bytes.
+        expect(bytesToHex(encodeDevice(nexus, device))).toBe(bytesToHex(bytes));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const junk of [undefined, null, "01", [1, 2], new Uint16Array(4)])
+      expect(decodeDevice(nexus, junk as unknown)).toBeUndefined();
+  });
+
+  it("never throws on a valid record with random bit flips", () => {
+    const bytes = hexToBytes(V1_RECORD);
+    fc.assert(
+      fc.property(fc.nat(bytes.length * 8 - 1), fc.nat(bytes.length * 8 - 1), (a, b) => {
+        const flipped = bytes.slice();
+        flipped[a >> 3] ^= 1 << (a & 7);
+        flipped[b >> 3] ^= 1 << (b & 7);
+        const device = decodeDevice(nexus, flipped);
+        if (device !== undefined) expect(decodeDevice(nexus, encodeDevice(nexus, device))).toEqual(device);
+      }),
+    );
+  });
+
+  it("round-trips any well-formed state", () => {
+    fc.assert(
+      fc.property(arbDevice(), ([protocol, device]) => {
+        expect(decodeDevice(protocol, encodeDevice(protocol, device))).toEqual(device);
+      }),
+    );
+  });
+
+  it("round-trips a factory-fresh device of each limiter kind", () => {
+    for (const protocol of [nexus, opaygo]) {
+      const fresh = freshState(protocol);
+      expect(decodeDevice(protocol, encodeDevice(protocol, fresh))).toEqual(fresh);
+    }
+  });
+});
+
+function arbDevice(): fc.Arbitrary<[typeof nexus, DeviceState<FakeState>]> {
+  const seconds = fc.integer({ min: 0, max: MAX_SECONDS });
+  const payg: fc.Arbitrary<Payg> = fc.oneof(
+    fc.constant({ kind: "unlocked" } as const),
+    fc.record({ kind: fc.constant("metered" as const), creditSeconds: seconds, testSeconds: seconds }),
+  );
+  const used = fc.uniqueArray(fc.integer({ min: 0, max: 99 }), { maxLength: 20 }).map((a) => a.sort((x, y) => x - y));
+  const bucket: fc.Arbitrary<LimiterState> = fc
+    .integer({ min: 0, max: NEXUS_BUCKET.maxAttempts * NEXUS_BUCKET.refillMs })
+    .map((bucketMs) => ({ kind: "bucket", bucketMs }));
+  const lockout: fc.Arbitrary<LimiterState> = fc
+    .integer({ min: 0, max: OPAYGO_LOCKOUT.maxFailures })
+    .chain((failures) =>
+      fc
+        .integer({ min: 0, max: lockoutAfter(failures) })
+        .map((lockoutMs) => ({ kind: "lockout", failures, lockoutMs })),
+    );
+  return fc
+    .boolean()
+    .chain((isNexus) =>
+      fc
+        .record({ payg, restricted: fc.boolean(), used, limiter: isNexus ? bucket : lockout })
+        .map(({ payg, restricted, used, limiter }) => [
+          isNexus ? nexus : opaygo,
+          { payg, restricted, protocol: { used }, limiter },
+        ]),
+    );
+}

@@ -1,0 +1,150 @@
+import {
+  NEXUS_BUCKET,
+  OPAYGO_LOCKOUT,
+  chargeLimiter,
+  elapseLimiter,
+  initialLimiter,
+  lockoutAfter,
+  limiterWaitMs,
+} from "../firmware/ledger/limiter";
+import { Bench, HOUR, MINUTE } from "./ledger.helpers";
+import { FAKE_OP, fakeCode, fakeProtocol } from "./probes/ledger.probe";
+
+const bad = "00000001"; // fails the fake's check digit
+
+describe("Nexus token bucket", () => {
+  it("verifies 6 entries at first boot and refuses the 7th without checking it", () => {
+    const b = new Bench(fakeProtocol("nexus-full"));
+    b.boot();
+    for (let i = 0; i < 6; i++) expect(b.enter(bad)).toMatchObject({ kind: "invalid" });
+    expect(b.enter(fakeCode(1, FAKE_OP.add, 60))).toEqual({ kind: "locked_out", waitMs: NEXUS_BUCKET.refillMs });
+    expect(b.saved.protocol.used).toEqual([]);
+  });
+
+  it("earns one attempt per 720 s of uptime", () => {
+    const b = new Bench(fakeProtocol("nexus-small"));
+    b.boot();
+    for (let i = 0; i < 6; i++) b.enter(bad);
+    b.elapse(719_999);
+    expect(b.enter(bad)).toEqual({ kind: "locked_out", waitMs: 1 });
+    b.elapse(1);
+    expect(b.enter(bad)).toMatchObject({ kind: "invalid" });
+    expect(b.enter(bad)).toMatchObject({ kind: "locked_out" });
+  });
+
+  it("charges valid and duplicate codes too, as the reference does", () => {
+    let limiter = initialLimiter("nexus-full");
+    for (const outcome of ["applied", "duplicate", "invalid"] as const) {
+      const next = chargeLimiter(limiter, outcome);
+      expect(next).toEqual({ kind: "bucket", bucketMs: (limiter as { bucketMs: number }).bucketMs - 720_000 });
+      limiter = next;
+    }
+  });
+
+  it("holds at most 128 attempts however long the unit runs", () => {
+    let limiter = elapseLimiter(initialLimiter("nexus-full"), 10 * 365 * 24 * HOUR);
+    let attempts = 0;
+    while (limiterWaitMs(limiter) === 0) {
+      limiter = chargeLimiter(limiter, "invalid");
+      attempts++;
+    }
+    expect(attempts).toBe(NEXUS_BUCKET.maxAttempts);
+  });
+
+  it("charges each verified entry in the same record as its verdict (a cut after a guess keeps its cost)", () => {
+    const b = new Bench(fakeProtocol("nexus-full"));
+    b.boot();
+    for (let i = 0; i < 6; i++) {
+      const effects = b.send({ type: "entry", digits: bad });
+      expect(effects[0].type).toBe("persist");
+      b.cut();
+      b.boot();
+    }
+    expect(b.enter(bad)).toMatchObject({ kind: "locked_out" });
+  });
+
+  it("loses unsaved refill to a power cut rather than gaining attempts", () => {
+    const b = new Bench(fakeProtocol("nexus-full"));
+    b.boot();
+    for (let i = 0; i < 6; i++) b.enter(bad);
+    b.elapse(30 * MINUTE); // two attempts earned, not yet checkpointed
+    b.cut();
+    b.boot();
+    expect(b.enter(bad)).toMatchObject({ kind: "locked_out", waitMs: NEXUS_BUCKET.refillMs });
+  });
+});
+
+describe("OpenPAYGO lockout", () => {
+  it("forgives 2 failures, then locks for 2, 4, ... 512 minutes, staying at 512", () => {
+    const minutes = [];
+    for (let failures = 1; failures <= 14; failures++) minutes.push(lockoutAfter(failures) / MINUTE);
+    expect(minutes).toEqual([0, 0, 2, 4, 8, 16, 32, 64, 128, 256, 512, 512, 512, 512]);
+    expect(lockoutAfter(OPAYGO_LOCKOUT.maxFailures)).toBe(OPAYGO_LOCKOUT.maxLockoutMs);
+  });
+
+  it("refuses entry during a lockout and reports the uptime left", () => {
+    const b = new Bench(fakeProtocol("openpaygo"));
+    b.boot();
+    b.enter(bad);
+    b.enter(bad);
+    expect(b.enter(bad)).toMatchObject({ kind: "invalid" });
+    b.elapse(MINUTE);
+    expect(b.enter(fakeCode(1, FAKE_OP.add, 60))).toEqual({ kind: "locked_out", waitMs: MINUTE });
+    b.elapse(MINUTE);
+    expect(b.enter(fakeCode(1, FAKE_OP.add, 60))).toMatchObject({ kind: "applied" });
+  });
+
+  it("keeps a lockout through a power cut: the failure and its lockout are in the verdict's record", () => {
+    const b = new Bench(fakeProtocol("openpaygo"));
+    b.boot();
+    for (let i = 0; i < 5; i++) {
+      b.enter(bad);
+      b.elapse(lockoutAfter(i + 1));
+    }
+    b.enter(bad); // failure 6: 16 minutes
+    b.elapse(15 * MINUTE);
+    b.cut();
+    b.boot();
+    expect(b.state.device.limiter).toEqual({ kind: "lockout", failures: 6, lockoutMs: 16 * MINUTE });
+    expect(b.enter(fakeCode(1, FAKE_OP.add, 60))).toEqual({ kind: "locked_out", waitMs: 16 * MINUTE });
+  });
+
+  it("resets the failure count on a valid code", () => {
+    const b = new Bench(fakeProtocol("openpaygo"));
+    b.boot();
+    b.enter(bad);
+    b.enter(bad);
+    b.enter(fakeCode(1, FAKE_OP.add, 60));
+    expect(b.saved.limiter).toEqual({ kind: "lockout", failures: 0, lockoutMs: 0 });
+    b.enter(bad);
+    expect(b.enter(bad)).toMatchObject({ kind: "invalid" });
+    expect(b.state.device.limiter).toEqual({ kind: "lockout", failures: 2, lockoutMs: 0 });
+  });
+
+  it("does not count an already used code as a failure, nor write a record for it", () => {
+    const b = new Bench(fakeProtocol("openpaygo"));
+    b.boot();
+    b.enter(fakeCode(1, FAKE_OP.add, 60));
+    b.enter(bad);
+    const records = b.records;
+    for (let i = 0; i < 5; i++) expect(b.enter(fakeCode(1, FAKE_OP.add, 60))).toEqual({ kind: "duplicate" });
+    expect(b.records).toBe(records);
+    expect(b.state.device.limiter).toEqual({ kind: "lockout", failures: 1, lockoutMs: 0 });
+  });
+
+  it("runs a lockout down with powered uptime only", () => {
+    let limiter = chargeLimiter({ kind: "lockout", failures: 10, lockoutMs: 0 }, "invalid");
+    expect(limiterWaitMs(limiter)).toBe(512 * MINUTE);
+    limiter = elapseLimiter(limiter, 500 * MINUTE);
+    expect(limiterWaitMs(limiter)).toBe(12 * MINUTE);
+    expect(limiterWaitMs(elapseLimiter(limiter, HOUR))).toBe(0);
+  });
+});
+
+describe("limiter choice", () => {
+  it("rejects an unknown protocol name", () => {
+    expect(() => initialLimiter("nexus")).toThrow(
+      new RangeError(`"protocol" expected openpaygo, nexus-full or nexus-small, got nexus`),
+    );
+  });
+});

@@ -1,0 +1,266 @@
+import { CHECKPOINT_INTERVAL_MS, loadOn, mount, nextWakeMs, reduce, remainingMs } from "../firmware/ledger/reducer";
+import { freshState } from "../firmware/ledger/state";
+import { XsProbe } from "../hosts/xsnap/engine";
+import { Bench, HOUR, MINUTE, loadOf } from "./ledger.helpers";
+import { FAKE_OP, fakeCode, fakeProtocol, runScript, type ScriptStep } from "./probes/ledger.probe";
+
+const nexus = () => new Bench(fakeProtocol("nexus-full"));
+const add = (id: number, minutes: number) => fakeCode(id, FAKE_OP.add, minutes);
+
+describe("ledger: boot and load", () => {
+  it("keeps the load off until boot, and turns it off at boot with no credit", () => {
+    const b = nexus();
+    expect(loadOn(b.state)).toBe(false);
+    expect(b.send({ type: "entry", digits: add(1, 10) })).toEqual([]);
+    expect(b.boot()).toEqual([{ type: "load", on: false }]);
+  });
+
+  it("boots a credited device by paying its next lease before turning the load on", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(add(1, 120));
+    b.cut();
+    const effects = b.boot();
+    expect(effects.map((e) => e.type)).toEqual(["persist", "load"]);
+    expect(loadOf(effects)).toBe(true);
+    expect(b.saved.payg).toEqual({ kind: "metered", creditSeconds: 120 * 60 - 3600 - 3600, testSeconds: 0 });
+  });
+
+  it("boots an unlocked device with the load on and writes nothing", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(fakeCode(1, FAKE_OP.unlock));
+    b.cut();
+    expect(b.boot()).toEqual([{ type: "load", on: true }]);
+  });
+});
+
+describe("ledger: actions", () => {
+  it("adds credit, shows it, and commits the code with its used-mark before any feedback", () => {
+    const b = nexus();
+    b.boot();
+    const effects = b.send({ type: "entry", digits: add(7, 90) });
+    expect(effects.map((e) => e.type)).toEqual(["persist", "load", "feedback"]);
+    expect(b.saved.protocol.used).toEqual([7]);
+    expect(remainingMs(b.state)).toBe(90 * MINUTE);
+    expect(b.query()).toEqual({ kind: "credit", unlocked: false, seconds: 5400, days: 1 });
+  });
+
+  it("answers duplicate for a used code and does not add its credit again", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(add(7, 90));
+    expect(b.enter(add(7, 90))).toEqual({ kind: "duplicate" });
+    expect(remainingMs(b.state)).toBe(90 * MINUTE);
+  });
+
+  it("answers invalid with the protocol's reason and changes no credit", () => {
+    const b = nexus();
+    b.boot();
+    expect(b.enter("1234")).toEqual({ kind: "invalid", reason: "not 8 digits" });
+    expect(remainingMs(b.state)).toBe(0);
+  });
+
+  it("sets credit, replacing credit and test power alike", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(add(1, 600));
+    b.enter(fakeCode(2, FAKE_OP.test, 10));
+    b.enter(fakeCode(3, FAKE_OP.set, 30));
+    expect(remainingMs(b.state)).toBe(30 * MINUTE);
+  });
+
+  it("locks with a set to zero: load off, and the lock survives a power cut", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(add(1, 600));
+    const effects = b.send({ type: "entry", digits: fakeCode(2, FAKE_OP.set, 0) });
+    expect(loadOf(effects)).toBe(false);
+    b.cut();
+    expect(loadOf(b.boot())).toBe(false);
+  });
+
+  it("unlocks for ever: the load stays on however long it runs, until a set_credit", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(fakeCode(1, FAKE_OP.unlock));
+    b.elapse(10 * 365 * 24 * HOUR);
+    expect(loadOn(b.state)).toBe(true);
+    expect(b.query()).toEqual({ kind: "credit", unlocked: true, seconds: 0, days: 0 });
+    expect(b.enter(add(2, 60))).toEqual({ kind: "duplicate" });
+    expect(b.saved.protocol.used).toEqual([1, 2]);
+    b.enter(fakeCode(3, FAKE_OP.set, 1));
+    b.elapse(MINUTE);
+    expect(loadOn(b.state)).toBe(false);
+  });
+
+  it("gives test power before credit, so a test code on a credited unit adds its time", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(add(1, 60));
+    b.enter(fakeCode(2, FAKE_OP.test, 60));
+    expect(remainingMs(b.state)).toBe(2 * HOUR);
+    b.elapse(2 * HOUR - 1);
+    expect(loadOn(b.state)).toBe(true);
+    b.elapse(1);
+    expect(loadOn(b.state)).toBe(false);
+  });
+
+  it("takes an allow-test code only on a unit with no time left", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(add(1, 5));
+    expect(b.enter(fakeCode(2, FAKE_OP.allowTest, 10))).toEqual({ kind: "duplicate" });
+    expect(b.saved.protocol.used).toEqual([1]);
+    b.elapse(5 * MINUTE);
+    expect(b.enter(fakeCode(2, FAKE_OP.allowTest, 10))).toMatchObject({ kind: "applied" });
+    expect(remainingMs(b.state)).toBe(10 * MINUTE);
+  });
+
+  it("refuses any test code on an unlocked unit", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(fakeCode(1, FAKE_OP.unlock));
+    expect(b.enter(fakeCode(2, FAKE_OP.test, 10))).toEqual({ kind: "duplicate" });
+    expect(b.saved.protocol.used).toEqual([1]);
+  });
+
+  it("clears the restricted flag", () => {
+    const b = new Bench(fakeProtocol("nexus-small"), { restricted: true });
+    b.boot();
+    expect(b.state.device.restricted).toBe(true);
+    b.enter(fakeCode(1, FAKE_OP.clearRestricted));
+    expect(b.saved.restricted).toBe(false);
+  });
+
+  it("shows the device id, and marks the code used", () => {
+    const b = nexus();
+    b.boot();
+    expect(b.enter(fakeCode(4, FAKE_OP.displayId))).toEqual({ kind: "display_id" });
+    expect(b.saved.protocol.used).toEqual([4]);
+  });
+
+  it("commits a protocol-only code (counter sync, wipe ids) as its used-mark", () => {
+    const b = nexus();
+    b.boot();
+    expect(b.enter(fakeCode(5, FAKE_OP.none))).toEqual({ kind: "applied", action: { type: "none" } });
+    expect(b.saved.protocol.used).toEqual([5]);
+  });
+
+  it("hands a passthrough code to the product hook after committing it", () => {
+    const b = nexus();
+    b.boot();
+    const effects = b.send({ type: "entry", digits: fakeCode(6, FAKE_OP.passthrough, 1234) });
+    expect(effects.map((e) => e.type)).toEqual(["persist", "feedback", "passthrough"]);
+    expect(effects[2]).toEqual({ type: "passthrough", digits: "1234" });
+  });
+
+  it("reports days left rounded up", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(add(1, 24 * 60 + 1));
+    expect(b.query()).toMatchObject({ days: 2 });
+    b.elapse(MINUTE);
+    expect(b.query()).toMatchObject({ days: 1 });
+  });
+});
+
+describe("ledger: time and checkpoints", () => {
+  it("turns the load off at the exact millisecond the credit runs out", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(add(1, 150));
+    b.elapse(150 * MINUTE - 1);
+    expect(loadOn(b.state)).toBe(true);
+    expect(loadOf(b.elapse(1))).toBe(false);
+  });
+
+  it("counts credit down only while powered: time off does not exist for the ledger", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(add(1, 30));
+    b.elapse(10 * MINUTE);
+    b.send({ type: "boot" }); // a reboot without a cut also drops the lease: the record already paid for it
+    expect(remainingMs(b.state)).toBe(0);
+  });
+
+  it("writes one record per checkpoint interval while credit runs", () => {
+    const b = new Bench(fakeProtocol("openpaygo"));
+    b.boot();
+    b.enter(add(1, 10 * 60));
+    const before = b.records;
+    for (let i = 0; i < 10 * 60; i++) b.elapse(MINUTE);
+    expect(b.records - before).toBe(9);
+    expect(loadOn(b.state)).toBe(false);
+  });
+
+  it("checkpoints a refilling bucket hourly until it is full, then writes nothing", () => {
+    const b = nexus();
+    b.boot();
+    for (let i = 0; i < 6; i++) b.enter("0");
+    const records = b.records;
+    for (let i = 0; i < 30; i++) b.elapse(HOUR);
+    // 128 attempts take 25.6 h to earn: a checkpoint at each of hours 1..26, none after
+    expect(b.records - records).toBe(26);
+    b.elapse(100 * HOUR);
+    expect(b.records - records).toBe(26);
+  });
+
+  it("loses at most one checkpoint interval of credit to a power cut", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(add(1, 5 * 60));
+    b.elapse(MINUTE);
+    b.cut();
+    b.boot();
+    expect(remainingMs(b.state)).toBe(5 * HOUR - CHECKPOINT_INTERVAL_MS);
+  });
+
+  it("asks to be woken when the lease runs out", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(add(1, 90));
+    expect(nextWakeMs(b.state)).toBe(HOUR);
+    b.elapse(HOUR);
+    expect(nextWakeMs(b.state)).toBe(30 * MINUTE);
+  });
+
+  it("rejects negative or fractional elapsed time", () => {
+    const protocol = fakeProtocol("openpaygo");
+    const state = reduce(protocol, mount(freshState(protocol)), { type: "boot" }).state;
+    expect(() => reduce(protocol, state, { type: "elapsed", ms: -1 })).toThrow(RangeError);
+    expect(() => reduce(protocol, state, { type: "elapsed", ms: 0.5 })).toThrow(RangeError);
+  });
+});
+
+describe("ledger: two engines", () => {
+  const script: ScriptStep[] = [
+    { type: "boot" },
+    { type: "entry", digits: "00000001" },
+    { type: "entry", digits: add(1, 61) },
+    { type: "query" },
+    { type: "elapsed", ms: HOUR + 5 },
+    { type: "entry", digits: fakeCode(2, FAKE_OP.test, 3) },
+    { type: "cut" },
+    { type: "boot" },
+    { type: "entry", digits: "1" },
+    { type: "entry", digits: "2" },
+    { type: "entry", digits: "3" },
+    { type: "entry", digits: "4" },
+    { type: "elapsed", ms: 20 * MINUTE },
+    { type: "entry", digits: fakeCode(3, FAKE_OP.unlock) },
+    { type: "query" },
+  ];
+
+  it.each(["nexus-full", "openpaygo"] as const)("yields the same trace inside XS as under Node (%s)", async (name) => {
+    const node = runScript(name, script);
+    expect(node.flat().some((e) => e.type === "persist")).toBe(true);
+    const xs = await XsProbe.load("test/probes/ledger.probe.ts");
+    try {
+      const { result } = await xs.call<unknown>("runScript", name, script);
+      expect(result).toEqual(JSON.parse(JSON.stringify(node)));
+    } finally {
+      await xs.close();
+    }
+  });
+});

@@ -1,0 +1,80 @@
+// Test helpers for the ledger suites: a device that runs the reducer and keeps the last record like a journal.
+import { decodeDevice, encodeDevice } from "../firmware/ledger/codec";
+import {
+  mount,
+  reduce,
+  type Effect,
+  type Feedback,
+  type LedgerEvent,
+  type LedgerState,
+} from "../firmware/ledger/reducer";
+import { freshState, type DeviceState, type FreshOptions } from "../firmware/ledger/state";
+import type { KeycodeProtocol } from "../firmware/protocols/protocol";
+
+/** A ledger with its journal reduced to the last committed record; `cut()` is a power cut. */
+export class Bench<S> {
+  saved: DeviceState<S>;
+  state: LedgerState<S>;
+  effects: Effect<S>[] = [];
+  records = 0;
+
+  constructor(
+    readonly protocol: KeycodeProtocol<S>,
+    options: FreshOptions = {},
+  ) {
+    this.saved = freshState(protocol, options);
+    this.state = mount(this.saved);
+  }
+
+  /** Runs one event; records persists; returns its effects. */
+  send(event: LedgerEvent): Effect<S>[] {
+    const out = reduce(this.protocol, this.state, event);
+    this.state = out.state;
+    this.effects = out.effects;
+    for (const e of out.effects) {
+      if (e.type !== "persist") continue;
+      this.saved = e.device;
+      this.records++;
+    }
+    return out.effects;
+  }
+
+  boot(): Effect<S>[] {
+    return this.send({ type: "boot" });
+  }
+
+  elapse(ms: number): Effect<S>[] {
+    return this.send({ type: "elapsed", ms });
+  }
+
+  enter(digits: string): Feedback | undefined {
+    return feedbackOf(this.send({ type: "entry", digits }));
+  }
+
+  query(): Feedback | undefined {
+    return feedbackOf(this.send({ type: "query" }));
+  }
+
+  /** Power cut: RAM is lost; the device remounts from the last record, round-tripped through its bytes. */
+  cut(): void {
+    const decoded = decodeDevice(this.protocol, encodeDevice(this.protocol, this.saved));
+    if (decoded === undefined) throw new Error("the last record does not decode");
+    this.state = mount(decoded);
+  }
+}
+
+/** The feedback among `effects`, if any. */
+export function feedbackOf<S>(effects: readonly Effect<S>[]): Feedback | undefined {
+  for (const e of effects) if (e.type === "feedback") return e.feedback;
+  return undefined;
+}
+
+/** The load effect among `effects`, if any. */
+export function loadOf<S>(effects: readonly Effect<S>[]): boolean | undefined {
+  for (const e of effects) if (e.type === "load") return e.on;
+  return undefined;
+}
+
+export const MINUTE = 60_000;
+export const HOUR = 3_600_000;
+export const DAY = 86_400_000;
