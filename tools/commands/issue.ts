@@ -1,0 +1,184 @@
+// `solkey issue`: the next keycode for a device from the fleet ledger (tools/fleet/ledger.ts), for an amount or an
+// action; idempotent per payment reference; refuses codes past the device's acceptance window unless told.
+// Also: record a code as entered, list a device's codes, issue a whole batch file in one transaction.
+import type { Command } from "commander";
+import fs from "fs";
+import { UsageError } from "../errors";
+import { amountSeconds, definePackage, parseAmount, type AmountOptions } from "../fleet/amounts";
+import type { CodeRequest } from "../fleet/codes";
+import { openFleet, type Db } from "../fleet/database";
+import { Ledger, type IssuedCode, type IssueRequest } from "../fleet/ledger";
+import { parseWhole } from "../fleet/profile";
+import { DEFAULT_DB } from "./provision";
+
+/** The flags that say which code: an amount, or one action. */
+export interface CodeOptions extends AmountOptions {
+  set?: boolean;
+  unlock?: boolean;
+  lock?: boolean;
+  wipe?: string;
+  test?: string;
+  counterSync?: boolean;
+}
+
+interface IssueOptions extends CodeOptions {
+  ref?: string;
+  pastWindow?: boolean;
+  entered?: string;
+  history?: boolean;
+  batch?: string;
+  definePackage?: string;
+  db: string;
+  json?: boolean;
+}
+
+/** The code an operator's flags ask for: add unless an action flag says otherwise. */
+export function codeRequest(db: Db | null, o: CodeOptions): CodeRequest {
+  const actions = [o.set, o.unlock, o.lock, o.wipe, o.test, o.counterSync].filter(
+    (a) => a !== undefined && a !== false,
+  );
+  if (actions.length > 1) throw new UsageError("give one of --set, --unlock, --lock, --wipe, --test, --counter-sync");
+  const seconds = amountSeconds(db, o);
+  if (o.set || actions.length === 0) {
+    if (seconds === undefined)
+      throw new UsageError(`${o.set ? "--set" : "adding credit"} needs --days, --hours or --package`);
+    return { kind: o.set ? "set" : "add", seconds };
+  }
+  if (seconds !== undefined) throw new UsageError("only add and --set codes carry an amount");
+  if (o.unlock) return { kind: "unlock" };
+  if (o.lock) return { kind: "lock" };
+  if (o.counterSync) return { kind: "counter_sync" };
+  if (o.wipe !== undefined) return { kind: "wipe", target: o.wipe };
+  return { kind: "test", minutes: parseWhole(o.test as string, 1, 99, "--test MINUTES") };
+}
+
+export function describe(c: Pick<IssuedCode, "kind" | "seq" | "protocol" | "units" | "seconds">): string {
+  const unit = c.protocol === "nexus-full" ? "hours" : c.protocol === "nexus-small" ? "days" : "units";
+  const amount = c.units === null ? "" : ` ${c.units} ${c.kind === "test" ? "minutes" : unit}`;
+  const credit = c.seconds === null || c.kind === "test" ? "" : ` = ${+(c.seconds / 86400).toFixed(3)} days`;
+  const where = c.seq === null ? "" : ` (${c.protocol === "openpaygo" ? "count" : "ID"} ${c.seq})`;
+  return `${c.kind}${amount}${credit}${where}`;
+}
+
+function _line(c: IssuedCode): string {
+  const again = c.replayed ? `  [issued before for payment ${c.paymentRef}]` : "";
+  return `${c.serial}  ${c.keycode}  ${describe(c)}${again}\n`;
+}
+
+export function runIssue(
+  device: string | undefined,
+  o: IssueOptions,
+  out: (t: string) => void,
+  err: (t: string) => void,
+): void {
+  const db = openFleet(o.db);
+  try {
+    const ledger = new Ledger(db, o.db);
+    if (o.definePackage !== undefined) {
+      const p = definePackage(db, o.definePackage);
+      out(o.json ? JSON.stringify(p) + "\n" : `package ${p.name} = ${p.seconds / 3600} hours\n`);
+      return;
+    }
+    if (o.batch !== undefined) {
+      if (device !== undefined)
+        throw new UsageError("--batch FILE takes the devices from the file, not the command line");
+      const issued = ledger.issueMany(_readBatch(db, o.batch, o.pastWindow ?? false));
+      out(o.json ? JSON.stringify(issued) + "\n" : issued.map(_line).join(""));
+      return;
+    }
+    if (device === undefined) throw new UsageError("which device? `solkey issue SERIAL --days 7` (or --batch FILE)");
+    if (o.entered !== undefined) {
+      const r = ledger.markEntered(device, o.entered);
+      out(
+        o.json
+          ? JSON.stringify(r) + "\n"
+          : `${r.serial}: ${r.seq} recorded as entered; highest applied ${r.enteredSeq}\n`,
+      );
+      return;
+    }
+    if (o.history) {
+      const { device: d, codes } = ledger.history(device);
+      if (o.json)
+        return out(
+          JSON.stringify({ serial: d.serial, issuedSeq: d.issuedSeq, enteredSeq: d.enteredSeq, codes }) + "\n",
+        );
+      out(`${d.serial} (${d.record.protocol}): last issued ${d.issuedSeq}, highest known applied ${d.enteredSeq}\n`);
+      for (const c of codes) {
+        const state =
+          c.enteredAt !== null ? "entered" : c.seq !== null && c.seq <= d.enteredSeq ? "superseded?" : "outstanding";
+        out(
+          `  ${c.issuedAt}  ${c.keycode}  ${describe({ ...c, protocol: d.record.protocol })}  ${state}${c.paymentRef ? `  ref ${c.paymentRef}` : ""}\n`,
+        );
+      }
+      return;
+    }
+    const issued = ledger.issue({ device, code: codeRequest(db, o), paymentRef: o.ref, pastWindow: o.pastWindow });
+    if (issued.warning !== null) err(`warning: ${issued.warning}\n`);
+    out(o.json ? JSON.stringify(issued) + "\n" : _line(issued));
+  } finally {
+    db.close();
+  }
+}
+
+/** Batch file: CSV lines `device,amount[,payment_ref]`, amount `7d`, `12h` or a package; a header line is skipped. */
+function _readBatch(db: Db, file: string, pastWindow: boolean): IssueRequest[] {
+  if (!fs.existsSync(file)) throw new UsageError(`no batch file ${file}`);
+  const requests: IssueRequest[] = [];
+  fs.readFileSync(file, "utf8")
+    .split(/\r?\n/)
+    .forEach((line, i) => {
+      if (line.trim() === "" || (i === 0 && /^\s*(device|serial)\s*,/i.test(line))) return;
+      const [device, amount, ref] = line.split(",").map((f) => f.trim());
+      if (!device || !amount) throw new UsageError(`${file}:${i + 1}: expected device,amount[,payment_ref]`);
+      let seconds: number;
+      try {
+        seconds = parseAmount(db, amount);
+      } catch (e) {
+        throw new UsageError(`${file}:${i + 1}: ${(e as Error).message}`);
+      }
+      requests.push({ device, code: { kind: "add", seconds }, paymentRef: ref || undefined, pastWindow });
+    });
+  if (requests.length === 0) throw new UsageError(`${file} holds no requests`);
+  return requests;
+}
+
+export function register(program: Command): void {
+  program
+    .command("issue")
+    .description("issue a device's next keycode from the fleet ledger (idempotent per payment reference)")
+    .argument("[device]", "serial or device id")
+    .option("--days <n>", "credit in days")
+    .option("--hours <n>", "credit in hours")
+    .option("--package <name>", "a named package (day, week, month, or --define-package)")
+    .option("--set", "set credit to the amount instead of adding it")
+    .option("--unlock", "PAYG off for ever")
+    .option("--lock", "credit to zero")
+    .option("--wipe <target>", "Nexus wipe: credit or restricted_flag")
+    .option("--test <minutes>", "Nexus test code of MINUTES (no ID spent)")
+    .option("--counter-sync", "OpenPAYGO counter sync")
+    .option("--ref <payment>", "payment reference: the same reference always yields the same code")
+    .option("--past-window", "issue even if the device may refuse it (read the warning first)")
+    .option("--entered <keycode>", "record that the device applied this code (keycode or its ID/count)")
+    .option("--history", "list the device's codes and what is known to be entered")
+    .option("--batch <file>", "issue add codes for every line device,amount[,payment_ref] in one transaction")
+    .option("--define-package <name=amount>", "add or change a package, e.g. week=7d or evening=4h")
+    .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option("--json", "JSON on stdout")
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  solkey issue SK-00000001 --days 7 --ref MPESA-QX81\n" +
+        "  solkey issue SK-00000001 --package month\n" +
+        "  solkey issue SK-00000001 --unlock\n" +
+        "  solkey issue SK-00000001 --entered '*599 791 493 194 43#'\n" +
+        "  solkey issue --batch payments.csv --json",
+    )
+    .action((device: string | undefined, o: IssueOptions) =>
+      runIssue(
+        device,
+        o,
+        (t) => process.stdout.write(t),
+        (t) => process.stderr.write(t),
+      ),
+    );
+}

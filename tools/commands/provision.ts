@@ -1,0 +1,210 @@
+// `solkey provision`: creates a batch of devices in the fleet database, each with its secret and its provisioning
+// image (firmware/provision/record.ts) ready for its board's flash offset, plus the CSV a PAYG platform imports.
+// All or nothing: images are staged beside the output and moved in only once the database has committed.
+import { SingleBar, Presets } from "cli-progress";
+import type { Command } from "commander";
+import fs from "fs";
+import path from "path";
+import { bytesToHex } from "../../firmware/hex";
+import { BOARDS, type BoardName } from "../../firmware/provision/board";
+import { UsageError } from "../errors";
+import { openFleet } from "../fleet/database";
+import { allDevices, csvHeader, csvLine, provisionBatch, type NewDevice } from "../fleet/devices";
+import { toIntelHex } from "../fleet/ihex";
+import { makeProfile, parseWhole, type ProfileOptions } from "../fleet/profile";
+import { masterFingerprint, MASTER_KEY_ENV, readMasterKey, writeNewMasterKey } from "../fleet/secrets";
+
+export const DEFAULT_DB = "fleet.db";
+const MAX_BATCH = 1_000_000;
+
+interface ProvisionOptions extends ProfileOptions {
+  count?: string;
+  firstId?: string;
+  db: string;
+  out: string;
+  csv?: string;
+  randomKeys?: boolean;
+  masterKeyFile?: string;
+  newMasterKey?: string;
+  exportCsv?: string;
+  showSecrets?: boolean;
+  progress: boolean;
+  json?: boolean;
+}
+
+/** How a factory writes one device's image, for each board (`<serial>` stands for the device's file name). */
+export function flashInstructions(board: BoardName, out: string): string {
+  const b = BOARDS[board];
+  const at = `0x${b.provisionOffset.toString(16)}`;
+  if (board === "esp32")
+    return `esptool.py --chip esp32 write_flash ${at} ${path.join(out, "<serial>.bin")}   (partition solkey_prov at ${at})`;
+  return (
+    `nrfjprog -f NRF52 --program ${path.join(out, "<serial>.hex")} --sectorerase --verify   ` +
+    `(Intel HEX at ${at}; any programmer that reads HEX places it there)`
+  );
+}
+
+export function runProvision(o: ProvisionOptions, write: (text: string) => void): void {
+  if (o.newMasterKey !== undefined) return _newMasterKey(o, write);
+  if (o.exportCsv !== undefined) return _exportCsv(o, write);
+  if (o.count === undefined)
+    throw new UsageError("--count N is required (or --export-csv FILE, --new-master-key FILE)");
+  const count = parseWhole(o.count, 1, MAX_BATCH, "--count");
+  const firstId = o.firstId === undefined ? undefined : parseWhole(o.firstId, 0, 0xffffffff, "--first-id");
+  const profile = makeProfile(o);
+  if (o.randomKeys && o.masterKeyFile !== undefined)
+    throw new UsageError("--random-keys and --master-key-file conflict");
+  const master = o.randomKeys ? null : readMasterKey(o.masterKeyFile);
+  if (o.csv !== undefined && fs.existsSync(o.csv))
+    throw new UsageError(`${o.csv} exists; secrets files are never overwritten`);
+
+  fs.mkdirSync(o.out, { recursive: true });
+  const staging = fs.mkdtempSync(path.join(o.out, ".staging-"));
+  const bar = new SingleBar(
+    { format: "provisioning [{bar}] {value}/{total} devices, {eta}s left", stream: process.stderr, hideCursor: true },
+    Presets.shades_classic,
+  );
+  const files: string[] = [];
+  let csv = "";
+  try {
+    const db = openFleet(o.db, { create: true });
+    try {
+      if (o.progress && !o.json) bar.start(count, 0);
+      const { devices } = provisionBatch(db, o.db, { profile, count, firstId, master }, (device, i) => {
+        for (const [name, data] of _imageFiles(device)) {
+          if (fs.existsSync(path.join(o.out, name)))
+            throw new UsageError(`${path.join(o.out, name)} exists; use another --out`);
+          fs.writeFileSync(path.join(staging, name), data);
+          files.push(name);
+        }
+        if (o.csv !== undefined) csv += csvLine(device);
+        if (i % 64 === 63 || i === count - 1) bar.update(i + 1);
+      });
+      bar.stop();
+      for (const name of files) fs.renameSync(path.join(staging, name), path.join(o.out, name));
+      if (o.csv !== undefined) fs.writeFileSync(o.csv, csvHeader() + csv, { mode: 0o600, flag: "wx" });
+      _report(o, devices, master, write);
+    } finally {
+      db.close();
+    }
+  } finally {
+    bar.stop();
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** The files of one device: the raw image (ESP32: esptool writes it at the offset) or an Intel HEX (nRF52). */
+function _imageFiles(device: NewDevice): [string, string | Uint8Array][] {
+  if (device.record.board === "nrf52")
+    return [[`${device.serial}.hex`, toIntelHex(device.image, BOARDS.nrf52.provisionOffset)]];
+  return [[`${device.serial}.bin`, device.image]];
+}
+
+function _report(
+  o: ProvisionOptions,
+  devices: NewDevice[],
+  master: Uint8Array | null,
+  write: (t: string) => void,
+): void {
+  const board = devices[0].record.board;
+  const first = devices[0];
+  const last = devices[devices.length - 1];
+  const secrets = (d: NewDevice) =>
+    o.showSecrets
+      ? {
+          key: bytesToHex(d.record.key),
+          startingCode: d.record.protocol === "openpaygo" ? d.record.startingCode : null,
+        }
+      : {};
+  if (o.json) {
+    write(
+      JSON.stringify({
+        db: o.db,
+        protocol: first.record.protocol,
+        board,
+        count: devices.length,
+        keys: master === null ? "random" : "hkdf",
+        images: o.out,
+        csv: o.csv ?? null,
+        flash: flashInstructions(board, o.out),
+        devices: devices.map((d) => ({ serial: d.serial, deviceId: d.deviceId, ...secrets(d) })),
+      }) + "\n",
+    );
+    return;
+  }
+  write(
+    `provisioned ${devices.length} ${first.record.protocol} devices for ${board}: ${first.serial} .. ${last.serial}\n` +
+      `  keys: ${master === null ? "random per device" : `HKDF-SHA-256 from master key ${masterFingerprint(master)}`}\n` +
+      `  images: ${o.out}/ (each mounts in the firmware's provisioning reader)\n` +
+      (o.csv === undefined ? "" : `  CSV for the PAYG platform (holds secrets): ${o.csv}\n`) +
+      `  flash each device: ${flashInstructions(board, o.out)}\n`,
+  );
+  if (o.showSecrets) for (const d of devices) write(`${d.serial} key ${bytesToHex(d.record.key)}${_startingCode(d)}\n`);
+  else write(`  secrets are in ${o.db}; --show-secrets prints them, --csv FILE exports them\n`);
+}
+
+function _startingCode(d: NewDevice): string {
+  return d.record.protocol === "openpaygo" ? ` starting code ${d.record.startingCode}` : "";
+}
+
+function _newMasterKey(o: ProvisionOptions, write: (t: string) => void): void {
+  const file = o.newMasterKey as string;
+  writeNewMasterKey(file);
+  write(
+    `wrote a new 256-bit master key to ${file} (mode 600), fingerprint ${masterFingerprint(readMasterKey(file))}\n`,
+  );
+}
+
+function _exportCsv(o: ProvisionOptions, write: (t: string) => void): void {
+  const file = o.exportCsv as string;
+  if (fs.existsSync(file)) throw new UsageError(`${file} exists; secrets files are never overwritten`);
+  const db = openFleet(o.db);
+  try {
+    let text = csvHeader();
+    let n = 0;
+    for (const device of allDevices(db, o.db)) {
+      text += csvLine(device);
+      n++;
+    }
+    fs.writeFileSync(file, text, { mode: 0o600, flag: "wx" });
+    write(`exported ${n} devices to ${file} (holds secrets)\n`);
+  } finally {
+    db.close();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command("provision")
+    .description("create devices: secrets, provisioning images to flash, fleet database rows, CSV for PAYG platforms")
+    .option("--protocol <name>", "openpaygo, nexus-full or nexus-small")
+    .option("--count <n>", "devices to create")
+    .option("--board <name>", "esp32 or nrf52", "esp32")
+    .option("--keypad <type>", "matrix-4x3, buttons-4 (OpenPAYGO restricted) or buttons-5 (Nexus small)")
+    .option("--pins <map>", "KEYPAD_GPIOS/LOAD/LED[/BUZZER], e.g. 13,12,14,27,26,25,33/23/2 (default: dev kit)")
+    .option("--time-divider <n>", "OpenPAYGO value units per day, 1-255 (default 1: days)")
+    .option("--extended", "OpenPAYGO 12-digit extended tokens")
+    .option("--restricted", "OpenPAYGO restricted digits (keys 1-4)")
+    .option("--extended-small-message", "Nexus small: accept the extended set+clear-restricted message")
+    .option("--serial-prefix <text>", "serial prefix, serial = prefix + 8-digit id", "SK-")
+    .option("--first-id <n>", "first device id (default: one above the fleet's highest)")
+    .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option("--out <dir>", "where the images go", "images")
+    .option("--csv <file>", "also write the PAYG platform CSV (serial, key, starting code, protocol) to FILE")
+    .option("--master-key-file <file>", `factory master key (hex); default: $${MASTER_KEY_ENV}`)
+    .option("--random-keys", "random keys per device instead of HKDF from the master key")
+    .option("--new-master-key <file>", "write a fresh master key to FILE and stop")
+    .option("--export-csv <file>", "write the CSV of every device in the database to FILE and stop")
+    .option("--show-secrets", "print keys and starting codes")
+    .option("--no-progress", "no progress bar")
+    .option("--json", "one JSON object on stdout")
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  solkey provision --new-master-key master.key\n" +
+        "  solkey provision --protocol nexus-full --count 1000 --master-key-file master.key --csv batch1.csv\n" +
+        "  solkey provision --protocol openpaygo --time-divider 24 --board nrf52 --count 10 --random-keys\n" +
+        "The master key never goes on the command line: a file, or $SOLKEY_MASTER_KEY.",
+    )
+    .action((o: ProvisionOptions) => runProvision(o, (text) => process.stdout.write(text)));
+}

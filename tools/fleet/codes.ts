@@ -1,0 +1,170 @@
+// The operator's code vocabulary (add, set, unlock, lock, wipe, test, counter sync) mapped onto each protocol's own
+// encoder in firmware/protocols, so device and server share one implementation. Also each protocol's sequence facts:
+// where a fresh device's window starts and how far ahead of the device's last applied code it accepts.
+import { encodeFull, WIPE_TARGETS, type FullWipe } from "../../firmware/protocols/nexus/full";
+import { WINDOW_ABOVE, WINDOW_BELOW } from "../../firmware/protocols/nexus/window";
+import { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
+import { INITIAL_STATE, MAX_TOKEN_JUMP, MAX_TOKEN_JUMP_COUNTER_SYNC } from "../../firmware/protocols/openpaygo/replay";
+import {
+  isReservedValue,
+  MAX_ACTIVATION_VALUE,
+  MAX_EXTENDED_VALUE,
+  nextCount,
+  valueToSeconds,
+  type TokenType,
+} from "../../firmware/protocols/openpaygo/token";
+import type { ProtocolName } from "../../firmware/provision/record";
+import { UsageError } from "../errors";
+
+/** What an operator asks for; credit in seconds, whatever unit the protocol carries. */
+export type CodeRequest =
+  | { readonly kind: "add"; readonly seconds: number }
+  | { readonly kind: "set"; readonly seconds: number }
+  | { readonly kind: "unlock" }
+  | { readonly kind: "lock" }
+  | { readonly kind: "wipe"; readonly target: string }
+  | { readonly kind: "test"; readonly minutes: number }
+  | { readonly kind: "counter_sync" };
+
+export type CodeKind = CodeRequest["kind"];
+
+/** The secrets and options a server needs to encode one device's codes. */
+export interface DeviceSecrets {
+  readonly deviceId: number;
+  readonly protocol: ProtocolName;
+  readonly key: Uint8Array;
+  /** OpenPAYGO only. */
+  readonly startingCode: number;
+  readonly timeDivider: number;
+  readonly extended: boolean;
+  readonly restricted: boolean;
+}
+
+/** An encoded code: its keycode, the ID or count it spends (null: none, e.g. a test code), and what it grants. */
+export interface Encoded {
+  readonly keycode: string;
+  readonly seq: number | null;
+  /** The amount in the protocol's unit (hours, days or OpenPAYGO value), null when the code carries none. */
+  readonly units: number | null;
+  /** Credit the device grants for `units`: at least what was asked (amounts round up to the protocol's unit). */
+  readonly seconds: number | null;
+}
+
+/** The last ID or count of a factory-fresh device: Nexus window top 23, OpenPAYGO count 1. */
+export function initialSeq(protocol: ProtocolName): number {
+  return protocol === "openpaygo" ? INITIAL_STATE.lastCount : WINDOW_BELOW;
+}
+
+/** How far above the device's last applied ID/count it accepts this code (Nexus 40; OpenPAYGO 64, sync 100). */
+export function windowAbove(protocol: ProtocolName, kind: CodeKind): number {
+  if (protocol !== "openpaygo") return WINDOW_ABOVE;
+  return kind === "counter_sync" ? MAX_TOKEN_JUMP_COUNTER_SYNC : MAX_TOKEN_JUMP;
+}
+
+/** Whether a code of `kind` spends an ID/count (test codes do not: they carry none). */
+export function spendsSeq(kind: CodeKind): boolean {
+  return kind !== "test";
+}
+
+/** The ID/count the next code of `kind` takes after `lastSeq`, the last one issued. */
+export function nextSeq(protocol: ProtocolName, kind: CodeKind, lastSeq: number): number {
+  return protocol === "openpaygo" ? nextCount(lastSeq, _tokenType(kind)) : lastSeq + 1;
+}
+
+/**
+ * Encodes `request` as the code after `lastSeq` (the device's last issued ID or count). `issuer` carries an
+ * OpenPAYGO device's chain cache between calls. A type the protocol lacks or an amount it cannot carry is a
+ * UsageError naming the limit.
+ */
+export function encodeCode(
+  device: DeviceSecrets,
+  request: CodeRequest,
+  lastSeq: number,
+  issuer?: TokenIssuer,
+): Encoded {
+  if (device.protocol === "openpaygo") return _openPaygo(device, request, lastSeq, issuer);
+  if (device.protocol === "nexus-full") return _nexusFull(device, request, lastSeq + 1);
+  throw new UsageError(`${device.protocol} codes cannot be issued yet: its encoder has not landed`);
+}
+
+/** A TokenIssuer for an OpenPAYGO device (the ledger keeps one per device it issues to). */
+export function tokenIssuer(device: DeviceSecrets): TokenIssuer {
+  return new TokenIssuer({
+    key: device.key,
+    startingCode: device.startingCode,
+    extended: device.extended,
+    restricted: device.restricted,
+  });
+}
+
+function _openPaygo(device: DeviceSecrets, request: CodeRequest, lastSeq: number, issuer?: TokenIssuer): Encoded {
+  const type = _tokenType(request.kind);
+  let value: number | undefined;
+  if (request.kind === "add" || request.kind === "set") value = _opgValue(device, request.seconds);
+  else if (request.kind === "lock") value = 0;
+  const { token, count } = (issuer ?? tokenIssuer(device)).issue({ count: lastSeq, type, value });
+  const seconds = value === undefined ? null : valueToSeconds(value, device.timeDivider);
+  return { keycode: token, seq: count, units: value ?? null, seconds };
+}
+
+function _tokenType(kind: CodeKind): TokenType {
+  switch (kind) {
+    case "add":
+      return "add_time";
+    case "set":
+    case "lock":
+      return "set_time";
+    case "unlock":
+      return "disable_payg";
+    case "counter_sync":
+      return "counter_sync";
+    default:
+      throw new UsageError(`openpaygo has no ${kind} codes (it has add, set, lock, unlock and counter-sync)`);
+  }
+}
+
+/** OpenPAYGO value units for `seconds`, rounded up; the divider is units per day. */
+function _opgValue(device: DeviceSecrets, seconds: number): number {
+  const value = Math.ceil((seconds * device.timeDivider) / 86400);
+  const max = device.extended ? MAX_EXTENDED_VALUE : MAX_ACTIVATION_VALUE;
+  const unit = device.timeDivider === 1 ? "days" : `1/${device.timeDivider} days`;
+  if (value > max)
+    throw new UsageError(
+      `amount too large: ${value} units (${unit}) exceeds this device's ${max}; issue it as several codes`,
+    );
+  if (isReservedValue(value))
+    throw new UsageError(`amount of ${value} units is reserved in OpenPAYGO (996-999); choose another amount`);
+  return value;
+}
+
+function _nexusFull(device: DeviceSecrets, request: CodeRequest, id: number): Encoded {
+  const key = device.key;
+  switch (request.kind) {
+    case "add":
+    case "set": {
+      const hours = Math.ceil(request.seconds / 3600);
+      const max = request.kind === "add" ? 99999 : 99998;
+      if (hours > max) throw new UsageError(`amount too large: ${hours} hours exceeds nexus-full's ${max}`);
+      const keycode = encodeFull({ type: request.kind === "add" ? "add_credit" : "set_credit", key, id, hours });
+      return { keycode, seq: id, units: hours, seconds: hours * 3600 };
+    }
+    case "lock":
+      return { keycode: encodeFull({ type: "set_credit", key, id, hours: 0 }), seq: id, units: 0, seconds: 0 };
+    case "unlock":
+      return { keycode: encodeFull({ type: "unlock", key, id }), seq: id, units: null, seconds: null };
+    case "wipe": {
+      if (!(WIPE_TARGETS as readonly string[]).includes(request.target))
+        throw new UsageError(`--wipe expected one of ${WIPE_TARGETS.join(", ")}, got "${request.target}"`);
+      const wipe = request.target as FullWipe;
+      return { keycode: encodeFull({ type: "wipe_state", key, id, wipe }), seq: id, units: null, seconds: null };
+    }
+    case "test": {
+      if (!Number.isInteger(request.minutes) || request.minutes < 1 || request.minutes > 99)
+        throw new UsageError(`--test expected 1..99 minutes for nexus-full, got ${request.minutes}`);
+      const keycode = encodeFull({ type: "qc_test", minutes: request.minutes });
+      return { keycode, seq: null, units: request.minutes, seconds: request.minutes * 60 };
+    }
+    case "counter_sync":
+      throw new UsageError("nexus-full has no counter-sync codes (that is OpenPAYGO)");
+  }
+}

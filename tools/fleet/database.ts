@@ -1,0 +1,116 @@
+// The fleet database: one SQLite file (better-sqlite3) holding devices, their secrets and every code issued to them.
+// Opening it applies the schema migrations below in order, each in its own transaction, tracked by `user_version`.
+//
+// Durability: WAL with synchronous=FULL, so a code is on disk before the command prints it. A code handed to a
+// customer and then lost by a power cut would let the next issue reuse its ID or count: two different codes with one
+// ID, of which the device accepts only the first typed. Batch issuing (one transaction per batch) buys the speed.
+import Database from "better-sqlite3";
+import fs from "fs";
+import { SolkeyError, UsageError } from "../errors";
+
+export type Db = Database.Database;
+
+/** Each entry moves the schema from version i to i + 1. Append only: a released migration never changes. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+   CREATE TABLE batches (
+     batch_id INTEGER PRIMARY KEY,
+     created_at TEXT NOT NULL,
+     key_source TEXT NOT NULL CHECK (key_source IN ('hkdf', 'random')),
+     profile TEXT NOT NULL,
+     device_count INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE devices (
+     device_id INTEGER PRIMARY KEY CHECK (device_id BETWEEN 0 AND 4294967295),
+     serial TEXT NOT NULL UNIQUE,
+     batch_id INTEGER NOT NULL REFERENCES batches (batch_id),
+     protocol TEXT NOT NULL CHECK (protocol IN ('openpaygo', 'nexus-full', 'nexus-small')),
+     image BLOB NOT NULL,
+     issued_seq INTEGER NOT NULL,
+     entered_seq INTEGER NOT NULL,
+     created_at TEXT NOT NULL
+   ) STRICT;
+   CREATE TABLE codes (
+     code_id INTEGER PRIMARY KEY,
+     device_id INTEGER NOT NULL REFERENCES devices (device_id),
+     seq INTEGER,
+     kind TEXT NOT NULL,
+     request TEXT NOT NULL,
+     units INTEGER,
+     seconds INTEGER,
+     keycode TEXT NOT NULL,
+     payment_ref TEXT UNIQUE,
+     issued_at TEXT NOT NULL,
+     entered_at TEXT,
+     UNIQUE (device_id, seq)
+   ) STRICT;
+   CREATE INDEX codes_by_device ON codes (device_id, code_id);
+   CREATE TABLE packages (name TEXT PRIMARY KEY, seconds INTEGER NOT NULL CHECK (seconds > 0)) STRICT;
+   INSERT INTO packages VALUES ('day', 86400), ('week', 604800), ('month', 2592000);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export interface OpenOptions {
+  /** Create the file if it does not exist (provisioning); otherwise a missing file is a usage error. */
+  readonly create?: boolean;
+  /** Milliseconds to wait for another writer before giving up (default 2000). */
+  readonly busyTimeout?: number;
+}
+
+/** Opens (and migrates) the fleet database at `file`. Every failure is one SolkeyError/UsageError line. */
+export function openFleet(file: string, options: OpenOptions = {}): Db {
+  if (file !== ":memory:" && !options.create && !fs.existsSync(file))
+    throw new UsageError(`no fleet database at ${file}. Run \`solkey provision --db ${file} ...\` first, or pass --db`);
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { timeout: options.busyTimeout ?? 2000 });
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.pragma("foreign_keys = ON");
+    _migrate(db, file);
+    return db;
+  } catch (e) {
+    db?.close();
+    throw fleetError(e, file);
+  }
+}
+
+/** Runs `work` in one IMMEDIATE transaction (it takes the write lock first, so two issuers never interleave). */
+export function inTransaction<T>(db: Db, file: string, work: () => T): T {
+  try {
+    return db.transaction(work).immediate();
+  } catch (e) {
+    throw fleetError(e, file);
+  }
+}
+
+/** SQLite's failures as one line naming the fix; solkey's own errors pass through. */
+export function fleetError(e: unknown, file: string): Error {
+  if (e instanceof UsageError || e instanceof SolkeyError) return e;
+  const code = (e as { code?: string }).code ?? "";
+  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED")
+    return new SolkeyError(`${file} is locked by another solkey or SQLite process; retry when it has finished`);
+  if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT")
+    return new SolkeyError(`${file} is not a readable fleet database (corrupt?); restore it from a backup`);
+  if (code === "SQLITE_CANTOPEN" || code === "SQLITE_READONLY" || code === "SQLITE_IOERR" || code === "SQLITE_FULL")
+    return new SolkeyError(`cannot write ${file} (${code}): check the path, its permissions and free disk space`);
+  if (code.startsWith("SQLITE_")) return new SolkeyError(`${file}: ${(e as Error).message} (${code})`);
+  return e as Error;
+}
+
+function _migrate(db: Db, file: string): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version > SCHEMA_VERSION)
+    throw new SolkeyError(`${file} has schema version ${version}, newer than this solkey's ${SCHEMA_VERSION}: upgrade`);
+  if (version === SCHEMA_VERSION) return;
+  // A non-empty file without our schema is someone else's database: never write tables into it.
+  const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
+  if (version === 0 && tables.n > 0) throw new SolkeyError(`${file} is an SQLite file but not a fleet database`);
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,184 @@
+// Provisioning a batch of devices into the fleet database: ids, serials, secrets and each device's provisioning image,
+// in one transaction. The image is the record of truth for a device's secrets: the ledger and the CSV export read
+// them back through the firmware's own reader, so what the tools use is exactly what the device mounts.
+import { bytesToHex } from "../../firmware/hex";
+import { decodeProvision, encodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
+import type { Statement } from "better-sqlite3";
+import { SolkeyError, UsageError } from "../errors";
+import { inTransaction, type Db } from "./database";
+import { initialSeq } from "./codes";
+import { recordFor, serialOf, type Profile } from "./profile";
+import { deriveDeviceKey, masterFingerprint, randomDeviceKey, randomStartingCode } from "./secrets";
+
+export const MAX_DEVICE_ID = 0xffffffff;
+
+export interface BatchRequest {
+  readonly profile: Profile;
+  readonly count: number;
+  /** First device id; default one above the fleet's highest (1 in an empty fleet). */
+  readonly firstId?: number;
+  /** The factory master key (keys by HKDF), or null for random per-device keys. */
+  readonly master: Uint8Array | null;
+}
+
+export interface NewDevice {
+  readonly deviceId: number;
+  readonly serial: string;
+  readonly record: ProvisionRecord;
+  /** The 64-byte provisioning image, as written to flash. */
+  readonly image: Uint8Array;
+}
+
+/** A provisioned device as the database holds it. */
+export interface FleetDevice extends NewDevice {
+  /** Highest ID/count issued to it, and highest known to be applied on it. */
+  readonly issuedSeq: number;
+  readonly enteredSeq: number;
+}
+
+/**
+ * Creates `request.count` devices in one transaction; `each` runs inside it for every device (write its files,
+ * advance a progress bar): if `each` or anything else throws, no device is recorded.
+ */
+export function provisionBatch(
+  db: Db,
+  file: string,
+  request: BatchRequest,
+  each: (device: NewDevice, index: number) => void = () => {},
+): { batchId: number; devices: NewDevice[] } {
+  const { profile, count, master } = request;
+  if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count expected a whole number >= 1, got ${count}`);
+  return inTransaction(db, file, () => {
+    if (master !== null) _checkMaster(db, master);
+    const firstId = request.firstId ?? _nextFreeId(db);
+    const lastId = firstId + count - 1;
+    if (lastId > MAX_DEVICE_ID) throw new UsageError(`device ids ${firstId}..${lastId} pass the 32-bit limit`);
+    const taken = db
+      .prepare("SELECT min(device_id) AS id FROM devices WHERE device_id BETWEEN ? AND ?")
+      .get(firstId, lastId);
+    if ((taken as { id: number | null }).id !== null)
+      throw new UsageError(
+        `device id ${(taken as { id: number }).id} is already in ${file}; choose another --first-id`,
+      );
+    const now = new Date().toISOString();
+    const batch = db
+      .prepare("INSERT INTO batches (created_at, key_source, profile, device_count) VALUES (?, ?, ?, ?)")
+      .run(now, master === null ? "random" : "hkdf", JSON.stringify(profile), count);
+    const batchId = Number(batch.lastInsertRowid);
+    const insert = db.prepare(
+      `INSERT INTO devices (device_id, serial, batch_id, protocol, image, issued_seq, entered_seq, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const seq = initialSeq(profile.protocol);
+    const devices: NewDevice[] = [];
+    for (let i = 0; i < count; i++) {
+      const deviceId = firstId + i;
+      const key = master === null ? randomDeviceKey() : deriveDeviceKey(master, deviceId);
+      const startingCode = profile.protocol === "openpaygo" ? randomStartingCode() : 0;
+      const record = recordFor(profile, deviceId, key, startingCode);
+      const image = encodeProvision(record);
+      _expectMounts(image, record);
+      const device = { deviceId, serial: serialOf(profile, deviceId), record, image };
+      try {
+        insert.run(deviceId, device.serial, batchId, profile.protocol, image, seq, seq, now);
+      } catch (e) {
+        if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE")
+          throw new UsageError(`serial ${device.serial} is already in ${file}; choose another --serial-prefix`);
+        throw e;
+      }
+      devices.push(device);
+      each(device, i);
+    }
+    return { batchId, devices };
+  });
+}
+
+interface DeviceRow {
+  device_id: number;
+  serial: string;
+  image: Uint8Array;
+  issued_seq: number;
+  entered_seq: number;
+}
+
+/** Prepared device lookups, one per open database (issuing looks a device up for every code). */
+const _lookups = new WeakMap<Db, Statement>();
+
+/** The device with this serial (or decimal device id); a UsageError naming the fix when there is none. */
+export function findDevice(db: Db, file: string, serialOrId: string): FleetDevice {
+  let lookup = _lookups.get(db);
+  if (lookup === undefined) {
+    lookup = db.prepare(
+      "SELECT device_id, serial, image, issued_seq, entered_seq FROM devices WHERE serial = ? OR device_id = ?",
+    );
+    _lookups.set(db, lookup);
+  }
+  const row = lookup.get(serialOrId, /^\d+$/.test(serialOrId) ? Number(serialOrId) : -1) as DeviceRow | undefined;
+  if (row === undefined) throw new UsageError(`device ${serialOrId} is not in ${file}. Run \`solkey provision\` first`);
+  return deviceFromRow(row, file);
+}
+
+/** Every device, in id order (for the CSV export). */
+export function* allDevices(db: Db, file: string): Generator<FleetDevice> {
+  const rows = db.prepare("SELECT device_id, serial, image, issued_seq, entered_seq FROM devices ORDER BY device_id");
+  for (const row of rows.iterate() as Iterable<DeviceRow>) yield deviceFromRow(row, file);
+}
+
+export function deviceFromRow(row: DeviceRow, file: string): FleetDevice {
+  const read = decodeProvision(new Uint8Array(row.image));
+  if (read.kind !== "provisioned")
+    throw new SolkeyError(`${row.serial}'s provisioning image in ${file} is damaged (${read.kind}); restore a backup`);
+  return {
+    deviceId: row.device_id,
+    serial: row.serial,
+    record: read.record,
+    image: new Uint8Array(row.image),
+    issuedSeq: row.issued_seq,
+    enteredSeq: row.entered_seq,
+  };
+}
+
+/** The CSV a PAYG platform imports: one device per line. Holds secrets: the caller asked for them by name. */
+export function csvHeader(): string {
+  return "serial,device_id,protocol,key,starting_code,time_divider,extended,restricted\n";
+}
+
+export function csvLine(d: NewDevice): string {
+  const r = d.record;
+  const opg = r.protocol === "openpaygo";
+  const fields: (string | number | boolean)[] = [d.serial, d.deviceId, r.protocol, bytesToHex(r.key)];
+  fields.push(
+    opg ? String(r.startingCode) : "",
+    opg ? r.timeDivider : "",
+    opg ? r.extended : "",
+    opg ? r.restricted : "",
+  );
+  return fields.join(",") + "\n";
+}
+
+/** Every image must mount in the firmware's reader with the very fields it was made from. */
+function _expectMounts(image: Uint8Array, record: ProvisionRecord): void {
+  const read = decodeProvision(image);
+  if (read.kind !== "provisioned" || JSON.stringify(_plain(read.record)) !== JSON.stringify(_plain(record)))
+    throw new Error(`provisioning image of device ${record.deviceId} does not mount as written (${read.kind})`);
+}
+
+function _plain(r: ProvisionRecord): object {
+  return { ...r, key: bytesToHex(r.key) };
+}
+
+function _nextFreeId(db: Db): number {
+  const row = db.prepare("SELECT max(device_id) AS id FROM devices").get() as { id: number | null };
+  return row.id === null ? 1 : row.id + 1;
+}
+
+function _checkMaster(db: Db, master: Uint8Array): void {
+  const fingerprint = masterFingerprint(master);
+  const row = db.prepare("SELECT value FROM meta WHERE name = 'master_fingerprint'").get() as
+    { value: string } | undefined;
+  if (row === undefined) db.prepare("INSERT INTO meta VALUES ('master_fingerprint', ?)").run(fingerprint);
+  else if (row.value !== fingerprint)
+    throw new UsageError(
+      `this master key (fingerprint ${fingerprint}) is not the one this fleet was provisioned with (${row.value})`,
+    );
+}

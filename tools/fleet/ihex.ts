@@ -1,0 +1,31 @@
+// Intel HEX (Intel, "Hexadecimal Object File Format Specification" rev. A, 1988) for nRF52 programmers: nrfjprog,
+// pyOCD, J-Link and UF2 converters place the data at its absolute address, so the image lands on its page unaided.
+
+const BYTES_PER_LINE = 16;
+
+/** `data` at absolute `address` as Intel HEX text (records 04 extended linear address, 00 data, 01 end of file). */
+export function toIntelHex(data: Uint8Array, address: number): string {
+  if (!Number.isInteger(address) || address < 0 || address + data.length > 2 ** 32)
+    throw new RangeError(`"address" expected 0..2^32 - ${data.length}, got ${address}`);
+  const lines: string[] = [];
+  let upper = -1;
+  for (let i = 0; i < data.length;) {
+    const at = address + i;
+    if (at >>> 16 !== upper) {
+      upper = at >>> 16;
+      lines.push(_record(0, 0x04, [upper >> 8, upper & 0xff]));
+    }
+    // A line never crosses a 64 KB boundary: its 16-bit offset would wrap.
+    const n = Math.min(BYTES_PER_LINE, data.length - i, 0x10000 - (at & 0xffff));
+    lines.push(_record(at & 0xffff, 0x00, Array.from(data.subarray(i, i + n))));
+    i += n;
+  }
+  lines.push(_record(0, 0x01, []));
+  return lines.join("\n") + "\n";
+}
+
+function _record(offset: number, type: number, bytes: number[]): string {
+  const fields = [bytes.length, offset >> 8, offset & 0xff, type, ...bytes];
+  const checksum = -fields.reduce((a, b) => a + b, 0) & 0xff;
+  return ":" + [...fields, checksum].map((b) => b.toString(16).padStart(2, "0").toUpperCase()).join("");
+}

@@ -1,0 +1,259 @@
+// The issuing ledger: every code issued to a device, in the fleet database. Each issue is one transaction that
+// reads the device's last ID/count, encodes the next code and records it, so no ID or count is ever issued twice.
+// A payment reference yields its code once: asking again returns the same code. The ledger also knows what is known
+// to have been entered, and refuses (unless told) a code the device's acceptance window would refuse.
+import type { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
+import { SolkeyError, UsageError } from "../errors";
+import {
+  encodeCode,
+  nextSeq,
+  spendsSeq,
+  tokenIssuer,
+  windowAbove,
+  type CodeRequest,
+  type DeviceSecrets,
+} from "./codes";
+import { inTransaction, type Db } from "./database";
+import { findDevice, type FleetDevice } from "./devices";
+
+export interface IssueRequest {
+  /** Serial or device id. */
+  readonly device: string;
+  readonly code: CodeRequest;
+  /** The payment's receipt; the same reference always yields the same code. */
+  readonly paymentRef?: string;
+  /** Issue even past the acceptance window (the operator has read the warning). */
+  readonly pastWindow?: boolean;
+}
+
+export interface IssuedCode {
+  readonly serial: string;
+  readonly deviceId: number;
+  readonly protocol: string;
+  readonly kind: string;
+  /** The Nexus message ID or OpenPAYGO count this code spends; null for codes without one (tests). */
+  readonly seq: number | null;
+  readonly keycode: string;
+  readonly units: number | null;
+  readonly seconds: number | null;
+  readonly paymentRef: string | null;
+  /** True when this payment reference had already been issued: the code is the one issued then. */
+  readonly replayed: boolean;
+  /** Set when the code was issued past the acceptance window. */
+  readonly warning: string | null;
+}
+
+export interface CodeRecord {
+  readonly seq: number | null;
+  readonly kind: string;
+  readonly units: number | null;
+  readonly seconds: number | null;
+  readonly keycode: string;
+  readonly paymentRef: string | null;
+  readonly issuedAt: string;
+  readonly enteredAt: string | null;
+}
+
+interface CodeRow {
+  device_id: number;
+  seq: number | null;
+  kind: string;
+  request: string;
+  units: number | null;
+  seconds: number | null;
+  keycode: string;
+  payment_ref: string | null;
+  issued_at: string;
+  entered_at: string | null;
+}
+
+/** OpenPAYGO chain caches kept per device between issues (each a few hundred bytes). */
+const ISSUER_CACHE = 4096;
+
+export class Ledger {
+  private readonly issuers = new Map<number, TokenIssuer>();
+  private readonly byRef;
+  private readonly insertCode;
+  private readonly advance;
+
+  constructor(
+    private readonly db: Db,
+    private readonly file: string,
+  ) {
+    this.byRef = db.prepare("SELECT * FROM codes WHERE payment_ref = ?");
+    this.insertCode = db.prepare(
+      `INSERT INTO codes (device_id, seq, kind, request, units, seconds, keycode, payment_ref, issued_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.advance = db.prepare("UPDATE devices SET issued_seq = ? WHERE device_id = ?");
+  }
+
+  /** Issues one code in its own transaction. */
+  issue(request: IssueRequest): IssuedCode {
+    return inTransaction(this.db, this.file, () => this._issue(request));
+  }
+
+  /** Issues every request in one transaction: all are recorded, or none (the first failure names its line). */
+  issueMany(requests: readonly IssueRequest[]): IssuedCode[] {
+    return inTransaction(this.db, this.file, () =>
+      requests.map((request, i) => {
+        try {
+          return this._issue(request);
+        } catch (e) {
+          if (e instanceof UsageError) throw new UsageError(`request ${i + 1} (${request.device}): ${e.message}`);
+          if (e instanceof SolkeyError) throw new SolkeyError(`request ${i + 1} (${request.device}): ${e.message}`);
+          throw e;
+        }
+      }),
+    );
+  }
+
+  /**
+   * Records that the device applied the code with this keycode (or ID/count): the acceptance window then counts
+   * from it. Returns the device's new highest known-applied ID/count.
+   */
+  markEntered(device: string, keycodeOrSeq: string): { serial: string; seq: number; enteredSeq: number } {
+    return inTransaction(this.db, this.file, () => {
+      const d = findDevice(this.db, this.file, device);
+      const digits = keycodeOrSeq.replace(/[\s*#-]/g, "");
+      const rows = this.db
+        .prepare("SELECT * FROM codes WHERE device_id = ? AND seq IS NOT NULL")
+        .all(d.deviceId) as CodeRow[];
+      const row =
+        rows.find((r) => r.keycode.replace(/[\s*#-]/g, "") === digits) ?? rows.find((r) => String(r.seq) === digits);
+      if (row === undefined || row.seq === null)
+        throw new UsageError(
+          `no code ${keycodeOrSeq} was issued to ${d.serial}; see \`solkey issue ${d.serial} --history\``,
+        );
+      const now = new Date().toISOString();
+      this.db
+        .prepare("UPDATE codes SET entered_at = coalesce(entered_at, ?) WHERE device_id = ? AND seq = ?")
+        .run(now, d.deviceId, row.seq);
+      const enteredSeq = Math.max(d.enteredSeq, row.seq);
+      this.db.prepare("UPDATE devices SET entered_seq = ? WHERE device_id = ?").run(enteredSeq, d.deviceId);
+      return { serial: d.serial, seq: row.seq, enteredSeq };
+    });
+  }
+
+  /** Every code issued to a device, oldest first. */
+  history(device: string): { device: FleetDevice; codes: CodeRecord[] } {
+    const d = findDevice(this.db, this.file, device);
+    const rows = this.db
+      .prepare("SELECT * FROM codes WHERE device_id = ? ORDER BY code_id")
+      .all(d.deviceId) as CodeRow[];
+    return { device: d, codes: rows.map(_record) };
+  }
+
+  private _issue(request: IssueRequest): IssuedCode {
+    const device = findDevice(this.db, this.file, request.device);
+    const { record } = device;
+    if (request.paymentRef !== undefined) {
+      const previous = this.byRef.get(request.paymentRef) as CodeRow | undefined;
+      if (previous !== undefined) return this._replay(device, request, previous);
+    }
+    const { code } = request;
+    if (code.kind === "wipe" && code.target !== "credit" && code.target !== "restricted_flag")
+      throw new UsageError(
+        `a ledger never wipes message IDs: old codes would apply again. For support cases use \`solkey keycode\``,
+      );
+    let warning: string | null = null;
+    if (spendsSeq(code.kind)) {
+      const seq = nextSeq(record.protocol, code.kind, device.issuedSeq);
+      const limit = device.enteredSeq + windowAbove(record.protocol, code.kind);
+      if (seq > limit) {
+        warning = _pastWindow(device, seq, limit);
+        if (!request.pastWindow) throw new SolkeyError(`${warning}; or pass --past-window to issue anyway`);
+      }
+    }
+    const encoded = encodeCode(_secrets(device), code, device.issuedSeq, this._issuer(device));
+    const now = new Date().toISOString();
+    this.insertCode.run(
+      device.deviceId,
+      encoded.seq,
+      code.kind,
+      JSON.stringify(code),
+      encoded.units,
+      encoded.seconds,
+      encoded.keycode,
+      request.paymentRef ?? null,
+      now,
+    );
+    if (encoded.seq !== null) this.advance.run(encoded.seq, device.deviceId);
+    return {
+      ..._base(device),
+      kind: code.kind,
+      ...encoded,
+      paymentRef: request.paymentRef ?? null,
+      replayed: false,
+      warning,
+    };
+  }
+
+  private _replay(device: FleetDevice, request: IssueRequest, previous: CodeRow): IssuedCode {
+    if (previous.device_id !== device.deviceId || previous.request !== JSON.stringify(request.code)) {
+      const what = `${previous.kind}${previous.seq === null ? "" : ` #${previous.seq}`}`;
+      throw new UsageError(
+        `payment reference ${request.paymentRef} already paid for ${previous.keycode} (${what}) on device ` +
+          `${previous.device_id}; one receipt cannot pay for two codes`,
+      );
+    }
+    const r = _record(previous);
+    return { ..._base(device), ...r, paymentRef: r.paymentRef, replayed: true, warning: null };
+  }
+
+  /** The device's OpenPAYGO issuer, kept so a repeated value costs a few hashes at any count. */
+  private _issuer(device: FleetDevice): TokenIssuer | undefined {
+    if (device.record.protocol !== "openpaygo") return undefined;
+    let issuer = this.issuers.get(device.deviceId);
+    if (issuer === undefined) {
+      issuer = tokenIssuer(_secrets(device));
+      if (this.issuers.size >= ISSUER_CACHE) this.issuers.delete(this.issuers.keys().next().value as number);
+      this.issuers.set(device.deviceId, issuer);
+    }
+    return issuer;
+  }
+}
+
+/** The warning for a code past the window, with the recovery path. */
+function _pastWindow(device: FleetDevice, seq: number, limit: number): string {
+  const opg = device.record.protocol === "openpaygo";
+  const what = opg ? "count" : "ID";
+  const above = limit - device.enteredSeq;
+  return (
+    `${device.serial}: ${what} ${seq} is more than ${above} above ${device.enteredSeq}, the highest ${what} known to ` +
+    `be applied, and the device refuses it unless a later code was entered. Recovery: have the customer enter the ` +
+    `outstanding codes oldest first (\`solkey issue ${device.serial} --history\`), record the newest applied one ` +
+    `with \`solkey issue ${device.serial} --entered KEYCODE\`, then issue`
+  );
+}
+
+function _secrets(device: FleetDevice): DeviceSecrets {
+  const r = device.record;
+  const opg = r.protocol === "openpaygo";
+  return {
+    deviceId: device.deviceId,
+    protocol: r.protocol,
+    key: r.key,
+    startingCode: opg ? r.startingCode : 0,
+    timeDivider: opg ? r.timeDivider : 1,
+    extended: opg && r.extended,
+    restricted: opg && r.restricted,
+  };
+}
+
+function _base(device: FleetDevice): Pick<IssuedCode, "serial" | "deviceId" | "protocol"> {
+  return { serial: device.serial, deviceId: device.deviceId, protocol: device.record.protocol };
+}
+
+function _record(row: CodeRow): CodeRecord {
+  return {
+    seq: row.seq,
+    kind: row.kind,
+    units: row.units,
+    seconds: row.seconds,
+    keycode: row.keycode,
+    paymentRef: row.payment_ref,
+    issuedAt: row.issued_at,
+    enteredAt: row.entered_at,
+  };
+}

@@ -1,0 +1,129 @@
+// A product profile: what every device of a provisioning batch shares (protocol and its options, board, keypad, pin
+// map, serial prefix). Defaults give a working development-kit wiring; products pass their own pins.
+import { BOARDS, type BoardName } from "../../firmware/provision/board";
+import {
+  KEYPAD_LINES,
+  keypadsFor,
+  type KeypadType,
+  type PinMap,
+  type ProtocolName,
+  type ProvisionRecord,
+} from "../../firmware/provision/record";
+import { UsageError } from "../errors";
+
+export const PROTOCOLS: readonly ProtocolName[] = ["openpaygo", "nexus-full", "nexus-small"];
+
+export interface Profile {
+  readonly protocol: ProtocolName;
+  readonly board: BoardName;
+  readonly keypad: KeypadType;
+  readonly pins: PinMap;
+  /** OpenPAYGO only: value units per day (1 = days, 24 = hours). */
+  readonly timeDivider: number;
+  /** OpenPAYGO only: 12-digit extended tokens. */
+  readonly extended: boolean;
+  /** OpenPAYGO only: keys 1-4 only. */
+  readonly restricted: boolean;
+  /** Nexus small only: accept the extended small message (off unless the product needs it). */
+  readonly extendedSmallMessage: boolean;
+  /** Serials are the prefix and the device id, zero-padded to 8 digits: SK-00000042. */
+  readonly serialPrefix: string;
+}
+
+export interface ProfileOptions {
+  protocol?: string;
+  board?: string;
+  keypad?: string;
+  pins?: string;
+  timeDivider?: string;
+  extended?: boolean;
+  restricted?: boolean;
+  extendedSmallMessage?: boolean;
+  serialPrefix?: string;
+}
+
+/** Development-kit wiring per board: keypad lines (matrix rows then columns, or one per button), load, LED. */
+const DEFAULT_PINS: Readonly<Record<BoardName, { keypad: readonly number[]; load: number; led: number }>> = {
+  // ESP32-DevKitC: input-capable GPIOs free of strapping pins, load on GPIO 23, on-board LED on GPIO 2.
+  esp32: { keypad: [13, 12, 14, 27, 26, 25, 33], load: 23, led: 2 },
+  // nRF52840 DK: P0.03/04/28/29/30/31/02 are on the Arduino header; LED1 is P0.13; load on P0.14.
+  nrf52: { keypad: [3, 4, 28, 29, 30, 31, 2], load: 14, led: 13 },
+};
+
+/** The profile for command-line options; every bad value is a UsageError naming the accepted ones. */
+export function makeProfile(o: ProfileOptions): Profile {
+  const protocol = _oneOf(o.protocol, PROTOCOLS, "--protocol");
+  const board = _oneOf(o.board ?? "esp32", Object.keys(BOARDS) as BoardName[], "--board");
+  const restricted = o.restricted ?? false;
+  const extended = o.extended ?? false;
+  if (protocol !== "openpaygo" && (restricted || extended || o.timeDivider !== undefined))
+    throw new UsageError(`--extended, --restricted and --time-divider are OpenPAYGO options, not ${protocol}`);
+  if (protocol !== "nexus-small" && o.extendedSmallMessage)
+    throw new UsageError(`--extended-small-message is a nexus-small option, not ${protocol}`);
+  const keypads = keypadsFor(protocol, restricted);
+  const keypad = _oneOf(o.keypad ?? keypads[0], keypads, `--keypad for ${protocol}${restricted ? " restricted" : ""}`);
+  const timeDivider = o.timeDivider === undefined ? 1 : parseWhole(o.timeDivider, 1, 255, "--time-divider");
+  const serialPrefix = o.serialPrefix ?? "SK-";
+  if (!/^[A-Za-z0-9_-]{0,12}$/.test(serialPrefix))
+    throw new UsageError(`--serial-prefix expected up to 12 letters, digits, - or _, got "${serialPrefix}"`);
+  const pins = o.pins === undefined ? _defaultPins(board, keypad) : parsePins(o.pins, keypad);
+  const all = [...pins.keypad, pins.load, pins.led, ...(pins.buzzer === null ? [] : [pins.buzzer])];
+  if (new Set(all).size !== all.length) throw new UsageError(`--pins uses a GPIO twice: ${all.join(",")}`);
+  const extendedSmallMessage = o.extendedSmallMessage ?? false;
+  return { protocol, board, keypad, pins, timeDivider, extended, restricted, extendedSmallMessage, serialPrefix };
+}
+
+/** `KEYPAD_GPIOS/LOAD/LED[/BUZZER]`, e.g. `13,12,14,27,26,25,33/23/2` (matrix rows then columns). */
+export function parsePins(text: string, keypad: KeypadType): PinMap {
+  const parts = text.split("/");
+  const lines = KEYPAD_LINES[keypad];
+  if (parts.length < 3 || parts.length > 4)
+    throw new UsageError(`--pins expected KEYPAD/LOAD/LED[/BUZZER] (${lines} keypad GPIOs), got "${text}"`);
+  const keys = parts[0].split(",").map((p) => parseWhole(p, 0, 254, "--pins GPIO"));
+  if (keys.length !== lines)
+    throw new UsageError(`--pins expected ${lines} keypad GPIOs for ${keypad}, got ${keys.length}`);
+  const [load, led] = [parseWhole(parts[1], 0, 254, "--pins LOAD"), parseWhole(parts[2], 0, 254, "--pins LED")];
+  const buzzer = parts.length === 4 ? parseWhole(parts[3], 0, 254, "--pins BUZZER") : null;
+  return { keypad: keys, load, led, buzzer };
+}
+
+/** The provisioning record of one device of this profile. */
+export function recordFor(profile: Profile, deviceId: number, key: Uint8Array, startingCode: number): ProvisionRecord {
+  const base = { deviceId, key, board: profile.board, keypad: profile.keypad, pins: profile.pins };
+  if (profile.protocol === "openpaygo")
+    return {
+      ...base,
+      protocol: "openpaygo",
+      startingCode,
+      timeDivider: profile.timeDivider,
+      extended: profile.extended,
+      restricted: profile.restricted,
+    };
+  if (profile.protocol === "nexus-small")
+    return { ...base, protocol: "nexus-small", extendedSmallMessage: profile.extendedSmallMessage };
+  return { ...base, protocol: "nexus-full" };
+}
+
+export function serialOf(profile: Pick<Profile, "serialPrefix">, deviceId: number): string {
+  return `${profile.serialPrefix}${String(deviceId).padStart(8, "0")}`;
+}
+
+function _defaultPins(board: BoardName, keypad: KeypadType): PinMap {
+  const d = DEFAULT_PINS[board];
+  return { keypad: d.keypad.slice(0, KEYPAD_LINES[keypad]), load: d.load, led: d.led, buzzer: null };
+}
+
+function _oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T {
+  if (value === undefined) throw new UsageError(`${flag} is required: one of ${allowed.join(", ")}`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`${flag} expected one of ${allowed.join(", ")}, got "${value}"`);
+  return value as T;
+}
+
+/** A decimal integer in [min, max] from command-line text, or a UsageError naming the flag. */
+export function parseWhole(text: string, min: number, max: number, flag: string): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`${flag} expected a whole number ${min}..${max}, got "${text}"`);
+  return n;
+}
