@@ -148,7 +148,7 @@ export function smallSymbols(message: SmallMessage): string {
       const increment = days === "unlock" ? INCREMENT.UNLOCK : days === 0 ? INCREMENT.LOCK : setIncrement(days);
       const mac = extendedMac(h, sipKey(message.key), message.id, increment);
       // First 6 bits: application "extended keycode" (1), extended type 0 (000), ID mod 4.
-      return _symbols(h, ((0x20 | (message.id & 3)) << 10) | (SMALL_TYPE.PASSTHROUGH << 8) | increment, mac);
+      return smallEntry(h, ((0x20 | (message.id & 3)) << 10) | (SMALL_TYPE.PASSTHROUGH << 8) | increment, mac);
     }
     default:
       throw new TypeError(`"type" expected a small-keypad message type, got ${(message as { type: unknown }).type}`);
@@ -168,11 +168,14 @@ function _standard(h: NexusHasher, key: Uint8Array, messageId: number, type: num
 
 function _bits(h: NexusHasher, messageId: number, type: number, body: number, key: SipKey): string {
   const mac = smallMac(h, key, messageId, type, body);
-  return _symbols(h, ((messageId & 63) << 10) | (type << 8) | body, mac);
+  return smallEntry(h, ((messageId & 63) << 10) | (type << 8) | body, mac);
 }
 
-/** Obscures the 16 header bits with the MAC's pad and spells the 28 bits as 14 keys, most significant first. */
-function _symbols(h: NexusHasher, header: number, mac: number): string {
+/**
+ * Obscures the 16 header bits ([id 6][type 2][body 8]) with the MAC's pad and spells the 28 bits as 14 keys, most
+ * significant first.
+ */
+export function smallEntry(h: NexusHasher, header: number, mac: number): string {
   const bits = ((header ^ smallPad(h, mac)) << 12) | mac;
   let s = "";
   for (let shift = 26; shift >= 0; shift -= 2) s += SMALL_KEYS[(bits >> shift) & 3];

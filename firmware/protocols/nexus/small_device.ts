@@ -118,14 +118,21 @@ export function nexusSmall(options: NexusSmallOptions): KeycodeProtocol<NexusSta
     if (low6 >> 5 !== 1 || ((low6 >> 2) & 7) !== 0) return _invalid("not an extended set-credit message");
     const days = increment === INCREMENT.UNLOCK ? 0 : increment === INCREMENT.LOCK ? 0 : setIncrementDays(increment);
     if (days < 0) return _invalid(`set credit increment ${increment} is reserved`);
-    // Only 2 ID bits: try each unused ID of the window with those bits (extended_small_infer_windowed_message_id).
+    // Only 2 ID bits: try each window ID with those bits (extended_small_infer_windowed_message_id, which skips used
+    // IDs; here a used one that matches makes the verdict "duplicate" rather than "invalid").
     const lowest = state.highest - WINDOW_BELOW;
+    let duplicate = false;
     for (let id = lowest + ((low6 - lowest) & 3); id <= state.highest + WINDOW_ABOVE && id <= 0xffffffff; id += 4) {
-      if (isUsed(state, id) || extendedMac(h, key, id, increment) !== mac) continue;
+      if (extendedMac(h, key, id, increment) !== mac) continue;
+      if (isUsed(state, id)) {
+        duplicate = true;
+        continue;
+      }
       const action: Action =
         increment === INCREMENT.UNLOCK ? { type: "unlock" } : { type: "set_credit", seconds: days * DAY };
       return _applied(action, { ...markThrough(state, id), restricted: false });
     }
+    if (duplicate) return DUPLICATE;
     return _invalid("no unused window ID matches the MAC");
   }
 

@@ -1,0 +1,186 @@
+import { hexToBytes } from "../firmware/hex";
+import type { Verdict } from "../firmware/protocols/action";
+import { encodeFull, fullDigits } from "../firmware/protocols/nexus/full";
+import { nexusFull } from "../firmware/protocols/nexus/full_device";
+import { addIncrementDays, encodeSmall, roundSmallDays, setIncrementDays } from "../firmware/protocols/nexus/small";
+import { nexusSmall } from "../firmware/protocols/nexus/small_device";
+import { type NexusState } from "../firmware/protocols/nexus/window";
+import { XsProbe } from "../hosts/xsnap/engine";
+import type { NexusRow } from "../tools/conformance/nexus";
+import { checkRows, verifyEntries } from "./probes/nexus.probe";
+import { readVectors } from "./vectors";
+
+const rows = readVectors<NexusRow>("nexus.jsonl");
+const KEY = hexToBytes("c4b84048cf0424a25dc5e9d3f0674036");
+
+describe("Nexus Keycode vectors", () => {
+  it("has the 32 published rows", () => {
+    expect(rows).toHaveLength(32);
+    expect(rows.filter((r) => r.protocol === "nexus-full")).toHaveLength(13);
+  });
+
+  it("encodes and verifies every row under Node", () => {
+    expect(checkRows(rows)).toEqual(rows.map(() => null));
+  });
+
+  it("encodes and verifies every row inside XS", async () => {
+    const xs = await XsProbe.load("test/probes/nexus.probe.ts");
+    try {
+      const { result } = await xs.call<(string | null)[]>("checkRows", rows);
+      expect(result).toEqual(rows.map(() => null));
+    } finally {
+      await xs.close();
+    }
+  });
+
+  it("gives the same verdicts inside XS as under Node for a run with duplicates and garbage", async () => {
+    const codes = [24, 25, 24, 90, 26].map((id) => fullDigits({ type: "add_credit", key: KEY, id, hours: 1 }));
+    const entries = [...codes, "12345678901234", "4064983"];
+    const node = verifyEntries("nexus-full", "c4b84048cf0424a25dc5e9d3f0674036", entries);
+    const xs = await XsProbe.load("test/probes/nexus.probe.ts");
+    try {
+      const { result } = await xs.call("verifyEntries", "nexus-full", "c4b84048cf0424a25dc5e9d3f0674036", entries);
+      expect(result).toEqual(node);
+      expect(node).toEqual({ applied: 4, duplicate: 1, invalid: 2 }); // id 90 is beyond 23+40; the allow-test applies
+    } finally {
+      await xs.close();
+    }
+  });
+});
+
+/** The reference's own window test (nexus-embedded test_nexus_keycode_pro_full.c, messages_shift_window). */
+describe("Nexus full: the reference's stateful sequence", () => {
+  const device = nexusFull({ key: hexToBytes("12ff00ffffffffffffffffffffcdffab") });
+  const DAY = 86400;
+  // [entry, expected verdict, expected action] in order on one fresh device.
+  const steps: [string, "applied" | "duplicate" | "invalid", object?][] = [
+    ["17512175671270", "applied", { type: "add_credit", seconds: DAY }], // ID 0
+    ["54351282878335", "applied", { type: "add_credit", seconds: DAY }], // ID 18
+    ["54351282878335", "duplicate"],
+    ["16661656430865", "applied", { type: "set_credit", seconds: DAY }], // set, ID 17
+    ["18741480856587", "duplicate"], // ID 16, below the set
+    ["37812659533400", "applied", { type: "add_credit", seconds: DAY }], // ID 63
+    ["58409523890468", "applied", { type: "add_credit", seconds: DAY }], // ID 85
+    ["84961300121900", "applied", { type: "add_credit", seconds: DAY }], // ID 125
+    ["90216400698647", "applied", { type: "add_credit", seconds: DAY }], // ID 165
+    ["27843005971327", "applied", { type: "add_credit", seconds: DAY }], // ID 205
+    ["23815985837906", "applied", { type: "add_credit", seconds: 7 * DAY }], // ID 245
+    ["74837625389313", "applied", { type: "add_credit", seconds: 30 * DAY }], // ID 285
+    ["80226322507031", "applied", { type: "set_credit", seconds: DAY }], // set, ID 275
+    ["74745234263745", "duplicate"], // ID 274
+    ["97120210121779", "applied", { type: "set_credit", seconds: 365 * DAY }], // set, ID 300
+    ["80226322507031", "invalid"], // ID 275 is now below the window: it expands to 339, the MAC says no
+    ["16008638417832", "applied", { type: "add_credit", seconds: DAY }], // ID 325
+    ["57297667770280", "invalid"], // ID 400 is too far above 325
+    ["21096794406802", "applied", { type: "unlock" }], // ID 350
+  ];
+
+  it("gives the reference's verdict and action at every step", () => {
+    let state = device.initialState();
+    const got = steps.map(([entry]) => {
+      const verdict = device.verify(state, entry);
+      if (verdict.kind === "applied") state = verdict.state;
+      return verdict.kind === "applied" ? [verdict.kind, verdict.action] : [verdict.kind];
+    });
+    expect(got).toEqual(steps.map(([, kind, action]) => (action ? [kind, action] : [kind])));
+    expect(state.highest).toBe(350);
+  });
+});
+
+describe("Nexus replay state words", () => {
+  const device = nexusSmall({ key: KEY });
+
+  it("round-trips a state that has seen every kind of change", () => {
+    let state: NexusState = { ...device.initialState(), highest: 0xfffffff0, used: 0xabcdef, qcShort: 3, qcLong: 5 };
+    state = { ...state, restricted: true, lastWipe: 0xffffffff };
+    const words = device.toWords(state);
+    expect(words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)).toBe(true);
+    expect(device.fromWords(words)).toEqual(state);
+    expect(device.fromWords(device.toWords(device.initialState()))).toEqual(device.initialState());
+  });
+
+  it.each([
+    ["no words", []],
+    ["a word short", [0x4e580001, 23, 0, 0]],
+    ["another tag", [0x4e580002, 23, 0, 0, 0]],
+    ["highest below 23", [0x4e580001, 22, 0, 0, 0]],
+    ["a 25-bit mask", [0x4e580001, 23, 0x1000000, 0, 0]],
+    ["unknown flag bits", [0x4e580001, 23, 0, 0x40000, 0]],
+    ["a wipe ID without its flag", [0x4e580001, 23, 0, 0, 7]],
+    ["a negative word", [0x4e580001, -1, 0, 0, 0]],
+    ["a fraction", [0x4e580001, 23.5, 0, 0, 0]],
+  ])("refuses %s", (_name, words) => {
+    expect(device.fromWords(words)).toBeUndefined();
+  });
+});
+
+describe("Nexus bad input", () => {
+  const full = nexusFull({ key: KEY });
+  const small = nexusSmall({ key: KEY });
+  const BAD = ["", "1", "*12345678901234#", "1234567890123a", "١٢٣٤٥٦٧٨٩٠١٢٣٤", "9".repeat(31), "5".repeat(15)];
+
+  it.each(BAD)("full and small say invalid, without throwing, to %j", (entry) => {
+    expect(full.verify(full.initialState(), entry).kind).toBe("invalid");
+    expect(small.verify(small.initialState(), entry).kind).toBe("invalid");
+  });
+
+  it("says invalid to a non-string entry", () => {
+    expect(full.verify(full.initialState(), 12345678901234 as unknown as string).kind).toBe("invalid");
+    expect(small.verify(small.initialState(), null as unknown as string).kind).toBe("invalid");
+  });
+
+  it.each([15, 17])("factories refuse a %i-byte key with a RangeError", (n) => {
+    const message = `"key" expected 16 bytes, got ${n}`;
+    expect(() => nexusFull({ key: new Uint8Array(n) })).toThrow(new RangeError(message));
+    expect(() => nexusSmall({ key: new Uint8Array(n) })).toThrow(new RangeError(message));
+  });
+
+  it("factories refuse a key that is not bytes with a TypeError", () => {
+    expect(() => nexusFull({ key: "00".repeat(16) as unknown as Uint8Array })).toThrow(TypeError);
+  });
+
+  it.each([
+    ["a negative ID", { type: "add_credit", key: KEY, id: -1, hours: 1 }, RangeError],
+    ["an ID past 2^32", { type: "add_credit", key: KEY, id: 2 ** 32, hours: 1 }, RangeError],
+    ["100000 hours", { type: "add_credit", key: KEY, id: 1, hours: 100000 }, RangeError],
+    ["set credit 99999 (that is unlock)", { type: "set_credit", key: KEY, id: 1, hours: 99999 }, RangeError],
+    ["fractional hours", { type: "add_credit", key: KEY, id: 1, hours: 1.5 }, TypeError],
+    ["a wipe target it does not know", { type: "wipe_state", key: KEY, id: 1, wipe: "all" }, RangeError],
+    ["a QC test of 100 minutes", { type: "qc_test", minutes: 100 }, RangeError],
+    ["a short key", { type: "unlock", key: new Uint8Array(15), id: 1 }, RangeError],
+  ])("encodeFull refuses %s", (_name, message, error) => {
+    expect(() => encodeFull(message as never)).toThrow(error);
+  });
+
+  it.each([
+    ["0 days", { type: "add_credit", key: KEY, id: 1, days: 0 }],
+    ["406 days of add credit", { type: "add_credit", key: KEY, id: 1, days: 406 }],
+    ["961 days of set credit", { type: "set_credit", key: KEY, id: 1, days: 961 }],
+  ])("encodeSmall refuses %s with a RangeError", (_name, message) => {
+    expect(() => encodeSmall(message as never)).toThrow(RangeError);
+  });
+});
+
+describe("Nexus small day rounding (server side)", () => {
+  it("rounds every add request up to the smallest increment that covers it", () => {
+    for (let days = 1; days <= 405; days++) {
+      const rounded = roundSmallDays("add_credit", days);
+      const representable = Array.from({ length: 255 }, (_, i) => addIncrementDays(i));
+      expect(rounded).toBe(Math.min(...representable.filter((d) => d >= days)));
+    }
+  });
+
+  it("rounds every set request up to the smallest increment that covers it", () => {
+    const representable = Array.from({ length: 240 }, (_, i) => setIncrementDays(i));
+    for (let days = 1; days <= 960; days++) {
+      expect(roundSmallDays("set_credit", days)).toBe(Math.min(...representable.filter((d) => d >= days)));
+    }
+  });
+
+  it("credits the rounded amount on the device", () => {
+    const device = nexusSmall({ key: KEY });
+    const code = encodeSmall({ type: "add_credit", key: KEY, id: 30, days: 181 }).replace(/ /g, "").slice(1);
+    const verdict: Verdict<NexusState> = device.verify(device.initialState(), code);
+    expect(verdict).toMatchObject({ kind: "applied", action: { type: "add_credit", seconds: 183 * 86400 } });
+  });
+});
