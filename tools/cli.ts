@@ -3,11 +3,14 @@
 import { Command, CommanderError } from "commander";
 import { UsageError } from "./errors";
 import * as vectors from "./commands/vectors";
+import * as provision from "./commands/provision";
+import * as issue from "./commands/issue";
+import * as keycode from "./commands/keycode";
 
 import { version as VERSION } from "../package.json";
 
 /** Each command module adds itself to the program. */
-const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [vectors];
+const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [vectors, provision, issue, keycode];
 
 export function program(): Command {
   const cli = new Command("solkey")
