@@ -187,9 +187,11 @@ describe("OpenPAYGO verifier", () => {
   });
 
   it("verifies a recently seen value at count 10,000 within one window of hashes", () => {
-    prepareVerdict(10000, true);
+    prepareVerdict(10000, "repeated");
     expect(runVerdict()).toBeLessThan(100);
-    prepareVerdict(10000, false);
+    prepareVerdict(10000, "replayed");
+    expect(runVerdict()).toBeLessThan(100);
+    prepareVerdict(10000, "new");
     expect(runVerdict()).toBeGreaterThan(10000);
   });
 });
