@@ -125,12 +125,12 @@ describe("ledger: actions", () => {
     expect(b.saved.protocol.used).toEqual([1]);
   });
 
-  it("clears the restricted flag", () => {
-    const b = new Bench(fakeProtocol("nexus-small"), { restricted: true });
+  it("commits a clear-restricted-flag code as the protocol's new state (the flag is the protocol's)", () => {
+    const b = new Bench(fakeProtocol("nexus-small"));
     b.boot();
-    expect(b.state.device.restricted).toBe(true);
-    b.enter(fakeCode(1, FAKE_OP.clearRestricted));
-    expect(b.saved.restricted).toBe(false);
+    const fx = b.send({ type: "entry", digits: fakeCode(1, FAKE_OP.clearRestricted) });
+    expect(fx[0]).toEqual({ type: "persist", device: b.state.device });
+    expect(b.saved.protocol.used).toEqual([1]);
   });
 
   it("shows the device id, and marks the code used", () => {

@@ -8,7 +8,7 @@ import {
   type LedgerEvent,
   type LedgerState,
 } from "../firmware/ledger/reducer";
-import { freshState, type DeviceState, type FreshOptions } from "../firmware/ledger/state";
+import { freshState, type DeviceState } from "../firmware/ledger/state";
 import type { KeycodeProtocol } from "../firmware/protocols/protocol";
 
 /** A ledger with its journal reduced to the last committed record; `cut()` is a power cut. */
@@ -18,11 +18,8 @@ export class Bench<S> {
   effects: Effect<S>[] = [];
   records = 0;
 
-  constructor(
-    readonly protocol: KeycodeProtocol<S>,
-    options: FreshOptions = {},
-  ) {
-    this.saved = freshState(protocol, options);
+  constructor(readonly protocol: KeycodeProtocol<S>) {
+    this.saved = freshState(protocol);
     this.state = mount(this.saved);
   }
 

@@ -14,14 +14,12 @@
 //   4    1       kind: 0 metered, 1 unlocked
 //   5    4       creditSeconds (u32; 0 when unlocked)
 //   9    4       testSeconds (u32; 0 when unlocked)
-//   13   3     tag 0x02 FLAGS, length 1
-//   16   1       bit 0 restricted; other bits 0
-//   17   3     tag 0x03 LIMITER, length 9
-//   20   1       kind: 0 bucket (Nexus), 1 lockout (OpenPAYGO)
-//   21   4       bucket: bucketMs; lockout: lockoutMs
-//   25   4       bucket: 0; lockout: failures
-//   29   3     tag 0x04 PROTOCOL, length 4n
-//   32   4n      the protocol's replay state, protocol.toWords(), n u32 words
+//   13   3     tag 0x02 LIMITER, length 9
+//   16   1       kind: 0 bucket (Nexus), 1 lockout (OpenPAYGO)
+//   17   4       bucket: bucketMs; lockout: lockoutMs
+//   21   4       bucket: 0; lockout: failures
+//   25   3     tag 0x03 PROTOCOL, length 4n
+//   28   4n      the protocol's replay state, protocol.toWords(), n u32 words
 import { expectInt } from "../assert";
 import type { KeycodeProtocol } from "../protocols/protocol";
 import { initialLimiter, isLimiterState, type LimiterState } from "./limiter";
@@ -31,7 +29,7 @@ import { MAX_SECONDS, type DeviceState, type Payg } from "./state";
 export const RECORD_VERSION = 1;
 
 /** Field tags. Below 0x80 a reader must know the field; from 0x80 an unknown field is skipped. */
-export const TAG = { payg: 0x01, flags: 0x02, limiter: 0x03, protocol: 0x04 } as const;
+export const TAG = { payg: 0x01, limiter: 0x02, protocol: 0x03 } as const;
 
 const _OPTIONAL_TAGS = 0x80;
 const _HEADER = 3;
@@ -39,7 +37,7 @@ const _HEADER = 3;
 /** The record bytes for `device`. Throws RangeError if a value does not fit its field (a firmware bug). */
 export function encodeDevice<S>(protocol: KeycodeProtocol<S>, device: DeviceState<S>): Uint8Array {
   const words = protocol.toWords(device.protocol);
-  const out = new Uint8Array(1 + _HEADER + 9 + _HEADER + 1 + _HEADER + 9 + _HEADER + 4 * words.length);
+  const out = new Uint8Array(1 + _HEADER + 9 + _HEADER + 9 + _HEADER + 4 * words.length);
   const view = new DataView(out.buffer);
   out[0] = RECORD_VERSION;
   let at = _field(view, 1, TAG.payg, 9);
@@ -49,9 +47,7 @@ export function encodeDevice<S>(protocol: KeycodeProtocol<S>, device: DeviceStat
     view.setUint32(at + 1, _u32(payg.creditSeconds, MAX_SECONDS, "creditSeconds"), true);
     view.setUint32(at + 5, _u32(payg.testSeconds, MAX_SECONDS, "testSeconds"), true);
   }
-  at = _field(view, at + 9, TAG.flags, 1);
-  out[at] = device.restricted ? 1 : 0;
-  at = _field(view, at + 1, TAG.limiter, 9);
+  at = _field(view, at + 9, TAG.limiter, 9);
   const limiter = device.limiter;
   if (!isLimiterState(limiter)) throw new RangeError(`"limiter" expected a reachable state, got ${limiter.kind}`);
   out[at] = limiter.kind === "bucket" ? 0 : 1;
@@ -67,7 +63,6 @@ export function decodeDevice<S>(protocol: KeycodeProtocol<S>, record: unknown): 
   if (!(record instanceof Uint8Array) || record.length < 1 || record[0] !== RECORD_VERSION) return undefined;
   const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
   let payg: Payg | undefined;
-  let restricted: boolean | undefined;
   let limiter: LimiterState | undefined;
   let words: number[] | undefined;
   for (let at = 1; at < record.length;) {
@@ -81,9 +76,6 @@ export function decodeDevice<S>(protocol: KeycodeProtocol<S>, record: unknown): 
       if (payg !== undefined || length !== 9) return undefined;
       payg = _payg(record[value], view.getUint32(value + 1, true), view.getUint32(value + 5, true));
       if (payg === undefined) return undefined;
-    } else if (tag === TAG.flags) {
-      if (restricted !== undefined || length !== 1 || record[value] > 1) return undefined;
-      restricted = record[value] === 1;
     } else if (tag === TAG.limiter) {
       if (limiter !== undefined || length !== 9) return undefined;
       limiter = _limiter(record[value], view.getUint32(value + 1, true), view.getUint32(value + 5, true));
@@ -96,12 +88,12 @@ export function decodeDevice<S>(protocol: KeycodeProtocol<S>, record: unknown): 
       return undefined;
     }
   }
-  if (payg === undefined || restricted === undefined || limiter === undefined || words === undefined) return undefined;
+  if (payg === undefined || limiter === undefined || words === undefined) return undefined;
   // A record from another protocol's device (a reflashed unit) is not this device's state.
   if (limiter.kind !== initialLimiter(protocol.name).kind) return undefined;
   const replay = protocol.fromWords(words);
   if (replay === undefined) return undefined;
-  return { payg, restricted, protocol: replay, limiter };
+  return { payg, protocol: replay, limiter };
 }
 
 function _field(view: DataView, at: number, tag: number, length: number): number {

@@ -213,8 +213,7 @@ function _apply<S>(state: LedgerState<S>, action: Action, replay: S): _Applied<S
       if (payg.kind === "unlocked" || (action.whenLocked && remainingMs(state) > 0))
         return { state, outcome: "duplicate", feedback: { kind: "duplicate" } };
       return applied({ ...marked, payg: _metered(payg.creditSeconds, _sum(payg.testSeconds, action.seconds)) });
-    case "clear_restricted_flag":
-      return applied({ ...marked, restricted: false });
+    case "clear_restricted_flag": // the flag is the protocol's (Nexus keeps it in its replay state)
     case "display_id":
     case "none":
     case "passthrough":

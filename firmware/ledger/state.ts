@@ -21,31 +21,25 @@ export type Payg =
     };
 
 /**
- * Everything a power cut must not lose, committed as one journal record. `S` is the protocol's replay state
- * (used-code window, count, factory QC counters: all protocol-owned). The Nexus restricted flag is the ledger's,
- * because a protocol only reports that a code clears it.
+ * Everything a power cut must not lose, committed as one journal record. `S` is the protocol's replay state:
+ * used-code window or count, Nexus factory QC counters and restricted flag are all protocol-owned, so the ledger
+ * keeps no counters of its own.
  */
 export interface DeviceState<S> {
   readonly payg: Payg;
-  /** Nexus "restricted" product flag; cleared by a clear_restricted_flag code. */
-  readonly restricted: boolean;
   /** The protocol's replay state, as its verify() last returned it for an applied code. */
   readonly protocol: S;
   /** Attempt limiter, in uptime durations (the journal never sees a wall clock). */
   readonly limiter: LimiterState;
 }
 
-/** Options a provisioning record may set for a factory-fresh device. */
-export interface FreshOptions {
-  /** Start with the restricted flag set (products that use it ship restricted). Default false. */
-  readonly restricted?: boolean;
-}
-
-/** The state of a factory-fresh device: metered, no credit, the protocol's initial replay state. */
-export function freshState<S>(protocol: KeycodeProtocol<S>, options: FreshOptions = {}): DeviceState<S> {
+/**
+ * The state of a factory-fresh device: metered, no credit, the protocol's initial replay state. A product that
+ * ships restricted says so to its protocol (`nexusFull({ key, restricted: true })`): the flag lives in S.
+ */
+export function freshState<S>(protocol: KeycodeProtocol<S>): DeviceState<S> {
   return {
     payg: { kind: "metered", creditSeconds: 0, testSeconds: 0 },
-    restricted: options.restricted ?? false,
     protocol: protocol.initialState(),
     limiter: initialLimiter(protocol.name),
   };
