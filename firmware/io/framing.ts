@@ -1,5 +1,5 @@
 // Entry framing: turns single key presses into whole keycode entries, per protocol keypad (start and end keys,
-// lengths, idle timeout). Pure: the caller passes the time, so it runs the same under a test, the simulator and a chip.
+// lengths, idle timeout). Pure: the caller runs the idle timer and calls expire(), so it holds no clock of its own.
 
 /** An entry left idle this long is discarded (a customer interrupted mid-code starts afresh). */
 export const IDLE_TIMEOUT_MS = 16_000;
@@ -22,8 +22,9 @@ export interface FrameSpec {
 
 /** Frames for every keypad a provisioning record can name. */
 export const FRAMES = {
-  // Nexus Keycode full protocol: `*` digits `#`; activation codes have 14 digits, factory codes 7 to 12.
-  "nexus-full": frame("*", "#", "0123456789", 1, 24, true),
+  // Nexus Keycode full protocol: `*` digits `#`; activation codes have 14 digits, factory codes 7 to 12, passthrough
+  // codes up to 30 (the reference's NEXUS_KEYCODE_MESSAGE_LENGTH_MAX_DIGITS_FULL).
+  "nexus-full": frame("*", "#", "0123456789", 1, 30, true),
   // Nexus Keycode small protocol: start key 1, then 14 symbols 2-5 (2 bits each, 28 bits); no end key.
   "nexus-small": frame("1", undefined, "2345", 14, 14, false),
   // OpenPAYGO Token on a full keypad: `*` token `#`, 9 digits (standard) or 12 (extended).
@@ -71,7 +72,6 @@ const MALFORMED: FrameResult = { kind: "malformed" };
 export class Framer {
   private digits = "";
   private open = false;
-  private lastKeyMs = 0;
 
   constructor(readonly spec: FrameSpec) {}
 
@@ -80,33 +80,26 @@ export class Framer {
     return this.open;
   }
 
-  /** When the entry in progress expires (ms, on the caller's clock), or undefined when there is none. */
-  get deadline(): number | undefined {
-    return this.open ? this.lastKeyMs + this.spec.idleTimeoutMs : undefined;
-  }
-
-  /** Drops an entry idle since before `nowMs - idleTimeoutMs`; true when one was dropped. */
-  expire(nowMs: number): boolean {
-    if (!this.open || nowMs < this.lastKeyMs + this.spec.idleTimeoutMs) return false;
+  /** The idle timer ran out (spec.idleTimeoutMs after the last taken key): drops the entry; true if there was one. */
+  expire(): boolean {
+    const was = this.open;
     this.reset();
-    return true;
+    return was;
   }
 
-  /** Drops any entry in progress (power-up, lockout). */
+  /** Drops any entry in progress. */
   reset(): void {
     this.open = false;
     this.digits = "";
   }
 
-  /** One key press at `nowMs`. */
-  press(key: string, nowMs: number): FrameResult {
-    this.expire(nowMs);
+  /** One key press. A `key` or `restart` result means the caller (re)arms the idle timer. */
+  press(key: string): FrameResult {
     const spec = this.spec;
     if (key === spec.start) {
       const restarted = this.open;
       this.open = true;
       this.digits = "";
-      this.lastKeyMs = nowMs;
       return restarted ? RESTART : KEY;
     }
     if (key === spec.end && spec.end !== undefined) {
@@ -121,7 +114,6 @@ export class Framer {
       if (spec.start !== undefined) return IGNORED;
       this.open = true;
     }
-    this.lastKeyMs = nowMs;
     this.digits += key;
     if (spec.end === undefined && this.digits.length === spec.maxDigits) {
       const digits = this.digits;

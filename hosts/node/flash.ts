@@ -4,13 +4,17 @@ import { world, type Partition } from "./simworld";
 
 type BufferLike = ArrayBuffer | ArrayBufferView;
 
-/** A named partition, as `new Flash("solkey-journal")` opens it on an ESP32. */
+/** A partition, by label as on an ESP32 (`new Flash("solkey_prov")`) or by address range as on an nRF52. */
 class Flash {
   private readonly partition: Partition;
 
-  constructor(partition: string) {
-    const found = world().partitions.get(partition);
-    if (!found) throw new Error(`flash partition "${partition}" not found`);
+  constructor(partition: string | number, byteLength?: number) {
+    const partitions = [...world().partitions.entries()];
+    const found =
+      typeof partition === "string"
+        ? world().partitions.get(partition)
+        : partitions.find(([, p]) => p.offset === partition && p.bytes.length === byteLength)?.[1];
+    if (!found) throw new Error(`flash partition ${JSON.stringify(partition)} not found`);
     this.partition = found;
   }
 
@@ -35,6 +39,7 @@ class Flash {
     if (source.length < byteLength) throw new RangeError(`flash write of ${byteLength} bytes from ${source.length}`);
     const bytes = this.partition.bytes;
     for (let i = 0; i < byteLength; i++) bytes[offset + i] &= source[i];
+    this.partition.mutations++;
   }
 
   erase(sector: number): void {
@@ -42,6 +47,7 @@ class Flash {
     if (!Number.isInteger(sector) || sector < 0 || (sector + 1) * size > this.byteLength)
       throw new RangeError(`flash erase of sector ${sector}`);
     this.partition.bytes.fill(0xff, sector * size, (sector + 1) * size);
+    this.partition.mutations++;
   }
 
   private check(offset: number, byteLength: number): void {

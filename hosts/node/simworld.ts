@@ -209,10 +209,13 @@ export class Pins {
   }
 }
 
-/** One flash partition: raw bytes, erased to 0xFF in blocks of `blockSize`. */
+/** One flash partition: raw bytes, erased to 0xFF in blocks of `blockSize`, at `offset` in the chip's address map. */
 export interface Partition {
   readonly bytes: Uint8Array;
   readonly blockSize: number;
+  readonly offset: number;
+  /** Counts writes and erases, so a host saves the image only when it changed. */
+  mutations: number;
 }
 
 /** Everything a simulated board has. The stand-ins reach it through `world()`; the host swaps it per device. */
@@ -221,9 +224,9 @@ export class SimWorld {
   readonly pins = new Pins(this.clock);
   readonly partitions = new Map<string, Partition>();
 
-  /** Adds an erased partition (or one holding `bytes`). */
-  addPartition(name: string, byteLength: number, blockSize = 4096, bytes?: Uint8Array): Partition {
-    const partition = { bytes: new Uint8Array(byteLength).fill(0xff), blockSize };
+  /** Adds an erased partition (or one holding `bytes`), found by name or by its offset in the address map. */
+  addPartition(name: string, offset: number, byteLength: number, bytes?: Uint8Array, blockSize = 4096): Partition {
+    const partition = { bytes: new Uint8Array(byteLength).fill(0xff), blockSize, offset, mutations: 0 };
     if (bytes) partition.bytes.set(bytes.subarray(0, byteLength));
     this.partitions.set(name, partition);
     return partition;

@@ -1,0 +1,151 @@
+// One simulated controller: firmware/main.ts booted on a fresh simulated board at every power-on, with its flash
+// carried across power cuts. Pure TypeScript: the same simulation runs under Node and inside XS (test/probes/sim).
+import type { DeviceEvent } from "../../firmware/controller";
+import { start } from "../../firmware/main";
+import { decodeProvision } from "../../firmware/provision/record";
+import { Finger, type KeyWiring } from "./simkeys";
+import { SimWorld, useWorld } from "./simworld";
+
+/** The simulated ESP32's flash areas, as in hosts/moddable/esp32/partitions.csv. */
+export const SIM_PARTITIONS = {
+  journal: { name: "solkey_jrnl", offset: 0x3f0000, size: 0x4000 },
+  provision: { name: "solkey_prov", offset: 0x3ff000, size: 0x1000 },
+} as const;
+
+/** The board LED that shows "not provisioned" when no record names one. */
+export const SIM_STATUS_LED = 2;
+
+/** A device event with the simulator's time: ms since the simulation began, powered or not. */
+export type TraceEvent = { readonly t: number } & DeviceEvent;
+
+export interface SimImages {
+  /** The journal partition; undefined: erased. */
+  readonly journal?: Uint8Array;
+  /** The provisioning partition (a record image at its start is enough); undefined: erased. */
+  readonly provision?: Uint8Array;
+}
+
+/** Keys as the record wires them (rows 1-4 then columns 1-3; or one pin per button). */
+export function wiringOf(provision: Uint8Array | undefined): KeyWiring | undefined {
+  const read = decodeProvision(provision ?? new Uint8Array(0));
+  if (read.kind !== "provisioned") return undefined;
+  const { keypad, pins } = read.record;
+  if (keypad === "matrix-4x3")
+    return { kind: "matrix", rows: pins.keypad.slice(0, 4), columns: pins.keypad.slice(4, 7), keys: "123456789*0#" };
+  return { kind: "buttons", pins: pins.keypad, keys: keypad === "buttons-4" ? "1234" : "12345" };
+}
+
+export class SimDevice {
+  private world: SimWorld | undefined;
+  private finger: Finger | undefined;
+  private journal: Uint8Array;
+  private readonly provision: Uint8Array;
+  private timeMs = 0;
+  private bootAtMs = 0;
+  /** Called for every event as it happens (the interactive display); the trace keeps them all too. */
+  onEvent: ((event: TraceEvent) => void) | undefined;
+  readonly trace: TraceEvent[] = [];
+
+  constructor(images: SimImages = {}) {
+    this.journal = _area(SIM_PARTITIONS.journal.size, images.journal);
+    this.provision = _area(SIM_PARTITIONS.provision.size, images.provision);
+  }
+
+  get powered(): boolean {
+    return this.world !== undefined;
+  }
+
+  /** Simulated ms since the simulation began. */
+  get now(): number {
+    return this.timeMs;
+  }
+
+  /** The board while powered (pins, clock, partitions), for displays and tests. */
+  get board(): SimWorld | undefined {
+    return this.world;
+  }
+
+  /** The flash as it stands (live while powered). */
+  images(): { journal: Uint8Array; provision: Uint8Array } {
+    const parts = this.world?.partitions;
+    return {
+      journal: parts?.get(SIM_PARTITIONS.journal.name)?.bytes.slice() ?? this.journal.slice(),
+      provision: parts?.get(SIM_PARTITIONS.provision.name)?.bytes.slice() ?? this.provision.slice(),
+    };
+  }
+
+  /** Power-on: a fresh board with this device's flash, and the firmware's start(). */
+  powerOn(): void {
+    if (this.world) return;
+    const world = useWorld(new SimWorld());
+    const { journal, provision } = SIM_PARTITIONS;
+    world.addPartition(journal.name, journal.offset, journal.size, this.journal);
+    world.addPartition(provision.name, provision.offset, provision.size, this.provision);
+    this.world = world;
+    this.bootAtMs = this.timeMs;
+    const wiring = wiringOf(this.provision);
+    this.finger = wiring ? new Finger(world, wiring) : undefined;
+    start({ statusLed: SIM_STATUS_LED, observe: (event) => this.record(event) });
+  }
+
+  /** Power cut: RAM, timers and pins are gone; the flash stays as it is at this instant. */
+  powerOff(): void {
+    if (!this.world) return;
+    this.journal = this.world.partitions.get(SIM_PARTITIONS.journal.name)?.bytes.slice() ?? this.journal;
+    this.world = undefined;
+    this.finger = undefined;
+  }
+
+  /** Lets `ms` pass: the firmware runs while powered; otherwise time just passes. */
+  wait(ms: number): void {
+    if (this.world) {
+      this.world.clock.advance(ms);
+      this.timeMs = this.bootAtMs + this.world.clock.now;
+    } else {
+      this.timeMs += ms;
+    }
+  }
+
+  /** Types `keys` (spaces skipped), each pressed and released like a person would. */
+  type(keys: string): void {
+    for (const key of keys) {
+      if (key === " ") continue;
+      this.press(key);
+    }
+  }
+
+  /** One key press of `holdMs`, then `gapMs` before the next. Keys the keypad lacks are an error. */
+  press(key: string, holdMs = 80, gapMs = 120): void {
+    const finger = this.finger;
+    if (finger && !finger.has(key)) throw new RangeError(`"key" ${key} is not on this device's keypad`);
+    if (!finger || !this.world) {
+      this.wait(holdMs + gapMs); // nothing happens on an unpowered or keyless board
+      return;
+    }
+    finger.down(key);
+    this.wait(holdMs);
+    finger.up(key);
+    this.wait(gapMs);
+  }
+
+  /** Whether the load output pin is driven on now. */
+  loadPin(): boolean | undefined {
+    const read = decodeProvision(this.provision);
+    if (!this.world || read.kind !== "provisioned") return undefined;
+    return this.world.pins.driven(read.record.pins.load) === 1;
+  }
+
+  private record(event: DeviceEvent): void {
+    // A board's clock starts at 0 at power-on: the trace's time is the power-on time plus the board's.
+    const t = this.world ? this.bootAtMs + this.world.clock.now : this.timeMs;
+    const stamped = { t, ...event } as TraceEvent;
+    this.trace.push(stamped);
+    this.onEvent?.(stamped);
+  }
+}
+
+function _area(size: number, bytes: Uint8Array | undefined): Uint8Array {
+  const area = new Uint8Array(size).fill(0xff);
+  if (bytes) area.set(bytes.subarray(0, size));
+  return area;
+}
