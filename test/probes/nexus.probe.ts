@@ -19,9 +19,14 @@ export function checkRows(rows: NexusRow[]): (string | null)[] {
  * Verifies `entries` in order on a fresh device (what a device runs; the codes are encoded outside) and counts the
  * verdict kinds, so the work cannot be skipped. The benchmark's unit of work.
  */
-export function verifyEntries(protocol: "nexus-full" | "nexus-small", keyHex: string, entries: string[]) {
+export function verifyEntries(
+  protocol: "nexus-full" | "nexus-small",
+  keyHex: string,
+  entries: string[],
+  enableExtendedSmallMessage = false,
+) {
   const key = hexToBytes(keyHex);
-  const device = protocol === "nexus-full" ? nexusFull({ key }) : nexusSmall({ key });
+  const device = protocol === "nexus-full" ? nexusFull({ key }) : nexusSmall({ key, enableExtendedSmallMessage });
   const counts: Record<string, number> = { applied: 0, duplicate: 0, invalid: 0 };
   let state = device.initialState();
   for (const entry of entries) {

@@ -1,9 +1,10 @@
 // `npm run bench [-- SECTION...]`: prints the benchmark tables. Targets are met here, never in timed tests.
+import * as nexus from "./nexus";
 import * as openpaygo from "./openpaygo";
 import * as siphash from "./siphash";
 
 /** Each section prints its own table(s). */
-const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [siphash, openpaygo];
+const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [siphash, openpaygo, nexus];
 
 async function main(names: string[]): Promise<void> {
   const unknown = names.filter((n) => !SECTIONS.some((s) => s.name === n));
