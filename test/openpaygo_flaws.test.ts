@@ -82,9 +82,9 @@ describe("OpenPAYGO Token: flaws of the reference decoders", () => {
     }
   });
 
-  // 3. Both references take a counter-sync token up to 64 counts *below* the last count; the Python device simulator
-  //    then sets its count to the token's (replaying every newer token again), and the C decoder marks all older
-  //    counts used (burning add-time tokens already paid for but not yet entered).
+  // 3. Both references take a counter-sync token up to 64 (Python) or 48 (C) counts *below* the last count. The
+  //    Python device simulator then sets its count to the token's (so newer tokens apply again); the C decoder
+  //    marks all older counts used (burning add-time tokens already paid for but not yet entered).
   it("never lowers the count with a counter sync, nor burns unused add-time tokens with an old one", () => {
     const server = issuer();
     const sync = server.issue({ count: 20, type: "counter_sync" }); // count 21
