@@ -1,0 +1,323 @@
+// The fleet database and provisioning: schema and its failures, secrets (HKDF against Node's own implementation),
+// batches that commit whole or not at all, Intel HEX, and `solkey provision` on disk.
+import Database from "better-sqlite3";
+import { hkdfSync } from "crypto";
+import fs from "fs";
+import path from "path";
+import { hexToBytes } from "../firmware/hex";
+import { BOARDS } from "../firmware/provision/board";
+import { decodeProvision } from "../firmware/provision/record";
+import { SolkeyError, UsageError } from "../tools/errors";
+import { openFleet, SCHEMA_VERSION } from "../tools/fleet/database";
+import { allDevices, provisionBatch } from "../tools/fleet/devices";
+import { toIntelHex } from "../tools/fleet/ihex";
+import { makeProfile } from "../tools/fleet/profile";
+import { deriveDeviceKey, masterFingerprint, randomStartingCode, readMasterKey } from "../tools/fleet/secrets";
+import { MASTER_HEX, scratch, solkey } from "./fleet.helpers";
+
+const MASTER = hexToBytes(MASTER_HEX);
+const NEXUS = makeProfile({ protocol: "nexus-full" });
+const OPG = makeProfile({ protocol: "openpaygo", timeDivider: "24", board: "nrf52" });
+
+describe("fleet database", () => {
+  it("creates the schema at the current version and reopens without migrating again", () => {
+    const file = path.join(scratch("db"), "fleet.db");
+    openFleet(file, { create: true }).close();
+    const db = openFleet(file);
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.prepare("SELECT count(*) AS n FROM packages").get()).toEqual({ n: 3 });
+    db.close();
+  });
+
+  it("names `solkey provision` when the file does not exist", () => {
+    expect(() => openFleet("/nonexistent/fleet.db")).toThrow(UsageError);
+    expect(() => openFleet("/nonexistent/fleet.db")).toThrow(/solkey provision/);
+  });
+
+  it("refuses a corrupt file in one line, without touching it", () => {
+    const file = path.join(scratch("db"), "fleet.db");
+    const garbage = Buffer.alloc(8192, 0x5a);
+    fs.writeFileSync(file, garbage);
+    expect(() => openFleet(file)).toThrow(
+      new SolkeyError(`${file} is not a readable fleet database (corrupt?); restore it from a backup`),
+    );
+    expect(fs.readFileSync(file).equals(garbage)).toBe(true);
+  });
+
+  it("refuses someone else's SQLite database and a newer schema", () => {
+    const dir = scratch("db");
+    const other = new Database(path.join(dir, "other.db"));
+    other.exec("CREATE TABLE t (x)");
+    other.close();
+    expect(() => openFleet(path.join(dir, "other.db"))).toThrow(/not a fleet database/);
+    const newer = new Database(path.join(dir, "newer.db"));
+    newer.pragma("user_version = 99");
+    newer.close();
+    expect(() => openFleet(path.join(dir, "newer.db"))).toThrow(/newer than this solkey's .*: upgrade/);
+  });
+
+  it("reports a database locked by another writer instead of waiting for ever", () => {
+    const file = path.join(scratch("db"), "fleet.db");
+    openFleet(file, { create: true }).close();
+    const holder = new Database(file);
+    holder.exec("BEGIN IMMEDIATE");
+    const db = openFleet(file, { busyTimeout: 50 });
+    try {
+      expect(() => provisionBatch(db, file, { profile: NEXUS, count: 1, master: MASTER })).toThrow(
+        /is locked by another/,
+      );
+    } finally {
+      holder.exec("ROLLBACK");
+      holder.close();
+      db.close();
+    }
+  });
+});
+
+describe("device secrets", () => {
+  it("derives keys by HKDF-SHA-256 exactly as Node's independent implementation does", () => {
+    for (const id of [0, 1, 2, 0xffffffff]) {
+      const info = Buffer.concat([
+        Buffer.from("solkey device key"),
+        Buffer.from([id >>> 24, (id >>> 16) & 255, (id >>> 8) & 255, id & 255]),
+      ]);
+      const expected = new Uint8Array(hkdfSync("sha256", MASTER, Buffer.from("solkey fleet v1"), info, 16));
+      expect(deriveDeviceKey(MASTER, id)).toEqual(expected);
+    }
+  });
+
+  it("gives every device its own key", () => {
+    const keys = new Set(
+      Array.from({ length: 1000 }, (_, i) => Buffer.from(deriveDeviceKey(MASTER, i)).toString("hex")),
+    );
+    expect(keys.size).toBe(1000);
+  });
+
+  it("draws starting codes across the whole 9-digit range", () => {
+    const codes = Array.from({ length: 2000 }, randomStartingCode);
+    expect(codes.every((c) => Number.isInteger(c) && c >= 0 && c <= 999_999_999)).toBe(true);
+    expect(new Set(codes).size).toBeGreaterThan(1990);
+    expect(Math.max(...codes)).toBeGreaterThan(900_000_000);
+  });
+
+  it("reads the master key from a file or the environment, never anything shorter than 128 bits", () => {
+    const dir = scratch("key");
+    fs.writeFileSync(path.join(dir, "m.key"), MASTER_HEX + "\n");
+    expect(readMasterKey(path.join(dir, "m.key"), {})).toEqual(MASTER);
+    expect(readMasterKey(undefined, { SOLKEY_MASTER_KEY: MASTER_HEX })).toEqual(MASTER);
+    expect(() => readMasterKey(undefined, {})).toThrow(/--master-key-file FILE or set SOLKEY_MASTER_KEY/);
+    expect(() => readMasterKey(undefined, { SOLKEY_MASTER_KEY: "00".repeat(15) })).toThrow(UsageError);
+    expect(() => readMasterKey(path.join(dir, "absent.key"), {})).toThrow(/no master key file/);
+  });
+});
+
+describe("provisioning batches", () => {
+  it("creates consecutive devices whose images mount with HKDF keys and fresh windows", () => {
+    const file = path.join(scratch("batch"), "fleet.db");
+    const db = openFleet(file, { create: true });
+    const seen: number[] = [];
+    const { devices } = provisionBatch(db, file, { profile: NEXUS, count: 20, master: MASTER }, (d) =>
+      seen.push(d.deviceId),
+    );
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(devices.map((d) => d.serial).slice(0, 2)).toEqual(["SK-00000001", "SK-00000002"]);
+    const stored = [...allDevices(db, file)];
+    expect(stored).toHaveLength(20);
+    for (const d of stored) {
+      const read = decodeProvision(d.image);
+      expect(read.kind === "provisioned" && read.record.key).toEqual(deriveDeviceKey(MASTER, d.deviceId));
+      expect([d.issuedSeq, d.enteredSeq]).toEqual([23, 23]);
+    }
+    db.close();
+  });
+
+  it("gives OpenPAYGO devices distinct starting codes and count 1", () => {
+    const file = path.join(scratch("batch"), "fleet.db");
+    const db = openFleet(file, { create: true });
+    const { devices } = provisionBatch(db, file, { profile: OPG, count: 50, master: null });
+    const codes = devices.map((d) => (d.record.protocol === "openpaygo" ? d.record.startingCode : -1));
+    expect(new Set(codes).size).toBe(50);
+    expect([...allDevices(db, file)].every((d) => d.issuedSeq === 1 && d.enteredSeq === 1)).toBe(true);
+    db.close();
+  });
+
+  it("records nothing when a device in the middle of a batch fails", () => {
+    const file = path.join(scratch("batch"), "fleet.db");
+    const db = openFleet(file, { create: true });
+    const failAt = (_d: unknown, i: number) => {
+      if (i === 7) throw new UsageError("disk full");
+    };
+    expect(() => provisionBatch(db, file, { profile: NEXUS, count: 10, master: MASTER }, failAt)).toThrow("disk full");
+    expect(db.prepare("SELECT (SELECT count(*) FROM devices) + (SELECT count(*) FROM batches) AS n").get()).toEqual({
+      n: 0,
+    });
+    db.close();
+  });
+
+  it("refuses a second master key in one fleet, and taken device ids", () => {
+    const file = path.join(scratch("batch"), "fleet.db");
+    const db = openFleet(file, { create: true });
+    provisionBatch(db, file, { profile: NEXUS, count: 2, master: MASTER });
+    const other = new Uint8Array(32).fill(7);
+    expect(() => provisionBatch(db, file, { profile: NEXUS, count: 1, master: other })).toThrow(
+      new UsageError(
+        `this master key (fingerprint ${masterFingerprint(other)}) is not the one this fleet was provisioned with (${masterFingerprint(MASTER)})`,
+      ),
+    );
+    expect(() => provisionBatch(db, file, { profile: NEXUS, count: 3, master: MASTER, firstId: 2 })).toThrow(
+      /device id 2 is already in/,
+    );
+    expect(db.prepare("SELECT count(*) AS n FROM devices").get()).toEqual({ n: 2 });
+    db.close();
+  });
+});
+
+describe("Intel HEX", () => {
+  /** An independent reader: checks every checksum and returns address -> byte. */
+  function readHex(text: string): Map<number, number> {
+    const bytes = new Map<number, number>();
+    let upper = 0;
+    for (const line of text.trim().split("\n")) {
+      const raw = Buffer.from(line.slice(1), "hex");
+      expect(raw.reduce((a, b) => a + b, 0) & 0xff).toBe(0);
+      const [n, hi, lo, type] = raw;
+      if (type === 4) upper = raw.readUInt16BE(4) * 0x10000;
+      if (type === 0) for (let i = 0; i < n; i++) bytes.set(upper + hi * 256 + lo + i, raw[4 + i]);
+    }
+    expect(text.trim().split("\n").pop()).toBe(":00000001FF");
+    return bytes;
+  }
+
+  it("places every byte at its absolute address, across a 64 KB boundary too", () => {
+    const data = Uint8Array.from({ length: 100 }, (_, i) => (i * 37) & 0xff);
+    for (const address of [BOARDS.nrf52.provisionOffset, 0x1ffe0]) {
+      const bytes = readHex(toIntelHex(data, address));
+      expect(bytes.size).toBe(100);
+      data.forEach((b, i) => expect(bytes.get(address + i)).toBe(b));
+    }
+  });
+});
+
+describe("solkey provision", () => {
+  it("writes images, a private CSV and flashing instructions, and prints no secret unless asked", async () => {
+    const dir = scratch("cli");
+    const db = path.join(dir, "fleet.db");
+    const env = { SOLKEY_MASTER_KEY: MASTER_HEX };
+    const r = await solkey(
+      [
+        "provision",
+        "--protocol",
+        "openpaygo",
+        "--count",
+        "3",
+        "--db",
+        db,
+        "--out",
+        path.join(dir, "img"),
+        "--csv",
+        path.join(dir, "b.csv"),
+      ],
+      env,
+    );
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(r.stdout).toMatch(/esptool.py --chip esp32 write_flash 0x3ff000 /);
+    const csv = fs.readFileSync(path.join(dir, "b.csv"), "utf8").trim().split("\n");
+    expect(csv).toHaveLength(4);
+    expect(fs.statSync(path.join(dir, "b.csv")).mode & 0o777).toBe(0o600);
+    for (const line of csv.slice(1)) {
+      const [serial, id, protocol, key, startingCode] = line.split(",");
+      const image = fs.readFileSync(path.join(dir, "img", `${serial}.bin`));
+      const read = decodeProvision(new Uint8Array(image));
+      expect(read.kind === "provisioned" && read.record).toMatchObject({
+        deviceId: Number(id),
+        protocol,
+        key: hexToBytes(key),
+        startingCode: Number(startingCode),
+      });
+      expect(r.stdout).not.toContain(key);
+    }
+    const shown = await solkey(
+      [
+        "provision",
+        "--protocol",
+        "nexus-full",
+        "--count",
+        "1",
+        "--db",
+        db,
+        "--out",
+        path.join(dir, "img"),
+        "--show-secrets",
+      ],
+      env,
+    );
+    expect(shown.stdout).toMatch(/SK-00000004 key [0-9a-f]{32}/);
+  });
+
+  it("writes nRF52 images as Intel HEX at the provisioning page", async () => {
+    const dir = scratch("cli");
+    const r = await solkey([
+      "provision",
+      "--protocol",
+      "nexus-full",
+      "--board",
+      "nrf52",
+      "--count",
+      "1",
+      "--random-keys",
+      "--db",
+      path.join(dir, "f.db"),
+      "--out",
+      dir,
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.flash).toMatch(/nrfjprog .*--program .*<serial>.hex --sectorerase/);
+    const hex = fs.readFileSync(path.join(dir, "SK-00000001.hex"), "utf8");
+    expect(hex.split("\n")[0]).toBe(":02000004000FEB"); // upper 16 bits of 0xF3000
+    expect(hex.split("\n")[1].slice(3, 7)).toBe("3000");
+  });
+
+  it("leaves no image, row or CSV behind when it fails, and says why in one line", async () => {
+    const dir = scratch("cli");
+    const db = path.join(dir, "fleet.db");
+    const args = ["provision", "--protocol", "nexus-full", "--count", "2", "--db", db, "--out", dir, "--random-keys"];
+    expect((await solkey(args)).code).toBe(0);
+    const before = fs.readdirSync(dir).sort();
+    const again = await solkey([...args, "--first-id", "2", "--csv", path.join(dir, "x.csv")]);
+    expect(again.code).toBe(2);
+    expect(again.stderr.trim().split("\n")).toEqual([
+      `solkey: device id 2 is already in ${db}; choose another --first-id`,
+    ]);
+    expect(fs.readdirSync(dir).sort()).toEqual(before);
+  });
+
+  it.each([
+    [["--protocol", "nexus-full", "--count", "0"], /--count expected a whole number 1\.\.1000000/],
+    [["--protocol", "rot13", "--count", "1"], /--protocol expected one of openpaygo, nexus-full, nexus-small/],
+    [["--protocol", "nexus-full", "--count", "1", "--restricted"], /OpenPAYGO options, not nexus-full/],
+    [
+      ["--protocol", "openpaygo", "--count", "1", "--time-divider", "300"],
+      /--time-divider expected a whole number 1\.\.255/,
+    ],
+    [
+      ["--protocol", "nexus-full", "--count", "1", "--keypad", "buttons-4"],
+      /--keypad for nexus-full expected one of matrix-4x3/,
+    ],
+    [["--protocol", "nexus-full", "--count", "1", "--pins", "1,2/3/4"], /--pins expected 7 keypad GPIOs/],
+    [["--protocol", "nexus-full", "--count", "1"], /no master key/],
+  ])("refuses %j with exit 2 and one line", async (args, message) => {
+    const dir = scratch("cli");
+    const r = await solkey(["provision", ...(args as string[]), "--db", path.join(dir, "f.db"), "--out", dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it("has no way to take the master key as an argument", async () => {
+    const r = await solkey(["provision", "--protocol", "nexus-full", "--count", "1", "--master-key", MASTER_HEX]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown option '--master-key'/);
+  });
+});
