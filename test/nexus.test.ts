@@ -1,8 +1,18 @@
+import { sipKey } from "../firmware/crypto/siphash";
 import { hexToBytes } from "../firmware/hex";
 import type { Verdict } from "../firmware/protocols/action";
 import { encodeFull, fullDigits } from "../firmware/protocols/nexus/full";
 import { nexusFull } from "../firmware/protocols/nexus/full_device";
-import { addIncrementDays, encodeSmall, roundSmallDays, setIncrementDays } from "../firmware/protocols/nexus/small";
+import { NexusHasher } from "../firmware/protocols/nexus/hash";
+import {
+  addIncrementDays,
+  encodeSmall,
+  roundSmallDays,
+  setIncrementDays,
+  smallEntry,
+  smallMac,
+  smallSymbols,
+} from "../firmware/protocols/nexus/small";
 import { nexusSmall } from "../firmware/protocols/nexus/small_device";
 import { type NexusState } from "../firmware/protocols/nexus/window";
 import { XsProbe } from "../hosts/xsnap/engine";
@@ -182,5 +192,70 @@ describe("Nexus small day rounding (server side)", () => {
     const code = encodeSmall({ type: "add_credit", key: KEY, id: 30, days: 181 }).replace(/ /g, "").slice(1);
     const verdict: Verdict<NexusState> = device.verify(device.initialState(), code);
     expect(verdict).toMatchObject({ kind: "applied", action: { type: "add_credit", seconds: 183 * 86400 } });
+  });
+});
+
+describe("Nexus actions beyond the vectors", () => {
+  const full = nexusFull({ key: KEY, deviceId: 123456789, restricted: true });
+  const small = nexusSmall({ key: KEY, restricted: true });
+  const fresh = full.initialState();
+
+  it("hands passthrough digits (after the type digit 8) to the product", () => {
+    const code = fullDigits({ type: "passthrough", digits: "1234567" });
+    expect(full.verify(fresh, code)).toEqual({
+      kind: "applied",
+      action: { type: "passthrough", digits: "1234567" },
+      state: fresh,
+    });
+    expect(full.verify(fresh, "81").kind).toBe("invalid");
+  });
+
+  it("confirms the device ID only when it matches", () => {
+    expect(full.verify(fresh, fullDigits({ type: "device_id_confirmation", deviceId: 123456789 }))).toMatchObject({
+      kind: "applied",
+      action: { type: "none" },
+    });
+    expect(full.verify(fresh, fullDigits({ type: "device_id_confirmation", deviceId: 123456788 })).kind).toBe(
+      "invalid",
+    );
+    const noId = nexusFull({ key: KEY });
+    expect(noId.verify(fresh, fullDigits({ type: "device_id_confirmation", deviceId: 123456789 })).kind).toBe(
+      "invalid",
+    );
+  });
+
+  it("clears the restricted flag in the state it returns, full and small", () => {
+    const f = full.verify(fresh, fullDigits({ type: "wipe_state", key: KEY, id: 30, wipe: "restricted_flag" }));
+    expect(fresh.restricted).toBe(true);
+    expect(f).toMatchObject({
+      kind: "applied",
+      action: { type: "clear_restricted_flag" },
+      state: { restricted: false },
+    });
+    const s = small.verify(small.initialState(), smallSymbols({ type: "clear_restricted_flag", key: KEY, id: 30 }));
+    expect(s).toMatchObject({
+      kind: "applied",
+      action: { type: "clear_restricted_flag" },
+      state: { restricted: false },
+    });
+  });
+
+  it("refuses a small maintenance code re-labelled with another ID", () => {
+    // Wipe credit is 0x80 under ID 0; the same body and MAC under ID 5 is not a code the server issues.
+    const h = new NexusHasher();
+    const mac = smallMac(h, sipKey(KEY), 5, 3, 0x80);
+    expect(small.verify(small.initialState(), smallEntry(h, (5 << 10) | (3 << 8) | 0x80, mac)).kind).toBe("invalid");
+  });
+
+  it("refuses the reserved set-credit increments 240-252 (the reference locks the device on them)", () => {
+    const h = new NexusHasher();
+    for (let increment = 240; increment <= 252; increment++) {
+      const mac = smallMac(h, sipKey(KEY), 30, 2, increment);
+      const entry = smallEntry(h, (30 << 10) | (2 << 8) | increment, mac);
+      expect(small.verify(small.initialState(), entry)).toEqual({
+        kind: "invalid",
+        reason: `set credit increment ${increment} is reserved`,
+      });
+    }
   });
 });
