@@ -107,8 +107,7 @@ export function nexusFull(options: NexusFullOptions): KeycodeProtocol<NexusState
     switch (type) {
       case FULL_TYPE.ALLOW_TEST:
       case FULL_TYPE.DISPLAY_ID:
-        // Flaw 4 (for these types too): exactly [type][MAC]; the reference accepts any length from 7 up for types
-        // 0-6 that are not 14 digits long, reading missing body digits as zero.
+        // Exactly [type][MAC], 7 digits (the reference also insists that every digit is consumed).
         if (length !== 1 + MAC_DIGITS) return _invalid(`type ${type} expects 7 digits, got ${length}`);
         if (fullMac(h, ZERO_KEY, 0, type, 0) !== _number(digits, 1, MAC_DIGITS)) return _invalid("MAC mismatch");
         return _applied(
