@@ -148,6 +148,9 @@ export class Controller<S> {
     this.ledger = state;
     for (const effect of effects) {
       if (effect.type === "load") {
+        // Metering starts now, not at the last tick: the tick's time so far had no load to pay for. (Done only
+        // when the load comes on, so no key sequence can keep re-phasing the ticker to stop the meter.)
+        if (effect.on && !load.isOn && this.ticker) Timer.schedule(this.ticker, TICK_MS, TICK_MS);
         load.set(effect.on);
         this.emit({ type: "load", on: effect.on });
       } else if (effect.type === "feedback") {
