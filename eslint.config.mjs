@@ -14,7 +14,11 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: ["node:*", "fs", "path", "os", "crypto", "child_process", "../../hosts/*", "../../tools/*"] },
+        {
+          // Exact module names: as patterns they would also match our own firmware/crypto directory.
+          paths: ["fs", "path", "os", "crypto", "child_process", "buffer", "process", "timers"],
+          patterns: ["node:*", "**/hosts/**", "**/tools/**", "**/test/**"],
+        },
       ],
       "no-restricted-globals": ["error", "Buffer", "process", "require", "setTimeout", "setInterval", "setImmediate"],
     },

@@ -13,4 +13,5 @@ module.exports = {
     "^timer$": "<rootDir>/hosts/node/timer.ts",
   },
   testTimeout: 60000,
+  reporters: ["default", "<rootDir>/test/summary-reporter.js"],
 };

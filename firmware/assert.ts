@@ -15,6 +15,11 @@ export function expectInt(value: unknown, min: number, max: number, name: string
   if (value < min || value > max) throw new RangeError(`"${name}" expected ${min}..${max}, got ${value}`);
 }
 
+/** Throws TypeError unless `value` is a boolean. */
+export function expectBoolean(value: unknown, name: string): asserts value is boolean {
+  if (typeof value !== "boolean") throw new TypeError(`"${name}" expected a boolean, got ${_kind(value)}`);
+}
+
 function _kind(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "object") return (value as object).constructor?.name ?? "object";

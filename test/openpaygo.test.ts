@@ -132,7 +132,7 @@ describe("OpenPAYGO verifier", () => {
     [{ startingCode: -1 }, RangeError, '"startingCode" expected 0..999999999, got -1'],
     [{ timeDivider: 0 }, RangeError, '"timeDivider" expected 1..255, got 0'],
     [{ timeDivider: 256 }, RangeError, '"timeDivider" expected 1..255, got 256'],
-    [{ restricted: 1 }, TypeError, '"restricted" expected a boolean, got number'],
+    [{ restricted: 1 }, TypeError, '"restricted" expected a boolean, got number 1'],
     [{ cacheSize: 0 }, RangeError, '"cacheSize" expected 1..64, got 0'],
   ])("refuses options %o", (options, kind, message) => {
     expect(() => device(options as Partial<OpenPaygoOptions>)).toThrow(new kind(message));

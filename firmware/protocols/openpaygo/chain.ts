@@ -7,7 +7,6 @@
 // user has its last digits replaced by the base. Standard codes stay below 10^9 < 2^31, so their arithmetic is int32;
 // extended codes stay below 10^12 < 2^53 and are exact JS doubles (no BigInt: XS runs it far slower).
 
-// eslint-disable-next-line no-restricted-imports -- our firmware/crypto, not Node's (the pattern hits any segment)
 import { siphashWords, type SipKey } from "../../crypto/siphash";
 
 const TWO_POW_32 = 4294967296;

@@ -4,8 +4,7 @@
 // A `TokenIssuer` keeps one device's chain states per value, so issuing the next token of a package costs the counts
 // since that package was last issued, not the whole count (the reference rehashes from count 0 every time).
 
-import { expectBytes, expectInt } from "../../assert";
-// eslint-disable-next-line no-restricted-imports -- our firmware/crypto, not Node's (the pattern hits any segment)
+import { expectBoolean, expectBytes, expectInt } from "../../assert";
 import { sipKey } from "../../crypto/siphash";
 import { formatToken } from "./digits";
 import { ChainCache, TokenChain, stateAt } from "./chain";
@@ -101,6 +100,6 @@ export function encodeToken(options: IssuerOptions & TokenRequest): IssuedToken 
 
 function _flag(value: unknown, name: string): boolean {
   if (value === undefined) return false;
-  if (typeof value !== "boolean") throw new TypeError(`"${name}" expected a boolean, got ${typeof value}`);
+  expectBoolean(value, name);
   return value;
 }

@@ -9,8 +9,7 @@
 
 import type { Action, Verdict } from "../action";
 import type { KeycodeProtocol } from "../protocol";
-import { expectBytes, expectInt } from "../../assert";
-// eslint-disable-next-line no-restricted-imports -- our firmware/crypto, not Node's (the pattern hits any segment)
+import { expectBoolean, expectBytes, expectInt } from "../../assert";
 import { sipKey } from "../../crypto/siphash";
 import { ChainCache, TokenChain } from "./chain";
 import { parseToken } from "./digits";
@@ -71,9 +70,9 @@ class _OpenPaygo implements OpenPaygoProtocol {
     expectBytes(options.key, 16, "key");
     expectInt(options.startingCode, 0, 999999999, "startingCode");
     expectInt(options.timeDivider, 1, 255, "timeDivider");
-    _expectBoolean(options.restricted, "restricted");
+    expectBoolean(options.restricted, "restricted");
     const extended = options.extended ?? false;
-    _expectBoolean(extended, "extended");
+    expectBoolean(extended, "extended");
     const cacheSize = options.cacheSize ?? 8;
     expectInt(cacheSize, 1, 64, "cacheSize");
     const key = sipKey(options.key);
@@ -202,8 +201,4 @@ function _isState(state: OpenPaygoState): boolean {
 
 function _invalid(reason: string): Verdict<OpenPaygoState> {
   return { kind: "invalid", reason };
-}
-
-function _expectBoolean(value: unknown, name: string): asserts value is boolean {
-  if (typeof value !== "boolean") throw new TypeError(`"${name}" expected a boolean, got ${typeof value}`);
 }
