@@ -13,8 +13,12 @@ class SummaryReporter {
       }
     }
     const skipped = results.numPendingTests + results.numTodoTests;
-    process.stdout.write(`\nXS engine: ${xs.passed} tests passed inside XS, ${xs.failed} failed, ${xs.skipped} skipped\n`);
-    process.stdout.write(`jest: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`);
+    process.stdout.write(
+      `\nXS engine: ${xs.passed} tests passed inside XS, ${xs.failed} failed, ${xs.skipped} skipped\n`,
+    );
+    process.stdout.write(
+      `jest: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`,
+    );
   }
 }
 module.exports = SummaryReporter;
