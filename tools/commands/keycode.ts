@@ -32,7 +32,7 @@ export function runKeycode(o: KeycodeOptions, env: NodeJS.ProcessEnv = process.e
     throw new UsageError("--starting-code, --time-divider and --count are OpenPAYGO options; Nexus takes --id");
   if (opg && o.id !== undefined) throw new UsageError("OpenPAYGO takes --count (the device's last count), not --id");
   let lastSeq = 0;
-  if (spendsSeq(code.kind)) {
+  if (spendsSeq(protocol, code)) {
     if (opg) lastSeq = parseWhole(_required(o.count, "--count N (the last count issued)"), 0, 0x7fffff00, "--count");
     else lastSeq = parseWhole(_required(o.id, "--id N (the message ID)"), 1, 0xffffffff, "--id") - 1;
   }

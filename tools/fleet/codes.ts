@@ -2,6 +2,13 @@
 // encoder in firmware/protocols, so device and server share one implementation. Also each protocol's sequence facts:
 // where a fresh device's window starts and how far ahead of the device's last applied code it accepts.
 import { encodeFull, WIPE_TARGETS, type FullWipe } from "../../firmware/protocols/nexus/full";
+import {
+  addIncrement,
+  addIncrementDays,
+  encodeSmall,
+  setIncrement,
+  setIncrementDays,
+} from "../../firmware/protocols/nexus/small";
 import { WINDOW_ABOVE, WINDOW_BELOW } from "../../firmware/protocols/nexus/window";
 import { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
 import { INITIAL_STATE, MAX_TOKEN_JUMP, MAX_TOKEN_JUMP_COUNTER_SYNC } from "../../firmware/protocols/openpaygo/replay";
@@ -61,9 +68,10 @@ export function windowAbove(protocol: ProtocolName, kind: CodeKind): number {
   return kind === "counter_sync" ? MAX_TOKEN_JUMP_COUNTER_SYNC : MAX_TOKEN_JUMP;
 }
 
-/** Whether a code of `kind` spends an ID/count (test codes do not: they carry none). */
-export function spendsSeq(kind: CodeKind): boolean {
-  return kind !== "test";
+/** Whether a code spends an ID/count: test codes carry none, Nexus small wipes (maintenance codes) carry ID 0. */
+export function spendsSeq(protocol: ProtocolName, request: CodeRequest): boolean {
+  if (request.kind === "test") return false;
+  return !(protocol === "nexus-small" && request.kind === "wipe" && request.target !== "restricted_flag");
 }
 
 /** The ID/count the next code of `kind` takes after `lastSeq`, the last one issued. */
@@ -84,7 +92,7 @@ export function encodeCode(
 ): Encoded {
   if (device.protocol === "openpaygo") return _openPaygo(device, request, lastSeq, issuer);
   if (device.protocol === "nexus-full") return _nexusFull(device, request, lastSeq + 1);
-  throw new UsageError(`${device.protocol} codes cannot be issued yet: its encoder has not landed`);
+  return _nexusSmall(device, request, lastSeq + 1);
 }
 
 /** A TokenIssuer for an OpenPAYGO device (the ledger keeps one per device it issues to). */
@@ -166,5 +174,53 @@ function _nexusFull(device: DeviceSecrets, request: CodeRequest, id: number): En
     }
     case "counter_sync":
       throw new UsageError("nexus-full has no counter-sync codes (that is OpenPAYGO)");
+  }
+}
+
+/** Nexus small test codes: the short test (127 s, only when out of credit) and the QC test (60 minutes). */
+const SMALL_TESTS: Readonly<Record<number, "short_test" | "qc_test">> = { 2: "short_test", 60: "qc_test" };
+const SMALL_WIPES = { credit: "wipe_credit", credit_and_ids: "wipe_credit_and_ids", ids: "wipe_ids" } as const;
+
+function _nexusSmall(device: DeviceSecrets, request: CodeRequest, id: number): Encoded {
+  const key = device.key;
+  switch (request.kind) {
+    case "add":
+    case "set": {
+      // Days round up to the next value the 8-bit increment can carry (small.py does the same).
+      const days = Math.ceil(request.seconds / 86400);
+      const max = request.kind === "add" ? 405 : 960;
+      if (days > max) throw new UsageError(`amount too large: ${days} days exceeds nexus-small's ${max}`);
+      const type = request.kind === "add" ? "add_credit" : "set_credit";
+      const granted =
+        type === "add_credit" ? addIncrementDays(addIncrement(days)) : setIncrementDays(setIncrement(days));
+      return { keycode: encodeSmall({ type, key, id, days }), seq: id, units: granted, seconds: granted * 86400 };
+    }
+    case "lock":
+      return { keycode: encodeSmall({ type: "lock", key, id }), seq: id, units: 0, seconds: 0 };
+    case "unlock":
+      return { keycode: encodeSmall({ type: "unlock", key, id }), seq: id, units: null, seconds: null };
+    case "wipe": {
+      if (request.target === "restricted_flag")
+        return {
+          keycode: encodeSmall({ type: "clear_restricted_flag", key, id }),
+          seq: id,
+          units: null,
+          seconds: null,
+        };
+      const type = SMALL_WIPES[request.target as keyof typeof SMALL_WIPES];
+      if (type === undefined)
+        throw new UsageError(`--wipe expected one of ${[...Object.keys(SMALL_WIPES), "restricted_flag"].join(", ")}`);
+      return { keycode: encodeSmall({ type, key }), seq: null, units: null, seconds: null };
+    }
+    case "test": {
+      const type = SMALL_TESTS[request.minutes];
+      if (type === undefined)
+        throw new UsageError(
+          `nexus-small test codes are --test 2 (short, 127 s) or --test 60 (QC), got ${request.minutes}`,
+        );
+      return { keycode: encodeSmall({ type }), seq: null, units: request.minutes, seconds: null };
+    }
+    case "counter_sync":
+      throw new UsageError("nexus-small has no counter-sync codes (that is OpenPAYGO)");
   }
 }

@@ -157,7 +157,7 @@ export class Ledger {
         `a ledger never wipes message IDs: old codes would apply again. For support cases use \`solkey keycode\``,
       );
     let warning: string | null = null;
-    if (spendsSeq(code.kind)) {
+    if (spendsSeq(record.protocol, code)) {
       const seq = nextSeq(record.protocol, code.kind, device.issuedSeq);
       const limit = device.enteredSeq + windowAbove(record.protocol, code.kind);
       if (seq > limit) {
@@ -197,8 +197,9 @@ export class Ledger {
           `${previous.device_id}; one receipt cannot pay for two codes`,
       );
     }
-    const r = _record(previous);
-    return { ..._base(device), ...r, paymentRef: r.paymentRef, replayed: true, warning: null };
+    const { seq, kind, units, seconds, keycode } = _record(previous);
+    const paymentRef = previous.payment_ref;
+    return { ..._base(device), seq, kind, units, seconds, keycode, paymentRef, replayed: true, warning: null };
   }
 
   /** The device's OpenPAYGO issuer, kept so a repeated value costs a few hashes at any count. */

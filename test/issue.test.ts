@@ -1,0 +1,379 @@
+// The issuing ledger and `solkey issue` / `solkey keycode`: codes that the device's own verifier applies, IDs and
+// counts never reused, one code per payment reference, the acceptance window, and clean refusals.
+import fc from "fast-check";
+import fs from "fs";
+import path from "path";
+import { hexToBytes } from "../firmware/hex";
+import { nexusFull } from "../firmware/protocols/nexus/full_device";
+import { nexusSmall } from "../firmware/protocols/nexus/small_device";
+import { openPaygo } from "../firmware/protocols/openpaygo/verifier";
+import type { KeycodeProtocol } from "../firmware/protocols/protocol";
+import type { ProvisionRecord } from "../firmware/provision/record";
+import { SolkeyError, UsageError } from "../tools/errors";
+import type { CodeRequest } from "../tools/fleet/codes";
+import { openFleet, type Db } from "../tools/fleet/database";
+import { findDevice, provisionBatch } from "../tools/fleet/devices";
+import { Ledger } from "../tools/fleet/ledger";
+import { makeProfile, type ProfileOptions } from "../tools/fleet/profile";
+import { MASTER_HEX, scratch, solkey } from "./fleet.helpers";
+import { readVectors } from "./vectors";
+
+const DAY = 86400;
+
+function fleet(profile: ProfileOptions, count = 1): { db: Db; file: string; ledger: Ledger } {
+  const file = path.join(scratch("ledger"), "fleet.db");
+  const db = openFleet(file, { create: true });
+  provisionBatch(db, file, { profile: makeProfile(profile), count, master: hexToBytes(MASTER_HEX) });
+  return { db, file, ledger: new Ledger(db, file) };
+}
+
+/** The device-side verifier for a provisioned record, taking keycodes as printed. */
+function deviceFor(record: ProvisionRecord): {
+  apply(keycode: string): ReturnType<KeycodeProtocol<unknown>["verify"]>;
+} {
+  let protocol: KeycodeProtocol<unknown>;
+  let entry: (keycode: string) => string;
+  if (record.protocol === "openpaygo") {
+    protocol = openPaygo(record) as KeycodeProtocol<unknown>;
+    entry = (k) => k;
+  } else if (record.protocol === "nexus-full") {
+    protocol = nexusFull({ key: record.key, deviceId: record.deviceId }) as KeycodeProtocol<unknown>;
+    entry = (k) => k.replace(/[*# ]/g, "");
+  } else {
+    protocol = nexusSmall({ key: record.key }) as KeycodeProtocol<unknown>;
+    entry = (k) => k.replace(/ /g, "").slice(1);
+  }
+  let state = protocol.initialState();
+  return {
+    apply(keycode) {
+      const verdict = protocol.verify(state, entry(keycode));
+      if (verdict.kind === "applied") state = verdict.state;
+      return verdict;
+    },
+  };
+}
+
+describe.each([
+  ["nexus-full", { protocol: "nexus-full" }],
+  ["nexus-small", { protocol: "nexus-small" }],
+  ["openpaygo", { protocol: "openpaygo", timeDivider: "24" }],
+  ["openpaygo extended", { protocol: "openpaygo", extended: true }],
+] as [string, ProfileOptions][])("ledger codes for %s", (_name, profile) => {
+  it("are each applied once by the device's verifier, for the credit recorded", () => {
+    const { db, file, ledger } = fleet(profile);
+    const device = deviceFor(findDevice(db, file, "SK-00000001").record);
+    const requests: CodeRequest[] = [
+      { kind: "add", seconds: 7 * DAY },
+      { kind: "add", seconds: 30 * DAY },
+      { kind: "set", seconds: 2 * DAY },
+      { kind: "add", seconds: 7 * DAY },
+      { kind: "lock" },
+      { kind: "unlock" },
+    ];
+    for (const code of requests) {
+      const issued = ledger.issue({ device: "SK-00000001", code });
+      const verdict = device.apply(issued.keycode);
+      expect(verdict.kind).toBe("applied");
+      if (verdict.kind !== "applied") continue;
+      const action = verdict.action;
+      if (code.kind === "unlock") expect(action.type).toBe("unlock");
+      else expect(action).toEqual({ type: code.kind === "add" ? "add_credit" : "set_credit", seconds: issued.seconds });
+      if (code.kind === "add" || code.kind === "set") expect(issued.seconds).toBeGreaterThanOrEqual(code.seconds);
+      expect(device.apply(issued.keycode).kind).toBe("duplicate");
+    }
+    db.close();
+  });
+});
+
+describe("ledger", () => {
+  it("never issues one ID or count twice and gives each payment reference one code, whatever the requests", () => {
+    const ops = fc.array(
+      fc.record({
+        device: fc.constantFrom("SK-00000001", "SK-00000002"),
+        days: fc.integer({ min: 1, max: 30 }),
+        ref: fc.option(fc.constantFrom("A", "B", "C", "D"), { nil: undefined }),
+        set: fc.boolean(),
+      }),
+      { maxLength: 40 },
+    );
+    fc.assert(
+      fc.property(fc.constantFrom("nexus-full", "openpaygo"), ops, (protocol, requests) => {
+        const { db, ledger } = fleet({ protocol }, 2);
+        const byRef = new Map<string, string>();
+        for (const r of requests) {
+          const code: CodeRequest = { kind: r.set ? "set" : "add", seconds: r.days * DAY };
+          try {
+            const issued = ledger.issue({ device: r.device, code, paymentRef: r.ref, pastWindow: true });
+            if (r.ref !== undefined) {
+              expect(byRef.get(r.ref) ?? issued.keycode).toBe(issued.keycode);
+              byRef.set(r.ref, issued.keycode);
+            }
+          } catch (e) {
+            // Only a reference reused for another request may be refused.
+            expect((e as Error).message).toMatch(/one receipt cannot pay for two codes/);
+            expect(byRef.has(r.ref as string)).toBe(true);
+          }
+        }
+        const rows = db.prepare("SELECT device_id, seq FROM codes ORDER BY code_id").all() as {
+          device_id: number;
+          seq: number;
+        }[];
+        for (const id of [1, 2]) {
+          const seqs = rows.filter((row) => row.device_id === id).map((row) => row.seq);
+          expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+          expect(new Set(seqs).size).toBe(seqs.length);
+        }
+        expect(rows.length).toBe(new Set(requests.map((r) => r.ref ?? Symbol())).size);
+        db.close();
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it("returns the same code for a payment reference asked again, without spending an ID", () => {
+    const { db, file, ledger } = fleet({ protocol: "nexus-full" });
+    const first = ledger.issue({
+      device: "SK-00000001",
+      code: { kind: "add", seconds: 7 * DAY },
+      paymentRef: "MPESA-1",
+    });
+    const again = ledger.issue({
+      device: "SK-00000001",
+      code: { kind: "add", seconds: 7 * DAY },
+      paymentRef: "MPESA-1",
+    });
+    expect(again).toEqual({ ...first, replayed: true });
+    expect(findDevice(db, file, "SK-00000001").issuedSeq).toBe(first.seq);
+    expect(() =>
+      ledger.issue({ device: "SK-00000001", code: { kind: "add", seconds: 8 * DAY }, paymentRef: "MPESA-1" }),
+    ).toThrow(UsageError);
+    db.close();
+  });
+
+  it.each([
+    ["nexus-full", 40, {}],
+    ["openpaygo", 32, {}],
+  ])("refuses the code past %s's window (%i add codes) and names the recovery path", (protocol, fit) => {
+    const { db, file, ledger } = fleet({ protocol });
+    const add = { device: "SK-00000001", code: { kind: "add", seconds: DAY } as CodeRequest };
+    const issued = Array.from({ length: fit }, () => ledger.issue(add));
+    expect(() => ledger.issue(add)).toThrow(SolkeyError);
+    expect(() => ledger.issue(add)).toThrow(/outstanding codes oldest first.*--entered KEYCODE.*--past-window/);
+    expect(findDevice(db, file, "SK-00000001").issuedSeq).toBe(issued[fit - 1].seq);
+    // The customer entered the tenth code: the window moves up from it.
+    expect(ledger.markEntered("SK-00000001", issued[9].keycode).enteredSeq).toBe(issued[9].seq);
+    expect(ledger.issue(add).warning).toBeNull();
+    // Past the window on request: issued, with the warning.
+    const forced = Array.from({ length: 12 }, () => ledger.issue({ ...add, pastWindow: true }));
+    expect(forced.some((c) => c.warning !== null)).toBe(true);
+    db.close();
+  });
+
+  it("issues every line of a batch in one transaction, or none of them", () => {
+    const { db, file, ledger } = fleet({ protocol: "nexus-full" }, 3);
+    const good = (device: string) => ({ device, code: { kind: "add", seconds: DAY } as CodeRequest });
+    expect(() => ledger.issueMany([good("SK-00000001"), good("SK-00000002"), good("SK-99999999")])).toThrow(
+      `request 3 (SK-99999999): device SK-99999999 is not in ${file}. Run \`solkey provision\` first`,
+    );
+    expect(db.prepare("SELECT count(*) AS n FROM codes").get()).toEqual({ n: 0 });
+    expect(ledger.issueMany([good("SK-00000001"), good("SK-00000001"), good("3")]).map((c) => c.seq)).toEqual([
+      24, 25, 24,
+    ]);
+    db.close();
+  });
+
+  it.each<[string, ProfileOptions, CodeRequest, RegExp]>([
+    [
+      "a test code on OpenPAYGO",
+      { protocol: "openpaygo" },
+      { kind: "test", minutes: 10 },
+      /openpaygo has no test codes/,
+    ],
+    [
+      "a wipe on OpenPAYGO",
+      { protocol: "openpaygo" },
+      { kind: "wipe", target: "credit" },
+      /openpaygo has no wipe codes/,
+    ],
+    ["counter sync on Nexus", { protocol: "nexus-full" }, { kind: "counter_sync" }, /nexus-full has no counter-sync/],
+    [
+      "996 days on extended OpenPAYGO",
+      { protocol: "openpaygo", extended: true },
+      { kind: "add", seconds: 996 * DAY },
+      /reserved/,
+    ],
+    ["1,000 days on standard OpenPAYGO", { protocol: "openpaygo" }, { kind: "add", seconds: 1000 * DAY }, /too large/],
+    ["100,000 hours on nexus-full", { protocol: "nexus-full" }, { kind: "add", seconds: 100000 * 3600 }, /too large/],
+    ["406 days on nexus-small", { protocol: "nexus-small" }, { kind: "add", seconds: 406 * DAY }, /too large/],
+    [
+      "an ID wipe from the ledger",
+      { protocol: "nexus-full" },
+      { kind: "wipe", target: "ids" },
+      /never wipes message IDs/,
+    ],
+  ])("refuses %s and records nothing", (_name, profile, code, message) => {
+    const { db, file, ledger } = fleet(profile);
+    expect(() => ledger.issue({ device: "SK-00000001", code })).toThrow(message);
+    expect(db.prepare("SELECT count(*) AS n FROM codes").get()).toEqual({ n: 0 });
+    expect(findDevice(db, file, "SK-00000001").issuedSeq).toBe(profile.protocol === "openpaygo" ? 1 : 23);
+    db.close();
+  });
+
+  it("issues test codes without spending an ID (the published 60-minute QC code)", () => {
+    const { db, file, ledger } = fleet({ protocol: "nexus-full" });
+    const row = readVectors<{ type: string; minutes?: number; keycode: string }>("nexus.jsonl").find(
+      (r) => r.type === "qc_test" && r.minutes === 60,
+    );
+    const test = ledger.issue({ device: "SK-00000001", code: { kind: "test", minutes: 60 } });
+    expect([test.seq, test.keycode]).toEqual([null, row?.keycode]);
+    expect(findDevice(db, file, "SK-00000001").issuedSeq).toBe(23);
+    db.close();
+  });
+});
+
+describe("solkey issue", () => {
+  async function provisioned(protocol = "nexus-full"): Promise<string> {
+    const dir = scratch("issue");
+    const db = path.join(dir, "fleet.db");
+    const r = await solkey([
+      "provision",
+      "--protocol",
+      protocol,
+      "--count",
+      "2",
+      "--db",
+      db,
+      "--out",
+      dir,
+      "--random-keys",
+    ]);
+    expect(r.code).toBe(0);
+    return db;
+  }
+
+  it("prints the code, and JSON for scripts", async () => {
+    const db = await provisioned();
+    const text = await solkey(["issue", "SK-00000001", "--days", "7", "--ref", "R1", "--db", db]);
+    expect(text).toMatchObject({ code: 0, stderr: "" });
+    expect(text.stdout).toMatch(/^SK-00000001  \*\d{3} \d{3} \d{3} \d{3} \d{2}#  add 168 hours = 7 days \(ID 24\)\n$/);
+    const json = await solkey(["issue", "SK-00000001", "--days", "7", "--ref", "R1", "--db", db, "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ serial: "SK-00000001", seq: 24, replayed: true, seconds: 7 * DAY });
+  });
+
+  it("uses named packages and defines new ones", async () => {
+    const db = await provisioned();
+    expect((await solkey(["issue", "--define-package", "evening=4h", "--db", db])).code).toBe(0);
+    const r = await solkey(["issue", "SK-00000002", "--package", "evening", "--db", db, "--json"]);
+    expect(JSON.parse(r.stdout)).toMatchObject({ units: 4, seconds: 4 * 3600 });
+    const missing = await solkey(["issue", "SK-00000002", "--package", "decade", "--db", db]);
+    expect(missing.stderr.trim()).toBe(
+      'solkey: no package "decade"; packages: evening, day, week, month (add one with --define-package NAME=7d)',
+    );
+  });
+
+  it("issues a batch file and records what was entered", async () => {
+    const db = await provisioned();
+    const file = path.join(path.dirname(db), "payments.csv");
+    fs.writeFileSync(file, "device,amount,payment_ref\nSK-00000001,7d,P1\nSK-00000002,week,P2\nSK-00000001,12h,\n");
+    const r = await solkey(["issue", "--batch", file, "--db", db, "--json"]);
+    const codes = JSON.parse(r.stdout);
+    expect(codes.map((c: { seq: number }) => c.seq)).toEqual([24, 24, 25]);
+    const entered = await solkey(["issue", "SK-00000001", "--entered", codes[2].keycode, "--db", db]);
+    expect(entered.stdout).toBe("SK-00000001: 25 recorded as entered; highest applied 25\n");
+    const history = await solkey(["issue", "SK-00000001", "--history", "--db", db]);
+    expect(history.stdout).toMatch(/add 12 hours = 0.5 days \(ID 25\)  entered/);
+  });
+
+  it.each([
+    [["SK-00000404", "--days", "1"], 2, /^solkey: device SK-00000404 is not in .*Run `solkey provision` first$/],
+    [["SK-00000001"], 2, /^solkey: adding credit needs --days, --hours or --package$/],
+    [["SK-00000001", "--days", "1", "--hours", "2"], 2, /^solkey: give one amount: --days, --hours or --package$/],
+    [["SK-00000001", "--days", "-3"], 2, /^solkey: --days expected a whole number from 1 up to 100 years, got "-3"$/],
+    [["SK-00000001", "--unlock", "--lock"], 2, /^solkey: give one of --set, --unlock/],
+    [["SK-00000001", "--counter-sync"], 2, /^solkey: nexus-full has no counter-sync codes/],
+  ])("refuses %j in one line", async (args, code, message) => {
+    const db = await provisioned();
+    const r = await solkey(["issue", ...(args as string[]), "--db", db]);
+    expect(r.code).toBe(code);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr.trim()).toMatch(message);
+  });
+
+  it("refuses a corrupt database with exit 1 and one line", async () => {
+    const db = path.join(scratch("issue"), "fleet.db");
+    fs.writeFileSync(db, Buffer.alloc(4096, 1));
+    const r = await solkey(["issue", "SK-00000001", "--days", "1", "--db", db]);
+    expect(r).toMatchObject({
+      code: 1,
+      stderr: `solkey: ${db} is not a readable fleet database (corrupt?); restore it from a backup\n`,
+    });
+  });
+});
+
+describe("solkey keycode", () => {
+  interface NexusRow {
+    protocol: string;
+    key?: string;
+    id?: number;
+    type: string;
+    hours?: number;
+    keycode: string;
+  }
+  interface OpgRow {
+    key: string;
+    starting_code: number;
+    count: number;
+    type: string;
+    value?: number;
+    extended: boolean;
+    restricted: boolean;
+    new_count: number;
+    token: string;
+  }
+
+  it("matches the published Nexus full add and set vectors", async () => {
+    const rows = readVectors<NexusRow>("nexus.jsonl").filter(
+      (r) => r.protocol === "nexus-full" && (r.type === "add_credit" || r.type === "set_credit"),
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      const args = [
+        "keycode",
+        "--protocol",
+        "nexus-full",
+        "--id",
+        String(row.id),
+        "--hours",
+        String(row.hours),
+        "--json",
+      ];
+      if (row.type === "set_credit") args.push("--set");
+      const r = await solkey(args, { SOLKEY_DEVICE_KEY: row.key as string });
+      expect(JSON.parse(r.stdout).keycode).toBe(row.keycode);
+    }
+  });
+
+  it("matches the published OpenPAYGO add-time vectors (time divider 1: value = days)", async () => {
+    const rows = readVectors<OpgRow>("openpaygo.jsonl").filter((r) => r.type === "add_time" && r.value! > 0);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      const args = ["keycode", "--protocol", "openpaygo", "--starting-code", String(row.starting_code)];
+      args.push("--count", String(row.count), "--days", String(row.value), "--json");
+      if (row.extended) args.push("--extended");
+      if (row.restricted) args.push("--restricted");
+      const r = await solkey(args, { SOLKEY_DEVICE_KEY: row.key });
+      expect(JSON.parse(r.stdout)).toMatchObject({ keycode: row.token, seq: row.new_count });
+    }
+  });
+
+  it("takes the device key only from a file or the environment", async () => {
+    const r = await solkey(["keycode", "--protocol", "nexus-full", "--id", "1", "--days", "1"]);
+    expect(r).toMatchObject({
+      code: 2,
+      stderr: "solkey: no device key: pass --key-file FILE or set SOLKEY_DEVICE_KEY (32 hex digits)\n",
+    });
+    expect((await solkey(["keycode", "--protocol", "nexus-full", "--key", "00"])).stderr).toMatch(
+      /unknown option '--key'/,
+    );
+  });
+});
