@@ -26,6 +26,13 @@ describe("ledger: boot and load", () => {
     expect(b.saved.payg).toEqual({ kind: "metered", creditSeconds: 120 * 60 - 3600 - 3600, testSeconds: 0 });
   });
 
+  it("states the load again on a reboot without a power cut", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(fakeCode(1, FAKE_OP.unlock));
+    expect(b.boot()).toEqual([{ type: "load", on: true }]);
+  });
+
   it("boots an unlocked device with the load on and writes nothing", () => {
     const b = nexus();
     b.boot();

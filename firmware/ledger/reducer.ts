@@ -111,8 +111,9 @@ export function nextWakeMs<S>(state: LedgerState<S>): number | undefined {
 export function reduce<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, event: LedgerEvent): Step<S> {
   switch (event.type) {
     case "boot": {
+      // Measured against a mounted (unbooted) ledger, so a reboot states the load too.
       const booted = _takeLease({ ...mount(state.device), booted: true });
-      return _finish(state, booted, [], booted.device !== state.device);
+      return _finish(mount(state.device), booted, [], booted.device !== state.device);
     }
     case "elapsed":
       if (typeof event.ms !== "number" || !Number.isInteger(event.ms) || event.ms < 0)
