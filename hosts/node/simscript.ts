@@ -7,6 +7,7 @@
 //   wait 16s                 lets time pass: ms, s, m, h, d, combinable (1h30m)
 //   power off                cuts the power: RAM and timers are lost, flash stays
 //   power cut                off and straight back on
+import { bytesToHex, hexToBytes } from "../../firmware/hex";
 import { SimDevice, type SimImages, type TraceEvent } from "./simdevice";
 
 export type ScenarioStep =
@@ -71,4 +72,23 @@ export function runScenario(steps: readonly ScenarioStep[], device: SimDevice | 
     }
   }
   return sim.trace;
+}
+
+/** A scenario's outcome: its trace, and the journal partition after it (hex), since the flash is outcome too. */
+export interface ScenarioRun {
+  readonly trace: TraceEvent[];
+  readonly journal: string;
+}
+
+/**
+ * Runs scenario `text` on a device with these flash images (hex; "" for erased). JSON in, JSON out: the entry point
+ * that `solkey sim --engine xs` and the two-engine tests load into XS.
+ */
+export function scenario(text: string, provisionHex: string, journalHex = ""): ScenarioRun {
+  const sim = new SimDevice({
+    provision: provisionHex === "" ? undefined : hexToBytes(provisionHex),
+    journal: journalHex === "" ? undefined : hexToBytes(journalHex),
+  });
+  const trace = runScenario(parseScenario(text), sim);
+  return { trace, journal: bytesToHex(sim.images().journal) };
 }
