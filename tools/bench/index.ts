@@ -1,10 +1,11 @@
 // `npm run bench [-- SECTION...]`: prints the benchmark tables. Targets are met here, never in timed tests.
+import * as issuing from "./issuing";
 import * as nexus from "./nexus";
 import * as openpaygo from "./openpaygo";
 import * as siphash from "./siphash";
 
 /** Each section prints its own table(s). */
-const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [siphash, openpaygo, nexus];
+const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [siphash, openpaygo, nexus, issuing];
 
 async function main(names: string[]): Promise<void> {
   const unknown = names.filter((n) => !SECTIONS.some((s) => s.name === n));

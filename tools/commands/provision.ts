@@ -17,7 +17,7 @@ import { masterFingerprint, MASTER_KEY_ENV, readMasterKey, writeNewMasterKey } f
 export const DEFAULT_DB = "fleet.db";
 const MAX_BATCH = 1_000_000;
 
-interface ProvisionOptions extends ProfileOptions {
+export interface ProvisionOptions extends ProfileOptions {
   count?: string;
   firstId?: string;
   db: string;
