@@ -37,6 +37,7 @@ class Flash {
       ? new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
       : new Uint8Array(buffer);
     if (source.length < byteLength) throw new RangeError(`flash write of ${byteLength} bytes from ${source.length}`);
+    this.partition.beforeMutation?.("write");
     const bytes = this.partition.bytes;
     for (let i = 0; i < byteLength; i++) bytes[offset + i] &= source[i];
     this.partition.mutations++;
@@ -46,6 +47,7 @@ class Flash {
     const size = this.partition.blockSize;
     if (!Number.isInteger(sector) || sector < 0 || (sector + 1) * size > this.byteLength)
       throw new RangeError(`flash erase of sector ${sector}`);
+    this.partition.beforeMutation?.("erase");
     this.partition.bytes.fill(0xff, sector * size, (sector + 1) * size);
     this.partition.mutations++;
   }

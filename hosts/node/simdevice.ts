@@ -42,6 +42,8 @@ export class SimDevice {
   private readonly provision: Uint8Array;
   private timeMs = 0;
   private bootAtMs = 0;
+  /** Called at each power-on with the new board, before the firmware starts (tests hook pins and flash here). */
+  onPowerOn: ((board: SimWorld) => void) | undefined;
   /** Called for every event as it happens (the interactive display); the trace keeps them all too. */
   onEvent: ((event: TraceEvent) => void) | undefined;
   readonly trace: TraceEvent[] = [];
@@ -85,6 +87,7 @@ export class SimDevice {
     this.bootAtMs = this.timeMs;
     const wiring = wiringOf(this.provision);
     this.finger = wiring ? new Finger(world, wiring) : undefined;
+    this.onPowerOn?.(world);
     start({ statusLed: SIM_STATUS_LED, observe: (event) => this.record(event) });
   }
 

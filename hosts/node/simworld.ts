@@ -216,6 +216,8 @@ export interface Partition {
   readonly offset: number;
   /** Counts writes and erases, so a host saves the image only when it changed. */
   mutations: number;
+  /** Called before each write or erase (tests log the order of commits, or throw to play a failed flash). */
+  beforeMutation?: (kind: "write" | "erase") => void;
 }
 
 /** Everything a simulated board has. The stand-ins reach it through `world()`; the host swaps it per device. */

@@ -1,0 +1,150 @@
+// The device core's promises (firmware/controller.ts, firmware/main.ts) on the simulated board: commit before
+// showing, load off at boot and on any internal error, a corrupt journal comes up locked, no code applies twice.
+import fc from "fast-check";
+import { encodeFull } from "../firmware/protocols/nexus/full";
+import { DEMO_KEY, demoProvision, demoRecord, nextCodes } from "../hosts/node/simdemo";
+import { SIM_PARTITIONS, SimDevice, type TraceEvent } from "../hosts/node/simdevice";
+
+const FULL = demoProvision("nexus-full");
+const LOAD_PIN = demoRecord("nexus-full").pins.load;
+const ERASED = new Uint8Array(SIM_PARTITIONS.journal.size).fill(0xff);
+const CODES = (nextCodes(FULL, ERASED) ?? []).map((c) => c.keys);
+
+type Logged = TraceEvent | { readonly type: "flash"; readonly kind: string } | { readonly type: "pin"; level: number };
+
+/** A Nexus demo device whose flash writes and load-pin writes are logged in order with its events. */
+function rig(journal?: Uint8Array): { sim: SimDevice; log: Logged[] } {
+  const sim = new SimDevice({ provision: FULL, journal });
+  const log: Logged[] = [];
+  sim.onEvent = (e) => log.push(e);
+  sim.onPowerOn = (board) => {
+    board.pins.onWrite = (pin, level) => {
+      if (pin === LOAD_PIN) log.push({ type: "pin", level });
+    };
+    const partition = board.partitions.get(SIM_PARTITIONS.journal.name);
+    if (partition) partition.beforeMutation = (kind) => log.push({ type: "flash", kind });
+  };
+  return { sim, log };
+}
+
+const verdicts = (t: readonly Logged[]) =>
+  t.flatMap((e) =>
+    e.type === "feedback" && ["applied", "duplicate", "invalid", "locked_out", "rejected"].includes(e.pattern)
+      ? [e.pattern]
+      : [],
+  );
+
+describe("device core", () => {
+  it("drives the load pin off before anything else at power-on", () => {
+    const { sim, log } = rig();
+    sim.powerOn();
+    expect(log[0]).toEqual({ type: "pin", level: 0 });
+    expect(log.filter((e) => e.type === "pin").every((e) => e.type === "pin" && e.level === 0)).toBe(true);
+  });
+
+  it("commits the code's record to flash before the load comes on or the verdict shows", () => {
+    const { sim, log } = rig();
+    sim.powerOn();
+    sim.type(CODES[0]);
+    const commit = log.findIndex((e) => e.type === "flash" && e.kind === "write");
+    const loadOn = log.findIndex((e) => e.type === "pin" && e.level === 1);
+    const applied = log.findIndex((e) => e.type === "feedback" && e.pattern === "applied");
+    expect(commit).toBeGreaterThan(0);
+    expect(loadOn).toBeGreaterThan(commit);
+    expect(applied).toBeGreaterThan(commit);
+    expect(sim.loadPin()).toBe(true);
+  });
+
+  it("shows nothing, turns the load off and refuses further codes when the journal cannot be written", () => {
+    const { sim, log } = rig();
+    sim.onPowerOn = (board) => {
+      const partition = board.partitions.get(SIM_PARTITIONS.journal.name);
+      if (partition)
+        partition.beforeMutation = () => {
+          throw new Error("flash write failed");
+        };
+    };
+    sim.powerOn();
+    sim.type(CODES[0]);
+    sim.type(CODES[1]);
+    expect(verdicts(log)).toEqual([]);
+    expect(log.filter((e) => e.type === "fault")).toHaveLength(1);
+    expect(sim.loadPin()).toBe(false);
+    // Nothing was committed, so after a power cycle with working flash the code is still new.
+    sim.onPowerOn = undefined;
+    sim.powerOff();
+    sim.powerOn();
+    sim.type(CODES[0]);
+    expect(verdicts(log)).toEqual(["applied"]);
+  });
+
+  it("comes up locked, load off, on a journal with content but no valid record, and takes no code", () => {
+    const garbage = ERASED.slice();
+    for (let i = 0; i < 64; i++) garbage[i] = (i * 37) & 0xff;
+    const { sim, log } = rig(garbage);
+    sim.powerOn();
+    sim.type(CODES[0]);
+    expect(log.find((e) => e.type === "boot")).toMatchObject({ status: "locked" });
+    expect(verdicts(log)).not.toContain("applied");
+    expect(verdicts(log)).toContain("rejected");
+    expect(sim.loadPin()).toBe(false);
+    expect(log.some((e) => e.type === "flash")).toBe(false); // locked: the evidence stays as it was
+  });
+
+  it("blinks the device id on the display-ID code and the credit on *#", () => {
+    const { sim, log } = rig();
+    sim.powerOn();
+    sim.type(encodeFull({ type: "display_id" }));
+    sim.type(CODES[1]);
+    sim.type("*#");
+    const shown = log.filter((e) => e.type === "feedback" && e.pattern !== "key");
+    expect(shown).toEqual([
+      expect.objectContaining({ pattern: "display_id", value: 12345678 }),
+      expect.objectContaining({ pattern: "applied" }),
+      expect.objectContaining({ pattern: "credit", value: 1 }),
+    ]);
+  });
+
+  it("never applies a code twice nor shows more credit than was paid, whatever keys, waits and cuts (property)", () => {
+    const codes = Array.from({ length: 5 }, (_, i) =>
+      encodeFull({ type: "add_credit", key: DEMO_KEY, id: 24 + i, hours: 1 + i }),
+    );
+    const op = fc.oneof(
+      fc.record({ code: fc.integer({ min: 0, max: codes.length - 1 }) }),
+      fc.record({ part: fc.integer({ min: 0, max: codes.length - 1 }), keys: fc.integer({ min: 1, max: 12 }) }),
+      fc.record({ waitMs: fc.integer({ min: 0, max: 3_000_000 }) }),
+      fc.constant({ cut: true }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
+        const { sim, log } = rig();
+        sim.powerOn();
+        const applied = new Set<number>();
+        let paidSeconds = 0;
+        for (const o of ops) {
+          if ("code" in o) {
+            const before = log.length;
+            sim.type(codes[o.code]);
+            if (verdicts(log.slice(before)).includes("applied")) {
+              expect(applied.has(o.code)).toBe(false);
+              applied.add(o.code);
+              paidSeconds += (1 + o.code) * 3600;
+            }
+          } else if ("part" in o) {
+            sim.type(codes[o.part].slice(0, o.keys));
+          } else if ("waitMs" in o) {
+            sim.wait(o.waitMs);
+          } else {
+            sim.powerOff();
+            sim.powerOn();
+          }
+        }
+        for (const e of log)
+          if (e.type === "credit" && e.seconds !== "unlocked") expect(e.seconds).toBeLessThanOrEqual(paidSeconds);
+        const lastLoad = log.filter((e) => e.type === "load").at(-1);
+        expect(sim.loadPin()).toBe(lastLoad?.type === "load" && lastLoad.on);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
