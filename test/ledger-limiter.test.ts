@@ -63,6 +63,17 @@ describe("Nexus token bucket", () => {
     expect(b.enter(bad)).toMatchObject({ kind: "locked_out" });
   });
 
+  it("gives at most the first-boot 6 attempts after a reboot, however full the saved bucket (as the reference)", () => {
+    const b = new Bench(fakeProtocol("nexus-full"));
+    b.boot();
+    b.elapse(30 * HOUR);
+    expect(b.saved.limiter).toEqual({ kind: "bucket", bucketMs: NEXUS_BUCKET.maxAttempts * NEXUS_BUCKET.refillMs });
+    b.cut();
+    b.boot();
+    for (let i = 0; i < 6; i++) expect(b.enter(bad)).toMatchObject({ kind: "invalid" });
+    expect(b.enter(bad)).toMatchObject({ kind: "locked_out" });
+  });
+
   it("loses unsaved refill to a power cut rather than gaining attempts", () => {
     const b = new Bench(fakeProtocol("nexus-full"));
     b.boot();

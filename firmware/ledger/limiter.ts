@@ -49,6 +49,16 @@ export function initialLimiter(protocolName: string): LimiterState {
   throw new RangeError(`"protocol" expected openpaygo, nexus-full or nexus-small, got ${protocolName}`);
 }
 
+/**
+ * The limiter a boot starts from. Nexus: at most the first-boot allowance, as the reference, which reloads its bucket
+ * at boot from a saved grace count of at most 6 attempts; so a reboot never hands out a saved burst of up to 128.
+ */
+export function bootLimiter(limiter: LimiterState): LimiterState {
+  const allowance = NEXUS_BUCKET.initialAttempts * NEXUS_BUCKET.refillMs;
+  if (limiter.kind !== "bucket" || limiter.bucketMs <= allowance) return limiter;
+  return { kind: "bucket", bucketMs: allowance };
+}
+
 /** Uptime in ms before the next entry may be verified; 0 when one may be now. */
 export function limiterWaitMs(limiter: LimiterState): number {
   if (limiter.kind === "bucket") return Math.max(0, NEXUS_BUCKET.refillMs - limiter.bucketMs);

@@ -7,7 +7,7 @@
 // the time being used was paid for before the load could use it.
 import type { Action } from "../protocols/action";
 import type { KeycodeProtocol } from "../protocols/protocol";
-import { chargeLimiter, elapseLimiter, limiterWaitMs, type AttemptOutcome } from "./limiter";
+import { bootLimiter, chargeLimiter, elapseLimiter, limiterWaitMs, type AttemptOutcome } from "./limiter";
 import { MAX_SECONDS, type DeviceState, type Payg } from "./state";
 
 /**
@@ -111,9 +111,15 @@ export function nextWakeMs<S>(state: LedgerState<S>): number | undefined {
 export function reduce<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, event: LedgerEvent): Step<S> {
   switch (event.type) {
     case "boot": {
+      // The clamped limiter is written with the next record; until then every boot clamps the saved one again.
+      const limiter = bootLimiter(state.device.limiter);
+      const mounted = {
+        ...mount(limiter === state.device.limiter ? state.device : { ...state.device, limiter }),
+        booted: true,
+      };
+      const booted = _takeLease(mounted);
       // Measured against a mounted (unbooted) ledger, so a reboot states the load too.
-      const booted = _takeLease({ ...mount(state.device), booted: true });
-      return _finish(mount(state.device), booted, [], booted.device !== state.device);
+      return _finish(mount(state.device), booted, [], booted !== mounted);
     }
     case "elapsed":
       if (typeof event.ms !== "number" || !Number.isInteger(event.ms) || event.ms < 0)
