@@ -1,3 +1,4 @@
+// The device record (issue 5): pinned version 1 offsets, an old record still read, garbage refused, round trips.
 import fc from "fast-check";
 import { RECORD_VERSION, TAG, decodeDevice, encodeDevice } from "../firmware/ledger/codec";
 import { NEXUS_BUCKET, OPAYGO_LOCKOUT, lockoutAfter, type LimiterState } from "../firmware/ledger/limiter";

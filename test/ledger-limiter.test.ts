@@ -1,3 +1,4 @@
+// Attempt limiters: the Nexus token bucket and the OpenPAYGO doubling lockout, charged durably with each verdict.
 import {
   NEXUS_BUCKET,
   OPAYGO_LOCKOUT,

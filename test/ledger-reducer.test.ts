@@ -1,3 +1,4 @@
+// The PAYG reducer (issue 6 "firmware/ledger"): boot and load, each action, time and checkpoints, two engines.
 import { CHECKPOINT_INTERVAL_MS, loadOn, mount, nextWakeMs, reduce, remainingMs } from "../firmware/ledger/reducer";
 import { freshState } from "../firmware/ledger/state";
 import { XsProbe } from "../hosts/xsnap/engine";
@@ -237,6 +238,16 @@ describe("ledger: time and checkpoints", () => {
     const state = reduce(protocol, mount(freshState(protocol)), { type: "boot" }).state;
     expect(() => reduce(protocol, state, { type: "elapsed", ms: -1 })).toThrow(RangeError);
     expect(() => reduce(protocol, state, { type: "elapsed", ms: 0.5 })).toThrow(RangeError);
+  });
+
+  it.each([
+    ["a number", 12345],
+    ["undefined", undefined],
+    ["an array", ["1", "2"]],
+  ])("rejects %s as entry digits with a TypeError", (_name, digits) => {
+    const protocol = fakeProtocol("nexus-full");
+    const state = reduce(protocol, mount(freshState(protocol)), { type: "boot" }).state;
+    expect(() => reduce(protocol, state, { type: "entry", digits: digits as unknown as string })).toThrow(TypeError);
   });
 });
 
