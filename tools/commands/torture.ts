@@ -1,0 +1,99 @@
+// `solkey torture`: the power-cut campaign (issue 5) over the journal, the NOR simulator and the real ledger. Prints
+// cut points tried, tear models and violations (each with the id that reproduces it); exit 1 on any violation.
+import type { Command } from "commander";
+import { CHIPS } from "../../firmware/storage/flash";
+import { TEARS, type Tear } from "../../hosts/node/nor";
+import { UsageError } from "../errors";
+import { runCampaign, type CampaignReport } from "../torture/engine";
+import { ledgerWorkload, PROTOCOLS, type TortureProtocol } from "../torture/ledger";
+
+export interface TortureOptions {
+  protocol: string;
+  ops: string;
+  double: string;
+  seed: string;
+  chip: string;
+  blocks: string;
+  continue: string;
+  cut?: string;
+  tear?: string;
+  json?: boolean;
+}
+
+/** Runs the campaign for each protocol asked for. Throws UsageError on bad options. */
+export function runTorture(o: TortureOptions): CampaignReport[] {
+  const protocols = o.protocol === "all" ? PROTOCOLS : [o.protocol as TortureProtocol];
+  if (!protocols.every((p) => PROTOCOLS.includes(p)))
+    throw new UsageError(`--protocol expected all, ${PROTOCOLS.join(", ")}; got ${o.protocol}`);
+  const chip = CHIPS[o.chip as keyof typeof CHIPS];
+  if (chip === undefined) throw new UsageError(`--chip expected ${Object.keys(CHIPS).join(" or ")}; got ${o.chip}`);
+  const ops = _whole(o.ops, 2, 100_000, "--ops");
+  const seed = _whole(o.seed, 0, 0xffffffff, "--seed");
+  const continueOps = o.continue === "all" ? Infinity : _whole(o.continue, 0, 100_000, "--continue");
+  const tear = o.tear as Tear | undefined;
+  if (tear !== undefined && !TEARS.includes(tear))
+    throw new UsageError(`--tear expected one of ${TEARS.join(", ")}; got ${o.tear}`);
+  if ((o.cut === undefined) !== (tear === undefined))
+    throw new UsageError("--cut and --tear go together: copy both from a violation's id (seed=17 cut=42 tear=subset)");
+  return protocols.map((protocol) =>
+    runCampaign(ledgerWorkload(protocol, seed, ops), {
+      chip,
+      blocks: _whole(o.blocks, 2, 64, "--blocks"),
+      seed,
+      doubleCuts: _whole(o.double, 0, 1_000_000, "--double"),
+      continueOps,
+      tears: tear === undefined ? TEARS : [tear],
+      onlyCut: o.cut === undefined ? undefined : _whole(o.cut, 1, 1e9, "--cut"),
+    }),
+  );
+}
+
+/** The report as the terminal shows it. */
+export function formatReport(report: CampaignReport, chip: string, blocks: number): string {
+  const lines = [
+    `torture: ${report.workload} on ${chip}, ${blocks} blocks`,
+    `  operations     ${report.operations}`,
+    `  cut points     ${report.cutPoints} (every program and erase of the uncut run)`,
+    `  tear models    ${report.tears.join(", ")}`,
+    `  single cuts    ${report.singleCuts}`,
+    `  double cuts    ${report.doubleCuts} (a second cut during recovery or the next operation)`,
+    `  violations     ${report.violations.length}`,
+    `  time           ${(report.ms / 1000).toFixed(1)} s`,
+  ];
+  for (const v of report.violations) lines.push(`VIOLATION ${v.id}: ${v.operation}: ${v.message}`);
+  return lines.join("\n") + "\n";
+}
+
+export function register(program: Command): void {
+  program
+    .command("torture")
+    .description("cut power at every flash write of a device workload and check the journal's invariants")
+    .option("--protocol <name>", `all, ${PROTOCOLS.join(" or ")}`, "all")
+    .option("--ops <n>", "operations in the workload (codes, uptime, power cycles)", "200")
+    .option("--double <n>", "random double cuts (a second cut during recovery)", "1000")
+    .option("--seed <n>", "workload and tear seed", "17")
+    .option("--chip <name>", "flash profile: nrf52 (2 writes per word, 10k cycles) or esp32", "nrf52")
+    .option("--blocks <n>", "4 KB blocks in the journal region", "2")
+    .option("--continue <n>", 'operations run after a cut before the final check, or "all"', "all")
+    .option("--cut <k>", "only this cut point (from a violation id)")
+    .option("--tear <model>", `only this tear model: ${TEARS.join(", ")}`)
+    .option("--json", "print the reports as JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  solkey torture\n  solkey torture --protocol nexus-full --ops 400 --double 5000" +
+        "\n  solkey torture --seed 17 --cut 42 --tear subset   (reproduce one reported case)",
+    )
+    .action((o: TortureOptions) => {
+      const reports = runTorture(o);
+      if (o.json) process.stdout.write(JSON.stringify(reports, null, 2) + "\n");
+      else for (const r of reports) process.stdout.write(formatReport(r, o.chip, Number(o.blocks)));
+      if (reports.some((r) => r.violations.length > 0)) process.exitCode = 1;
+    });
+}
+
+function _whole(text: string, min: number, max: number, flag: string): number {
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text) || n < min || n > max)
+    throw new UsageError(`${flag} expected a whole number ${min}-${max}`);
+  return n;
+}

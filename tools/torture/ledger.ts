@@ -1,0 +1,155 @@
+// The torture workload on the real device: keycodes issued by the server side of Nexus Keycode (full keypad) or
+// OpenPAYGO Token, typed into the ledger's reducer (firmware/ledger), with uptime passing and power cycles.
+import { decodeDevice, encodeDevice } from "../../firmware/ledger/codec";
+import { mount, reduce, type Effect, type LedgerEvent, type LedgerState } from "../../firmware/ledger/reducer";
+import { freshState, type DeviceState } from "../../firmware/ledger/state";
+import type { LimiterState } from "../../firmware/ledger/limiter";
+import { fullDigits } from "../../firmware/protocols/nexus/full";
+import { nexusFull } from "../../firmware/protocols/nexus/full_device";
+import { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
+import { openPaygo } from "../../firmware/protocols/openpaygo/verifier";
+import type { KeycodeProtocol } from "../../firmware/protocols/protocol";
+import { Random } from "../../hosts/node/nor-random";
+import type { Transition, Workload } from "./engine";
+
+export const PROTOCOLS = ["openpaygo", "nexus-full"] as const;
+export type TortureProtocol = (typeof PROTOCOLS)[number];
+
+/** What the user or the world does next. `pays`: seconds of credit the server sold with this code. */
+export type LedgerOp =
+  | { readonly type: "power_on" }
+  | { readonly type: "entry"; readonly digits: string; readonly pays: number; readonly note: string }
+  | { readonly type: "elapsed"; readonly ms: number };
+
+const MINUTE = 60_000;
+
+/**
+ * A workload of `count` operations: codes sold (some typed twice, some lost and never typed, some typed wrong),
+ * uptime from minutes to hours between them (hourly checkpoints), and power cycles.
+ */
+export function ledgerWorkload(
+  protocolName: TortureProtocol,
+  seed: number,
+  count: number,
+): Workload<LedgerState<unknown>, LedgerOp> {
+  const random = new Random(seed);
+  const key = Uint8Array.from({ length: 16 }, () => random.below(256));
+  const { protocol, sell } = _server(protocolName, key, random);
+  const operations: LedgerOp[] = [{ type: "power_on" }];
+  const sold: LedgerOp[] = [];
+  while (operations.length < count) {
+    const roll = random.below(100);
+    if (roll < 35) {
+      const code = sell();
+      sold.push(code);
+      if (random.below(10) > 0) operations.push(code); // one in ten is lost and never typed
+    } else if (roll < 42 && sold.length > 0) {
+      operations.push({ ...(random.pick(sold) as LedgerOp & { type: "entry" }), note: "typed again" });
+    } else if (roll < 50) {
+      operations.push({ type: "entry", digits: _garbage(random, protocolName), pays: 0, note: "mistyped" });
+    } else if (roll < 95) {
+      operations.push({ type: "elapsed", ms: random.between(1, 180) * MINUTE });
+    } else {
+      operations.push({ type: "power_on" });
+    }
+  }
+  // Paid up to and including each operation: the most credit the device may ever hold by then.
+  const paidThrough: number[] = [];
+  let paid = 0;
+  for (const op of operations) paidThrough.push((paid += op.type === "entry" ? op.pays : 0));
+
+  const encode = (device: DeviceState<unknown>) => encodeDevice(protocol, device);
+  const decode = (payload: Uint8Array) => decodeDevice(protocol, payload);
+  const transition = (
+    step: { state: LedgerState<unknown>; effects: Effect<unknown>[] },
+    digits?: string,
+  ): Transition<LedgerState<unknown>> => {
+    let commit: Uint8Array | undefined;
+    const applied: string[] = [];
+    for (const effect of step.effects) {
+      if (effect.type === "persist") commit = encode(effect.device);
+      if (effect.type === "feedback" && effect.feedback.kind === "applied" && digits !== undefined)
+        applied.push(digits);
+    }
+    return { machine: step.state, commit, applied };
+  };
+
+  return {
+    name: `${protocolName} ledger (seed ${seed})`,
+    genesis: encode(freshState(protocol)),
+    operations,
+    describe: (op) =>
+      op.type === "entry" ? `entry ${op.digits} (${op.note})` : op.type === "elapsed" ? `elapsed ${op.ms} ms` : op.type,
+    isPowerOn: (op) => op.type === "power_on",
+    boot(payload) {
+      const device = decode(payload);
+      if (device === undefined) return undefined;
+      return transition(reduce(protocol, mount(device), { type: "boot" }));
+    },
+    step(machine, op) {
+      const event: LedgerEvent =
+        op.type === "entry" ? { type: "entry", digits: op.digits } : { type: "elapsed", ms: (op as { ms: number }).ms };
+      return transition(reduce(protocol, machine, event), op.type === "entry" ? op.digits : undefined);
+    },
+    retry: (op) => op.type === "entry",
+    audit(mounted, before, after, index) {
+      const device = decode(mounted);
+      if (device === undefined) return ["the mounted record does not decode"];
+      const problems: string[] = [];
+      const payg = device.payg;
+      if (payg.kind === "unlocked") problems.push("unlocked, but no unlock code was sold");
+      else if (payg.creditSeconds + payg.testSeconds > paidThrough[index])
+        problems.push(`credit ${payg.creditSeconds + payg.testSeconds} s exceeds the ${paidThrough[index]} s paid`);
+      const was = [decode(before), decode(after)].filter((d) => d !== undefined);
+      if (!was.some((d) => _generosity(device.limiter) <= _generosity(d.limiter)))
+        problems.push("the attempt limiter went back (more attempts than before or after the cut)");
+      return problems;
+    },
+  };
+}
+
+/** The verifier the device runs and the server that sells codes for it. */
+function _server(
+  name: TortureProtocol,
+  key: Uint8Array,
+  random: Random,
+): { protocol: KeycodeProtocol<unknown>; sell(): LedgerOp } {
+  if (name === "openpaygo") {
+    const startingCode = random.below(1_000_000_000);
+    const issuer = new TokenIssuer({ key, startingCode });
+    let count = 1; // the count of a fresh device (OpenPAYGO INITIAL_STATE)
+    const protocol = openPaygo({ key, startingCode, timeDivider: 1, restricted: false }) as KeycodeProtocol<unknown>;
+    return {
+      protocol,
+      sell() {
+        const days = random.between(1, 3);
+        const issued = issuer.issue({ count, type: "add_time", value: days });
+        count = issued.count;
+        return { type: "entry", digits: issued.token, pays: days * 86_400, note: `add ${days} d` };
+      },
+    };
+  }
+  let id = 0;
+  const protocol = nexusFull({ key }) as KeycodeProtocol<unknown>;
+  return {
+    protocol,
+    sell() {
+      const hours = random.between(1, 72);
+      const digits = fullDigits({ type: "add_credit", key, id: id++, hours });
+      return { type: "entry", digits, pays: hours * 3600, note: `add ${hours} h` };
+    },
+  };
+}
+
+/** Random digits of a genuine code's length: almost surely invalid, so the attempt limiter works. */
+function _garbage(random: Random, name: TortureProtocol): string {
+  const length = name === "openpaygo" ? 9 : 14;
+  let digits = "";
+  for (let i = 0; i < length; i++) digits += random.below(10);
+  return digits;
+}
+
+/** How much the limiter lets a user try now: more is more generous (bucket: attempts; lockout: less waiting). */
+function _generosity(limiter: LimiterState): number {
+  return limiter.kind === "bucket" ? limiter.bucketMs : -(limiter.failures * 1e9 + limiter.lockoutMs);
+}
