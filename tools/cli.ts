@@ -6,12 +6,20 @@ import * as vectors from "./commands/vectors";
 import * as provision from "./commands/provision";
 import * as issue from "./commands/issue";
 import * as keycode from "./commands/keycode";
+import * as torture from "./commands/torture";
 import * as sim from "./commands/sim";
 
 import { version as VERSION } from "../package.json";
 
 /** Each command module adds itself to the program. */
-const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [vectors, provision, issue, keycode, sim];
+const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
+  vectors,
+  provision,
+  issue,
+  keycode,
+  torture,
+  sim,
+];
 
 export function program(): Command {
   const cli = new Command("solkey")
