@@ -42,12 +42,15 @@ export interface ProfileOptions {
   serialPrefix?: string;
 }
 
-/** Development-kit wiring per board: keypad lines (matrix rows then columns, or one per button), load, LED. */
-const DEFAULT_PINS: Readonly<Record<BoardName, { keypad: readonly number[]; load: number; led: number }>> = {
-  // ESP32-DevKitC: input-capable GPIOs free of strapping pins, load on GPIO 23, on-board LED on GPIO 2.
-  esp32: { keypad: [13, 12, 14, 27, 26, 25, 33], load: 23, led: 2 },
-  // nRF52840 DK: P0.03/04/28/29/30/31/02 are on the Arduino header; LED1 is P0.13; load on P0.14.
-  nrf52: { keypad: [3, 4, 28, 29, 30, 31, 2], load: 14, led: 13 },
+/** Development-kit wiring per board: matrix rows then columns, buttons (key 1 first), load, LED. */
+const DEFAULT_PINS: Readonly<
+  Record<BoardName, { matrix: readonly number[]; buttons: readonly number[]; load: number; led: number }>
+> = {
+  // ESP32-DevKitC, as the simulator's demo devices: each matrix side within GPIO 0-31 (one DigitalBank), no
+  // strapping pins; load on GPIO 23, the on-board LED on GPIO 2.
+  esp32: { matrix: [13, 12, 14, 15, 25, 26, 27], buttons: [16, 17, 18, 19, 21], load: 23, led: 2 },
+  // nRF52840 DK: the matrix on Arduino-header pins of port 0; buttons 1-4 are P0.11/12/24/25; LED1 P0.13.
+  nrf52: { matrix: [3, 4, 28, 29, 30, 31, 2], buttons: [11, 12, 24, 25, 6], load: 14, led: 13 },
 };
 
 /** The profile for command-line options; every bad value is a UsageError naming the accepted ones. */
@@ -69,6 +72,7 @@ export function makeProfile(o: ProfileOptions): Profile {
   const pins = o.pins === undefined ? _defaultPins(board, keypad) : parsePins(o.pins, keypad);
   const all = [...pins.keypad, pins.load, pins.led, ...(pins.buzzer === null ? [] : [pins.buzzer])];
   if (new Set(all).size !== all.length) throw new UsageError(`--pins uses a GPIO twice: ${all.join(",")}`);
+  _checkBanks(keypad, pins);
   const extendedSmallMessage = o.extendedSmallMessage ?? false;
   return { protocol, board, keypad, pins, timeDivider, extended, restricted, extendedSmallMessage, serialPrefix };
 }
@@ -110,7 +114,19 @@ export function serialOf(profile: Pick<Profile, "serialPrefix">, deviceId: numbe
 
 function _defaultPins(board: BoardName, keypad: KeypadType): PinMap {
   const d = DEFAULT_PINS[board];
-  return { keypad: d.keypad.slice(0, KEYPAD_LINES[keypad]), load: d.load, led: d.led, buzzer: null };
+  const keys = keypad === "matrix-4x3" ? d.matrix : d.buttons.slice(0, KEYPAD_LINES[keypad]);
+  return { keypad: keys, load: d.load, led: d.led, buzzer: null };
+}
+
+/** The keypad driver reads each matrix side through one ECMA-419 DigitalBank: 32 pins, one bank per side. */
+function _checkBanks(keypad: KeypadType, pins: PinMap): void {
+  if (keypad !== "matrix-4x3") return;
+  for (const [side, lines] of [
+    ["rows", pins.keypad.slice(0, 4)],
+    ["columns", pins.keypad.slice(4)],
+  ] as const)
+    if (new Set(lines.map((pin) => pin >> 5)).size > 1)
+      throw new UsageError(`--pins: matrix ${side} ${lines.join(",")} must share one 32-pin bank (GPIO 0-31 or 32-63)`);
 }
 
 function _oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T {
