@@ -42,7 +42,11 @@ export interface StartOptions {
 /** A running device. */
 export interface Device {
   readonly status: "provisioned" | "not_provisioned";
+  /** Hands the device core one key, as the keypad does after debouncing (hosts and benchmarks; a serial keypad). */
+  key(key: string): void;
 }
+
+const _NO_KEYS = (): void => undefined;
 
 /** Boots the device. Never throws: a device that cannot run shows a pattern with its load off. */
 export function start(options: StartOptions = {}): Device {
@@ -57,7 +61,7 @@ export function start(options: StartOptions = {}): Device {
       );
     }
     observe?.({ type: "feedback", pattern: "not_provisioned" });
-    return { status: "not_provisioned" };
+    return { status: "not_provisioned", key: _NO_KEYS };
   }
   const { record, board } = found;
   const pins = record.pins;
@@ -85,10 +89,11 @@ export function start(options: StartOptions = {}): Device {
     observe?.({ type: "load", on: false });
     observe?.({ type: "fault", reason: e instanceof Error ? e.message : String(e) });
     feedback.play(patternFor("fault"));
-    return { status: "provisioned" };
+    return { status: "provisioned", key: _NO_KEYS };
   }
   controller.boot();
-  return { status: "provisioned" };
+  const running = controller;
+  return { status: "provisioned", key: (key) => running.key(key) };
 }
 
 /** Moddable calls a main module's default export at start-up. The board's LED comes from its host provider. */

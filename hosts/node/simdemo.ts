@@ -108,6 +108,29 @@ export function nextCodes(provision: Uint8Array, journal: Uint8Array): DemoCode[
   ];
 }
 
+/** `n` add-credit codes of one day (Nexus full: one hour) for a fresh demo device, in issue order. */
+export function demoAddCodes(protocol: DemoProtocol, n: number): string[] {
+  const codes: string[] = [];
+  if (protocol === "openpaygo") {
+    const issuer = new TokenIssuer({ key: DEMO_KEY, startingCode: DEMO_STARTING_CODE });
+    let count = 1; // a fresh device's last count (firmware/protocols/openpaygo/replay.ts INITIAL_STATE)
+    for (let i = 0; i < n; i++) {
+      const issued = issuer.issue({ count, type: "add_time", value: 1 });
+      count = issued.count;
+      codes.push(`*${issued.token}#`);
+    }
+    return codes;
+  }
+  // A fresh Nexus window sits at 23: IDs from 24 on are new.
+  for (let id = 24; id < 24 + n; id++)
+    codes.push(
+      protocol === "nexus-full"
+        ? encodeFull({ type: "add_credit", key: DEMO_KEY, id, hours: 1 })
+        : encodeSmall({ type: "add_credit", key: DEMO_KEY, id, days: 1 }),
+    );
+  return codes;
+}
+
 function _same(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -1,7 +1,7 @@
 // One simulated controller: firmware/main.ts booted on a fresh simulated board at every power-on, with its flash
 // carried across power cuts. Pure TypeScript: the same simulation runs under Node and inside XS (test/probes/sim).
 import type { DeviceEvent } from "../../firmware/controller";
-import { start } from "../../firmware/main";
+import { start, type Device } from "../../firmware/main";
 import { decodeProvision } from "../../firmware/provision/record";
 import { Finger, type KeyWiring } from "./simkeys";
 import { SimWorld, useWorld } from "./simworld";
@@ -41,6 +41,8 @@ export class SimDevice {
   private journal: Uint8Array;
   private readonly provision: Uint8Array;
   private timeMs = 0;
+  /** The firmware's handle while powered. */
+  device: Device | undefined;
   private bootAtMs = 0;
   /** Called at each power-on with the new board, before the firmware starts (tests hook pins and flash here). */
   onPowerOn: ((board: SimWorld) => void) | undefined;
@@ -88,7 +90,7 @@ export class SimDevice {
     const wiring = wiringOf(this.provision);
     this.finger = wiring ? new Finger(world, wiring) : undefined;
     this.onPowerOn?.(world);
-    start({ statusLed: SIM_STATUS_LED, observe: (event) => this.record(event) });
+    this.device = start({ statusLed: SIM_STATUS_LED, observe: (event) => this.record(event) });
   }
 
   /** Power cut: RAM, timers and pins are gone; the flash stays as it is at this instant. */
@@ -97,6 +99,7 @@ export class SimDevice {
     this.journal = this.world.partitions.get(SIM_PARTITIONS.journal.name)?.bytes.slice() ?? this.journal;
     this.world = undefined;
     this.finger = undefined;
+    this.device = undefined;
   }
 
   /** Lets `ms` pass: the firmware runs while powered; otherwise time just passes. */
@@ -119,16 +122,26 @@ export class SimDevice {
 
   /** One key press of `holdMs`, then `gapMs` before the next. Keys the keypad lacks are an error. */
   press(key: string, holdMs = 80, gapMs = 120): void {
-    const finger = this.finger;
-    if (finger && !finger.has(key)) throw new RangeError(`"key" ${key} is not on this device's keypad`);
-    if (!finger || !this.world) {
+    if (!this.keyDown(key)) {
       this.wait(holdMs + gapMs); // nothing happens on an unpowered or keyless board
       return;
     }
-    finger.down(key);
     this.wait(holdMs);
-    finger.up(key);
+    this.keyUp(key);
     this.wait(gapMs);
+  }
+
+  /** Closes `key`'s contact; false when there is no powered keypad to press. */
+  keyDown(key: string): boolean {
+    const finger = this.finger;
+    if (finger && !finger.has(key)) throw new RangeError(`"key" ${key} is not on this device's keypad`);
+    if (!finger) return false;
+    finger.down(key);
+    return true;
+  }
+
+  keyUp(key: string): void {
+    this.finger?.up(key);
   }
 
   /** Whether the load output pin is driven on now. */

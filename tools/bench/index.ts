@@ -3,9 +3,16 @@ import * as issuing from "./issuing";
 import * as nexus from "./nexus";
 import * as openpaygo from "./openpaygo";
 import * as siphash from "./siphash";
+import * as device from "./device";
 
 /** Each section prints its own table(s). */
-const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [siphash, openpaygo, nexus, issuing];
+const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [
+  siphash,
+  openpaygo,
+  nexus,
+  issuing,
+  device,
+];
 
 async function main(names: string[]): Promise<void> {
   const unknown = names.filter((n) => !SECTIONS.some((s) => s.name === n));
