@@ -4,6 +4,7 @@ import * as nexus from "./nexus";
 import * as openpaygo from "./openpaygo";
 import * as siphash from "./siphash";
 import * as device from "./device";
+import * as wear from "./wear";
 
 /** Each section prints its own table(s). */
 const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [
@@ -12,6 +13,7 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   nexus,
   issuing,
   device,
+  wear,
 ];
 
 async function main(names: string[]): Promise<void> {

@@ -34,7 +34,7 @@ export function ledgerWorkload(
 ): Workload<LedgerState<unknown>, LedgerOp> {
   const random = new Random(seed);
   const key = Uint8Array.from({ length: 16 }, () => random.below(256));
-  const { protocol, sell } = _server(protocolName, key, random);
+  const { protocol, sell } = deviceAndServer(protocolName, key, random);
   const operations: LedgerOp[] = [{ type: "power_on" }];
   const sold: LedgerOp[] = [];
   while (operations.length < count) {
@@ -108,8 +108,8 @@ export function ledgerWorkload(
   };
 }
 
-/** The verifier the device runs and the server that sells codes for it. */
-function _server(
+/** The verifier the device runs and the server that sells it codes (of random amounts drawn from `random`). */
+export function deviceAndServer(
   name: TortureProtocol,
   key: Uint8Array,
   random: Random,

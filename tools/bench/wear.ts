@@ -1,0 +1,179 @@
+// Bench: journal wear (issue 5). Bytes programmed and erases per accepted code, per clock checkpoint and per boot,
+// measured on the NOR simulator under the real ledger, and projected flash life at 10 codes a day with hourly
+// checkpoints. Target: at least 25 years on two 4 KB sectors of 10k-cycle flash.
+import { decodeDevice, encodeDevice } from "../../firmware/ledger/codec";
+import {
+  mount,
+  reduce,
+  CHECKPOINT_INTERVAL_MS,
+  type LedgerEvent,
+  type LedgerState,
+} from "../../firmware/ledger/reducer";
+import { freshState, type DeviceState } from "../../firmware/ledger/state";
+import type { KeycodeProtocol } from "../../firmware/protocols/protocol";
+import { NRF52, ESP32, type ChipProfile } from "../../firmware/storage/flash";
+import { Journal, recordBytes } from "../../firmware/storage/journal";
+import { NorSim } from "../../hosts/node/nor";
+import { Random } from "../../hosts/node/nor-random";
+import { deviceAndServer, PROTOCOLS, type TortureProtocol } from "../torture/ledger";
+import { printTable, type Cell } from "./table";
+
+export const name = "wear";
+
+const CODES_PER_DAY = 10;
+const BOOTS_PER_DAY = 4;
+const SIMULATED_DAYS = 400;
+const TARGET_YEARS = 25;
+const DAYS_PER_YEAR = 365.25;
+
+type _Event = "code" | "checkpoint" | "boot";
+
+interface _Tally {
+  count: number;
+  records: number;
+  bytes: number;
+  erases: number;
+}
+
+interface _Run {
+  readonly payloadBytes: number;
+  readonly tally: Record<_Event, _Tally>;
+  /** Erases of the most-erased block per day. */
+  readonly erasesPerBlockDay: number;
+}
+
+/**
+ * `days` of a device in credit: a code every 24/CODES_PER_DAY hours, the ledger's checkpoint every hour of load,
+ * `bootsPerDay` power cycles (each loses the lease and takes a new one). Counts each event's flash work.
+ */
+function simulate(protocolName: TortureProtocol, chip: ChipProfile, blocks: number, bootsPerDay: number): _Run {
+  const random = new Random(7);
+  const key = Uint8Array.from({ length: 16 }, () => random.below(256));
+  const { protocol, sell } = deviceAndServer(protocolName, key, random);
+  const flash = new NorSim({ chip, blocks });
+  let journal = Journal.format(flash, encodeDevice(protocol, freshState(protocol)));
+  const tally = { code: _zero(), checkpoint: _zero(), boot: _zero() };
+  let payloadBytes = 0;
+  let state: LedgerState<unknown> | undefined;
+  const run = (kind: _Event, event: LedgerEvent) => {
+    const before = { ...flash.counters };
+    if (event.type === "boot") {
+      journal = Journal.mount(flash);
+      const mounted = journal.mounted;
+      if (mounted.kind !== "record") throw new Error(`wear bench: mount found ${mounted.kind}`);
+      state = mount(_decode(protocol, mounted.payload));
+    }
+    const step = reduce(protocol, state!, event);
+    state = step.state;
+    for (const effect of step.effects) {
+      if (effect.type !== "persist") continue;
+      const payload = encodeDevice(protocol, effect.device);
+      payloadBytes = Math.max(payloadBytes, payload.length);
+      journal.append(payload);
+      tally[kind].records++;
+    }
+    tally[kind].count++;
+    tally[kind].bytes += flash.counters.bytesProgrammed - before.bytesProgrammed;
+    tally[kind].erases += flash.counters.erases - before.erases;
+  };
+  run("boot", { type: "boot" });
+  const hoursPerCode = 24 / CODES_PER_DAY;
+  const bootEvery = bootsPerDay > 0 ? 24 / bootsPerDay : Infinity;
+  let nextCode = 0;
+  let nextBoot = bootEvery / 2;
+  for (let hour = 0; hour < SIMULATED_DAYS * 24; hour++) {
+    for (; nextCode < hour + 1; nextCode += hoursPerCode) {
+      const code = sell();
+      if (code.type === "entry") run("code", { type: "entry", digits: code.digits });
+    }
+    for (; nextBoot < hour + 1; nextBoot += bootEvery) run("boot", { type: "boot" });
+    run("checkpoint", { type: "elapsed", ms: CHECKPOINT_INTERVAL_MS });
+  }
+  const erasesPerBlockDay = Math.max(...flash.image.blockErases) / SIMULATED_DAYS;
+  return { payloadBytes, tally, erasesPerBlockDay };
+}
+
+/** The same day on the journal alone, with a payload of `payloadBytes` (headroom for a growing device state). */
+function simulatePayload(payloadBytes: number, chip: ChipProfile, blocks: number): number {
+  const flash = new NorSim({ chip, blocks });
+  const journal = Journal.format(flash, new Uint8Array(payloadBytes));
+  for (let i = 0; i < SIMULATED_DAYS * (CODES_PER_DAY + 24); i++) journal.append(new Uint8Array(payloadBytes).fill(i));
+  return Math.max(...flash.image.blockErases) / SIMULATED_DAYS;
+}
+
+export async function run(): Promise<void> {
+  const perEvent: Cell[][] = [];
+  const life: Cell[][] = [];
+  let worstTargetYears = Infinity;
+  for (const protocolName of PROTOCOLS) {
+    const base = simulate(protocolName, NRF52, 2, BOOTS_PER_DAY);
+    const record = recordBytes(base.payloadBytes, NRF52.writeAlignment);
+    for (const kind of ["code", "checkpoint", "boot"] as const) {
+      const t = base.tally[kind];
+      perEvent.push([
+        `${protocolName}: ${kind === "code" ? "accepted code" : kind}`,
+        t.records / t.count,
+        t.bytes / t.count,
+        t.erases / t.count,
+      ]);
+    }
+    for (const blocks of [2, 4]) {
+      for (const boots of [0, BOOTS_PER_DAY]) {
+        const { erasesPerBlockDay } = simulate(protocolName, NRF52, blocks, boots);
+        const years = (cycles: number) => cycles / erasesPerBlockDay / DAYS_PER_YEAR;
+        if (blocks === 2 && boots === 0) worstTargetYears = Math.min(worstTargetYears, years(NRF52.eraseCycles));
+        life.push([
+          `${protocolName}, ${record} B record`,
+          blocks,
+          boots,
+          erasesPerBlockDay,
+          years(NRF52.eraseCycles),
+          years(ESP32.eraseCycles),
+        ]);
+      }
+    }
+  }
+  // Headroom: the largest payload the device state codec is expected to reach.
+  for (const payload of [128, 256]) {
+    for (const blocks of [2, 4]) {
+      const erasesPerBlockDay = simulatePayload(payload, NRF52, blocks);
+      life.push([
+        `any, ${recordBytes(payload, 4)} B record`,
+        blocks,
+        0,
+        erasesPerBlockDay,
+        NRF52.eraseCycles / erasesPerBlockDay / DAYS_PER_YEAR,
+        ESP32.eraseCycles / erasesPerBlockDay / DAYS_PER_YEAR,
+      ]);
+    }
+  }
+  printTable(
+    "Journal wear per event (nRF52 profile, 2 x 4 KB blocks, real ledger; erases amortised over the records)",
+    ["event", "records", "bytes programmed", "erases"],
+    perEvent,
+    [
+      "boot: mount reads every block and writes nothing; the ledger's boot then takes a new lease (one record)",
+      `${SIMULATED_DAYS} simulated days: ${CODES_PER_DAY} codes/day, checkpoint every ${CHECKPOINT_INTERVAL_MS / 60_000} min, ${BOOTS_PER_DAY} boots/day`,
+    ],
+  );
+  printTable(
+    `Projected flash life at ${CODES_PER_DAY} codes/day with hourly checkpoints (device always in credit: worst case)`,
+    ["journal", "4 KB blocks", "boots/day", "erases/block/day", "years @10k", "years @100k"],
+    life,
+    [
+      `target: >= ${TARGET_YEARS} years on two 4 KB blocks of 10k-cycle flash: ` +
+        `${worstTargetYears >= TARGET_YEARS ? "met" : "NOT MET"} (worst protocol: ${worstTargetYears.toFixed(1)} years)`,
+      "years = erase cycles / erases of the most-erased block per day / 365.25 (round-robin rotation levels wear)",
+    ],
+  );
+}
+
+function _zero(): _Tally {
+  return { count: 0, records: 0, bytes: 0, erases: 0 };
+}
+
+function _decode<S>(protocol: KeycodeProtocol<S>, payload: Uint8Array): DeviceState<S> {
+  const device = decodeDevice(protocol, payload);
+  if (device === undefined) throw new Error("wear bench: the journal's record does not decode");
+  return device;
+}
