@@ -34,7 +34,7 @@ export function runKeycode(o: KeycodeOptions, env: NodeJS.ProcessEnv = process.e
   let lastSeq = 0;
   if (spendsSeq(protocol, code)) {
     if (opg) lastSeq = parseWhole(_required(o.count, "--count N (the last count issued)"), 0, 0x7fffff00, "--count");
-    else lastSeq = parseWhole(_required(o.id, "--id N (the message ID)"), 1, 0xffffffff, "--id") - 1;
+    else lastSeq = parseWhole(_required(o.id, "--id N (the message ID)"), 0, 0xffffffff, "--id") - 1;
   }
   const key = code.kind === "test" && !opg ? new Uint8Array(16) : _deviceKey(o.keyFile, env);
   const device = {
