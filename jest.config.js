@@ -11,6 +11,7 @@ module.exports = {
     "^embedded:io/digitalbank$": "<rootDir>/hosts/node/digitalbank.ts",
     "^flash$": "<rootDir>/hosts/node/flash.ts",
     "^timer$": "<rootDir>/hosts/node/timer.ts",
+    "^mc/config$": "<rootDir>/hosts/node/simconfig.ts",
   },
   testTimeout: 60000,
   reporters: ["default", "<rootDir>/test/summary-reporter.js"],

@@ -2,6 +2,7 @@
 // switch (ECMA-419 embedded:io/digital and digitalbank, timer, flash) to the device core. The simulator runs this same
 // module on the hosts/node stand-ins, under Node and inside XS.
 import Digital from "embedded:io/digital";
+import config from "mc/config";
 import { Controller, type DeviceEvent } from "./controller";
 import { FeedbackPlayer, patternFor } from "./io/feedback";
 import { FRAMES, type FrameName } from "./io/framing";
@@ -96,10 +97,10 @@ export function start(options: StartOptions = {}): Device {
   return { status: "provisioned", key: (key) => running.key(key) };
 }
 
-/** Moddable calls a main module's default export at start-up. The board's LED comes from its host provider. */
+/** Moddable calls a main module's default export at start-up. The board's LED: manifest.json platform config. */
 export default function main(): void {
-  const host = (globalThis as { device?: { pin?: { led?: number } } }).device;
-  start({ statusLed: host?.pin?.led });
+  const led: unknown = (config.solkey as { led?: unknown } | undefined)?.led;
+  start({ statusLed: typeof led === "number" ? led : undefined });
 }
 
 /** The record and the board whose flash holds it, or undefined for a blank, corrupt or misplaced record. */

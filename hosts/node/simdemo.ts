@@ -10,6 +10,7 @@ import type { OpenPaygoState } from "../../firmware/protocols/openpaygo/replay";
 import { encodeProvision, decodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
 import { CHIPS, type FlashStatus, type NorFlash } from "../../firmware/storage/flash";
 import { Journal } from "../../firmware/storage/journal";
+import config from "./simconfig";
 
 /** "solkey-demo-key!": public, for demonstrations only. A real device's key comes from `solkey provision`. */
 export const DEMO_KEY = new Uint8Array([...("solkey-demo-key!" as string)].map((c) => c.charCodeAt(0)));
@@ -19,10 +20,9 @@ export const DEMO_STARTING_CODE = 123456789;
 export type DemoProtocol = "openpaygo" | "nexus-full" | "nexus-small";
 export const DEMO_PROTOCOLS: readonly DemoProtocol[] = ["openpaygo", "nexus-full", "nexus-small"];
 
-/** The simulated board's wiring (an ESP32 dev board: keypad lines on bank 0, LED on GPIO 2). */
-const MATRIX_PINS = [13, 12, 14, 15, 25, 26, 27];
-const BUTTON_PINS = [16, 17, 18, 19, 21];
-const PINS = { load: 23, led: 2, buzzer: 22 };
+/** The simulated board's wiring: the ESP32 reference wiring of manifest.json. */
+const { matrix: MATRIX_PINS, buttons: BUTTON_PINS, load, led, buzzer } = config.solkey;
+const PINS = { load, led, buzzer };
 
 /** The provisioning record of the demo device for `protocol` (the keypad that protocol is sold with). */
 export function demoRecord(protocol: DemoProtocol): ProvisionRecord {

@@ -3,6 +3,7 @@
 import type { DeviceEvent } from "../../firmware/controller";
 import { start, type Device } from "../../firmware/main";
 import { decodeProvision } from "../../firmware/provision/record";
+import config from "./simconfig";
 import { Finger, type KeyWiring } from "./simkeys";
 import { SimWorld, useWorld } from "./simworld";
 
@@ -12,8 +13,8 @@ export const SIM_PARTITIONS = {
   provision: { name: "solkey_prov", offset: 0x3ff000, size: 0x1000 },
 } as const;
 
-/** The board LED that shows "not provisioned" when no record names one. */
-export const SIM_STATUS_LED = 2;
+/** The board LED that shows "not provisioned" when no record names one (manifest.json, esp32 config). */
+export const SIM_STATUS_LED = config.solkey.led;
 
 /** A device event with the simulator's time: ms since the simulation began, powered or not. */
 export type TraceEvent = { readonly t: number } & DeviceEvent;

@@ -14,6 +14,7 @@ export const MODDABLE_ALIASES: Readonly<Record<string, string>> = {
   "embedded:io/digitalbank": path.join(ROOT, "hosts/node/digitalbank.ts"),
   flash: path.join(ROOT, "hosts/node/flash.ts"),
   timer: path.join(ROOT, "hosts/node/timer.ts"),
+  "mc/config": path.join(ROOT, "hosts/node/simconfig.ts"),
 };
 
 /** Bundles `entry` (a path from the repository root) into one script that sets `globalThis[globalName]` to its exports. */
