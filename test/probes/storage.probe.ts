@@ -1,0 +1,39 @@
+// Probe: the journal over the NOR simulator with power cuts, identical under Node (imported) and XS (bundled).
+import { NRF52 } from "../../firmware/storage/flash";
+import { Journal } from "../../firmware/storage/journal";
+import { bytesToHex } from "../../firmware/hex";
+import { NorSim, PowerCut, TEARS } from "../../hosts/node/nor";
+
+/**
+ * Appends `records` payloads, cutting power every `cutEvery`-th mutation with the tears in turn, remounting after
+ * each cut; returns every mount's result and the flash counters.
+ */
+export function tortureRun(records: number, cutEvery: number, seed: number): string[] {
+  const flash = new NorSim({ chip: NRF52, blocks: 2, seed });
+  Journal.format(flash, Uint8Array.of(0));
+  let journal = Journal.mount(flash);
+  const log: string[] = [];
+  let tear = 0;
+  for (let i = 1; i <= records; i++) {
+    if (i % cutEvery === 0) flash.cut(1, TEARS[tear++ % TEARS.length]);
+    try {
+      journal.append(Uint8Array.from({ length: 20 + (i % 30) }, (_, j) => (i + j) & 0xff));
+    } catch (e) {
+      if (!(e instanceof PowerCut)) throw e;
+      flash.powerOn();
+      journal = Journal.mount(flash);
+      const m = journal.mounted;
+      log.push(m.kind === "record" ? `${m.sequence}:${bytesToHex(m.payload)}` : m.kind);
+    }
+  }
+  const { programs, erases, bytesProgrammed } = flash.counters;
+  log.push(`programs=${programs} erases=${erases} bytes=${bytesProgrammed}`);
+  return log;
+}
+
+/** Mounts `hex` as the first bytes of an otherwise erased region: the result's kind. */
+export function mountImage(hex: string): string {
+  const flash = new NorSim({ chip: NRF52, blocks: 2 });
+  for (let i = 0; i < hex.length / 2; i++) flash.image.bytes[i] = parseInt(hex.substr(2 * i, 2), 16);
+  return Journal.mount(flash).mounted.kind;
+}
