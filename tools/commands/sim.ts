@@ -155,6 +155,8 @@ export function register(program: Command): void {
 
 const SPEEDS = [1, 10, 60, 600, 3600, 86_400];
 const FRAME_MS = 100;
+/** After a typed key the clock runs at real time for this long (the entry's idle timeout), so people can type. */
+const TYPING_MS = 16_000;
 
 /** The terminal device: keys typed, LED, load and credit shown, speed-up, power cut; flash saved as it changes. */
 function interactive(dir: string, state: SimState, initialSpeed: number): Promise<void> {
@@ -162,6 +164,8 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
   const read = decodeProvision(state.provision);
   const pins = read.kind === "provisioned" ? read.record.pins : undefined;
   let speed = initialSpeed;
+  let typedAt = -Infinity;
+  const typing = () => Date.now() - typedAt < TYPING_MS;
   let credit: { seconds: number | "unlocked"; t: number } | undefined;
   let load = false;
   let savedMutations = -1;
@@ -174,7 +178,7 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
     else if (credit) left = _duration(Math.max(0, credit.seconds - (load ? (sim.now - credit.t) / 1000 : 0)));
     return (
       `\r\x1b[2K LED ${led ? "\x1b[93m●\x1b[0m" : "○"}  load ${load ? "\x1b[92mON \x1b[0m" : "off"}  ` +
-      `credit ${left}  x${speed}  ${sim.powered ? "" : "POWER OFF  "}` +
+      `credit ${left}  ${typing() ? "x1 (typing)" : `x${speed}`}  ${sim.powered ? "" : "POWER OFF  "}` +
       `keys: 0-9 * #  p: power cut  + -: speed  c: codes  q: quit`
     );
   };
@@ -196,7 +200,7 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
   save();
   return new Promise((resolve) => {
     const timer = setInterval(() => {
-      sim.wait(Math.round(FRAME_MS * speed));
+      sim.wait(Math.round(FRAME_MS * (typing() ? 1 : speed)));
       save();
       out.write(status());
     }, FRAME_MS);
@@ -228,6 +232,7 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
           save();
           for (const line of describeDevice({ ...state, journal: sim.images().journal })) log(line);
         } else {
+          typedAt = Date.now();
           try {
             sim.press(key);
           } catch {

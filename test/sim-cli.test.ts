@@ -1,0 +1,103 @@
+// `solkey sim`: a device directory that survives restarts, demo devices with codes that work, scenario output as JSON
+// lines on either engine, and one-line errors with exit code 2 for bad usage.
+import { spawnSync } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { bytesToHex } from "../firmware/hex";
+import { demoProvision } from "../hosts/node/simdemo";
+
+const BIN = path.resolve(__dirname, "../bin/solkey.js");
+
+function solkey(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const events = (stdout: string) =>
+  stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { type: string; pattern?: string; seconds?: number; on?: boolean });
+const verdicts = (stdout: string) =>
+  events(stdout).flatMap((e) => (e.type === "feedback" && e.pattern !== "key" ? [e.pattern] : []));
+
+describe("solkey sim", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "solkey-sim-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** A scenario file typing `keys` once powered. */
+  function script(keys: string): string {
+    const file = path.join(dir, `s${Math.random().toString(36).slice(2)}.txt`);
+    fs.writeFileSync(file, `power on\nkeys ${keys}\nwait 3s\n`);
+    return file;
+  }
+
+  it("creates a demo device whose printed code applies once, and the flash survives the next run", () => {
+    const device = path.join(dir, "dev");
+    const shown = solkey("sim", "--dir", device, "--protocol", "openpaygo", "--script", script("*#"));
+    expect(shown.code).toBe(0);
+    // Without a terminal the interactive device says so, after describing the device and its next codes.
+    const listing = spawnSync(process.execPath, [BIN, "sim", "--dir", device], { encoding: "utf8", input: "" });
+    expect(listing.status).toBe(1);
+    const code = /^\s+(\*\d+#)\s+add 1 day$/m.exec(listing.stdout)?.[1] as string;
+    expect(code).toMatch(/^\*\d{9}#$/);
+    expect(listing.stderr).toMatch(/needs a terminal/);
+    const first = solkey("sim", "--dir", device, "--script", script(code), "--no-key-blinks");
+    expect(first.code).toBe(0);
+    expect(verdicts(first.stdout)).toEqual(["applied"]);
+    expect(events(first.stdout).some((e) => e.type === "feedback" && e.pattern === "key")).toBe(false);
+    const again = solkey("sim", "--dir", device, "--script", script(code));
+    expect(verdicts(again.stdout)).toEqual(["duplicate"]);
+    expect(fs.readdirSync(device).sort()).toEqual(["journal.bin", "provision.bin"]);
+  });
+
+  it("prints the same events with the firmware inside XS", () => {
+    const a = path.join(dir, "a");
+    const b = path.join(dir, "b");
+    const file = script("*#");
+    const node = solkey("sim", "--dir", a, "--script", file);
+    const xs = solkey("sim", "--dir", b, "--script", file, "--engine", "xs");
+    expect(xs.code).toBe(0);
+    expect(xs.stdout).toBe(node.stdout);
+    expect(events(node.stdout)[0]).toMatchObject({ type: "boot", status: "ready" });
+  });
+
+  it("starts from a factory image, and refuses to mix it into a directory of another device", () => {
+    const image = path.join(dir, "device.bin");
+    fs.writeFileSync(image, demoProvision("nexus-small"));
+    const device = path.join(dir, "dev");
+    expect(solkey("sim", "--dir", device, "--provision", image, "--script", script("1")).code).toBe(0);
+    expect(bytesToHex(fs.readFileSync(path.join(device, "provision.bin")))).toBe(
+      bytesToHex(demoProvision("nexus-small")),
+    );
+    fs.writeFileSync(image, demoProvision("openpaygo"));
+    const r = solkey("sim", "--dir", device, "--provision", image, "--script", script("1"));
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/holds another device; use another --dir, or --reset/);
+    expect(solkey("sim", "--dir", device, "--provision", image, "--reset", "--script", script("*#")).code).toBe(0);
+  });
+
+  it.each([
+    [["--protocol", "bitcoin"], /--protocol expected one of openpaygo, nexus-full, nexus-small/],
+    [["--engine", "jvm"], /--engine expected node or xs/],
+    [["--speed", "fast"], /--speed expected a positive number/],
+    [["--script", "/nonexistent.txt"], /no such scenario file/],
+  ])("answers %j with one line and exit 2", (args, message) => {
+    const r = solkey("sim", "--dir", path.join(dir, "dev"), ...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it("names the scenario line it cannot read", () => {
+    const file = path.join(dir, "bad.txt");
+    fs.writeFileSync(file, "power on\njump 3\n");
+    const r = solkey("sim", "--dir", path.join(dir, "dev"), "--script", file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/line 2: expected keys, wait or power: jump 3/);
+  });
+});
