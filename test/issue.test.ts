@@ -14,6 +14,7 @@ import type { CodeRequest } from "../tools/fleet/codes";
 import { openFleet, type Db } from "../tools/fleet/database";
 import { findDevice, provisionBatch } from "../tools/fleet/devices";
 import { Ledger } from "../tools/fleet/ledger";
+import { IssueQueue } from "../tools/fleet/queue";
 import { makeProfile, type ProfileOptions } from "../tools/fleet/profile";
 import { MASTER_HEX, scratch, solkey } from "./fleet.helpers";
 import { readVectors } from "./vectors";
@@ -263,6 +264,36 @@ describe("ledger", () => {
     const test = ledger.issue({ device: "SK-00000001", code: { kind: "test", minutes: 60 } });
     expect([test.seq, test.keycode]).toEqual([null, row?.keycode]);
     expect(findDevice(db, file, "SK-00000001").issuedSeq).toBe(23);
+    db.close();
+  });
+});
+
+describe("group commit (IssueQueue)", () => {
+  it("settles each request after its commit, refusing only the bad ones", async () => {
+    const { db, file, ledger } = fleet({ protocol: "openpaygo" }, 3);
+    const queue = new IssueQueue(ledger, 64);
+    const reader = openFleet(file);
+    const committed = (keycode: string) =>
+      reader.prepare("SELECT count(*) AS n FROM codes WHERE keycode = ?").get(keycode);
+    const devices = ["SK-00000001", "SK-00000002", "SK-00000003", "SK-00000404"];
+    const settled = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, i) =>
+        queue.issue({ device: devices[i % 4], code: { kind: "add", seconds: DAY }, pastWindow: true }).then((c) => {
+          expect(committed(c.keycode)).toEqual({ n: 1 }); // visible to another connection: on disk
+          return c;
+        }),
+      ),
+    );
+    const refused = settled.filter((r) => r.status === "rejected");
+    expect(refused).toHaveLength(50);
+    expect(refused.every((r) => /SK-00000404 is not in/.test(String((r as PromiseRejectedResult).reason)))).toBe(true);
+    for (const id of [1, 2, 3]) {
+      const seqs = (
+        db.prepare("SELECT seq FROM codes WHERE device_id = ? ORDER BY seq").all(id) as { seq: number }[]
+      ).map((r) => r.seq);
+      expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => 2 + 2 * i));
+    }
+    reader.close();
     db.close();
   });
 });

@@ -109,6 +109,24 @@ export class Ledger {
   }
 
   /**
+   * Issues each request in its own savepoint inside one transaction: a refused request leaves the others issued.
+   * The results, in order, are the codes or the errors. Group commit (`IssueQueue`) rests on this.
+   */
+  issueEach(requests: readonly IssueRequest[]): (IssuedCode | Error)[] {
+    const one = this.db.transaction((request: IssueRequest) => this._issue(request));
+    return inTransaction(this.db, this.file, () =>
+      requests.map((request) => {
+        try {
+          return one(request);
+        } catch (e) {
+          if (e instanceof UsageError || e instanceof SolkeyError) return e;
+          throw e;
+        }
+      }),
+    );
+  }
+
+  /**
    * Records that the device applied the code with this keycode (or ID/count): the acceptance window then counts
    * from it. Returns the device's new highest known-applied ID/count.
    */
