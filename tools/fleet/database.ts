@@ -54,7 +54,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export interface OpenOptions {
   /** Create the file if it does not exist (provisioning); otherwise a missing file is a usage error. */
   readonly create?: boolean;
-  /** Milliseconds to wait for another writer before giving up (default 2000). */
+  /** Milliseconds to wait for another writer (default 10,000: a 10,000-device batch holds the lock for seconds). */
   readonly busyTimeout?: number;
 }
 
@@ -64,7 +64,7 @@ export function openFleet(file: string, options: OpenOptions = {}): Db {
     throw new UsageError(`no fleet database at ${file}. Run \`solkey provision --db ${file} ...\` first, or pass --db`);
   let db: Db | undefined;
   try {
-    db = new Database(file, { timeout: options.busyTimeout ?? 2000 });
+    db = new Database(file, { timeout: options.busyTimeout ?? 10_000 });
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
