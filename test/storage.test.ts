@@ -135,6 +135,23 @@ describe("mount", () => {
     expect(payloadOf(Journal.mount(flash).mounted)).toBe("07");
   });
 
+  it("finds the records after a damaged one (a torn header or bit rot cannot hide newer records)", () => {
+    const flash = sim();
+    const journal = Journal.mount(flash);
+    for (let i = 1; i <= 5; i++) journal.append(bytes(i, i, i, i));
+    flash.image.bytes[16 + 2] = 0x00; // record 2's length field: 4 -> 0 (a different, invalid record)
+    flash.image.bytes[4 * 16 + 9] ^= 0x10; // bit rot in record 5's payload
+    expect(payloadOf(Journal.mount(flash).mounted)).toBe("04040404");
+  });
+
+  it("keeps newer records when an older one in the same block later reads back wrong (weak cells)", () => {
+    const flash = sim();
+    const journal = Journal.mount(flash);
+    for (let i = 1; i <= 4; i++) journal.append(bytes(i, i, i, i));
+    flash.image.unstable.fill(0xff, 16, 32); // record 2 turns weak after it was verified
+    expect(payloadOf(Journal.mount(flash).mounted)).toBe("04040404");
+  });
+
   it("rewrites a record that does not read back (weak bits) in the next block", () => {
     const flash = sim();
     const journal = Journal.mount(flash);

@@ -17,7 +17,8 @@
 //   word     the program unit (FlashStatus.writeAlignment, 4 bytes).
 //   record   header (magic, version, length, sequence), payload, zero padding, CRC-32 of all before it; a whole
 //            number of words (SPEC.md, "Record").
-//   valid    a record whose magic, length and CRC check and that lies inside one block.
+//   valid    a record at a word-aligned offset whose magic, length and CRC check and that lies inside one block.
+//            A payload never contains a valid record (device states carry no CRC-framed data).
 //   newest   the valid record with the highest sequence number.
 //   open     the block holding the newest record; appends go after it while its tail reads erased.
 //
@@ -36,8 +37,9 @@
 //   and the record goes to its start. Every record holds the whole state, so the block being erased never holds
 //   the newest state: the newest record lives in the open block until a newer one is safely written elsewhere.
 //   After writing, append reads the record back; a mismatch (unstable or worn bits) moves it to the next block.
-//   Mount reads each block once, validates records in order, stops a block at its first invalid record, and
-//   remembers whether the open block's tail is erased. It never writes and never erases.
+//   Mount reads every block, takes every word-aligned header with the magic and a length that fits as a candidate,
+//   and checks candidates by CRC from the highest sequence number down: the first that checks is the newest (one
+//   CRC on most boots). It remembers whether the open block's tail is erased. It never writes and never erases.
 //
 // INVARIANTS
 //   I1 Sequence numbers of valid records increase in append order.   (the newest one is the latest state)
@@ -98,13 +100,12 @@ export function encodeRecord(payload: Uint8Array, sequence: number, writeAlignme
   return record;
 }
 
-interface _Found {
+/** A word-aligned header that could start a record: checked by CRC only if it is the newest so far. */
+interface _Candidate {
   readonly block: number;
   readonly offset: number;
-  readonly end: number;
+  readonly size: number;
   readonly sequence: number;
-  readonly version: number;
-  readonly payload: Uint8Array;
 }
 
 export class Journal {
@@ -137,29 +138,44 @@ export class Journal {
   static mount(flash: NorFlash): Journal {
     const status = _checkStatus(flash.status());
     const { blocks, blockLength, writeAlignment } = status;
-    let newest: _Found | undefined;
-    let anyContent = false;
+    const candidates: _Candidate[] = [];
     const erasedFrom: number[] = [];
     for (let block = 0; block < blocks; block++) {
       const bytes = new Uint8Array(flash.read(blockLength, block * blockLength));
-      for (let offset = 0; ;) {
-        const found = _parse(bytes, offset, block, writeAlignment);
-        if (found === undefined) break;
-        if (newest === undefined || found.sequence > newest.sequence) newest = found;
-        offset = found.end;
-      }
       erasedFrom.push(_erasedFrom(bytes));
-      if (erasedFrom[block] > 0) anyContent = true;
+      // Every word offset is looked at, not only where the previous record ends: damage to one record (a torn
+      // header, bit rot) then cannot hide the records after it.
+      for (let offset = 0; offset < erasedFrom[block]; offset += writeAlignment) {
+        if (bytes[offset] !== MAGIC) continue;
+        const length = bytes[offset + 2] | (bytes[offset + 3] << 8);
+        const size = recordBytes(length, writeAlignment);
+        if (length > MAX_PAYLOAD || offset + size > blockLength) continue;
+        candidates.push({ block, offset, size, sequence: _getU32(bytes, offset + 4) });
+      }
     }
-    if (newest === undefined) {
-      return new Journal(flash, status, anyContent ? { kind: "corrupt" } : { kind: "fresh" }, -1, 0, false);
+    // Newest first; the first that checks is the newest valid record, so most boots compute one CRC.
+    candidates.sort((a, b) => b.sequence - a.sequence);
+    for (const candidate of candidates) {
+      // Re-read and check in one buffer: weak bits may read differently each time, and the payload returned must be
+      // the very bytes the CRC checked.
+      const at = candidate.block * blockLength + candidate.offset;
+      const record = new Uint8Array(flash.read(candidate.size, at));
+      if (!_isRecord(record, writeAlignment)) continue;
+      // A valid record of a format this firmware does not know is newer than anything it could write (a
+      // downgrade): serving an older record would replay codes, so the device stays locked.
+      if (record[1] !== FORMAT_VERSION) break;
+      const length = record[2] | (record[3] << 8);
+      const state: Mounted = {
+        kind: "record",
+        payload: record.slice(HEADER_BYTES, HEADER_BYTES + length),
+        sequence: _getU32(record, 4),
+      };
+      const end = candidate.offset + candidate.size;
+      // The open block takes more records only if nothing but erased bytes follows the newest one (I3).
+      return new Journal(flash, status, state, candidate.block, end, erasedFrom[candidate.block] <= end);
     }
-    // A valid record of a format this firmware does not know is newer than anything it could write (a downgrade):
-    // serving an older record would replay codes, so the device stays locked.
-    if (newest.version !== FORMAT_VERSION) return new Journal(flash, status, { kind: "corrupt" }, -1, 0, false);
-    const state: Mounted = { kind: "record", payload: newest.payload, sequence: newest.sequence };
-    // The open block takes more records only if nothing but erased bytes follows the newest one (I3).
-    return new Journal(flash, status, state, newest.block, newest.end, erasedFrom[newest.block] <= newest.end);
+    const anyContent = erasedFrom.some((from) => from > 0);
+    return new Journal(flash, status, anyContent ? { kind: "corrupt" } : { kind: "fresh" }, -1, 0, false);
   }
 
   /**
@@ -224,24 +240,12 @@ export class Journal {
   }
 }
 
-/** The record at `offset` of a block image, or undefined when there is none there (erased, torn or garbage). */
-function _parse(bytes: Uint8Array, offset: number, block: number, writeAlignment: number): _Found | undefined {
-  if (offset + HEADER_BYTES + CRC_BYTES > bytes.length || bytes[offset] !== MAGIC) return undefined;
-  const length = bytes[offset + 2] | (bytes[offset + 3] << 8);
-  if (length > MAX_PAYLOAD) return undefined;
-  const size = recordBytes(length, writeAlignment);
-  const end = offset + size;
-  if (end > bytes.length) return undefined;
-  const record = bytes.subarray(offset, end);
-  if (crc32(record, size - CRC_BYTES) !== _getU32(record, size - CRC_BYTES)) return undefined;
-  return {
-    block,
-    offset,
-    end,
-    sequence: _getU32(record, 4),
-    version: record[1],
-    payload: record.slice(HEADER_BYTES, HEADER_BYTES + length),
-  };
+/** Whether `record` (read from flash, `recordBytes` of its own length) is a whole record with a matching CRC. */
+function _isRecord(record: Uint8Array, writeAlignment: number): boolean {
+  if (record.length < HEADER_BYTES + CRC_BYTES || record[0] !== MAGIC) return false;
+  const length = record[2] | (record[3] << 8);
+  if (length > MAX_PAYLOAD || recordBytes(length, writeAlignment) !== record.length) return false;
+  return crc32(record, record.length - CRC_BYTES) === _getU32(record, record.length - CRC_BYTES);
 }
 
 /** Index from which every byte reads 0xFF (bytes.length when the last byte is not erased). */

@@ -16,6 +16,7 @@ import { Journal, recordBytes } from "../../firmware/storage/journal";
 import { NorSim } from "../../hosts/node/nor";
 import { Random } from "../../hosts/node/nor-random";
 import { deviceAndServer, PROTOCOLS, type TortureProtocol } from "../torture/ledger";
+import { XsProbe } from "../../hosts/xsnap/engine";
 import { printTable, type Cell } from "./table";
 
 export const name = "wear";
@@ -166,6 +167,30 @@ export async function run(): Promise<void> {
       "years = erase cycles / erases of the most-erased block per day / 365.25 (round-robin rotation levels wear)",
     ],
   );
+  printTable(
+    "Journal CPU in XS (compute units; SipHash-2-4 of 8 bytes is 1,944)",
+    ["journal", "mount", "append"],
+    await xsCost(),
+    ["mount and append include the simulator's own reads (a byte loop that a chip's flash.read does natively)"],
+  );
+}
+
+/** XS compute units of one mount and one append on a full 2-block journal (the boot's and a commit's CPU cost). */
+async function xsCost(): Promise<Cell[][]> {
+  const rows: Cell[][] = [];
+  const xs = await XsProbe.load("test/probes/storage.probe.ts");
+  try {
+    for (const payload of [36, 48, 256]) {
+      const perBlock = Math.floor(NRF52.blockLength / recordBytes(payload, NRF52.writeAlignment));
+      await xs.call("prepare", 2 * perBlock - 1, payload);
+      const mount = (await xs.call<number>("mountPrepared")).compute;
+      const both = (await xs.call<number>("mountAndAppend", payload)).compute;
+      rows.push([`${recordBytes(payload, 4)} B records, ${2 * perBlock - 1} in 2 blocks`, mount, both - mount]);
+    }
+  } finally {
+    await xs.close();
+  }
+  return rows;
 }
 
 function _zero(): _Tally {
