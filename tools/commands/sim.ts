@@ -213,7 +213,10 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
       stdin.setRawMode(false);
       stdin.pause();
       stdin.off("data", onData);
-      out.write(`\n`);
+      out.write(
+        `\nPower off; the flash is in ${dir}. Like a real unit, the device loses the unused part of the time it ` +
+          `charged ahead (at most an hour, firmware/ledger/reducer.ts).\n`,
+      );
       resolve();
     };
     const onData = (text: string) => {
