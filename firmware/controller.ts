@@ -71,7 +71,8 @@ export class Controller<S> {
         this.options.load.set(false);
         this.emit({ type: "boot", status: "locked" });
         this.emit({ type: "load", on: false });
-        this.show("fault");
+        this.options.feedback.background(patternFor("fault"));
+        this.emit({ type: "feedback", pattern: "fault" });
         return;
       }
       this.ledger = mount(device);
@@ -115,15 +116,6 @@ export class Controller<S> {
           return this.step({ type: "entry", digits: result.digits });
       }
     });
-  }
-
-  /** Stops timers (the simulator's power cut, a firmware update); the load goes off. Idempotent. */
-  close(): void {
-    this.clearIdle();
-    if (this.ticker) Timer.clear(this.ticker);
-    this.ticker = undefined;
-    this.options.load.set(false);
-    this.mode = "fault";
   }
 
   private tick(): void {
@@ -237,7 +229,7 @@ export class Controller<S> {
         this.ticker = undefined;
         this.emit({ type: "load", on: false });
         this.emit({ type: "fault", reason: e instanceof Error ? e.message : String(e) });
-        this.options.feedback.play(patternFor("fault"));
+        this.options.feedback.background(patternFor("fault"));
       }
     }
   }

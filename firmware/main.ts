@@ -57,7 +57,7 @@ export function start(options: StartOptions = {}): Device {
     observe?.({ type: "boot", status: "not_provisioned" });
     observe?.({ type: "load", on: false });
     if (options.statusLed !== undefined) {
-      new FeedbackPlayer({ led: new Digital({ pin: options.statusLed, mode: Digital.Output }) }).play(
+      new FeedbackPlayer({ led: new Digital({ pin: options.statusLed, mode: Digital.Output }) }).background(
         patternFor("not_provisioned"),
       );
     }
@@ -89,7 +89,7 @@ export function start(options: StartOptions = {}): Device {
     load.set(false);
     observe?.({ type: "load", on: false });
     observe?.({ type: "fault", reason: e instanceof Error ? e.message : String(e) });
-    feedback.play(patternFor("fault"));
+    feedback.background(patternFor("fault"));
     return { status: "provisioned", key: _NO_KEYS };
   }
   controller.boot();

@@ -75,6 +75,21 @@ describe("feedback", () => {
     expect(writes[LED].at(-1)).toEqual([1150, 0]);
   });
 
+  it("returns to the background pattern (a lasting condition) after a one-shot one", () => {
+    const { world, player } = rig();
+    player.background(patternFor("fault"));
+    world.clock.advance(500);
+    player.play(patternFor("rejected"));
+    world.clock.advance(200); // rejected: 2 x (40 on, 60 off)
+    expect(player.busy).toBe(true);
+    world.clock.advance(500); // 200 ms into the fault rhythm's 1000 ms on
+    expect(world.pins.driven(LED)).toBe(1);
+    world.clock.advance(1000);
+    expect(world.pins.driven(LED)).toBe(0);
+    player.background(undefined);
+    expect(player.busy).toBe(false);
+  });
+
   it("blinks an id digit by digit, zero as ten, with a long gap between digits", () => {
     const steps = patternFor("display_id", 102).steps;
     const blinks = steps.filter((_, i) => i % 2 === 0).length;

@@ -78,10 +78,14 @@ export interface FeedbackOptions {
   readonly ledOn?: 0 | 1;
 }
 
-/** Plays one pattern at a time: a new one cuts the old short (the newest outcome is the one a person must see). */
+/**
+ * Plays one pattern at a time: a new one cuts the old short (the newest outcome is the one a person must see). A
+ * background pattern (a lasting condition: fault, not provisioned) resumes whenever nothing else plays.
+ */
 export class FeedbackPlayer {
   private timer: Timer | undefined;
   private pattern: Pattern | undefined;
+  private resting: Pattern | undefined;
   private step = 0;
   private readonly ledOn: 0 | 1;
 
@@ -98,7 +102,16 @@ export class FeedbackPlayer {
     this.advance();
   }
 
-  /** Ends any pattern with the LED and buzzer off. */
+  /** Sets (or clears) the pattern shown between others, and shows it now unless one is playing. */
+  background(pattern: Pattern | undefined): void {
+    this.resting = pattern;
+    if (this.pattern === undefined || this.pattern.repeat) {
+      if (pattern) this.play(pattern);
+      else this.stop();
+    }
+  }
+
+  /** Ends any pattern with the LED and buzzer off (the background, if any, is not resumed). */
   stop(): void {
     if (this.timer) Timer.clear(this.timer);
     this.timer = undefined;
@@ -116,6 +129,7 @@ export class FeedbackPlayer {
     if (this.step === pattern.steps.length) {
       if (!pattern.repeat) {
         this.stop();
+        if (this.resting) this.play(this.resting);
         return;
       }
       this.step = 0;
