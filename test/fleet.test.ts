@@ -254,6 +254,24 @@ describe("solkey provision", () => {
     expect(shown.stdout).toMatch(/SK-00000004 key [0-9a-f]{32}/);
   });
 
+  it("provisions a 1,000-device batch whose every image file mounts in the firmware's reader", async () => {
+    const dir = scratch("cli");
+    const out = path.join(dir, "img");
+    const args = ["provision", "--protocol", "nexus-small", "--count", "1000", "--db", path.join(dir, "f.db")];
+    const r = await solkey([...args, "--out", out, "--csv", path.join(dir, "b.csv")], {
+      SOLKEY_MASTER_KEY: MASTER_HEX,
+    });
+    expect(r.code).toBe(0);
+    const files = fs.readdirSync(out);
+    expect(files).toHaveLength(1000);
+    const ids = files.map((f) => {
+      const read = decodeProvision(new Uint8Array(fs.readFileSync(path.join(out, f))));
+      return read.kind === "provisioned" ? read.record.deviceId : -1;
+    });
+    expect(new Set(ids).size).toBe(1000);
+    expect(Math.min(...ids)).toBe(1);
+  });
+
   it("writes nRF52 images as Intel HEX at the provisioning page", async () => {
     const dir = scratch("cli");
     const r = await solkey([
