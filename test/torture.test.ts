@@ -104,8 +104,16 @@ describe("solkey torture options", () => {
     expect(report.violations).toEqual([]);
   });
 
+  it("reruns one double cut given --cut2 and --tear2", () => {
+    const [report] = runTorture({ ...base, cut: "3", tear: "subset", cut2: "1", tear2: "half" });
+    expect(report.doubleCuts + report.singleCuts).toBe(1);
+    expect(report.violations).toEqual([]);
+  });
+
   it.each([
     [{ protocol: "lora" }, /--protocol expected/],
+    [{ cut: "5000", tear: "none" }, /--cut expected 1\.\.\d+ \(the cut points of this workload\), got 5000/],
+    [{ cut2: "1", tear2: "none" }, /--cut2 and --tear2 go together, with --cut and --tear/],
     [{ chip: "stm32" }, /--chip expected esp32 or nrf52/],
     [{ ops: "1" }, /--ops expected a whole number 2-100000/],
     [{ cut: "3" }, /--cut and --tear go together/],

@@ -53,11 +53,17 @@ export interface CampaignOptions {
   readonly continueOps: number;
   /** Only these tear models (default all five). */
   readonly tears?: readonly Tear[];
-  /** Only this cut (global mutation number of the uncut run): reproduces one reported case. */
+  /** Only this cut (mutation number of the uncut run, with `tears` of one model): reproduces one reported case. */
   readonly onlyCut?: number;
+  /** With onlyCut: the second cut of a reported double cut. */
+  readonly onlySecond?: SecondCut;
   readonly mountJournal?: MountJournal;
-  /** Called after each case with the number done and the total (progress display). */
-  onProgress?(done: number, total: number): void;
+}
+
+/** A second cut: the `cut`-th program or erase after the first cut's power-on. */
+export interface SecondCut {
+  readonly cut: number;
+  readonly tear: Tear;
 }
 
 export interface Violation {
@@ -130,21 +136,9 @@ export function runCampaign<M, Op>(workload: Workload<M, Op>, options: CampaignO
     } catch (e) {
       if (!(e instanceof _Violated)) throw e;
       // The device breaks its invariants without any cut: nothing else is worth running.
-      const violation = {
-        id: `seed=${options.seed} uncut`,
-        operation: `#${index} ${workload.describe(ops[index])}`,
-        message: e.message,
-      };
-      return {
-        workload: workload.name,
-        operations: ops.length,
-        cutPoints: 0,
-        tears,
-        singleCuts: 0,
-        doubleCuts: 0,
-        violations: [violation],
-        ms: Date.now() - started,
-      };
+      const operation = `#${index} ${workload.describe(ops[index])}`;
+      const violations = [{ id: `seed=${options.seed} uncut`, operation, message: e.message }];
+      return { ...report(0, 0, 0), violations };
     }
   }
   snapshots.push({
@@ -153,11 +147,15 @@ export function runCampaign<M, Op>(workload: Workload<M, Op>, options: CampaignO
     mutations: reference.mutations - formatMutations,
   });
   const cutPoints = reference.mutations - formatMutations;
+  if (options.onlyCut !== undefined && !(options.onlyCut >= 1 && options.onlyCut <= cutPoints))
+    throw new RangeError(
+      `"onlyCut" expected 1..${cutPoints} (the cut points of this workload), got ${options.onlyCut}`,
+    );
 
   const violations: Violation[] = [];
   let singleCuts = 0;
   let doubleCuts = 0;
-  const runCase = (cut: number, tear: Tear, second?: { cut: number; tear: Tear }): boolean => {
+  const runCase = (cut: number, tear: Tear, second?: SecondCut): boolean => {
     const id =
       `seed=${options.seed} cut=${cut} tear=${tear}` + (second ? ` cut2=${second.cut} tear2=${second.tear}` : "");
     const outcome = _runCase(workload, options, snapshots, mountJournal, cut, tear, second);
@@ -165,35 +163,30 @@ export function runCampaign<M, Op>(workload: Workload<M, Op>, options: CampaignO
     return outcome.secondLanded;
   };
 
-  const cuts = options.onlyCut !== undefined ? [options.onlyCut] : _range(1, cutPoints);
-  const total = cuts.length * tears.length + (options.onlyCut === undefined ? options.doubleCuts : 0);
-  for (const cut of cuts) {
+  if (options.onlyCut !== undefined) {
+    for (const tear of tears) {
+      if (runCase(options.onlyCut, tear, options.onlySecond)) doubleCuts++;
+      else singleCuts++;
+    }
+    return { ...report(cutPoints, singleCuts, doubleCuts), violations };
+  }
+  for (let cut = 1; cut <= cutPoints; cut++) {
     for (const tear of tears) {
       runCase(cut, tear);
       singleCuts++;
-      options.onProgress?.(singleCuts, total);
     }
   }
-  if (options.onlyCut === undefined) {
-    const random = new Random(options.seed ^ 0x5eed_cafe);
-    for (let tries = 0; doubleCuts < options.doubleCuts && tries < options.doubleCuts * 4; tries++) {
-      const second = { cut: random.between(1, 3), tear: random.pick(tears) };
-      if (runCase(random.between(1, cutPoints), random.pick(tears), second)) {
-        doubleCuts++;
-        options.onProgress?.(singleCuts + doubleCuts, total);
-      }
-    }
+  const random = new Random(options.seed ^ 0x5eed_cafe);
+  for (let tries = 0; doubleCuts < options.doubleCuts && tries < options.doubleCuts * 4; tries++) {
+    const second = { cut: random.between(1, 3), tear: random.pick(tears) };
+    if (runCase(random.between(1, cutPoints), random.pick(tears), second)) doubleCuts++;
   }
-  return {
-    workload: workload.name,
-    operations: ops.length,
-    cutPoints,
-    tears,
-    singleCuts,
-    doubleCuts,
-    violations,
-    ms: Date.now() - started,
-  };
+  return { ...report(cutPoints, singleCuts, doubleCuts), violations };
+
+  function report(cutPoints: number, singleCuts: number, doubleCuts: number): CampaignReport {
+    const base = { workload: workload.name, operations: ops.length, tears, violations: [] };
+    return { ...base, cutPoints, singleCuts, doubleCuts, ms: Date.now() - started };
+  }
 }
 
 /** One case: cut at mutation `cut` of the uncut run, recover (perhaps through a second cut), continue, check. */
@@ -204,7 +197,7 @@ function _runCase<M, Op>(
   mountJournal: MountJournal,
   cut: number,
   tear: Tear,
-  second: { cut: number; tear: Tear } | undefined,
+  second: SecondCut | undefined,
 ): { violations: string[]; operation: string; secondLanded: boolean } {
   const ops = workload.operations;
   let index = snapshots.findIndex((_, i) => i + 1 < snapshots.length && snapshots[i + 1].mutations >= cut);
@@ -353,8 +346,4 @@ function _copyImage(image: NorImage): NorImage {
 
 function _same(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function _range(from: number, to: number): number[] {
-  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 }
