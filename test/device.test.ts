@@ -105,6 +105,20 @@ describe("device core", () => {
     ]);
   });
 
+  it("keeps metering while keys are typed: queries every 700 ms do not stall the credit", () => {
+    const { sim, log } = rig();
+    sim.powerOn();
+    sim.type(CODES[0]); // one hour
+    const on = log.find((e) => e.type === "load" && e.on) as TraceEvent;
+    while (sim.now < on.t + 3_700_000) {
+      sim.type("*#"); // 400 ms of keys
+      sim.wait(300);
+    }
+    const off = log.find((e) => e.type === "load" && !e.on && e.t > on.t) as TraceEvent;
+    expect(off.t - on.t).toBeGreaterThanOrEqual(3_600_000);
+    expect(off.t - on.t).toBeLessThanOrEqual(3_601_000);
+  });
+
   it("never applies a code twice nor shows more credit than was paid, whatever keys, waits and cuts (property)", () => {
     const codes = Array.from({ length: 5 }, (_, i) =>
       encodeFull({ type: "add_credit", key: DEMO_KEY, id: 24 + i, hours: 1 + i }),
