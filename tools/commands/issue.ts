@@ -154,7 +154,7 @@ export function register(program: Command): void {
     .option("--unlock", "PAYG off for ever")
     .option("--lock", "credit to zero")
     .option("--wipe <target>", "Nexus wipe: credit or restricted_flag")
-    .option("--test <minutes>", "Nexus test code of MINUTES (no ID spent)")
+    .option("--test <minutes>", "Nexus test code, no ID spent: full QC 1-99 minutes; small 2 (short) or 60 (QC)")
     .option("--counter-sync", "OpenPAYGO counter sync")
     .option("--ref <payment>", "payment reference: the same reference always yields the same code")
     .option("--past-window", "issue even if the device may refuse it (read the warning first)")

@@ -87,7 +87,7 @@ export function register(program: Command): void {
     .option("--unlock", "PAYG off for ever")
     .option("--lock", "credit to zero")
     .option("--wipe <target>", "Nexus wipe: credit, credit_and_ids, ids or restricted_flag")
-    .option("--test <minutes>", "Nexus QC test code (no key needed)")
+    .option("--test <minutes>", "Nexus test code (no key): full QC 1-99 minutes; small 2 (short) or 60 (QC)")
     .option("--counter-sync", "OpenPAYGO counter sync")
     .option("--json", "one JSON object on stdout")
     .addHelpText(
