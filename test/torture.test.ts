@@ -10,7 +10,7 @@ import { ledgerWorkload } from "../tools/torture/ledger";
 const OPTIONS: CampaignOptions = { chip: NRF52, blocks: 2, seed: 5, doubleCuts: 150, continueOps: Infinity };
 
 describe("torture campaign over the real ledger (reduced run)", () => {
-  it.each(["openpaygo", "nexus-full"] as const)(
+  it.each(["openpaygo", "nexus-full", "nexus-small"] as const)(
     "%s: every cut point x every tear, and double cuts: 0 violations",
     (p) => {
       const report = runCampaign(ledgerWorkload(p, 5, 80), OPTIONS);

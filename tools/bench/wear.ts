@@ -84,7 +84,7 @@ function simulate(protocolName: TortureProtocol, chip: ChipProfile, blocks: numb
   let nextBoot = bootEvery / 2;
   for (let hour = 0; hour < SIMULATED_DAYS * 24; hour++) {
     for (; nextCode < hour + 1; nextCode += hoursPerCode) {
-      const code = sell();
+      const code = sell(false);
       if (code.type === "entry") run("code", { type: "entry", digits: code.digits });
     }
     for (; nextBoot < hour + 1; nextBoot += bootEvery) run("boot", { type: "boot" });

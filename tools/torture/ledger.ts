@@ -1,18 +1,20 @@
-// The torture workload on the real device: keycodes issued by the server side of Nexus Keycode (full keypad) or
-// OpenPAYGO Token, typed into the ledger's reducer (firmware/ledger), with uptime passing and power cycles.
+// The torture workload on the real device: keycodes issued by the server side of Nexus Keycode (full and small
+// keypads) or OpenPAYGO Token, typed into the ledger's reducer (firmware/ledger), with uptime and power cycles.
 import { decodeDevice, encodeDevice } from "../../firmware/ledger/codec";
 import { mount, reduce, type Effect, type LedgerEvent, type LedgerState } from "../../firmware/ledger/reducer";
 import { freshState, type DeviceState } from "../../firmware/ledger/state";
 import type { LimiterState } from "../../firmware/ledger/limiter";
 import { fullDigits } from "../../firmware/protocols/nexus/full";
 import { nexusFull } from "../../firmware/protocols/nexus/full_device";
+import { roundSmallDays, smallSymbols, SMALL_KEYS } from "../../firmware/protocols/nexus/small";
+import { nexusSmall } from "../../firmware/protocols/nexus/small_device";
 import { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
 import { openPaygo } from "../../firmware/protocols/openpaygo/verifier";
 import type { KeycodeProtocol } from "../../firmware/protocols/protocol";
 import { Random } from "../../hosts/node/nor-random";
 import type { Transition, Workload } from "./engine";
 
-export const PROTOCOLS = ["openpaygo", "nexus-full"] as const;
+export const PROTOCOLS = ["openpaygo", "nexus-full", "nexus-small"] as const;
 export type TortureProtocol = (typeof PROTOCOLS)[number];
 
 /** What the user or the world does next. `pays`: seconds of credit the server sold with this code. */
@@ -40,7 +42,7 @@ export function ledgerWorkload(
   while (operations.length < count) {
     const roll = random.below(100);
     if (roll < 35) {
-      const code = sell();
+      const code = sell(random.below(10) === 0);
       sold.push(code);
       if (random.below(10) > 0) operations.push(code); // one in ten is lost and never typed
     } else if (roll < 42 && sold.length > 0) {
@@ -108,12 +110,15 @@ export function ledgerWorkload(
   };
 }
 
-/** The verifier the device runs and the server that sells it codes (of random amounts drawn from `random`). */
+/**
+ * The verifier the device runs and the server that sells it codes: `sell(false)` adds credit, `sell(true)` sets it
+ * (amounts drawn from `random`). `pays` is the credit the code is worth.
+ */
 export function deviceAndServer(
   name: TortureProtocol,
   key: Uint8Array,
   random: Random,
-): { protocol: KeycodeProtocol<unknown>; sell(): LedgerOp } {
+): { protocol: KeycodeProtocol<unknown>; sell(set: boolean): LedgerOp } {
   if (name === "openpaygo") {
     const startingCode = random.below(1_000_000_000);
     const issuer = new TokenIssuer({ key, startingCode });
@@ -121,31 +126,43 @@ export function deviceAndServer(
     const protocol = openPaygo({ key, startingCode, timeDivider: 1, restricted: false }) as KeycodeProtocol<unknown>;
     return {
       protocol,
-      sell() {
+      sell(set) {
         const days = random.between(1, 3);
-        const issued = issuer.issue({ count, type: "add_time", value: days });
+        const issued = issuer.issue({ count, type: set ? "set_time" : "add_time", value: days });
         count = issued.count;
-        return { type: "entry", digits: issued.token, pays: days * 86_400, note: `add ${days} d` };
+        return { type: "entry", digits: issued.token, pays: days * 86_400, note: `${set ? "set" : "add"} ${days} d` };
       },
     };
   }
   let id = 0;
+  if (name === "nexus-small") {
+    const protocol = nexusSmall({ key }) as KeycodeProtocol<unknown>;
+    return {
+      protocol,
+      sell(set) {
+        const type = set ? "set_credit" : "add_credit";
+        const days = roundSmallDays(type, random.between(1, 3));
+        const digits = smallSymbols({ type, key, id: id++, days });
+        return { type: "entry", digits, pays: days * 86_400, note: `${set ? "set" : "add"} ${days} d` };
+      },
+    };
+  }
   const protocol = nexusFull({ key }) as KeycodeProtocol<unknown>;
   return {
     protocol,
-    sell() {
+    sell(set) {
       const hours = random.between(1, 72);
-      const digits = fullDigits({ type: "add_credit", key, id: id++, hours });
-      return { type: "entry", digits, pays: hours * 3600, note: `add ${hours} h` };
+      const digits = fullDigits({ type: set ? "set_credit" : "add_credit", key, id: id++, hours });
+      return { type: "entry", digits, pays: hours * 3600, note: `${set ? "set" : "add"} ${hours} h` };
     },
   };
 }
 
-/** Random digits of a genuine code's length: almost surely invalid, so the attempt limiter works. */
+/** Random keys of a genuine code's length: almost surely invalid, so the attempt limiter works. */
 function _garbage(random: Random, name: TortureProtocol): string {
-  const length = name === "openpaygo" ? 9 : 14;
+  const keys = name === "nexus-small" ? SMALL_KEYS : "0123456789";
   let digits = "";
-  for (let i = 0; i < length; i++) digits += random.below(10);
+  for (let i = 0; i < (name === "openpaygo" ? 9 : 14); i++) digits += keys[random.below(keys.length)];
   return digits;
 }
 
