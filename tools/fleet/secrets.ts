@@ -3,20 +3,14 @@
 // environment, never a command-line argument: arguments end up in shell history and in `ps` for every user).
 import { randomBytes, randomInt } from "crypto";
 import fs from "fs";
-import type * as HkdfModule from "@noble/hashes/hkdf.js";
-import type * as Sha2Module from "@noble/hashes/sha2.js";
+import { hkdf } from "@noble/hashes/hkdf.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { hexToBytes } from "../../firmware/hex";
 import { MAX_STARTING_CODE } from "../../firmware/provision/record";
 import { UsageError } from "../errors";
 
 /** The environment variable that may hold the master key as hex. */
 export const MASTER_KEY_ENV = "SOLKEY_MASTER_KEY";
-
-// @noble/hashes 2 ships ES modules only. Node 20.19+ loads them with require(); jest's module registry does not, so
-// the modules are loaded through Node's own require (process.getBuiltinModule bypasses jest's interception).
-const _nodeRequire = process.getBuiltinModule("module").createRequire(__filename);
-const { hkdf } = _nodeRequire("@noble/hashes/hkdf.js") as typeof HkdfModule;
-const { sha256 } = _nodeRequire("@noble/hashes/sha2.js") as typeof Sha2Module;
 
 const SALT = new TextEncoder().encode("solkey fleet v1");
 const INFO_DEVICE_KEY = new TextEncoder().encode("solkey device key");
