@@ -29,7 +29,7 @@
 //   P3 An interrupted erase leaves any bits of its block set, possibly unstable; no other block changes.
 //   P4 A word may be written maxWritesPerWord times between erases; the journal writes each word at most once
 //      after an erase it made, and at most twice if an earlier write there was interrupted.   (nRF52 nWRITE = 2)
-//   P5 Flash does not change by itself between writes (bit rot is a "corrupt" mount, not a hidden state change).
+//   P5 Flash does not change by itself between writes.   (bit rot is outside the model: DESIGN.md, "Known limits")
 //
 // IMPLEMENTATION
 //   Records go one after another from the start of a block. When the next record does not fit, or the open
@@ -42,7 +42,8 @@
 //   CRC on most boots). It remembers whether the open block's tail is erased. It never writes and never erases.
 //
 // INVARIANTS
-//   I1 Sequence numbers of valid records increase in append order.   (the newest one is the latest state)
+//   I1 Sequence numbers of valid records increase in append order; a record rewritten after a failed read-back
+//      keeps its number and its payload.                             (the newest one is the latest state)
 //   I2 The newest record is never in the block being erased.         (an erase cut loses nothing committed)
 //   I3 A record is never written over bits that do not read erased.  (a torn record never corrupts the next)
 //   I4 An interrupted append leaves at most one invalid record, the last thing in its block, which the next
