@@ -225,8 +225,8 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
         if (key === "p") {
           log("-- power cut --");
           sim.powerOff();
+          load = false; // before power-on, which reports the load as it boots
           sim.powerOn();
-          load = false;
         } else if (key === "+" || key === "-") {
           const i = SPEEDS.findIndex((s) => s >= speed);
           speed =
