@@ -8,6 +8,7 @@ import {
   lockoutAfter,
   limiterWaitMs,
 } from "../firmware/ledger/limiter";
+import { CHECKPOINT_INTERVAL_MS } from "../firmware/ledger/reducer";
 import { Bench, HOUR, MINUTE } from "./ledger.helpers";
 import { FAKE_OP, fakeCode, fakeProtocol } from "./probes/ledger.probe";
 
@@ -79,7 +80,9 @@ describe("Nexus token bucket", () => {
     const b = new Bench(fakeProtocol("nexus-full"));
     b.boot();
     for (let i = 0; i < 6; i++) b.enter(bad);
-    b.elapse(30 * MINUTE); // two attempts earned, not yet checkpointed
+    const earned = NEXUS_BUCKET.refillMs + MINUTE; // one attempt earned, not yet checkpointed
+    expect(earned).toBeLessThan(CHECKPOINT_INTERVAL_MS);
+    b.elapse(earned);
     b.cut();
     b.boot();
     expect(b.enter(bad)).toMatchObject({ kind: "locked_out", waitMs: NEXUS_BUCKET.refillMs });
@@ -114,7 +117,7 @@ describe("OpenPAYGO lockout", () => {
       b.elapse(lockoutAfter(i + 1));
     }
     b.enter(bad); // failure 6: 16 minutes
-    b.elapse(15 * MINUTE);
+    b.elapse(CHECKPOINT_INTERVAL_MS / 2); // counted down in RAM only: no checkpoint yet
     b.cut();
     b.boot();
     expect(b.state.device.limiter).toEqual({ kind: "lockout", failures: 6, lockoutMs: 16 * MINUTE });

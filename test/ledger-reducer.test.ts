@@ -24,7 +24,9 @@ describe("ledger: boot and load", () => {
     const effects = b.boot();
     expect(effects.map((e) => e.type)).toEqual(["persist", "load"]);
     expect(loadOf(effects)).toBe(true);
-    expect(b.saved.payg).toEqual({ kind: "metered", creditSeconds: 120 * 60 - 3600 - 3600, testSeconds: 0 });
+    // two leases paid ahead: the one the cut lost, and the boot's
+    const leaseSeconds = CHECKPOINT_INTERVAL_MS / 1000;
+    expect(b.saved.payg).toEqual({ kind: "metered", creditSeconds: 120 * 60 - 2 * leaseSeconds, testSeconds: 0 });
   });
 
   it("states the load again on a reboot without a power cut", () => {
@@ -189,7 +191,7 @@ describe("ledger: time and checkpoints", () => {
     b.enter(add(1, 30));
     b.elapse(10 * MINUTE);
     b.send({ type: "boot" }); // a reboot without a cut also drops the lease: the record already paid for it
-    expect(remainingMs(b.state)).toBe(0);
+    expect(remainingMs(b.state)).toBe(Math.max(0, 30 * MINUTE - CHECKPOINT_INTERVAL_MS));
   });
 
   it("writes one record per checkpoint interval while credit runs", () => {
@@ -198,11 +200,11 @@ describe("ledger: time and checkpoints", () => {
     b.enter(add(1, 10 * 60));
     const before = b.records;
     for (let i = 0; i < 10 * 60; i++) b.elapse(MINUTE);
-    expect(b.records - before).toBe(9);
+    expect(b.records - before).toBe((10 * HOUR) / CHECKPOINT_INTERVAL_MS - 1); // the first lease came with the code
     expect(loadOn(b.state)).toBe(false);
   });
 
-  it("checkpoints a refilling bucket hourly until it is full, then writes nothing", () => {
+  it("checkpoints a refilling bucket at each wake until it is full, then writes nothing", () => {
     const b = nexus();
     b.boot();
     for (let i = 0; i < 6; i++) b.enter("0");
@@ -227,10 +229,12 @@ describe("ledger: time and checkpoints", () => {
   it("asks to be woken when the lease runs out", () => {
     const b = nexus();
     b.boot();
-    b.enter(add(1, 90));
-    expect(nextWakeMs(b.state)).toBe(HOUR);
-    b.elapse(HOUR);
-    expect(nextWakeMs(b.state)).toBe(30 * MINUTE);
+    b.enter(add(1, 100));
+    const tail = (100 * MINUTE) % CHECKPOINT_INTERVAL_MS; // the last lease is shorter than an interval
+    expect(tail).toBeGreaterThan(0);
+    expect(nextWakeMs(b.state)).toBe(CHECKPOINT_INTERVAL_MS);
+    b.elapse(100 * MINUTE - tail);
+    expect(nextWakeMs(b.state)).toBe(tail);
   });
 
   it("rejects negative or fractional elapsed time", () => {

@@ -6,12 +6,14 @@ import type { Command } from "commander";
 import fs from "fs";
 import path from "path";
 import { bytesToHex, hexToBytes } from "../../firmware/hex";
+import { CHECKPOINT_INTERVAL_MS } from "../../firmware/ledger/reducer";
 import { decodeProvision } from "../../firmware/provision/record";
 import { DEMO_PROTOCOLS, demoProvision, nextCodes, type DemoProtocol } from "../../hosts/node/simdemo";
 import { SIM_PARTITIONS, SimDevice, type TraceEvent } from "../../hosts/node/simdevice";
 import { parseScenario, scenario, type ScenarioRun } from "../../hosts/node/simscript";
 import { XsProbe } from "../../hosts/xsnap/engine";
 import { SolkeyError, UsageError } from "../errors";
+import { journalFileBeside } from "../fleet/flashing";
 
 export const DEFAULT_DIR = ".sim";
 const PROVISION_FILE = "provision.bin";
@@ -48,12 +50,19 @@ export function openState(o: Pick<SimOptions, "dir" | "protocol" | "provision" |
     fs.rmSync(journalPath, { force: true });
   }
   let provision: Uint8Array;
+  let factoryJournal: Uint8Array | undefined;
   if (o.provision !== undefined) {
     if (!fs.existsSync(o.provision)) throw new UsageError(`no such provisioning image: ${o.provision}`);
     provision = new Uint8Array(fs.readFileSync(o.provision));
     if (fs.existsSync(provisionPath) && !_same(provision, new Uint8Array(fs.readFileSync(provisionPath))))
       throw new UsageError(`${o.dir} holds another device; use another --dir, or --reset to replace it`);
     notes.push(`loaded provisioning image ${o.provision}`);
+    // `solkey provision` writes the device's first journal record beside its record; older images come without.
+    const beside = journalFileBeside(o.provision);
+    if (!fs.existsSync(journalPath) && fs.existsSync(beside)) {
+      factoryJournal = new Uint8Array(fs.readFileSync(beside));
+      notes.push(`loaded journal image ${beside}`);
+    }
   } else if (fs.existsSync(provisionPath)) {
     provision = new Uint8Array(fs.readFileSync(provisionPath));
   } else {
@@ -62,6 +71,7 @@ export function openState(o: Pick<SimOptions, "dir" | "protocol" | "provision" |
   }
   fs.mkdirSync(o.dir, { recursive: true });
   fs.writeFileSync(provisionPath, provision);
+  if (factoryJournal !== undefined) fs.writeFileSync(journalPath, factoryJournal);
   const journal = fs.existsSync(journalPath) ? new Uint8Array(fs.readFileSync(journalPath)) : undefined;
   return { provision, journal, notes };
 }
@@ -117,7 +127,10 @@ export function register(program: Command): void {
     .description("run a simulated device: type codes on its keypad, watch its LED, load and credit")
     .option("--dir <dir>", "directory holding the device's flash (it survives restarts)", DEFAULT_DIR)
     .option("--protocol <name>", `demo device to create: ${DEMO_PROTOCOLS.join(", ")}`, "nexus-full")
-    .option("--provision <file>", "start from a factory provisioning image (from `solkey provision`) instead")
+    .option(
+      "--provision <file>",
+      "start from a factory image of `solkey provision` instead (and its journal image X.journal.bin beside X.bin)",
+    )
     .option("--reset", "erase the device in --dir first (a new demo device, or --provision's)")
     .option("--script <file>", "run a scenario and print one JSON line per event instead of the terminal device")
     .option("--engine <engine>", "with --script: run the firmware under node or inside xs", "node")
@@ -215,7 +228,7 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
       stdin.off("data", onData);
       out.write(
         `\nPower off; the flash is in ${dir}. Like a real unit, the device loses the unused part of the time it ` +
-          `charged ahead (at most an hour, firmware/ledger/reducer.ts).\n`,
+          `charged ahead (at most ${CHECKPOINT_INTERVAL_MS / 60_000} minutes, firmware/ledger/reducer.ts).\n`,
       );
       resolve();
     };
