@@ -39,18 +39,21 @@ describe.each([
     const provision = ["provision", "--protocol", protocol, ...options, "--count", "2", "--db", db, "--out", dir];
     expect((await solkey(provision, { SOLKEY_MASTER_KEY: MASTER_HEX })).code).toBe(0);
     const restricted = options.includes("--restricted");
-    // The simulator is an ESP32 board: the image goes into its solkey_prov partition as esptool would write it.
+    // The simulator is an ESP32 board: the images go into its solkey_prov and solkey_jrnl partitions as esptool
+    // would write them.
     const image = new Uint8Array(fs.readFileSync(path.join(dir, "SK-00000001.bin")));
+    const journal = new Uint8Array(fs.readFileSync(path.join(dir, "SK-00000001.journal.bin")));
     const issue = async (...args: string[]): Promise<Issued> => {
       const r = await solkey(["issue", "SK-00000001", ...args, "--db", db, "--json"]);
       expect(r).toMatchObject({ code: 0, stderr: "" });
       return JSON.parse(r.stdout) as Issued;
     };
 
-    const sim = new SimDevice({ provision: image });
+    const sim = new SimDevice({ provision: image, journal });
     sim.powerOn();
     expect(sim.trace.find((e) => e.type === "boot")).toMatchObject({ status: "ready" });
     expect(sim.loadPin()).toBe(false);
+    expect(sim.images().journal).toEqual(journal); // a fresh device's boot writes nothing
 
     const first = await issue("--days", "2", "--ref", "PAY-1");
     sim.type(keysFor(protocol, restricted, first.keycode));
@@ -58,6 +61,9 @@ describe.each([
     sim.type(keysFor(protocol, restricted, second.keycode));
     expect(verdicts(sim.trace)).toEqual(["applied", "applied"]);
     expect(sim.loadPin()).toBe(true);
+    // The first code appended after the factory's record 1, in the same block: it never wrote record 1 itself.
+    const record1 = journal.length - [...journal].reverse().findIndex((b) => b !== 0xff);
+    expect(sim.images().journal.subarray(0, record1)).toEqual(journal.subarray(0, record1));
     const paid = first.seconds + second.seconds;
     expect(paid).toBe(3 * 86400);
     const credit = sim.trace.filter((e) => e.type === "credit").pop();
@@ -98,7 +104,8 @@ describe.each([
     const db = path.join(dir, "fleet.db");
     const provision = ["provision", "--protocol", protocol, "--count", "1", "--db", db, "--out", dir, "--random-keys"];
     expect((await solkey(provision)).code).toBe(0);
-    const sim = new SimDevice({ provision: new Uint8Array(fs.readFileSync(path.join(dir, "SK-00000001.bin"))) });
+    const read = (name: string) => new Uint8Array(fs.readFileSync(path.join(dir, name)));
+    const sim = new SimDevice({ provision: read("SK-00000001.bin"), journal: read("SK-00000001.journal.bin") });
     sim.powerOn();
     const issue = async (...args: string[]) =>
       solkey(["issue", "SK-00000001", "--hours", "1", ...args, "--db", db, "--json"]);
@@ -120,5 +127,28 @@ describe.each([
       sim.type(keysFor(protocol, false, code.keycode));
     }
     expect(verdicts(sim.trace)).toEqual(["invalid", ...outstanding.map(() => "applied"), "applied"]);
+  });
+});
+
+describe("solkey sim --provision", () => {
+  it("loads the journal image beside the provisioning image, and still runs an older image without one", async () => {
+    const dir = scratch("e2e");
+    const provision = ["provision", "--protocol", "nexus-full", "--count", "2", "--random-keys"];
+    expect((await solkey([...provision, "--db", path.join(dir, "f.db"), "--out", dir])).code).toBe(0);
+    const script = path.join(dir, "query.txt");
+    fs.writeFileSync(script, "power on\nkeys *#\n");
+    const factory = fs.readFileSync(path.join(dir, "SK-00000001.journal.bin"));
+    const sim = (name: string) =>
+      solkey(["sim", "--dir", path.join(dir, name), "--provision", path.join(dir, `${name}.bin`), "--script", script]);
+    const withJournal = await sim("SK-00000001");
+    expect(withJournal.code).toBe(0);
+    expect(JSON.parse(withJournal.stdout.split("\n")[0])).toMatchObject({ type: "boot", status: "ready" });
+    expect(fs.readFileSync(path.join(dir, "SK-00000001", "journal.bin"))).toEqual(factory);
+    // An image from before journal images: the device starts from an erased journal, as such devices do.
+    fs.rmSync(path.join(dir, "SK-00000002.journal.bin"));
+    const without = await sim("SK-00000002");
+    expect(without.code).toBe(0);
+    expect(JSON.parse(without.stdout.split("\n")[0])).toMatchObject({ type: "boot", status: "ready" });
+    expect(fs.readFileSync(path.join(dir, "SK-00000002", "journal.bin")).every((b) => b === 0xff)).toBe(true);
   });
 });

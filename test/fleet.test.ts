@@ -6,11 +6,17 @@ import fs from "fs";
 import path from "path";
 import { hexToBytes } from "../firmware/hex";
 import { BOARDS } from "../firmware/provision/board";
-import { decodeProvision } from "../firmware/provision/record";
+import { decodeDevice } from "../firmware/ledger/codec";
+import { freshState } from "../firmware/ledger/state";
+import { decodeProvision, type ProvisionRecord } from "../firmware/provision/record";
+import { ESP32, NRF52 } from "../firmware/storage/flash";
+import { Journal } from "../firmware/storage/journal";
+import { NorSim, type NorImage } from "../hosts/node/nor";
 import { SolkeyError, UsageError } from "../tools/errors";
 import { openFleet, SCHEMA_VERSION } from "../tools/fleet/database";
 import { allDevices, provisionBatch } from "../tools/fleet/devices";
-import { toIntelHex } from "../tools/fleet/ihex";
+import { segmentsToIntelHex, toIntelHex } from "../tools/fleet/ihex";
+import { protocolOf } from "../tools/fleet/journal";
 import { makeProfile } from "../tools/fleet/profile";
 import { deriveDeviceKey, masterFingerprint, randomStartingCode, readMasterKey } from "../tools/fleet/secrets";
 import { MASTER_HEX, scratch, solkey } from "./fleet.helpers";
@@ -18,6 +24,32 @@ import { MASTER_HEX, scratch, solkey } from "./fleet.helpers";
 const MASTER = hexToBytes(MASTER_HEX);
 const NEXUS = makeProfile({ protocol: "nexus-full" });
 const OPG = makeProfile({ protocol: "openpaygo", timeDivider: "24", board: "nrf52" });
+
+/** An independent reader: checks every checksum and returns address -> byte. */
+function readHex(text: string): Map<number, number> {
+  const bytes = new Map<number, number>();
+  let upper = 0;
+  for (const line of text.trim().split("\n")) {
+    const raw = Buffer.from(line.slice(1), "hex");
+    expect(raw.reduce((a, b) => a + b, 0) & 0xff).toBe(0);
+    const [n, hi, lo, type] = raw;
+    if (type === 4) upper = raw.readUInt16BE(4) * 0x10000;
+    if (type === 0) for (let i = 0; i < n; i++) bytes.set(upper + hi * 256 + lo + i, raw[4 + i]);
+  }
+  expect(text.trim().split("\n").pop()).toBe(":00000001FF");
+  return bytes;
+}
+
+/** A NOR simulator image holding `bytes` (nothing unstable, no wear). */
+function imageOf(bytes: Uint8Array): NorImage {
+  const data = new Uint8Array(bytes);
+  return {
+    bytes: data,
+    unstable: new Uint8Array(data.length),
+    wordWrites: new Uint8Array(data.length / 4),
+    blockErases: new Uint32Array(data.length / 4096),
+  };
+}
 
 describe("fleet database", () => {
   it("creates the schema at the current version and reopens without migrating again", () => {
@@ -173,21 +205,6 @@ describe("provisioning batches", () => {
 });
 
 describe("Intel HEX", () => {
-  /** An independent reader: checks every checksum and returns address -> byte. */
-  function readHex(text: string): Map<number, number> {
-    const bytes = new Map<number, number>();
-    let upper = 0;
-    for (const line of text.trim().split("\n")) {
-      const raw = Buffer.from(line.slice(1), "hex");
-      expect(raw.reduce((a, b) => a + b, 0) & 0xff).toBe(0);
-      const [n, hi, lo, type] = raw;
-      if (type === 4) upper = raw.readUInt16BE(4) * 0x10000;
-      if (type === 0) for (let i = 0; i < n; i++) bytes.set(upper + hi * 256 + lo + i, raw[4 + i]);
-    }
-    expect(text.trim().split("\n").pop()).toBe(":00000001FF");
-    return bytes;
-  }
-
   it("places every byte at its absolute address, across a 64 KB boundary too", () => {
     const data = Uint8Array.from({ length: 100 }, (_, i) => (i * 37) & 0xff);
     for (const address of [BOARDS.nrf52.provisionOffset, 0x1ffe0]) {
@@ -195,6 +212,20 @@ describe("Intel HEX", () => {
       expect(bytes.size).toBe(100);
       data.forEach((b, i) => expect(bytes.get(address + i)).toBe(b));
     }
+  });
+
+  it("holds several segments in one file, each at its own address", () => {
+    const low = Uint8Array.from({ length: 40 }, (_, i) => i);
+    const high = Uint8Array.from({ length: 20 }, (_, i) => 200 + i);
+    const bytes = readHex(
+      segmentsToIntelHex([
+        { address: 0xf1000, data: low },
+        { address: 0x2fff8, data: high },
+      ]),
+    );
+    expect(bytes.size).toBe(60);
+    low.forEach((b, i) => expect(bytes.get(0xf1000 + i)).toBe(b));
+    high.forEach((b, i) => expect(bytes.get(0x2fff8 + i)).toBe(b));
   });
 });
 
@@ -220,7 +251,9 @@ describe("solkey provision", () => {
       env,
     );
     expect(r).toMatchObject({ code: 0, stderr: "" });
-    expect(r.stdout).toMatch(/esptool.py --chip esp32 write_flash 0x3ff000 /);
+    expect(r.stdout).toMatch(
+      /esptool.py --chip esp32 write_flash 0x3ff000 \S+<serial>.bin 0x3f0000 \S+<serial>.journal.bin/,
+    );
     const csv = fs.readFileSync(path.join(dir, "b.csv"), "utf8").trim().split("\n");
     expect(csv).toHaveLength(4);
     expect(fs.statSync(path.join(dir, "b.csv")).mode & 0o777).toBe(0o600);
@@ -263,10 +296,18 @@ describe("solkey provision", () => {
     });
     expect(r.code).toBe(0);
     const files = fs.readdirSync(out);
-    expect(files).toHaveLength(1000);
-    const ids = files.map((f) => {
+    expect(files).toHaveLength(2000);
+    const records = files.filter((f) => !f.endsWith(".journal.bin"));
+    const ids = records.map((f) => {
       const read = decodeProvision(new Uint8Array(fs.readFileSync(path.join(out, f))));
-      return read.kind === "provisioned" ? read.record.deviceId : -1;
+      if (read.kind !== "provisioned") return -1;
+      // Its journal image beside it mounts as record 1 holding the fresh state of that very device's protocol.
+      const journal = fs.readFileSync(path.join(out, f.replace(/\.bin$/, ".journal.bin")));
+      const mounted = Journal.mount(new NorSim({ chip: ESP32, blocks: 4, image: imageOf(journal) })).mounted;
+      const verifier = protocolOf(read.record);
+      if (mounted.kind !== "record" || mounted.sequence !== 1) return -2;
+      expect(decodeDevice(verifier, mounted.payload)).toEqual(freshState(verifier));
+      return read.record.deviceId;
     });
     expect(new Set(ids).size).toBe(1000);
     expect(Math.min(...ids)).toBe(1);
@@ -293,8 +334,18 @@ describe("solkey provision", () => {
     const report = JSON.parse(r.stdout);
     expect(report.flash).toMatch(/nrfjprog .*--program .*<serial>.hex --sectorerase/);
     const hex = fs.readFileSync(path.join(dir, "SK-00000001.hex"), "utf8");
-    expect(hex.split("\n")[0]).toBe(":02000004000FEB"); // upper 16 bits of 0xF3000
-    expect(hex.split("\n")[1].slice(3, 7)).toBe("3000");
+    expect(hex.split("\n")[0]).toBe(":02000004000FEB"); // upper 16 bits of 0xF1000 and 0xF3000
+    const bytes = readHex(hex);
+    // One file, both regions: the provisioning record at 0xF3000, the whole 8 KB journal region below it.
+    const at = (from: number, n: number) => Uint8Array.from({ length: n }, (_, i) => bytes.get(from + i) ?? -1);
+    const read = decodeProvision(at(BOARDS.nrf52.provisionOffset, 64));
+    expect(read.kind).toBe("provisioned");
+    const journal = at(0xf1000, 0x2000);
+    expect(bytes.size).toBe(0x2000 + 64);
+    const mounted = Journal.mount(new NorSim({ chip: NRF52, blocks: 2, image: imageOf(journal) })).mounted;
+    expect(mounted).toMatchObject({ kind: "record", sequence: 1 });
+    const verifier = protocolOf((read as { record: ProvisionRecord }).record);
+    expect(decodeDevice(verifier, (mounted as { payload: Uint8Array }).payload)).toEqual(freshState(verifier));
   });
 
   it("leaves no image, row or CSV behind when it fails, and says why in one line", async () => {

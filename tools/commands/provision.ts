@@ -1,16 +1,16 @@
-// `solkey provision`: creates a batch of devices in the fleet database, each with its secret and its provisioning
-// image (firmware/provision/record.ts) ready for its board's flash offset, plus the CSV a PAYG platform imports.
+// `solkey provision`: creates a batch of devices in the fleet database, each with its secret, its provisioning image
+// (firmware/provision/record.ts) and its journal image (first record: the fresh device state, tools/fleet/journal.ts)
+// ready for its board's flash offsets, plus the CSV a PAYG platform imports.
 // All or nothing: images are staged beside the output and moved in only once the database has committed.
 import { SingleBar, Presets } from "cli-progress";
 import type { Command } from "commander";
 import fs from "fs";
 import path from "path";
 import { bytesToHex } from "../../firmware/hex";
-import { BOARDS, type BoardName } from "../../firmware/provision/board";
 import { UsageError } from "../errors";
 import { openFleet } from "../fleet/database";
 import { allDevices, csvHeader, csvLine, provisionBatch, type NewDevice } from "../fleet/devices";
-import { toIntelHex } from "../fleet/ihex";
+import { flashInstructions, imageFiles } from "../fleet/flashing";
 import { makeProfile, parseWhole, type ProfileOptions } from "../fleet/profile";
 import { masterFingerprint, MASTER_KEY_ENV, readMasterKey, writeNewMasterKey } from "../fleet/secrets";
 
@@ -30,18 +30,6 @@ export interface ProvisionOptions extends ProfileOptions {
   showSecrets?: boolean;
   progress: boolean;
   json?: boolean;
-}
-
-/** How a factory writes one device's image, for each board (`<serial>` stands for the device's file name). */
-export function flashInstructions(board: BoardName, out: string): string {
-  const b = BOARDS[board];
-  const at = `0x${b.provisionOffset.toString(16)}`;
-  if (board === "esp32")
-    return `esptool.py --chip esp32 write_flash ${at} ${path.join(out, "<serial>.bin")}   (partition solkey_prov at ${at})`;
-  return (
-    `nrfjprog -f NRF52 --program ${path.join(out, "<serial>.hex")} --sectorerase --verify   ` +
-    `(Intel HEX at ${at}; any programmer that reads HEX places it there)`
-  );
 }
 
 export function runProvision(o: ProvisionOptions, write: (text: string) => void): void {
@@ -71,7 +59,10 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
     try {
       if (o.progress && !o.json) bar.start(count, 0);
       const { devices } = provisionBatch(db, o.db, { profile, count, firstId, master }, (device, i) => {
-        for (const [name, data] of _imageFiles(device)) {
+        for (const [name, data] of imageFiles(device.serial, device.record.board, {
+          provision: device.image,
+          journal: device.journal,
+        })) {
           if (fs.existsSync(path.join(o.out, name)))
             throw new UsageError(`${path.join(o.out, name)} exists; use another --out`);
           fs.writeFileSync(path.join(staging, name), data);
@@ -91,13 +82,6 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
     bar.stop();
     fs.rmSync(staging, { recursive: true, force: true });
   }
-}
-
-/** The files of one device: the raw image (ESP32: esptool writes it at the offset) or an Intel HEX (nRF52). */
-function _imageFiles(device: NewDevice): [string, string | Uint8Array][] {
-  if (device.record.board === "nrf52")
-    return [[`${device.serial}.hex`, toIntelHex(device.image, BOARDS.nrf52.provisionOffset)]];
-  return [[`${device.serial}.bin`, device.image]];
 }
 
 function _report(
@@ -126,7 +110,7 @@ function _report(
         keys: master === null ? "random" : "hkdf",
         images: o.out,
         csv: o.csv ?? null,
-        flash: flashInstructions(board, o.out),
+        flash: flashInstructions(board, o.out, "provision"),
         devices: devices.map((d) => ({ serial: d.serial, deviceId: d.deviceId, ...secrets(d) })),
       }) + "\n",
     );
@@ -135,9 +119,9 @@ function _report(
   write(
     `provisioned ${devices.length} ${first.record.protocol} devices for ${board}: ${first.serial} .. ${last.serial}\n` +
       `  keys: ${master === null ? "random per device" : `HKDF-SHA-256 from master key ${masterFingerprint(master)}`}\n` +
-      `  images: ${o.out}/ (each mounts in the firmware's provisioning reader)\n` +
+      `  images: ${o.out}/ (provisioning records and first journal records, each mounted by the firmware's readers)\n` +
       (o.csv === undefined ? "" : `  CSV for the PAYG platform (holds secrets): ${o.csv}\n`) +
-      `  flash each device: ${flashInstructions(board, o.out)}\n`,
+      `  flash each device: ${flashInstructions(board, o.out, "provision")}\n`,
   );
   if (o.showSecrets) for (const d of devices) write(`${d.serial} key ${bytesToHex(d.record.key)}${_startingCode(d)}\n`);
   else write(`  secrets are in ${o.db}; --show-secrets prints them, --csv FILE exports them\n`);
@@ -176,7 +160,9 @@ function _exportCsv(o: ProvisionOptions, write: (t: string) => void): void {
 export function register(program: Command): void {
   program
     .command("provision")
-    .description("create devices: secrets, provisioning images to flash, fleet database rows, CSV for PAYG platforms")
+    .description(
+      "create devices: secrets, provisioning and journal images to flash, fleet rows, CSV for PAYG platforms",
+    )
     .option("--protocol <name>", "openpaygo, nexus-full or nexus-small")
     .option("--count <n>", "devices to create")
     .option("--board <name>", "esp32 or nrf52", "esp32")

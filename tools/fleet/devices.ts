@@ -1,12 +1,14 @@
-// Provisioning a batch of devices into the fleet database: ids, serials, secrets and each device's provisioning image,
-// in one transaction. The image is the record of truth for a device's secrets: the ledger and the CSV export read
+// Provisioning a batch of devices into the fleet database: ids, serials, secrets, each device's provisioning image and
+// the journal image holding its first record (ARCHITECTURE.md, Journal), in one transaction. The image is the record of truth for a device's secrets: the ledger and the CSV export read
 // them back through the firmware's own reader, so what the tools use is exactly what the device mounts.
 import { bytesToHex } from "../../firmware/hex";
+import { freshState } from "../../firmware/ledger/state";
 import { decodeProvision, encodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
 import type { Statement } from "better-sqlite3";
 import { SolkeyError, UsageError } from "../errors";
 import { inTransaction, type Db } from "./database";
 import { initialSeq } from "./codes";
+import { expectJournal, journalImage, protocolOf } from "./journal";
 import { recordFor, serialOf, type Profile } from "./profile";
 import { deriveDeviceKey, masterFingerprint, randomDeviceKey, randomStartingCode } from "./secrets";
 
@@ -29,6 +31,16 @@ export interface NewDevice {
   readonly image: Uint8Array;
 }
 
+/** A device just provisioned, with what the factory writes besides its record. */
+export interface ProvisionedDevice extends NewDevice {
+  /**
+   * Its whole journal region: record 1 holding the protocol's fresh device state, the rest erased. Written at the
+   * factory so that the device's first code appends record 2: a power cut during it leaves record 1, never a
+   * corrupt journal. Shared by the devices of a batch (a fresh state holds no secret).
+   */
+  readonly journal: Uint8Array;
+}
+
 /** A provisioned device as the database holds it. */
 export interface FleetDevice extends NewDevice {
   /** Highest ID/count issued to it, and highest known to be applied on it. */
@@ -44,8 +56,8 @@ export function provisionBatch(
   db: Db,
   file: string,
   request: BatchRequest,
-  each: (device: NewDevice, index: number) => void = () => {},
-): { batchId: number; devices: NewDevice[] } {
+  each: (device: ProvisionedDevice, index: number) => void = () => {},
+): { batchId: number; devices: ProvisionedDevice[] } {
   const { profile, count, master } = request;
   if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count expected a whole number >= 1, got ${count}`);
   return inTransaction(db, file, () => {
@@ -70,7 +82,8 @@ export function provisionBatch(
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const seq = initialSeq(profile.protocol);
-    const devices: NewDevice[] = [];
+    const devices: ProvisionedDevice[] = [];
+    let journal: Uint8Array | undefined;
     for (let i = 0; i < count; i++) {
       const deviceId = firstId + i;
       const key = master === null ? randomDeviceKey() : deriveDeviceKey(master, deviceId);
@@ -78,7 +91,12 @@ export function provisionBatch(
       const record = recordFor(profile, deviceId, key, startingCode);
       const image = encodeProvision(record);
       _expectMounts(image, record);
-      const device = { deviceId, serial: serialOf(profile, deviceId), record, image };
+      // The journal mounts, with this device's own protocol, as exactly its fresh state, or nothing is committed.
+      const protocol = protocolOf(record);
+      const fresh = freshState(protocol);
+      journal ??= journalImage(record.board, protocol, fresh);
+      expectJournal(record.board, journal, protocol, fresh);
+      const device = { deviceId, serial: serialOf(profile, deviceId), record, image, journal };
       try {
         insert.run(deviceId, device.serial, batchId, profile.protocol, image, seq, seq, now);
       } catch (e) {

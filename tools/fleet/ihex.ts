@@ -3,22 +3,35 @@
 
 const BYTES_PER_LINE = 16;
 
+/** A block of bytes and the absolute address its first byte goes to. */
+export interface HexSegment {
+  readonly address: number;
+  readonly data: Uint8Array;
+}
+
 /** `data` at absolute `address` as Intel HEX text (records 04 extended linear address, 00 data, 01 end of file). */
 export function toIntelHex(data: Uint8Array, address: number): string {
-  if (!Number.isInteger(address) || address < 0 || address + data.length > 2 ** 32)
-    throw new RangeError(`"address" expected 0..2^32 - ${data.length}, got ${address}`);
+  return segmentsToIntelHex([{ address, data }]);
+}
+
+/** Several segments in one Intel HEX file (a device's journal and provisioning pages: one programming pass). */
+export function segmentsToIntelHex(segments: readonly HexSegment[]): string {
   const lines: string[] = [];
   let upper = -1;
-  for (let i = 0; i < data.length;) {
-    const at = address + i;
-    if (at >>> 16 !== upper) {
-      upper = at >>> 16;
-      lines.push(_record(0, 0x04, [upper >> 8, upper & 0xff]));
+  for (const { address, data } of segments) {
+    if (!Number.isInteger(address) || address < 0 || address + data.length > 2 ** 32)
+      throw new RangeError(`"address" expected 0..2^32 - ${data.length}, got ${address}`);
+    for (let i = 0; i < data.length;) {
+      const at = address + i;
+      if (at >>> 16 !== upper) {
+        upper = at >>> 16;
+        lines.push(_record(0, 0x04, [upper >> 8, upper & 0xff]));
+      }
+      // A line never crosses a 64 KB boundary: its 16-bit offset would wrap.
+      const n = Math.min(BYTES_PER_LINE, data.length - i, 0x10000 - (at & 0xffff));
+      lines.push(_record(at & 0xffff, 0x00, Array.from(data.subarray(i, i + n))));
+      i += n;
     }
-    // A line never crosses a 64 KB boundary: its 16-bit offset would wrap.
-    const n = Math.min(BYTES_PER_LINE, data.length - i, 0x10000 - (at & 0xffff));
-    lines.push(_record(at & 0xffff, 0x00, Array.from(data.subarray(i, i + n))));
-    i += n;
   }
   lines.push(_record(0, 0x01, []));
   return lines.join("\n") + "\n";

@@ -1,0 +1,194 @@
+// The journal image `solkey provision` writes with each device (ARCHITECTURE.md, Journal): where it goes on each
+// board, that it is record 1 holding the fresh device state and nothing else, and that a power cut during the first
+// code after provisioning can no longer lock a device.
+import fs from "fs";
+import { encodeDevice } from "../firmware/ledger/codec";
+import { CHECKPOINT_INTERVAL_MS, mount, reduce, type LedgerState } from "../firmware/ledger/reducer";
+import { decodeDevice } from "../firmware/ledger/codec";
+import { freshState, type DeviceState } from "../firmware/ledger/state";
+import { AREAS } from "../firmware/main";
+import type { KeycodeProtocol } from "../firmware/protocols/protocol";
+import type { ProvisionRecord } from "../firmware/provision/record";
+import { BOARDS } from "../firmware/provision/board";
+import { CHIPS } from "../firmware/storage/flash";
+import { encodeRecord, Journal } from "../firmware/storage/journal";
+import { NorSim, PowerCut, TEARS } from "../hosts/node/nor";
+import { SIM_PARTITIONS } from "../hosts/node/simdevice";
+import { encodeCode, initialSeq, type DeviceSecrets } from "../tools/fleet/codes";
+import { openFleet } from "../tools/fleet/database";
+import { provisionBatch, type ProvisionedDevice } from "../tools/fleet/devices";
+import { JOURNAL_AREAS, protocolOf } from "../tools/fleet/journal";
+import { makeProfile } from "../tools/fleet/profile";
+import { entryDigits } from "../tools/fleet/recovery";
+
+const PROFILES = [
+  ["nexus-full", "esp32"],
+  ["nexus-small", "esp32"],
+  ["openpaygo", "esp32"],
+  ["openpaygo", "nrf52"],
+  ["nexus-full", "nrf52"],
+] as const;
+
+function provisionOne(protocol: string, board: string): ProvisionedDevice {
+  const db = openFleet(":memory:", { create: true });
+  try {
+    return provisionBatch(db, ":memory:", { profile: makeProfile({ protocol, board }), count: 1, master: null })
+      .devices[0];
+  } finally {
+    db.close();
+  }
+}
+
+/** The journal region of `record`'s board on a strict NOR simulator, holding `bytes`. */
+function region(record: ProvisionRecord, bytes: Uint8Array, seed = 1): NorSim {
+  const chip = CHIPS[record.board];
+  const blocks = bytes.length / chip.blockLength;
+  const words = bytes.length / chip.writeAlignment;
+  const image = {
+    bytes,
+    unstable: new Uint8Array(bytes.length),
+    wordWrites: new Uint8Array(words),
+    blockErases: new Uint32Array(blocks),
+  };
+  return new NorSim({ chip, blocks, image, seed });
+}
+
+function secretsOf(record: ProvisionRecord): DeviceSecrets {
+  const opg = record.protocol === "openpaygo";
+  return {
+    deviceId: record.deviceId,
+    protocol: record.protocol,
+    key: record.key,
+    startingCode: opg ? record.startingCode : 0,
+    timeDivider: opg ? record.timeDivider : 1,
+    extended: opg && record.extended,
+    restricted: opg && record.restricted,
+  };
+}
+
+describe("journal regions", () => {
+  it("match the ESP32 partition table, the simulator's partitions and the nRF52 pages firmware/main.ts opens", () => {
+    const csv = fs.readFileSync("hosts/moddable/esp32/partitions.csv", "utf8");
+    const row = csv.split("\n").find((line) => line.startsWith("solkey_jrnl"));
+    const [, , , offset, size] = (row as string).split(",").map((f) => f.trim());
+    expect(JOURNAL_AREAS.esp32).toEqual({ offset: Number(offset), size: Number(size) });
+    expect(JOURNAL_AREAS.esp32).toEqual({ offset: SIM_PARTITIONS.journal.offset, size: SIM_PARTITIONS.journal.size });
+    expect(JOURNAL_AREAS.nrf52).toEqual(AREAS.nrf52.journal);
+    // Each region ends where the provisioning area begins or below it, and holds whole erase blocks (>= 2).
+    for (const board of ["esp32", "nrf52"] as const) {
+      const { offset: at, size: length } = JOURNAL_AREAS[board];
+      expect(at + length).toBeLessThanOrEqual(BOARDS[board].provisionOffset);
+      expect(length % CHIPS[board].blockLength).toBe(0);
+      expect(length / CHIPS[board].blockLength).toBeGreaterThanOrEqual(2);
+    }
+  });
+});
+
+describe.each(PROFILES)("the factory journal of a %s device on %s", (protocol, board) => {
+  const device = provisionOne(protocol, board);
+  const { record, journal } = device;
+  const verifier = protocolOf(record);
+
+  it("is the whole region: record 1 holding the protocol's fresh state at offset 0, every other byte erased", () => {
+    expect(journal.length).toBe(JOURNAL_AREAS[board].size);
+    const first = encodeRecord(encodeDevice(verifier, freshState(verifier)), 1, CHIPS[board].writeAlignment);
+    expect(Array.from(journal.subarray(0, first.length))).toEqual(Array.from(first));
+    expect(journal.subarray(first.length).every((b) => b === 0xff)).toBe(true);
+  });
+
+  it("mounts as a record that decodes to the fresh state, not as a fresh (erased) journal", () => {
+    const mounted = Journal.mount(region(record, journal.slice())).mounted;
+    expect(mounted).toMatchObject({ kind: "record", sequence: 1 });
+    const state = mounted.kind === "record" ? decodeDevice(verifier, mounted.payload) : undefined;
+    expect(state).toEqual(freshState(verifier));
+  });
+});
+
+/**
+ * Power-on and the first code after provisioning, as the device core runs them (firmware/controller.ts: ledger
+ * step, then one journal append per persist), on `flash`. Returns the device states committed, in order.
+ */
+function firstCode<S>(protocol: KeycodeProtocol<S>, flash: NorSim, digits: string): DeviceState<S>[] {
+  const journal = Journal.mount(flash);
+  const mounted = journal.mounted;
+  const device =
+    mounted.kind === "fresh"
+      ? freshState(protocol)
+      : mounted.kind === "record"
+        ? decodeDevice(protocol, mounted.payload)
+        : undefined;
+  if (device === undefined) throw new Error(`journal mounted ${mounted.kind}: the device is locked`);
+  let ledger: LedgerState<S> = mount(device);
+  const committed: DeviceState<S>[] = [];
+  for (const event of [{ type: "boot" } as const, { type: "entry", digits } as const]) {
+    const step = reduce(protocol, ledger, event);
+    for (const effect of step.effects)
+      if (effect.type === "persist") {
+        journal.append(encodeDevice(protocol, effect.device));
+        committed.push(effect.device);
+      }
+    ledger = step.state;
+  }
+  return committed;
+}
+
+describe.each(PROFILES)("a power cut during the first code of a %s device on %s", (protocol, board) => {
+  const { record, journal } = provisionOne(protocol, board);
+  const verifier = protocolOf(record);
+  const code = encodeCode(secretsOf(record), { kind: "add", seconds: 86400 }, initialSeq(record.protocol));
+  const digits = entryDigits(record, code.keycode);
+
+  const hex = (s: DeviceState<unknown>) => Buffer.from(encodeDevice(verifier, s)).toString("hex");
+
+  /**
+   * Cuts at every mutation of the uncut run with every tear, then powers on again and retypes the code. Returns
+   * what each remount found, and every case (`cut=3 tear=subset`) that broke a rule.
+   */
+  function campaign(start: Uint8Array): { cuts: number; outcomes: string[]; bad: string[] } {
+    const uncut = region(record, start.slice());
+    const committed = firstCode(verifier, uncut, digits);
+    expect(committed.length).toBeGreaterThanOrEqual(1);
+    const paid = committed[committed.length - 1];
+    const allowed = [freshState(verifier), ...committed].map(hex);
+    const outcomes: string[] = [];
+    const bad: string[] = [];
+    for (let cut = 1; cut <= uncut.mutations; cut++)
+      for (const tear of TEARS) {
+        const id = `cut=${cut} tear=${tear}`;
+        const flash = region(record, start.slice(), cut);
+        flash.cut(cut, tear);
+        expect(() => firstCode(verifier, flash, digits)).toThrow(PowerCut);
+        flash.powerOn();
+        const mounted = Journal.mount(flash).mounted;
+        outcomes.push(mounted.kind);
+        if (mounted.kind === "corrupt") {
+          bad.push(`${id}: corrupt`);
+          continue;
+        }
+        if (mounted.kind === "record" && !allowed.includes(Buffer.from(mounted.payload).toString("hex")))
+          bad.push(`${id}: a state neither before nor after the code`);
+        // Power on again and retype: the code counts once, and its credit is there less at most two leases.
+        firstCode(verifier, flash, digits);
+        const after = Journal.mount(flash).mounted;
+        const state = after.kind === "record" ? decodeDevice(verifier, after.payload) : undefined;
+        const credit = state?.payg.kind === "metered" ? state.payg.creditSeconds : -1;
+        if (state === undefined || JSON.stringify(state.protocol) !== JSON.stringify(paid.protocol))
+          bad.push(`${id}: replay state after retyping differs from the uncut run`);
+        if (!(credit <= 86400 && credit >= 86400 - (2 * CHECKPOINT_INTERVAL_MS) / 1000))
+          bad.push(`${id}: credit ${credit} after retyping a code of 86400 s`);
+      }
+    return { cuts: uncut.mutations, outcomes, bad };
+  }
+
+  it("never leaves the journal corrupt: every cut mounts the state before or after the code, and it then applies", () => {
+    const { cuts, outcomes, bad } = campaign(journal);
+    expect(cuts).toBeGreaterThanOrEqual(1);
+    expect(bad).toEqual([]);
+    expect(outcomes.every((kind) => kind === "record")).toBe(true);
+  });
+
+  it("pins the flaw it fixes: the same cuts on an erased journal (no factory record) can lock the device", () => {
+    const { outcomes } = campaign(new Uint8Array(journal.length).fill(0xff));
+    expect(outcomes).toContain("corrupt");
+  });
+});

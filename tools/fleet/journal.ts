@@ -1,0 +1,93 @@
+// Journal-region images for the factory and for operator recovery (ARCHITECTURE.md, Journal: the first record is
+// written at the factory; "Recovering a corrupt device"). An image is the device's whole journal region: record 1
+// holding a device state at offset 0, every other byte erased, made by the firmware's own `Journal.format` on a
+// strict NOR simulator and mounted back before anyone may write it to a chip.
+import "../../hosts/node/simresolve"; // first: firmware/main.ts imports Moddable's modules by name
+import { decodeDevice, encodeDevice } from "../../firmware/ledger/codec";
+import type { DeviceState } from "../../firmware/ledger/state";
+import type { FlashArea } from "../../firmware/io/norflash";
+import { AREAS, deviceProtocol } from "../../firmware/main";
+import type { KeycodeProtocol } from "../../firmware/protocols/protocol";
+import type { BoardName } from "../../firmware/provision/board";
+import type { ProvisionRecord } from "../../firmware/provision/record";
+import { CHIPS } from "../../firmware/storage/flash";
+import { Journal } from "../../firmware/storage/journal";
+import { NorSim } from "../../hosts/node/nor";
+
+/** Where each board's journal region lies in its flash address map, and how big it is. */
+export interface JournalArea {
+  readonly offset: number;
+  readonly size: number;
+}
+
+/**
+ * ESP32: partition `solkey_jrnl` of hosts/moddable/esp32/partitions.csv (the firmware finds it by label, so the
+ * address is the partition table's; test/provision-journal.test.ts pins it to the file). nRF52: the two pages below
+ * the provisioning page, as firmware/main.ts AREAS opens them.
+ */
+export const JOURNAL_AREAS: Readonly<Record<BoardName, JournalArea>> = Object.freeze({
+  esp32: Object.freeze({ offset: 0x3f0000, size: 0x4000 }),
+  nrf52: Object.freeze(_addressed(AREAS.nrf52.journal)),
+});
+
+/** The device's protocol, as the firmware builds it from its provisioning record. */
+export function protocolOf(record: ProvisionRecord): KeycodeProtocol<unknown> {
+  return deviceProtocol(record).protocol;
+}
+
+/**
+ * The whole journal region of `board` holding `device` as record 1 and nothing else: `Journal.format` on an erased
+ * simulated region with the board's chip rules, then checked by `expectJournal`. Throws (a bug) if it does not mount.
+ */
+export function journalImage<S>(board: BoardName, protocol: KeycodeProtocol<S>, device: DeviceState<S>): Uint8Array {
+  const flash = _region(board);
+  Journal.format(flash, encodeDevice(protocol, device));
+  const image = flash.image.bytes.slice();
+  expectJournal(board, image, protocol, device);
+  return image;
+}
+
+/**
+ * Mounts `image` as the firmware will (`Journal.mount`) and throws unless it is exactly one record, number 1, whose
+ * payload is `device` as `protocol` encodes it and decodes back to it.
+ */
+export function expectJournal<S>(
+  board: BoardName,
+  image: Uint8Array,
+  protocol: KeycodeProtocol<S>,
+  device: DeviceState<S>,
+): void {
+  const mounted = Journal.mount(_region(board, image)).mounted;
+  const want = encodeDevice(protocol, device);
+  if (mounted.kind !== "record" || mounted.sequence !== 1 || !_same(mounted.payload, want))
+    throw new Error(`journal image does not mount as the state written (${mounted.kind}): a solkey bug`);
+  const back = decodeDevice(protocol, mounted.payload);
+  if (back === undefined || !_same(encodeDevice(protocol, back), want))
+    throw new Error("journal image's record does not decode to the state written: a solkey bug");
+}
+
+function _addressed(area: FlashArea): JournalArea {
+  if (!("offset" in area)) throw new Error("nRF52 journal area has no address: firmware/main.ts AREAS changed");
+  return { offset: area.offset, size: area.size };
+}
+
+/** The board's journal region on a strict NOR simulator: erased, or holding `bytes`. */
+function _region(board: BoardName, bytes?: Uint8Array): NorSim {
+  const chip = CHIPS[board];
+  const { size } = JOURNAL_AREAS[board];
+  const blocks = size / chip.blockLength;
+  if (bytes === undefined) return new NorSim({ chip, blocks });
+  if (bytes.length !== size) throw new RangeError(`"image" expected ${size} bytes, got ${bytes.length}`);
+  const words = size / chip.writeAlignment;
+  const image = {
+    bytes,
+    unstable: new Uint8Array(size),
+    wordWrites: new Uint8Array(words),
+    blockErases: new Uint32Array(blocks),
+  };
+  return new NorSim({ chip, blocks, image });
+}
+
+function _same(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
