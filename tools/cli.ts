@@ -8,6 +8,7 @@ import * as issue from "./commands/issue";
 import * as keycode from "./commands/keycode";
 import * as torture from "./commands/torture";
 import * as sim from "./commands/sim";
+import * as recover from "./commands/recover";
 
 import { version as VERSION } from "../package.json";
 
@@ -19,6 +20,7 @@ const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   keycode,
   torture,
   sim,
+  recover,
 ];
 
 export function program(): Command {

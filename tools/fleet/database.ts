@@ -47,6 +47,19 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX codes_by_device ON codes (device_id, code_id);
    CREATE TABLE packages (name TEXT PRIMARY KEY, seconds INTEGER NOT NULL CHECK (seconds > 0)) STRICT;
    INSERT INTO packages VALUES ('day', 86400), ('week', 604800), ('month', 2592000);`,
+  // 2: operator recoveries of corrupt journals (tools/fleet/recovery.ts): what was written to the device and why.
+  `CREATE TABLE recoveries (
+     recovery_id INTEGER PRIMARY KEY,
+     device_id INTEGER NOT NULL REFERENCES devices (device_id),
+     recovered_at TEXT NOT NULL,
+     issued_seq INTEGER NOT NULL,
+     entered_seq_before INTEGER NOT NULL,
+     unlocked INTEGER NOT NULL CHECK (unlocked IN (0, 1)),
+     credit_seconds INTEGER NOT NULL CHECK (credit_seconds >= 0 AND (unlocked = 0 OR credit_seconds = 0)),
+     record BLOB NOT NULL,
+     note TEXT
+   ) STRICT;
+   CREATE INDEX recoveries_by_device ON recoveries (device_id, recovery_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

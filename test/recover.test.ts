@@ -1,0 +1,269 @@
+// `solkey recover` (ARCHITECTURE.md, Journal, "Recovering a corrupt device"): a device whose journal is corrupt comes
+// up locked; the recovery image from the fleet database brings it back with the stated credit, every code issued
+// before void, and codes issued after it applying as usual.
+import Database from "better-sqlite3";
+import fc from "fast-check";
+import fs from "fs";
+import path from "path";
+import { fullDigits } from "../firmware/protocols/nexus/full";
+import { nexusFull } from "../firmware/protocols/nexus/full_device";
+import { TokenIssuer } from "../firmware/protocols/openpaygo/encoder";
+import { openPaygo } from "../firmware/protocols/openpaygo/verifier";
+import { SimDevice, type TraceEvent } from "../hosts/node/simdevice";
+import { openFleet, SCHEMA_VERSION } from "../tools/fleet/database";
+import { recoveryState } from "../tools/fleet/recovery";
+import { scratch, solkey } from "./fleet.helpers";
+
+const DAY = 86400;
+/** Nexus's attempt limiter earns one attempt per 720 s of uptime: one entry per 12 minutes never meets it. */
+const BETWEEN_ENTRIES_MS = 12 * 60_000;
+
+interface Issued {
+  keycode: string;
+  seconds: number | null;
+  seq: number;
+}
+
+const keysFor = (protocol: string, restricted: boolean, keycode: string) =>
+  protocol === "openpaygo" && !restricted ? `*${keycode}#` : keycode;
+
+const verdicts = (trace: readonly TraceEvent[]) =>
+  trace.flatMap((e) =>
+    e.type === "feedback" && ["applied", "duplicate", "invalid", "locked_out", "rejected"].includes(e.pattern)
+      ? [e.pattern]
+      : [],
+  );
+
+const lastCredit = (trace: readonly TraceEvent[]) => {
+  const event = trace.filter((e) => e.type === "credit").pop();
+  return event?.type === "credit" ? event.seconds : undefined;
+};
+
+/** NOR programming can only clear bits: every record's bits fall to 0 (magic and CRC gone), erased bytes stay. */
+const corrupt = (journal: Uint8Array) => journal.map((b) => (b === 0xff ? 0xff : 0));
+
+describe.each([
+  ["nexus-full", []],
+  ["nexus-small", []],
+  ["openpaygo", []],
+  ["openpaygo", ["--restricted"]],
+] as [string, string[]][])("solkey recover: %s %j", (protocol, options) => {
+  const restricted = options.includes("--restricted");
+
+  it("a device locked by a corrupt journal, recovered with the image, takes the next code and refuses every older one", async () => {
+    const dir = scratch("recover");
+    const db = path.join(dir, "fleet.db");
+    const out = path.join(dir, "img");
+    const provision = ["provision", "--protocol", protocol, ...options, "--count", "1", "--random-keys"];
+    expect((await solkey([...provision, "--db", db, "--out", out])).code).toBe(0);
+    const read = (file: string) => new Uint8Array(fs.readFileSync(file));
+    const image = read(path.join(out, "SK-00000001.bin"));
+    const issue = async (...args: string[]): Promise<Issued> => {
+      const r = await solkey(["issue", "SK-00000001", ...args, "--db", db, "--json"]);
+      expect(r).toMatchObject({ code: 0, stderr: "" });
+      return JSON.parse(r.stdout) as Issued;
+    };
+    const type = (sim: SimDevice, code: Issued) => {
+      sim.wait(BETWEEN_ENTRIES_MS);
+      sim.type(keysFor(protocol, restricted, code.keycode));
+    };
+
+    // Eight codes issued, the first three typed; then the journal's records are destroyed.
+    const amounts = [
+      ["--days", "1"],
+      ["--days", "1"],
+      ["--days", "2", "--set"],
+      ["--days", "1"],
+      ["--days", "3"],
+    ];
+    const issued: Issued[] = [];
+    for (let i = 0; i < 8; i++) issued.push(await issue(...amounts[i % amounts.length], "--ref", `PAY-${i}`));
+    const before = new SimDevice({ provision: image, journal: read(path.join(out, "SK-00000001.journal.bin")) });
+    before.powerOn();
+    for (const code of issued.slice(0, 3)) type(before, code);
+    expect(verdicts(before.trace)).toEqual(["applied", "applied", "applied"]);
+    expect((await solkey(["issue", "SK-00000001", "--entered", issued[2].keycode, "--db", db])).code).toBe(0);
+    before.powerOff();
+
+    const locked = new SimDevice({ provision: image, journal: corrupt(before.images().journal) });
+    locked.powerOn();
+    expect(locked.trace.find((e) => e.type === "boot")).toMatchObject({ status: "locked" });
+    type(locked, issued[3]);
+    expect(new Set(verdicts(locked.trace))).toEqual(new Set(["rejected"])); // every key
+    expect(locked.loadPin()).toBe(false);
+
+    const r = await solkey(["recover", "SK-00000001", "--credit-days", "2", "--db", db, "--out", dir, "--json"]);
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ issuedSeq: issued[7].seq, enteredSeqBefore: issued[2].seq });
+    expect(report.outstanding.codes).toBe(5);
+    const recovered = read(report.files[0]);
+    const boot = () => {
+      const sim = new SimDevice({ provision: image, journal: recovered });
+      sim.powerOn();
+      expect(sim.trace.find((e) => e.type === "boot")).toMatchObject({ status: "ready" });
+      return sim;
+    };
+    const fresh = boot();
+    expect(lastCredit(fresh.trace)).toBe(2 * DAY);
+    expect(fresh.loadPin()).toBe(true);
+
+    // Exhaustive over the codes issued before the recovery: each refused on a freshly recovered device...
+    for (const code of issued) {
+      const sim = boot();
+      type(sim, code);
+      expect(verdicts(sim.trace)).toHaveLength(1);
+      expect(verdicts(sim.trace)).not.toContain("applied");
+    }
+    // ...and all of them in a row on one, after which the next code issued (inside the window again) applies.
+    const sim = boot();
+    for (const code of issued) type(sim, code);
+    expect(verdicts(sim.trace)).not.toContain("applied");
+    const next = await issue("--days", "1", "--ref", "PAY-after");
+    expect(next.seq).toBeGreaterThan(issued[7].seq);
+    type(sim, next);
+    expect(verdicts(sim.trace).pop()).toBe("applied");
+    const credit = lastCredit(sim.trace) as number;
+    const elapsed = (issued.length + 1) * (BETWEEN_ENTRIES_MS / 1000);
+    expect(credit).toBeGreaterThanOrEqual(3 * DAY - elapsed - 60);
+    expect(credit).toBeLessThanOrEqual(3 * DAY);
+
+    const fleet = new Database(db, { readonly: true });
+    expect(fleet.prepare("SELECT device_id, issued_seq, credit_seconds, unlocked FROM recoveries").all()).toEqual([
+      { device_id: 1, issued_seq: issued[7].seq, credit_seconds: 2 * DAY, unlocked: 0 },
+    ]);
+    expect(fleet.prepare("SELECT entered_seq FROM devices").get()).toEqual({ entered_seq: issued[7].seq });
+    fleet.close();
+  });
+});
+
+describe("recovery state", () => {
+  const key = new Uint8Array(16).fill(9);
+
+  it("Nexus: every message ID up to the highest issued is refused, every ID in the 40 above it applies", () => {
+    const protocol = nexusFull({ key });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 23, max: 0xffffffff - 41 }),
+        fc.nat(400),
+        fc.integer({ min: 1, max: 40 }),
+        (issued, back, ahead) => {
+          const state = recoveryState(protocol, issued, { kind: "credit", seconds: 0 }).protocol;
+          const old = fullDigits({ type: "add_credit", key, id: Math.max(0, issued - back), hours: 1 });
+          const fresh = fullDigits({ type: "add_credit", key, id: issued + ahead, hours: 1 });
+          expect(protocol.verify(state, old).kind).not.toBe("applied");
+          expect(protocol.verify(state, fresh).kind).toBe("applied");
+        },
+      ),
+    );
+  });
+
+  it("OpenPAYGO: every count up to the highest issued is refused, the next count of either type applies", () => {
+    const startingCode = 123456789;
+    const protocol = openPaygo({ key, startingCode, timeDivider: 1, restricted: false });
+    const issuer = new TokenIssuer({ key, startingCode });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 600 }), fc.nat(600), fc.boolean(), (issued, back, add) => {
+        const state = recoveryState(protocol, issued, { kind: "unlocked" }).protocol;
+        const type = add ? "add_time" : "set_time";
+        const old = issuer.issue({ count: Math.max(0, issued - back - 2), type, value: 5 });
+        if (old.count <= issued) expect(protocol.verify(state, old.token).kind).not.toBe("applied");
+        expect(protocol.verify(state, issuer.issue({ count: issued, type, value: 5 }).token).kind).toBe("applied");
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("solkey recover: refusals", () => {
+  async function fleet(): Promise<{ dir: string; db: string }> {
+    const dir = scratch("recover");
+    const db = path.join(dir, "fleet.db");
+    const provision = ["provision", "--protocol", "nexus-full", "--count", "1", "--random-keys", "--db", db];
+    expect((await solkey([...provision, "--out", dir])).code).toBe(0);
+    return { dir, db };
+  }
+  const rows = (db: string) => {
+    const d = new Database(db, { readonly: true });
+    try {
+      return d.prepare("SELECT count(*) AS n FROM recoveries").get();
+    } finally {
+      d.close();
+    }
+  };
+
+  it.each([
+    [[], /say what the device is owed, exactly once: --credit-days N or --credit-hours N/],
+    [["--credit-days", "2", "--credit-hours", "5"], /exactly once/],
+    [["--credit-days", "2", "--unlocked"], /exactly once/],
+    [["--credit-days", "two"], /--credit-days expected a whole number 0\.\.36500/],
+  ])("refuses %j with exit 2, one line, and nothing recorded", async (args, message) => {
+    const { dir, db } = await fleet();
+    const r = await solkey(["recover", "SK-00000001", ...(args as string[]), "--db", db, "--out", dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+    expect(rows(db)).toEqual({ n: 0 });
+  });
+
+  it("names `solkey provision` for an unknown device", async () => {
+    const { dir, db } = await fleet();
+    const r = await solkey(["recover", "SK-99999999", "--credit-days", "1", "--db", db, "--out", dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/device SK-99999999 is not in .*Run `solkey provision` first/);
+  });
+
+  it("leaves no row and no file when the image cannot be placed, and warns at a second recovery", async () => {
+    const { dir, db } = await fleet();
+    const out = path.join(dir, "rec");
+    const args = ["recover", "SK-00000001", "--credit-hours", "0", "--db", db, "--out", out];
+    expect(await solkey(args)).toMatchObject({ code: 0, stderr: "" });
+    const files = fs.readdirSync(out).sort();
+    expect(files).toEqual(["SK-00000001.journal.bin"]);
+    const again = await solkey(args);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/SK-00000001.journal.bin exists/);
+    expect(fs.readdirSync(out).sort()).toEqual(files);
+    expect(rows(db)).toEqual({ n: 1 });
+    const second = await solkey([...args.slice(0, -1), path.join(dir, "rec2")]);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(/^warning: SK-00000001 was recovered before .*replace the controller/);
+    expect(rows(db)).toEqual({ n: 2 });
+  });
+
+  it("writes an nRF52 recovery as an Intel HEX of the journal pages only", async () => {
+    const dir = scratch("recover");
+    const db = path.join(dir, "fleet.db");
+    const provision = ["provision", "--protocol", "openpaygo", "--board", "nrf52", "--count", "1", "--random-keys"];
+    expect((await solkey([...provision, "--db", db, "--out", dir])).code).toBe(0);
+    const r = await solkey(["recover", "SK-00000001", "--unlocked", "--db", db, "--out", dir, "--json"]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.files).toEqual([path.join(dir, "SK-00000001.journal.hex")]);
+    expect(report.flash).toMatch(
+      /nrfjprog .*--readcode .*nrfjprog .*--program .*SK-00000001.journal.hex --sectorerase/,
+    );
+    const lines = fs.readFileSync(report.files[0], "utf8").trim().split("\n");
+    expect(lines[0]).toBe(":02000004000FEB");
+    expect(lines[1].slice(3, 7)).toBe("1000"); // 0xF1000: the journal's first page
+    expect(lines).toHaveLength(1 + 0x2000 / 16 + 1); // the two pages, nothing of the provisioning page at 0xF3000
+  });
+});
+
+describe("fleet database schema 2", () => {
+  it("migrates a schema-1 fleet (before recoveries) keeping its devices", async () => {
+    const dir = scratch("recover");
+    const db = path.join(dir, "fleet.db");
+    const provision = ["provision", "--protocol", "nexus-full", "--count", "3", "--random-keys", "--db", db];
+    expect((await solkey([...provision, "--out", dir])).code).toBe(0);
+    const old = new Database(db);
+    old.exec("DROP TABLE recoveries");
+    old.pragma("user_version = 1");
+    old.close();
+    const opened = openFleet(db);
+    expect(opened.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    expect(opened.prepare("SELECT count(*) AS n FROM devices").get()).toEqual({ n: 3 });
+    expect(opened.prepare("SELECT count(*) AS n FROM recoveries").get()).toEqual({ n: 0 });
+    opened.close();
+  });
+});

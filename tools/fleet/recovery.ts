@@ -1,0 +1,154 @@
+// Recovering a device whose journal mounts corrupt (ARCHITECTURE.md, Journal, "Recovering a corrupt device", steps
+// 2-4): from the fleet database, a new first record that moves the protocol's replay state past every code ever
+// issued to the device, holds the credit the operator says is owed and a fresh attempt limiter; its journal image;
+// and a row in `recoveries`, all in one transaction.
+import "../../hosts/node/simresolve"; // first: firmware/main.ts imports Moddable's modules by name
+import { encodeDevice } from "../../firmware/ledger/codec";
+import { initialLimiter } from "../../firmware/ledger/limiter";
+import type { DeviceState, Payg } from "../../firmware/ledger/state";
+import { FRAMES } from "../../firmware/io/framing";
+import { deviceProtocol } from "../../firmware/main";
+import { markThrough, type NexusState } from "../../firmware/protocols/nexus/window";
+import { afterApplying, type OpenPaygoState } from "../../firmware/protocols/openpaygo/replay";
+import type { KeycodeProtocol } from "../../firmware/protocols/protocol";
+import type { ProvisionRecord } from "../../firmware/provision/record";
+import { inTransaction, type Db } from "./database";
+import { findDevice } from "./devices";
+import { journalImage } from "./journal";
+
+/** What the device is owed from now on, by the operator's account: powered seconds of credit, or unlocked. */
+export type Owed = { readonly kind: "credit"; readonly seconds: number } | { readonly kind: "unlocked" };
+
+export interface RecoveryRequest {
+  /** Serial or device id. */
+  readonly device: string;
+  readonly owed: Owed;
+  /** Free text for the failure report (ticket number, what the customer said). */
+  readonly note?: string;
+}
+
+export interface Recovery {
+  readonly recoveryId: number;
+  readonly serial: string;
+  readonly deviceId: number;
+  readonly record: ProvisionRecord;
+  /** The highest Nexus message ID / OpenPAYGO count ever issued: every code up to it is void on the device. */
+  readonly issuedSeq: number;
+  /** The highest known to be entered before the recovery (the ledger's window now counts from `issuedSeq`). */
+  readonly enteredSeqBefore: number;
+  readonly owed: Owed;
+  /** Codes issued above the highest one known entered (void on the device now), and the credit they carried. */
+  readonly outstanding: { readonly codes: number; readonly seconds: number };
+  /** When this device was recovered before, or null: a second corruption without an operator means failing flash. */
+  readonly previousRecovery: string | null;
+  /** The whole journal region to write: record 1 holding the recovery state, the rest erased. */
+  readonly journal: Uint8Array;
+}
+
+/**
+ * Nexus QC test counts after a recovery: spent. The device's own counts are lost with its journal, and QC codes are
+ * the same for every device, so counts of zero would hand a recovered unit free test power again.
+ */
+const QC_SPENT = 0xff;
+
+/**
+ * The device state a recovery writes: the protocol's replay state moved past `issuedSeq` by the protocol's own
+ * transitions (Nexus: `markThrough`, the window at `issuedSeq` with every ID up to it used, as after a set-credit
+ * code; OpenPAYGO: `afterApplying` a set-time count `issuedSeq`, every older count used), `owed` as the credit,
+ * and the limiter of a factory-fresh device.
+ */
+export function recoveryState<S>(protocol: KeycodeProtocol<S>, issuedSeq: number, owed: Owed): DeviceState<S> {
+  const fresh = protocol.initialState();
+  let replay: unknown;
+  if (protocol.name === "openpaygo") {
+    replay = afterApplying(fresh as OpenPaygoState, issuedSeq, "set_time");
+  } else {
+    const window = markThrough(fresh as NexusState, issuedSeq);
+    replay = { ...window, qcShort: QC_SPENT, qcLong: QC_SPENT } satisfies NexusState;
+  }
+  // Back through the protocol's own words: a state this firmware could not read would leave the device locked.
+  const words = protocol.toWords(replay as S);
+  const checked = protocol.fromWords(words);
+  if (checked === undefined) throw new Error(`recovery state at ${issuedSeq} is not a ${protocol.name} state: a bug`);
+  const payg: Payg =
+    owed.kind === "unlocked" ? { kind: "unlocked" } : { kind: "metered", creditSeconds: owed.seconds, testSeconds: 0 };
+  return { payg, protocol: checked, limiter: initialLimiter(protocol.name) };
+}
+
+/** The digits a keypad hands the ledger for a printed keycode: no spaces, no start or end key. */
+export function entryDigits(record: ProvisionRecord, keycode: string): string {
+  const spec = FRAMES[deviceProtocol(record).frame];
+  let digits = keycode.replace(/\s/g, "");
+  if (spec.start !== undefined && digits.startsWith(spec.start)) digits = digits.slice(spec.start.length);
+  if (spec.end !== undefined && digits.endsWith(spec.end)) digits = digits.slice(0, -spec.end.length);
+  return digits;
+}
+
+interface _CodeRow {
+  seq: number;
+  keycode: string;
+  seconds: number | null;
+}
+
+/**
+ * Builds and records a recovery in one IMMEDIATE transaction; `each` runs inside it (stage the image file): if it or
+ * anything else throws, nothing is recorded. Before anything is recorded, the recovery state is checked to refuse
+ * every code the ledger ever issued with an ID/count, and its image to mount as exactly that state.
+ */
+export function recoverDevice(
+  db: Db,
+  file: string,
+  request: RecoveryRequest,
+  each: (recovery: Recovery) => void = () => {},
+): Recovery {
+  return inTransaction(db, file, () => {
+    const device = findDevice(db, file, request.device);
+    const { record, issuedSeq } = device;
+    const protocol = deviceProtocol(record).protocol;
+    const state = recoveryState(protocol, issuedSeq, request.owed);
+    const codes = db
+      .prepare("SELECT seq, keycode, seconds FROM codes WHERE device_id = ? AND seq IS NOT NULL")
+      .all(device.deviceId) as _CodeRow[];
+    for (const code of codes) {
+      const verdict = protocol.verify(state.protocol, entryDigits(record, code.keycode));
+      if (verdict.kind === "applied")
+        throw new Error(`recovery state of ${device.serial} would apply code #${code.seq} again: a solkey bug`);
+    }
+    const journal = journalImage(record.board, protocol, state);
+    const previous = db
+      .prepare("SELECT recovered_at FROM recoveries WHERE device_id = ? ORDER BY recovery_id DESC LIMIT 1")
+      .get(device.deviceId) as { recovered_at: string } | undefined;
+    const unentered = codes.filter((c) => c.seq > device.enteredSeq);
+    const row = db
+      .prepare(
+        `INSERT INTO recoveries (device_id, recovered_at, issued_seq, entered_seq_before, unlocked, credit_seconds,
+           record, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        device.deviceId,
+        new Date().toISOString(),
+        issuedSeq,
+        device.enteredSeq,
+        request.owed.kind === "unlocked" ? 1 : 0,
+        request.owed.kind === "unlocked" ? 0 : request.owed.seconds,
+        encodeDevice(protocol, state),
+        request.note ?? null,
+      );
+    // The device now holds every ID/count up to issuedSeq as used: the acceptance window counts from there.
+    db.prepare("UPDATE devices SET entered_seq = issued_seq WHERE device_id = ?").run(device.deviceId);
+    const recovery: Recovery = {
+      recoveryId: Number(row.lastInsertRowid),
+      serial: device.serial,
+      deviceId: device.deviceId,
+      record,
+      issuedSeq,
+      enteredSeqBefore: device.enteredSeq,
+      owed: request.owed,
+      outstanding: { codes: unentered.length, seconds: unentered.reduce((sum, c) => sum + (c.seconds ?? 0), 0) },
+      previousRecovery: previous?.recovered_at ?? null,
+      journal,
+    };
+    each(recovery);
+    return recovery;
+  });
+}
