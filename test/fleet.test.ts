@@ -313,7 +313,7 @@ describe("solkey provision", () => {
     expect(Math.min(...ids)).toBe(1);
   });
 
-  it("writes nRF52 images as Intel HEX at the provisioning page", async () => {
+  it("writes nRF52 images as one Intel HEX holding the journal pages and the provisioning page", async () => {
     const dir = scratch("cli");
     const r = await solkey([
       "provision",
