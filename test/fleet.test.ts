@@ -15,7 +15,7 @@ import { NorSim, type NorImage } from "../hosts/node/nor";
 import { SolkeyError, UsageError } from "../tools/errors";
 import { openFleet, SCHEMA_VERSION } from "../tools/fleet/database";
 import { allDevices, provisionBatch } from "../tools/fleet/devices";
-import { segmentsToIntelHex, toIntelHex } from "../tools/fleet/ihex";
+import { readIntelHex, segmentsToIntelHex, toIntelHex } from "../tools/fleet/ihex";
 import { protocolOf } from "../tools/fleet/journal";
 import { makeProfile } from "../tools/fleet/profile";
 import { deriveDeviceKey, masterFingerprint, randomStartingCode, readMasterKey } from "../tools/fleet/secrets";
@@ -226,6 +226,32 @@ describe("Intel HEX", () => {
     expect(bytes.size).toBe(60);
     low.forEach((b, i) => expect(bytes.get(0xf1000 + i)).toBe(b));
     high.forEach((b, i) => expect(bytes.get(0x2fff8 + i)).toBe(b));
+  });
+});
+
+describe("Intel HEX reader", () => {
+  const journal = Uint8Array.from({ length: 40 }, (_, i) => i);
+  const record = Uint8Array.from({ length: 64 }, (_, i) => 255 - i);
+  const hex = segmentsToIntelHex([
+    { address: 0xf1000, data: journal },
+    { address: 0xf3000, data: record },
+  ]);
+
+  it("reads back each segment by address, and erased bytes where the file holds none", () => {
+    expect(readIntelHex(hex, 0xf3000, 64)).toEqual(record);
+    expect(readIntelHex(hex, 0xf1000, 40)).toEqual(journal);
+    expect(readIntelHex(hex, 0xf1020, 16)).toEqual(Uint8Array.from([...journal.subarray(32), ...Array(8).fill(0xff)]));
+  });
+
+  it("refuses a line with a bad checksum or a wrong length, naming the line", () => {
+    const lines = hex.trim().split("\n");
+    const last = lines[2].slice(-2) === "00" ? "01" : "00";
+    const badSum = [...lines.slice(0, 2), lines[2].slice(0, -2) + last, ...lines.slice(3)].join("\n");
+    expect(() => readIntelHex(badSum, 0xf1000, 40)).toThrow(
+      /Intel HEX line 3: expected a record with a valid checksum/,
+    );
+    expect(() => readIntelHex(":0400", 0, 4)).toThrow(RangeError);
+    expect(() => readIntelHex("not hex", 0, 4)).toThrow(RangeError);
   });
 });
 

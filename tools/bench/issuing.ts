@@ -5,12 +5,14 @@
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { decodeProvision } from "../../firmware/provision/record";
+import { BOARDS } from "../../firmware/provision/board";
+import { decodeProvision, RECORD_LENGTH } from "../../firmware/provision/record";
 import { runProvision } from "../commands/provision";
 import { encodeCode, tokenIssuer, type CodeRequest, type DeviceSecrets } from "../fleet/codes";
 import { openFleet, type Db } from "../fleet/database";
 import { allDevices, provisionBatch } from "../fleet/devices";
 import { Ledger } from "../fleet/ledger";
+import { readIntelHex } from "../fleet/ihex";
 import { IssueQueue } from "../fleet/queue";
 import { makeProfile } from "../fleet/profile";
 import { printTable, type Cell } from "./table";
@@ -152,9 +154,13 @@ function _provisionTable(dir: string): void {
     const seconds = _seconds(t0);
     const t1 = process.hrtime.bigint();
     let mounted = 0;
+    const { provisionOffset } = BOARDS[board];
     for (const file of fs.readdirSync(out)) {
+      if (file.endsWith(".journal.bin")) continue; // the ESP32's second image; the nRF52 HEX holds both
       const bytes = fs.readFileSync(path.join(out, file));
-      const image = file.endsWith(".hex") ? _hexData(bytes.toString("latin1")) : new Uint8Array(bytes);
+      const image = file.endsWith(".hex")
+        ? readIntelHex(bytes.toString("latin1"), provisionOffset, RECORD_LENGTH)
+        : new Uint8Array(bytes);
       if (decodeProvision(image).kind === "provisioned") mounted++;
     }
     rows.push([`${protocol} on ${board}`, count, seconds, count / seconds, mounted, _seconds(t1)]);
@@ -171,16 +177,6 @@ function _masterFile(dir: string): string {
   const file = path.join(dir, "master.key");
   if (!fs.existsSync(file)) fs.writeFileSync(file, Buffer.from(MASTER).toString("hex"));
   return file;
-}
-
-/** The data bytes of an Intel HEX file, in order (one contiguous image). */
-function _hexData(text: string): Uint8Array {
-  const out: number[] = [];
-  for (const line of text.trim().split("\n")) {
-    const raw = Buffer.from(line.slice(1), "hex");
-    if (raw[3] === 0) out.push(...raw.subarray(4, 4 + raw[0]));
-  }
-  return Uint8Array.from(out);
 }
 
 function _seconds(t0: bigint): number {

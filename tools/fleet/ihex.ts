@@ -37,6 +37,29 @@ export function segmentsToIntelHex(segments: readonly HexSegment[]): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * The `length` bytes at absolute `address` of an Intel HEX file (0xFF where it holds none, as erased flash reads).
+ * Throws RangeError on a malformed line or a bad checksum.
+ */
+export function readIntelHex(text: string, address: number, length: number): Uint8Array {
+  const out = new Uint8Array(length).fill(0xff);
+  let upper = 0;
+  for (const [i, line] of text.trim().split(/\r?\n/).entries()) {
+    const raw = /^:([0-9A-Fa-f]{2})+$/.test(line) ? Buffer.from(line.slice(1), "hex") : undefined;
+    if (!raw || raw.length !== raw[0] + 5 || (raw.reduce((a, b) => a + b, 0) & 0xff) !== 0)
+      throw new RangeError(`Intel HEX line ${i + 1}: expected a record with a valid checksum, got "${line}"`);
+    const type = raw[3];
+    if (type === 0x04) upper = raw.readUInt16BE(4) * 0x10000;
+    if (type !== 0x00) continue;
+    const at = upper + raw.readUInt16BE(1);
+    for (let j = 0; j < raw[0]; j++) {
+      const k = at + j - address;
+      if (k >= 0 && k < length) out[k] = raw[4 + j];
+    }
+  }
+  return out;
+}
+
 function _record(offset: number, type: number, bytes: number[]): string {
   const fields = [bytes.length, offset >> 8, offset & 0xff, type, ...bytes];
   const checksum = -fields.reduce((a, b) => a + b, 0) & 0xff;
