@@ -360,13 +360,13 @@ describe("solkey provision", () => {
     const report = JSON.parse(r.stdout);
     expect(report.flash).toMatch(/nrfjprog .*--program .*<serial>.hex --sectorerase/);
     const hex = fs.readFileSync(path.join(dir, "SK-00000001.hex"), "utf8");
-    expect(hex.split("\n")[0]).toBe(":02000004000FEB"); // upper 16 bits of 0xF1000 and 0xF3000
+    expect(hex.split("\n")[0]).toBe(":02000004000EEC"); // upper 16 bits of the journal's 0xEC000 and the record's 0xEE000
     const bytes = readHex(hex);
-    // One file, both regions: the provisioning record at 0xF3000, the whole 8 KB journal region below it.
+    // One file, both regions: the provisioning record at 0xEE000, the whole 8 KB journal region below it.
     const at = (from: number, n: number) => Uint8Array.from({ length: n }, (_, i) => bytes.get(from + i) ?? -1);
     const read = decodeProvision(at(BOARDS.nrf52.provisionOffset, 64));
     expect(read.kind).toBe("provisioned");
-    const journal = at(0xf1000, 0x2000);
+    const journal = at(BOARDS.nrf52.provisionOffset - 0x2000, 0x2000);
     expect(bytes.size).toBe(0x2000 + 64);
     const mounted = Journal.mount(new NorSim({ chip: NRF52, blocks: 2, image: imageOf(journal) })).mounted;
     expect(mounted).toMatchObject({ kind: "record", sequence: 1 });

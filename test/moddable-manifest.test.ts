@@ -1,6 +1,8 @@
 // manifest.json's modules and preload sections as Moddable's mcconfig reads them (hosts/moddable/README.md).
 import fs from "fs";
 import path from "path";
+import { AREAS } from "../firmware/main";
+import { BOARDS } from "../firmware/provision/board";
 import manifest from "../manifest.json";
 
 const FIRMWARE = path.join(__dirname, "../firmware");
@@ -46,5 +48,16 @@ describe("Moddable manifest", () => {
   it("includes the Moddable flash module that firmware/io/norflash.ts imports", () => {
     expect(fs.readFileSync(path.join(FIRMWARE, "io/norflash.ts"), "utf8")).toMatch(/from "flash"/);
     expect(manifest.include).toContain("$(MODDABLE)/modules/files/flash/manifest.json");
+  });
+
+  it("keeps solkey's nRF52 pages at the top of Moddable's application region, sized as its storage partition", () => {
+    // Moddable's nRF52 layout (build/devices/nrf52/config/xsproj.ld): the application ends at 0xEF000; above it are
+    // BLE peer data and the `preference` module's pages, which it erases on first use.
+    const MODDABLE_END = 0xef000;
+    const journal = AREAS.nrf52.journal as { offset: number; size: number };
+    expect(journal.offset + journal.size).toBe(BOARDS.nrf52.provisionOffset);
+    expect(BOARDS.nrf52.provisionOffset + BOARDS.nrf52.provisionSize).toBe(MODDABLE_END);
+    // MODDEF_FILE_LFS_PARTITION_SIZE: Moddable keeps its "storage" partition (these pages) clear of the app and mods.
+    expect(manifest.platforms.nrf52.defines.file.lfs.partition_size).toBe(MODDABLE_END - journal.offset);
   });
 });

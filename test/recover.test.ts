@@ -244,9 +244,9 @@ describe("solkey recover: refusals", () => {
       /nrfjprog .*--readcode .*nrfjprog .*--program .*SK-00000001.journal.hex --sectorerase/,
     );
     const lines = fs.readFileSync(report.files[0], "utf8").trim().split("\n");
-    expect(lines[0]).toBe(":02000004000FEB");
-    expect(lines[1].slice(3, 7)).toBe("1000"); // 0xF1000: the journal's first page
-    expect(lines).toHaveLength(1 + 0x2000 / 16 + 1); // the two pages, nothing of the provisioning page at 0xF3000
+    expect(lines[0]).toBe(":02000004000EEC");
+    expect(lines[1].slice(3, 7)).toBe("C000"); // 0xEC000: the journal's first page
+    expect(lines).toHaveLength(1 + 0x2000 / 16 + 1); // the two pages, nothing of the provisioning page at 0xEE000
   });
 });
 

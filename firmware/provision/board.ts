@@ -22,9 +22,12 @@ export const BOARDS: Readonly<Record<BoardName, Board>> = Object.freeze({
   // ESP32 with 4 MB flash: the last 4 KB sector, above the app, xs and journal partitions (ESP-IDF partition
   // tables need 4 KB-aligned data partitions; the last sector is the one an app partition never grows into).
   esp32: Object.freeze({ name: "esp32", id: 1, provisionOffset: 0x3ff000, provisionSize: 0x1000 }),
-  // nRF52840 (1 MB flash): the 4 KB page just below the UF2/Adafruit bootloader at 0xF4000, which also sits below
-  // the bootloader settings; a SoftDevice application image ends far below it.
-  nrf52: Object.freeze({ name: "nrf52", id: 2, provisionOffset: 0xf3000, provisionSize: 0x1000 }),
+  // nRF52840 (1 MB flash), Moddable's layout (build/devices/nrf52/config/xsproj.ld): the application runs from
+  // 0x27000 to 0xEF000; above it sit BLE peer data (0xEF000-0xF1FFF), the `preference` module's pages (0xF2000-
+  // 0xF3FFF, erased on first use) and the bootloader, so solkey takes the top three pages of the application region:
+  // the journal at 0xEC000-0xEDFFF and this record at 0xEE000. The manifest sizes Moddable's "storage" partition
+  // (MODDEF_FILE_LFS_PARTITION_SIZE) to exactly those 12 KB, so neither the app image nor XS mods are placed there.
+  nrf52: Object.freeze({ name: "nrf52", id: 2, provisionOffset: 0xee000, provisionSize: 0x1000 }),
 });
 
 /** The board whose record byte is `id`, or undefined. */
