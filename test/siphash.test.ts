@@ -1,8 +1,8 @@
-import { sipKey, siphash24 } from "../firmware/crypto/siphash";
-import { hexToBytes } from "../firmware/hex";
+import { sipKey, siphash24, siphashWords } from "../firmware/crypto/siphash";
+import { bytesToHex, hexToBytes } from "../firmware/hex";
 import { XsProbe } from "../hosts/xsnap/engine";
 import { NOT_BYTES } from "./bad-inputs";
-import { hashRows, type SipRow } from "./probes/siphash.probe";
+import { hashLoop, hashRows, type SipRow } from "./probes/siphash.probe";
 import { readVectors } from "./vectors";
 
 const rows = readVectors<SipRow>("siphash24.jsonl");
@@ -21,6 +21,42 @@ describe("SipHash-2-4", () => {
     try {
       const { result } = await xs.call<string[]>("hashRows", rows);
       expect(result).toEqual(rows.map((r) => r.hash_le));
+    } finally {
+      await xs.close();
+    }
+  });
+
+  // siphashWords reads whole blocks through a DataView it keeps for the last message buffer: these pin that the view
+  // honours the buffer's byte offset, sees writes made between calls, and is replaced when the buffer changes.
+  const tag = (key: Uint8Array, message: Uint8Array, length: number) =>
+    bytesToHex(new Uint8Array(siphashWords(sipKey(key), message, length, new Int32Array(2)).buffer));
+
+  it("hashes a message at a byte offset inside a larger buffer like the message alone", () => {
+    const got = rows.map((r) => {
+      const message = hexToBytes(r.message);
+      const buffer = new Uint8Array(message.length + 11).fill(0xa5);
+      buffer.set(message, 3);
+      return tag(hexToBytes(r.key), buffer.subarray(3, 3 + message.length), message.length);
+    });
+    expect(got).toEqual(rows.map((r) => r.hash_le));
+  });
+
+  it("hashes a reused buffer written between calls, and alternating buffers, like fresh copies", () => {
+    const reused = new Uint8Array(64);
+    const other = new Uint8Array(64).fill(0xff);
+    const got = rows.map((r) => {
+      reused.set(hexToBytes(r.message));
+      tag(hexToBytes(r.key), other, 63); // another buffer in between
+      return tag(hexToBytes(r.key), reused, r.message.length / 2);
+    });
+    expect(got).toEqual(rows.map((r) => r.hash_le));
+  });
+
+  it("hashes one reused buffer the same inside XS as under Node", async () => {
+    const xs = await XsProbe.load("test/probes/siphash.probe.ts");
+    try {
+      const { result } = await xs.call<number>("hashLoop", 300);
+      expect(result).toBe(hashLoop(300));
     } finally {
       await xs.close();
     }
