@@ -5,30 +5,15 @@ import Digital from "embedded:io/digital";
 import config from "mc/config";
 import { Controller, type DeviceEvent } from "./controller";
 import { FeedbackPlayer, patternFor } from "./io/feedback";
-import { FRAMES, type FrameName } from "./io/framing";
+import { FRAMES } from "./io/framing";
 import { ButtonKeypad, MatrixKeypad, type Keypad } from "./io/keypad";
 import { LoadSwitch } from "./io/load";
-import { ModdableNor, openFlash, type FlashArea } from "./io/norflash";
+import { ModdableNor, openFlash } from "./io/norflash";
+import { AREAS, type BoardName } from "./provision/board";
+import { deviceProtocol } from "./provision/protocol";
 import { decodeProvision, RECORD_LENGTH, type ProvisionRecord } from "./provision/record";
-import { BOARDS, type BoardName } from "./provision/board";
-import { nexusFull } from "./protocols/nexus/full_device";
-import { nexusSmall } from "./protocols/nexus/small_device";
-import { openPaygo } from "./protocols/openpaygo/verifier";
-import type { KeycodeProtocol } from "./protocols/protocol";
 import { CHIPS } from "./storage/flash";
 import { Journal } from "./storage/journal";
-
-/**
- * Flash areas per board. ESP32: partitions by label (hosts/moddable/esp32/partitions.csv); nRF52: address ranges
- * below the provisioning page (firmware/provision/board.ts). The journal gets 4 sectors on ESP32 and 2 pages on nRF52.
- */
-export const AREAS: Readonly<Record<BoardName, { readonly provision: FlashArea; readonly journal: FlashArea }>> = {
-  esp32: { provision: { partition: "solkey_prov" }, journal: { partition: "solkey_jrnl" } },
-  nrf52: {
-    provision: { offset: BOARDS.nrf52.provisionOffset, size: BOARDS.nrf52.provisionSize },
-    journal: { offset: BOARDS.nrf52.provisionOffset - 0x2000, size: 0x2000 },
-  },
-};
 
 /** Keys of the keypad types a provisioning record names, in the record's pin order. */
 const KEYS = { "matrix-4x3": "123456789*0#", "buttons-4": "1234", "buttons-5": "12345" } as const;
@@ -117,28 +102,6 @@ function _readProvision(): { record: ProvisionRecord; board: BoardName } | undef
     return read.kind === "provisioned" && read.record.board === board ? { record: read.record, board } : undefined;
   }
   return undefined;
-}
-
-/** The verifier and entry frame a record asks for (also used by the simulator to read a device's state). */
-export function deviceProtocol(record: ProvisionRecord): { protocol: KeycodeProtocol<unknown>; frame: FrameName } {
-  switch (record.protocol) {
-    case "openpaygo": {
-      const { key, startingCode, timeDivider, restricted, extended } = record;
-      const protocol = openPaygo({ key, startingCode, timeDivider, restricted, extended });
-      const frame = !restricted ? "openpaygo" : extended ? "openpaygo-restricted-extended" : "openpaygo-restricted";
-      return { protocol: protocol as KeycodeProtocol<unknown>, frame };
-    }
-    case "nexus-full":
-      return {
-        protocol: nexusFull({ key: record.key, deviceId: record.deviceId }) as KeycodeProtocol<unknown>,
-        frame: "nexus-full",
-      };
-    case "nexus-small": {
-      const enableExtendedSmallMessage = record.extendedSmallMessage;
-      const protocol = nexusSmall({ key: record.key, enableExtendedSmallMessage });
-      return { protocol: protocol as KeycodeProtocol<unknown>, frame: "nexus-small" };
-    }
-  }
 }
 
 function _openKeypad(record: ProvisionRecord, onKey: (key: string) => void): Keypad {

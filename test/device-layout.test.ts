@@ -1,7 +1,7 @@
 // The flash layout the device, the simulator, the factory tool and the ESP32 partition table must agree on.
 import fs from "fs";
 import path from "path";
-import { AREAS } from "../firmware/main";
+import { AREAS } from "../firmware/provision/board";
 import { BOARDS } from "../firmware/provision/board";
 import { SIM_PARTITIONS } from "../hosts/node/simdevice";
 import manifest from "../manifest.json";

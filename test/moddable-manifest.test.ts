@@ -1,8 +1,7 @@
 // manifest.json's modules and preload sections as Moddable's mcconfig reads them (hosts/moddable/README.md).
 import fs from "fs";
 import path from "path";
-import { AREAS } from "../firmware/main";
-import { BOARDS } from "../firmware/provision/board";
+import { AREAS, BOARDS } from "../firmware/provision/board";
 import manifest from "../manifest.json";
 
 const FIRMWARE = path.join(__dirname, "../firmware");

@@ -6,7 +6,7 @@ import { encodeDevice } from "../firmware/ledger/codec";
 import { CHECKPOINT_INTERVAL_MS, mount, reduce, type LedgerState } from "../firmware/ledger/reducer";
 import { decodeDevice } from "../firmware/ledger/codec";
 import { freshState, type DeviceState } from "../firmware/ledger/state";
-import { AREAS } from "../firmware/main";
+import { AREAS } from "../firmware/provision/board";
 import type { KeycodeProtocol } from "../firmware/protocols/protocol";
 import type { ProvisionRecord } from "../firmware/provision/record";
 import { BOARDS } from "../firmware/provision/board";

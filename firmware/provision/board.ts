@@ -36,3 +36,18 @@ export function boardById(id: number): Board | undefined {
   if (id === BOARDS.nrf52.id) return BOARDS.nrf52;
   return undefined;
 }
+
+/** Where a flash area lives: an ESP32 partition label, or an absolute range on chips without a partition table. */
+export type FlashArea = { readonly partition: string } | { readonly offset: number; readonly size: number };
+
+/**
+ * The provisioning and journal areas per board. ESP32: partitions by label (hosts/moddable/esp32/partitions.csv);
+ * nRF52: address ranges, the journal's two pages just below the provisioning page.
+ */
+export const AREAS: Readonly<Record<BoardName, { readonly provision: FlashArea; readonly journal: FlashArea }>> = {
+  esp32: { provision: { partition: "solkey_prov" }, journal: { partition: "solkey_jrnl" } },
+  nrf52: {
+    provision: { offset: BOARDS.nrf52.provisionOffset, size: BOARDS.nrf52.provisionSize },
+    journal: { offset: BOARDS.nrf52.provisionOffset - 0x2000, size: 0x2000 },
+  },
+};

@@ -1,7 +1,7 @@
 // The simulator's demo devices: one fixed, public demo key per protocol, and the next valid codes for a demo device
 // computed from its own flash with solkey's encoders (the same code an operator's server would issue).
 import { decodeDevice } from "../../firmware/ledger/codec";
-import { deviceProtocol } from "../../firmware/main";
+import { deviceProtocol } from "../../firmware/provision/protocol";
 import { encodeFull } from "../../firmware/protocols/nexus/full";
 import { encodeSmall } from "../../firmware/protocols/nexus/small";
 import type { NexusState } from "../../firmware/protocols/nexus/window";

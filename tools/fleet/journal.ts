@@ -2,13 +2,11 @@
 // written at the factory; "Recovering a corrupt device"). An image is the device's whole journal region: record 1
 // holding a device state at offset 0, every other byte erased, made by the firmware's own `Journal.format` on a
 // strict NOR simulator and mounted back before anyone may write it to a chip.
-import "../../hosts/node/simresolve"; // first: firmware/main.ts imports Moddable's modules by name
 import { decodeDevice, encodeDevice } from "../../firmware/ledger/codec";
 import type { DeviceState } from "../../firmware/ledger/state";
-import type { FlashArea } from "../../firmware/io/norflash";
-import { AREAS, deviceProtocol } from "../../firmware/main";
+import { AREAS, type BoardName, type FlashArea } from "../../firmware/provision/board";
+import { deviceProtocol } from "../../firmware/provision/protocol";
 import type { KeycodeProtocol } from "../../firmware/protocols/protocol";
-import type { BoardName } from "../../firmware/provision/board";
 import type { ProvisionRecord } from "../../firmware/provision/record";
 import { CHIPS } from "../../firmware/storage/flash";
 import { Journal } from "../../firmware/storage/journal";
