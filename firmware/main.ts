@@ -16,7 +16,7 @@ import { CHIPS } from "./storage/flash";
 import { Journal } from "./storage/journal";
 
 /** Keys of the keypad types a provisioning record names, in the record's pin order. */
-const KEYS = { "matrix-4x3": "123456789*0#", "buttons-4": "1234", "buttons-5": "12345" } as const;
+const KEYS = Object.freeze({ "matrix-4x3": "123456789*0#", "buttons-4": "1234", "buttons-5": "12345" } as const);
 
 export interface StartOptions {
   /** LED for the not-provisioned pattern when there is no record to name one (the board's LED). */

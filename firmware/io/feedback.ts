@@ -33,29 +33,34 @@ export interface Pattern {
 /** Most blinks a credit display shows: past a month, a person counts "many", and the display takes too long. */
 export const CREDIT_BLINKS_MAX = 31;
 
+// Patterns are frozen, steps too: FIXED lives in a preloaded module, shared and read-only on the device.
+function _pattern(steps: number[], repeat: boolean, buzz: boolean): Pattern {
+  return Object.freeze({ steps: Object.freeze(steps), repeat, buzz });
+}
+
 function _pulses(count: number, on: number, off: number, buzz = true, repeat = false): Pattern {
   const steps: number[] = [];
   for (let i = 0; i < count; i++) steps.push(on, off);
-  return { steps, repeat, buzz };
+  return _pattern(steps, repeat, buzz);
 }
 
-const FIXED: Readonly<Record<Exclude<FeedbackName, "display_id" | "credit">, Pattern>> = {
-  key: { steps: [40, 10], repeat: false, buzz: false },
+const FIXED: Readonly<Record<Exclude<FeedbackName, "display_id" | "credit">, Pattern>> = Object.freeze({
+  key: _pattern([40, 10], false, false),
   rejected: _pulses(2, 40, 60),
-  applied: { steps: [2000, 200], repeat: false, buzz: true },
+  applied: _pattern([2000, 200], false, true),
   duplicate: _pulses(2, 500, 300),
   invalid: _pulses(5, 120, 120),
   locked_out: _pulses(10, 60, 60),
-  not_provisioned: { steps: [100, 100, 100, 100, 100, 1500], repeat: true, buzz: false },
+  not_provisioned: _pattern([100, 100, 100, 100, 100, 1500], true, false),
   timeout: _pulses(1, 300, 100),
-  fault: { steps: [1000, 1000], repeat: true, buzz: false },
-};
+  fault: _pattern([1000, 1000], true, false),
+});
 
 /** The pattern for `name`; `value` is the id (display_id: digit by digit, 0 as ten) or whole days (credit). */
 export function patternFor(name: FeedbackName, value = 0): Pattern {
   if (name === "credit") {
     // Unlocked for ever reads as one long glow; otherwise one blink per started day.
-    if (value === Infinity) return { steps: [3000, 200], repeat: false, buzz: false };
+    if (value === Infinity) return _pattern([3000, 200], false, false);
     return _pulses(Math.min(CREDIT_BLINKS_MAX, Math.max(0, Math.ceil(value))), 250, 250, false);
   }
   if (name === "display_id") {
@@ -65,7 +70,7 @@ export function patternFor(name: FeedbackName, value = 0): Pattern {
       for (let i = 0; i < n; i++) steps.push(250, 250);
       steps[steps.length - 1] = 1200; // a long gap between digits
     }
-    return { steps, repeat: false, buzz: false };
+    return _pattern(steps, false, false);
   }
   return FIXED[name];
 }

@@ -21,7 +21,7 @@ export interface FrameSpec {
 }
 
 /** Frames for every keypad a provisioning record can name. */
-export const FRAMES = {
+export const FRAMES = Object.freeze({
   // Nexus Keycode full protocol: `*` digits `#`; activation codes have 14 digits, factory codes 7 to 12, passthrough
   // codes up to 30 (the reference's NEXUS_KEYCODE_MESSAGE_LENGTH_MAX_DIGITS_FULL).
   "nexus-full": frame("*", "#", "0123456789", 1, 30, true),
@@ -32,7 +32,7 @@ export const FRAMES = {
   // OpenPAYGO restricted-digit mode (4 keys, no start or end key): 15 digits, or 20 for extended tokens.
   "openpaygo-restricted": frame(undefined, undefined, "1234", 15, 15, false),
   "openpaygo-restricted-extended": frame(undefined, undefined, "1234", 20, 20, false),
-} as const satisfies Record<string, FrameSpec>;
+} as const satisfies Record<string, FrameSpec>);
 
 export type FrameName = keyof typeof FRAMES;
 
@@ -62,11 +62,11 @@ export type FrameResult =
   /** Too many digits, or ended too short: the entry is dropped unverified (it cannot be a code). */
   | { readonly kind: "malformed" };
 
-const IGNORED: FrameResult = { kind: "ignored" };
-const KEY: FrameResult = { kind: "key" };
-const RESTART: FrameResult = { kind: "restart" };
-const QUERY: FrameResult = { kind: "query" };
-const MALFORMED: FrameResult = { kind: "malformed" };
+const IGNORED: FrameResult = Object.freeze({ kind: "ignored" });
+const KEY: FrameResult = Object.freeze({ kind: "key" });
+const RESTART: FrameResult = Object.freeze({ kind: "restart" });
+const QUERY: FrameResult = Object.freeze({ kind: "query" });
+const MALFORMED: FrameResult = Object.freeze({ kind: "malformed" });
 
 /** One keypad's entry in progress. */
 export class Framer {

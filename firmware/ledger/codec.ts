@@ -29,7 +29,7 @@ import { MAX_SECONDS, type DeviceState, type Payg } from "./state";
 export const RECORD_VERSION = 1;
 
 /** Field tags. Below 0x80 a reader must know the field; from 0x80 an unknown field is skipped. */
-export const TAG = { payg: 0x01, limiter: 0x02, protocol: 0x03 } as const;
+export const TAG = Object.freeze({ payg: 0x01, limiter: 0x02, protocol: 0x03 } as const);
 
 const _OPTIONAL_TAGS = 0x80;
 const _HEADER = 3;

@@ -7,14 +7,14 @@
  * every verified entry costs one attempt whatever its verdict (as the reference does, which also makes a valid
  * code cost one attempt). Refilled by powered uptime, never by wall-clock time.
  */
-export const NEXUS_BUCKET = {
+export const NEXUS_BUCKET = Object.freeze({
   /** Attempts in the bucket of a factory-fresh device. */
   initialAttempts: 6,
   /** Uptime that earns one attempt back (NEXUS_KEYCODE_PROTOCOL_RATE_LIMIT_REFILL_SECONDS_PER_ATTEMPT). */
   refillMs: 720_000,
   /** The bucket never holds more than this many attempts. */
   maxAttempts: 128,
-} as const;
+} as const);
 
 /**
  * OpenPAYGO: failures are counted; the first `freeFailures` cost nothing, after that failure number n locks entry
@@ -22,12 +22,12 @@ export const NEXUS_BUCKET = {
  * code already used is not a failure. The lockout runs down in powered uptime only, so neither a power cut nor
  * a clock set back shortens it.
  */
-export const OPAYGO_LOCKOUT = {
+export const OPAYGO_LOCKOUT = Object.freeze({
   freeFailures: 2,
   /** Counting stops here: the lockout has reached its maximum (2^(11-2) = 512 minutes). */
   maxFailures: 11,
   maxLockoutMs: 512 * 60_000,
-} as const;
+} as const);
 
 /** The limiter's durable state. Durations, not deadlines: uptime restarts at every boot. */
 export type LimiterState =

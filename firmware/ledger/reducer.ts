@@ -77,7 +77,7 @@ export interface Step<S> {
   readonly effects: Effect<S>[];
 }
 
-const _NO_LEASE: Lease = { testMs: 0, creditMs: 0 };
+const _NO_LEASE: Lease = Object.freeze({ testMs: 0, creditMs: 0 });
 
 /** The ledger over a state read from the journal (or freshState), before its boot event: load off. */
 export function mount<S>(device: DeviceState<S>): LedgerState<S> {

@@ -44,10 +44,14 @@ export type FlashArea = { readonly partition: string } | { readonly offset: numb
  * The provisioning and journal areas per board. ESP32: partitions by label (hosts/moddable/esp32/partitions.csv);
  * nRF52: address ranges, the journal's two pages just below the provisioning page.
  */
-export const AREAS: Readonly<Record<BoardName, { readonly provision: FlashArea; readonly journal: FlashArea }>> = {
-  esp32: { provision: { partition: "solkey_prov" }, journal: { partition: "solkey_jrnl" } },
-  nrf52: {
-    provision: { offset: BOARDS.nrf52.provisionOffset, size: BOARDS.nrf52.provisionSize },
-    journal: { offset: BOARDS.nrf52.provisionOffset - 0x2000, size: 0x2000 },
-  },
-};
+export const AREAS: Readonly<Record<BoardName, { readonly provision: FlashArea; readonly journal: FlashArea }>> =
+  Object.freeze({
+    esp32: Object.freeze({
+      provision: Object.freeze({ partition: "solkey_prov" }),
+      journal: Object.freeze({ partition: "solkey_jrnl" }),
+    }),
+    nrf52: Object.freeze({
+      provision: Object.freeze({ offset: BOARDS.nrf52.provisionOffset, size: BOARDS.nrf52.provisionSize }),
+      journal: Object.freeze({ offset: BOARDS.nrf52.provisionOffset - 0x2000, size: 0x2000 }),
+    }),
+  });

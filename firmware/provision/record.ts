@@ -92,8 +92,8 @@ export const KEYPAD_LINES: Readonly<Record<KeypadType, number>> = Object.freeze(
 });
 export const MAX_STARTING_CODE = 999_999_999;
 
-const PROTOCOL_CODES: readonly ProtocolName[] = ["openpaygo", "nexus-full", "nexus-small"]; // byte = index + 1
-const KEYPAD_CODES: readonly KeypadType[] = ["matrix-4x3", "buttons-4", "buttons-5"]; // byte = index + 1
+const PROTOCOL_CODES: readonly ProtocolName[] = Object.freeze(["openpaygo", "nexus-full", "nexus-small"]); // byte = index + 1
+const KEYPAD_CODES: readonly KeypadType[] = Object.freeze(["matrix-4x3", "buttons-4", "buttons-5"]); // byte = index + 1
 const FLAG_EXTENDED = 1;
 const FLAG_RESTRICTED = 2;
 const FLAG_EXTENDED_SMALL = 4;

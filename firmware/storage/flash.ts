@@ -45,27 +45,27 @@ export type ChipProfile = Omit<FlashStatus, "size" | "blocks">;
  * byte more than once, but the journal only relies on 4-byte words written once (esp_partition_write alignment with
  * flash encryption off).
  */
-export const ESP32: ChipProfile = {
+export const ESP32: ChipProfile = Object.freeze({
   blockLength: 4096,
   writeAlignment: 4,
   erasedValue: 0xff,
   maxWritesPerWord: Infinity,
   eraseCycles: 100_000,
-};
+});
 
 /**
  * nRF52832/nRF52840 internal flash (NVMC): 4 KB pages, 32-bit word writes, at most 2 writes per word between
  * erases (product specification, nWRITE), 10k erase cycles (tENDURANCE).
  */
-export const NRF52: ChipProfile = {
+export const NRF52: ChipProfile = Object.freeze({
   blockLength: 4096,
   writeAlignment: 4,
   erasedValue: 0xff,
   maxWritesPerWord: 2,
   eraseCycles: 10_000,
-};
+});
 
-export const CHIPS: Readonly<Record<"esp32" | "nrf52", ChipProfile>> = { esp32: ESP32, nrf52: NRF52 };
+export const CHIPS: Readonly<Record<"esp32" | "nrf52", ChipProfile>> = Object.freeze({ esp32: ESP32, nrf52: NRF52 });
 
 /** The status of a region of `blocks` blocks of `chip`. */
 export function regionStatus(chip: ChipProfile, blocks: number): FlashStatus {

@@ -14,7 +14,7 @@ import { sipKey, type SipKey } from "../../crypto/siphash";
 import { NexusHasher, ZERO_KEY } from "./hash";
 
 /** Message type digits (reference enum nexus_keycode_pro_full_message_type_codes). */
-export const FULL_TYPE = {
+export const FULL_TYPE = Object.freeze({
   ADD_CREDIT: 0,
   SET_CREDIT: 1,
   WIPE_STATE: 2,
@@ -24,13 +24,13 @@ export const FULL_TYPE = {
   DISPLAY_ID: 6,
   DEVICE_ID_CONFIRMATION: 7,
   PASSTHROUGH: 8,
-} as const;
+} as const);
 
 /** Set-credit hours that mean "unlock" (NEXUS_KEYCODE_PRO_FULL_UNLOCK_INCREMENT). */
 export const UNLOCK_HOURS = 99999;
 
 /** Wipe-state targets, indexed by the target digit (nexus_keycode_pro_full_wipe_state_target_codes). */
-export const WIPE_TARGETS = ["credit", "credit_and_ids", "ids", "restricted_flag"] as const;
+export const WIPE_TARGETS = Object.freeze(["credit", "credit_and_ids", "ids", "restricted_flag"] as const);
 export type FullWipe = (typeof WIPE_TARGETS)[number];
 
 /** Digits in an activation message, of which the first 8 are obscured and the last 6 are the MAC. */

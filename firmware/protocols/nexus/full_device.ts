@@ -41,7 +41,7 @@ export interface NexusFullOptions {
 }
 
 const _invalid = (reason: string): Verdict<NexusState> => ({ kind: "invalid", reason });
-const DUPLICATE: Verdict<NexusState> = { kind: "duplicate" };
+const DUPLICATE: Verdict<NexusState> = Object.freeze({ kind: "duplicate" });
 
 /** The full-keypad protocol bound to one device. */
 export function nexusFull(options: NexusFullOptions): KeycodeProtocol<NexusState> {

@@ -16,12 +16,17 @@ import { expectBytes, expectInt } from "../../assert";
 import { sipKey, type SipKey } from "../../crypto/siphash";
 import { FF_KEY, NexusHasher } from "./hash";
 
-export const SMALL_TYPE = { ADD_CREDIT: 0, PASSTHROUGH: 1, SET_CREDIT: 2, MAINTENANCE_OR_TEST: 3 } as const;
+export const SMALL_TYPE = Object.freeze({
+  ADD_CREDIT: 0,
+  PASSTHROUGH: 1,
+  SET_CREDIT: 2,
+  MAINTENANCE_OR_TEST: 3,
+} as const);
 /** Set-credit increments with a meaning of their own (NEXUS_KEYCODE_PRO_SMALL_SET_*). */
-export const INCREMENT = { CLEAR_RESTRICTED: 253, LOCK: 254, UNLOCK: 255 } as const;
+export const INCREMENT = Object.freeze({ CLEAR_RESTRICTED: 253, LOCK: 254, UNLOCK: 255 } as const);
 /** Maintenance functions (body & 0x7F when body >= 0x80) and test functions (body < 0x80). */
-export const MAINTENANCE = { WIPE_CREDIT: 0, WIPE_CREDIT_AND_IDS: 1, WIPE_IDS: 2 } as const;
-export const TEST = { SHORT: 0, QC: 1 } as const;
+export const MAINTENANCE = Object.freeze({ WIPE_CREDIT: 0, WIPE_CREDIT_AND_IDS: 1, WIPE_IDS: 2 } as const);
+export const TEST = Object.freeze({ SHORT: 0, QC: 1 } as const);
 /** Symbol presses after the start key. */
 export const SMALL_LENGTH = 14;
 /** The keys for symbol values 0-3. */

@@ -51,7 +51,7 @@ export interface NexusSmallOptions {
 
 const _invalid = (reason: string): Verdict<NexusState> => ({ kind: "invalid", reason });
 const _applied = (action: Action, state: NexusState): Verdict<NexusState> => ({ kind: "applied", action, state });
-const DUPLICATE: Verdict<NexusState> = { kind: "duplicate" };
+const DUPLICATE: Verdict<NexusState> = Object.freeze({ kind: "duplicate" });
 
 /** The small-keypad protocol bound to one device. */
 export function nexusSmall(options: NexusSmallOptions): KeycodeProtocol<NexusState> {

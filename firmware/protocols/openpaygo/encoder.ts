@@ -47,7 +47,7 @@ export interface IssuedToken {
   readonly count: number;
 }
 
-const TYPES: readonly TokenType[] = ["add_time", "set_time", "disable_payg", "counter_sync"];
+const TYPES: readonly TokenType[] = Object.freeze(["add_time", "set_time", "disable_payg", "counter_sync"]);
 
 /** Issues one device's tokens, caching chain states per value. Throws TypeError/RangeError on bad options. */
 export class TokenIssuer {
