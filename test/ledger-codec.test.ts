@@ -1,4 +1,4 @@
-// The device record (issue 5): pinned version 1 offsets, an old record still read, garbage refused, round trips.
+// The device record (issue 5): pinned version 1 offsets, older records still read, garbage refused, round trips.
 import fc from "fast-check";
 import { RECORD_VERSION, TAG, decodeDevice, encodeDevice } from "../firmware/ledger/codec";
 import { NEXUS_BUCKET, OPAYGO_LOCKOUT, lockoutAfter, type LimiterState } from "../firmware/ledger/limiter";
@@ -9,10 +9,17 @@ import { fakeProtocol, type FakeState } from "./probes/ledger.probe";
 const nexus = fakeProtocol("nexus-full");
 const opaygo = fakeProtocol("openpaygo");
 
+const bucket = { kind: "bucket", bucketMs: 0x00ee8000, failures: 0, lockoutMs: 0 } as const;
 const sample: DeviceState<FakeState> = {
   payg: { kind: "metered", creditSeconds: 0x01020304, testSeconds: 0x0a0b0c0d },
   protocol: { used: [3, 9] },
-  limiter: { kind: "bucket", bucketMs: 0x00ee8000 },
+  limiter: bucket,
+};
+
+/** The sample locked out by a 4th failure with 1 s of its 4 minutes left. */
+const lockedSample: DeviceState<FakeState> = {
+  ...sample,
+  limiter: { ...bucket, failures: 4, lockoutMs: 1000 },
 };
 
 // Written by format version 1 (this commit): every later firmware must still read it, byte for byte.
@@ -24,6 +31,9 @@ const V1_RECORD = [
 ]
   .join("")
   .replace(/ /g, "");
+
+// The same with a Nexus lockout, the LOCKOUT field (0x04) added after the Nexus lockout came in.
+const V1_LOCKOUT_RECORD = V1_RECORD + "040800 e8030000 04000000".replace(/ /g, "");
 
 describe("device record codec", () => {
   it("pins the version 1 field offsets", () => {
@@ -50,6 +60,30 @@ describe("device record codec", () => {
     expect(decodeDevice(nexus, hexToBytes(V1_RECORD))).toEqual(sample);
   });
 
+  it("reads a Nexus record from before the Nexus lockout as no failures and no lockout", () => {
+    const limiter = decodeDevice(nexus, hexToBytes(V1_RECORD))?.limiter;
+    expect(limiter).toEqual({ kind: "bucket", bucketMs: 0x00ee8000, failures: 0, lockoutMs: 0 });
+  });
+
+  it("writes a Nexus lockout as the LOCKOUT field, only while failures are counted, and reads it back", () => {
+    expect(bytesToHex(encodeDevice(nexus, lockedSample))).toBe(V1_LOCKOUT_RECORD);
+    expect(decodeDevice(nexus, hexToBytes(V1_LOCKOUT_RECORD))).toEqual(lockedSample);
+    const twoFree = { ...sample, limiter: { ...bucket, failures: 2 } };
+    expect(encodeDevice(nexus, twoFree).length).toBe(hexToBytes(V1_RECORD).length + 11);
+  });
+
+  it("refuses a LOCKOUT field with no failures, over its schedule, twice, or in an OpenPAYGO record", () => {
+    expect(decodeDevice(nexus, hexToBytes(V1_RECORD + "040800" + "00000000" + "00000000"))).toBeUndefined();
+    const over = new DataView(new ArrayBuffer(4));
+    over.setUint32(0, lockoutAfter(4) + 1, true);
+    const overHex = bytesToHex(new Uint8Array(over.buffer));
+    expect(decodeDevice(nexus, hexToBytes(V1_RECORD + "040800" + overHex + "04000000"))).toBeUndefined();
+    expect(decodeDevice(nexus, hexToBytes(V1_LOCKOUT_RECORD + V1_LOCKOUT_RECORD.slice(80)))).toBeUndefined();
+    const opaygoRecord = bytesToHex(encodeDevice(opaygo, freshState(opaygo)));
+    expect(decodeDevice(opaygo, hexToBytes(opaygoRecord))).toBeDefined();
+    expect(decodeDevice(opaygo, hexToBytes(opaygoRecord + V1_LOCKOUT_RECORD.slice(80)))).toBeUndefined();
+  });
+
   it("reads fields in any order", () => {
     const hex = V1_RECORD.slice(0, 2) + V1_RECORD.slice(50) + V1_RECORD.slice(2, 50);
     expect(decodeDevice(nexus, hexToBytes(hex))).toEqual(sample);
@@ -60,7 +94,7 @@ describe("device record codec", () => {
   });
 
   it("refuses a required field it does not know (tag below 0x80)", () => {
-    expect(decodeDevice(nexus, hexToBytes(V1_RECORD + "040100aa"))).toBeUndefined();
+    expect(decodeDevice(nexus, hexToBytes(V1_RECORD + "7f0100aa"))).toBeUndefined();
   });
 
   it("refuses a record with a field twice, one missing, or another version", () => {
@@ -82,9 +116,7 @@ describe("device record codec", () => {
     const unlockedWithCredit = "01" + "010900" + "01" + "01000000" + "00000000" + V1_RECORD.slice(26);
     expect(decodeDevice(nexus, hexToBytes(unlockedWithCredit))).toBeUndefined();
     const overfull = NEXUS_BUCKET.maxAttempts * NEXUS_BUCKET.refillMs + 1;
-    expect(() => encodeDevice(nexus, { ...sample, limiter: { kind: "bucket", bucketMs: overfull } })).toThrow(
-      RangeError,
-    );
+    expect(() => encodeDevice(nexus, { ...sample, limiter: { ...bucket, bucketMs: overfull } })).toThrow(RangeError);
     const lockout = { kind: "lockout", failures: 3, lockoutMs: lockoutAfter(3) + 1 } as const;
     expect(() => encodeDevice(opaygo, { ...sample, limiter: lockout })).toThrow(RangeError);
   });
@@ -139,21 +171,20 @@ function arbDevice(): fc.Arbitrary<[typeof nexus, DeviceState<FakeState>]> {
     fc.record({ kind: fc.constant("metered" as const), creditSeconds: seconds, testSeconds: seconds }),
   );
   const used = fc.uniqueArray(fc.integer({ min: 0, max: 99 }), { maxLength: 20 }).map((a) => a.sort((x, y) => x - y));
-  const bucket: fc.Arbitrary<LimiterState> = fc
-    .integer({ min: 0, max: NEXUS_BUCKET.maxAttempts * NEXUS_BUCKET.refillMs })
-    .map((bucketMs) => ({ kind: "bucket", bucketMs }));
-  const lockout: fc.Arbitrary<LimiterState> = fc
+  const lockout = fc
     .integer({ min: 0, max: OPAYGO_LOCKOUT.maxFailures })
     .chain((failures) =>
-      fc
-        .integer({ min: 0, max: lockoutAfter(failures) })
-        .map((lockoutMs) => ({ kind: "lockout", failures, lockoutMs })),
+      fc.integer({ min: 0, max: lockoutAfter(failures) }).map((lockoutMs) => ({ failures, lockoutMs })),
     );
+  const bucket: fc.Arbitrary<LimiterState> = fc
+    .tuple(fc.integer({ min: 0, max: NEXUS_BUCKET.maxAttempts * NEXUS_BUCKET.refillMs }), lockout)
+    .map(([bucketMs, counted]) => ({ kind: "bucket", bucketMs, ...counted }));
+  const opaygoLockout: fc.Arbitrary<LimiterState> = lockout.map((counted) => ({ kind: "lockout", ...counted }));
   return fc
     .boolean()
     .chain((isNexus) =>
       fc
-        .record({ payg, used, limiter: isNexus ? bucket : lockout })
+        .record({ payg, used, limiter: isNexus ? bucket : opaygoLockout })
         .map(({ payg, used, limiter }) => [isNexus ? nexus : opaygo, { payg, protocol: { used }, limiter }]),
     );
 }

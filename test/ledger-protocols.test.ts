@@ -1,6 +1,6 @@
 // The ledger driving the real protocols with real codes: Nexus full and small keypads, OpenPAYGO Token.
 import { decodeDevice, encodeDevice } from "../firmware/ledger/codec";
-import { NEXUS_BUCKET } from "../firmware/ledger/limiter";
+import { NEXUS_BUCKET, OPAYGO_LOCKOUT, lockoutAfter } from "../firmware/ledger/limiter";
 import { CHECKPOINT_INTERVAL_MS, loadOn, remainingMs } from "../firmware/ledger/reducer";
 import { fullDigits } from "../firmware/protocols/nexus/full";
 import { nexusFull } from "../firmware/protocols/nexus/full_device";
@@ -67,12 +67,20 @@ describe("ledger with Nexus full keypad", () => {
     expect(decodeDevice(b.protocol, encodeDevice(b.protocol, b.saved))).toEqual(b.saved);
   });
 
-  it("rate-limits random guesses with the Nexus bucket", () => {
+  it("rate-limits random guesses with the Nexus bucket and the lockout", () => {
     const b = new Bench(protocol());
     b.boot();
-    for (let i = 0; i < NEXUS_BUCKET.initialAttempts; i++)
+    for (let i = 0; i < OPAYGO_LOCKOUT.freeFailures + 1; i++)
       expect(b.enter("12345678901234")).toMatchObject({ kind: "invalid" });
-    expect(b.enter(fullDigits({ type: "add_credit", key, id: 24, hours: 1 }))).toMatchObject({ kind: "locked_out" });
+    const code = fullDigits({ type: "add_credit", key, id: 24, hours: 1 });
+    expect(b.enter(code)).toEqual({ kind: "locked_out", waitMs: lockoutAfter(3) });
+    b.elapse(lockoutAfter(3));
+    expect(b.enter("12345678901234")).toMatchObject({ kind: "invalid" });
+    expect(b.enter("12345678901234")).toMatchObject({ kind: "locked_out" });
+    b.elapse(lockoutAfter(4));
+    // 4 of the first boot's 6 attempts spent (refusals cost none) and 6 minutes earned: 2.5 attempts left
+    expect(b.state.device.limiter).toMatchObject({ bucketMs: 2 * NEXUS_BUCKET.refillMs + 6 * MINUTE });
+    expect(b.enter(code)).toMatchObject({ kind: "applied" });
   });
 });
 

@@ -207,7 +207,7 @@ describe("ledger: time and checkpoints", () => {
   it("checkpoints a refilling bucket at each wake until it is full, then writes nothing", () => {
     const b = nexus();
     b.boot();
-    for (let i = 0; i < 6; i++) b.enter("0");
+    for (let i = 0; i < 6; i++) b.enter(fakeCode(10 + i, FAKE_OP.none)); // empties the bucket, counts no failure
     const records = b.records;
     for (let i = 0; i < 30; i++) b.elapse(HOUR);
     // 128 attempts take 25.6 h to earn: a checkpoint at each of hours 1..26, none after

@@ -17,27 +17,37 @@
 //   13   3     tag 0x02 LIMITER, length 9
 //   16   1       kind: 0 bucket (Nexus), 1 lockout (OpenPAYGO)
 //   17   4       bucket: bucketMs; lockout: lockoutMs
-//   21   4       bucket: 0; lockout: failures
+//   21   4       bucket: 0 (its failures are in LOCKOUT); lockout: failures
 //   25   3     tag 0x03 PROTOCOL, length 4n
 //   28   4n      the protocol's replay state, protocol.toWords(), n u32 words
+//   28+4n 3    tag 0x04 LOCKOUT, length 8: Nexus only, and only while failures > 0 (absent: no failures, no lockout,
+//              which is also how a record from before Nexus had a lockout reads)
+//   31+4n 4      lockoutMs
+//   35+4n 4      failures
 import { expectInt } from "../assert";
 import type { KeycodeProtocol } from "../protocols/protocol";
-import { initialLimiter, isLimiterState, type LimiterState } from "./limiter";
+import { initialLimiter, isLimiterState, type LimiterState, type Lockout } from "./limiter";
 import { MAX_SECONDS, type DeviceState, type Payg } from "./state";
 
 /** The format version encodeDevice writes. */
 export const RECORD_VERSION = 1;
 
 /** Field tags. Below 0x80 a reader must know the field; from 0x80 an unknown field is skipped. */
-export const TAG = Object.freeze({ payg: 0x01, limiter: 0x02, protocol: 0x03 } as const);
+export const TAG = Object.freeze({ payg: 0x01, limiter: 0x02, protocol: 0x03, lockout: 0x04 } as const);
 
 const _OPTIONAL_TAGS = 0x80;
 const _HEADER = 3;
+const _LOCKOUT_LENGTH = 8;
 
 /** The record bytes for `device`. Throws RangeError if a value does not fit its field (a firmware bug). */
 export function encodeDevice<S>(protocol: KeycodeProtocol<S>, device: DeviceState<S>): Uint8Array {
   const words = protocol.toWords(device.protocol);
-  const out = new Uint8Array(1 + _HEADER + 9 + _HEADER + 9 + _HEADER + 4 * words.length);
+  const limiter = device.limiter;
+  // A lockout field only when it holds something: a Nexus record without failures keeps its older, shorter form.
+  const lockout = limiter.kind === "bucket" && limiter.failures > 0;
+  const out = new Uint8Array(
+    1 + _HEADER + 9 + _HEADER + 9 + _HEADER + 4 * words.length + (lockout ? _HEADER + _LOCKOUT_LENGTH : 0),
+  );
   const view = new DataView(out.buffer);
   out[0] = RECORD_VERSION;
   let at = _field(view, 1, TAG.payg, 9);
@@ -48,13 +58,17 @@ export function encodeDevice<S>(protocol: KeycodeProtocol<S>, device: DeviceStat
     view.setUint32(at + 5, _u32(payg.testSeconds, MAX_SECONDS, "testSeconds"), true);
   }
   at = _field(view, at + 9, TAG.limiter, 9);
-  const limiter = device.limiter;
   if (!isLimiterState(limiter)) throw new RangeError(`"limiter" expected a reachable state, got ${limiter.kind}`);
   out[at] = limiter.kind === "bucket" ? 0 : 1;
   view.setUint32(at + 1, limiter.kind === "bucket" ? limiter.bucketMs : limiter.lockoutMs, true);
   view.setUint32(at + 5, limiter.kind === "bucket" ? 0 : limiter.failures, true);
   at = _field(view, at + 9, TAG.protocol, 4 * words.length);
   for (let i = 0; i < words.length; i++) view.setUint32(at + 4 * i, _u32(words[i], 0xffff_ffff, "word"), true);
+  if (lockout) {
+    at = _field(view, at + 4 * words.length, TAG.lockout, _LOCKOUT_LENGTH);
+    view.setUint32(at, limiter.lockoutMs, true);
+    view.setUint32(at + 4, limiter.failures, true);
+  }
   return out;
 }
 
@@ -65,6 +79,7 @@ export function decodeDevice<S>(protocol: KeycodeProtocol<S>, record: unknown): 
   let payg: Payg | undefined;
   let limiter: LimiterState | undefined;
   let words: number[] | undefined;
+  let lockout: Lockout | undefined;
   for (let at = 1; at < record.length;) {
     if (at + _HEADER > record.length) return undefined;
     const tag = record[at];
@@ -84,6 +99,11 @@ export function decodeDevice<S>(protocol: KeycodeProtocol<S>, record: unknown): 
       if (words !== undefined || length % 4 !== 0) return undefined;
       words = [];
       for (let i = value; i < at; i += 4) words.push(view.getUint32(i, true));
+    } else if (tag === TAG.lockout) {
+      if (lockout !== undefined || length !== _LOCKOUT_LENGTH) return undefined;
+      lockout = { lockoutMs: view.getUint32(value, true), failures: view.getUint32(value + 4, true) };
+      // Written only while failures are counted, so one without any is not a record this firmware wrote.
+      if (lockout.failures === 0) return undefined;
     } else if (tag < _OPTIONAL_TAGS) {
       return undefined;
     }
@@ -91,6 +111,12 @@ export function decodeDevice<S>(protocol: KeycodeProtocol<S>, record: unknown): 
   if (payg === undefined || limiter === undefined || words === undefined) return undefined;
   // A record from another protocol's device (a reflashed unit) is not this device's state.
   if (limiter.kind !== initialLimiter(protocol.name).kind) return undefined;
+  if (lockout !== undefined) {
+    // Only a Nexus bucket keeps its lockout in a field of its own (OpenPAYGO's is the LIMITER field).
+    if (limiter.kind !== "bucket") return undefined;
+    limiter = { ...limiter, ...lockout };
+    if (!isLimiterState(limiter)) return undefined;
+  }
   const replay = protocol.fromWords(words);
   if (replay === undefined) return undefined;
   return { payg, protocol: replay, limiter };
@@ -110,7 +136,7 @@ function _payg(kind: number, creditSeconds: number, testSeconds: number): Payg |
 
 function _limiter(kind: number, a: number, b: number): LimiterState | undefined {
   let limiter: LimiterState;
-  if (kind === 0 && b === 0) limiter = { kind: "bucket", bucketMs: a };
+  if (kind === 0 && b === 0) limiter = { kind: "bucket", bucketMs: a, failures: 0, lockoutMs: 0 };
   else if (kind === 1) limiter = { kind: "lockout", failures: b, lockoutMs: a };
   else return undefined;
   return isLimiterState(limiter) ? limiter : undefined;

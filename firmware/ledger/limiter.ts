@@ -1,11 +1,13 @@
-// Keycode attempt limiter: Nexus's token bucket and OpenPAYGO's doubling lockout, counted in powered uptime only.
-// Sources: angaza nexus-embedded nexus_keycode_mas.c (bucket of seconds, every finished entry costs one attempt);
-// OpenPAYGO-HW device_payg_logic.c (two forgiven failures, then 2^(failures-2) minutes, failures capped at 11).
+// Keycode attempt limiter: Nexus's token bucket plus the doubling lockout, and OpenPAYGO's doubling lockout, counted
+// in powered uptime only. Sources: angaza nexus-embedded nexus_keycode_mas.c (bucket of seconds, every finished entry
+// costs one attempt); OpenPAYGO-HW device_payg_logic.c (two forgiven failures, then 2^(failures-2) minutes, failures
+// capped at 11). Nexus gets the lockout too, stricter than its reference: the bucket alone lets 43,830 guesses a year.
 
 /**
- * Nexus (all keypads): a bucket of uptime. An entry is verified only while the bucket holds one attempt's worth;
- * every verified entry costs one attempt whatever its verdict (as the reference does, which also makes a valid
- * code cost one attempt). Refilled by powered uptime, never by wall-clock time.
+ * Nexus (all keypads): a bucket of uptime. An entry is verified only while the bucket holds one attempt's worth
+ * and no lockout (OPAYGO_LOCKOUT's schedule) runs; every verified entry costs one attempt whatever its verdict (as
+ * the reference does, which also makes a valid code cost one attempt). Refilled by powered uptime, never by
+ * wall-clock time.
  */
 export const NEXUS_BUCKET = Object.freeze({
   /** Attempts in the bucket of a factory-fresh device. */
@@ -17,10 +19,10 @@ export const NEXUS_BUCKET = Object.freeze({
 } as const);
 
 /**
- * OpenPAYGO: failures are counted; the first `freeFailures` cost nothing, after that failure number n locks entry
- * for 2^(n-2) minutes, at most 512 (the reference's schedule: 2, 4, ... 512). A valid code resets the count; a
- * code already used is not a failure. The lockout runs down in powered uptime only, so neither a power cut nor
- * a clock set back shortens it.
+ * The doubling lockout, OpenPAYGO's own and Nexus's on top of its bucket: failures are counted; the first
+ * `freeFailures` cost nothing, after that failure number n locks entry for 2^(n-2) minutes, at most 512 (OpenPAYGO's
+ * reference schedule: 2, 4, ... 512). A valid code resets the count; a code already used is not a failure. The
+ * lockout runs down in powered uptime only, so neither a power cut nor a clock set back shortens it.
  */
 export const OPAYGO_LOCKOUT = Object.freeze({
   freeFailures: 2,
@@ -29,12 +31,18 @@ export const OPAYGO_LOCKOUT = Object.freeze({
   maxLockoutMs: 512 * 60_000,
 } as const);
 
+/** Failures since the last valid code, and the uptime left before entry is allowed again. */
+export interface Lockout {
+  readonly failures: number;
+  readonly lockoutMs: number;
+}
+
 /** The limiter's durable state. Durations, not deadlines: uptime restarts at every boot. */
 export type LimiterState =
-  /** Nexus: attempts held, as uptime in ms (one attempt per NEXUS_BUCKET.refillMs). */
-  | { readonly kind: "bucket"; readonly bucketMs: number }
-  /** OpenPAYGO: failures since the last valid code, and the uptime left before entry is allowed again. */
-  | { readonly kind: "lockout"; readonly failures: number; readonly lockoutMs: number };
+  /** Nexus: attempts held, as uptime in ms (one attempt per NEXUS_BUCKET.refillMs), and the lockout. */
+  | ({ readonly kind: "bucket"; readonly bucketMs: number } & Lockout)
+  /** OpenPAYGO: the lockout alone. */
+  | ({ readonly kind: "lockout" } & Lockout);
 
 /** How a verified entry ended, as the limiter counts it. */
 export type AttemptOutcome = "applied" | "duplicate" | "invalid";
@@ -45,34 +53,41 @@ const _BUCKET_MAX_MS = NEXUS_BUCKET.maxAttempts * NEXUS_BUCKET.refillMs;
 export function initialLimiter(protocolName: string): LimiterState {
   if (protocolName === "openpaygo") return { kind: "lockout", failures: 0, lockoutMs: 0 };
   if (protocolName === "nexus-full" || protocolName === "nexus-small")
-    return { kind: "bucket", bucketMs: NEXUS_BUCKET.initialAttempts * NEXUS_BUCKET.refillMs };
+    return {
+      kind: "bucket",
+      bucketMs: NEXUS_BUCKET.initialAttempts * NEXUS_BUCKET.refillMs,
+      failures: 0,
+      lockoutMs: 0,
+    };
   throw new RangeError(`"protocol" expected openpaygo, nexus-full or nexus-small, got ${protocolName}`);
 }
 
 /**
  * The limiter a boot starts from. Nexus: at most the first-boot allowance, as the reference, which reloads its bucket
  * at boot from a saved grace count of at most 6 attempts; so a reboot never hands out a saved burst of up to 128.
+ * A lockout survives the boot as it is.
  */
 export function bootLimiter(limiter: LimiterState): LimiterState {
   const allowance = NEXUS_BUCKET.initialAttempts * NEXUS_BUCKET.refillMs;
   if (limiter.kind !== "bucket" || limiter.bucketMs <= allowance) return limiter;
-  return { kind: "bucket", bucketMs: allowance };
+  return { ...limiter, bucketMs: allowance };
 }
 
 /** Uptime in ms before the next entry may be verified; 0 when one may be now. */
 export function limiterWaitMs(limiter: LimiterState): number {
-  if (limiter.kind === "bucket") return Math.max(0, NEXUS_BUCKET.refillMs - limiter.bucketMs);
+  if (limiter.kind === "bucket") return Math.max(NEXUS_BUCKET.refillMs - limiter.bucketMs, limiter.lockoutMs);
   return limiter.lockoutMs;
 }
 
 /** The limiter after `ms` more of powered uptime. */
 export function elapseLimiter(limiter: LimiterState, ms: number): LimiterState {
+  const lockoutMs = Math.max(0, limiter.lockoutMs - ms);
   if (limiter.kind === "bucket") {
     const bucketMs = Math.min(_BUCKET_MAX_MS, limiter.bucketMs + ms);
-    return bucketMs === limiter.bucketMs ? limiter : { kind: "bucket", bucketMs };
+    if (bucketMs === limiter.bucketMs && lockoutMs === limiter.lockoutMs) return limiter;
+    return { ...limiter, bucketMs, lockoutMs };
   }
-  if (limiter.lockoutMs === 0) return limiter;
-  return { kind: "lockout", failures: limiter.failures, lockoutMs: Math.max(0, limiter.lockoutMs - ms) };
+  return lockoutMs === limiter.lockoutMs ? limiter : { ...limiter, lockoutMs };
 }
 
 /**
@@ -80,12 +95,20 @@ export function elapseLimiter(limiter: LimiterState, ms: number): LimiterState {
  * not verified and costs nothing more.
  */
 export function chargeLimiter(limiter: LimiterState, outcome: AttemptOutcome): LimiterState {
+  const { failures, lockoutMs } = _chargeLockout(limiter, outcome);
   if (limiter.kind === "bucket")
-    return { kind: "bucket", bucketMs: Math.max(0, limiter.bucketMs - NEXUS_BUCKET.refillMs) };
-  if (outcome === "duplicate") return limiter;
-  if (outcome === "applied") return limiter.failures === 0 ? limiter : { kind: "lockout", failures: 0, lockoutMs: 0 };
-  const failures = Math.min(OPAYGO_LOCKOUT.maxFailures, limiter.failures + 1);
-  return { kind: "lockout", failures, lockoutMs: lockoutAfter(failures) };
+    return { kind: "bucket", bucketMs: Math.max(0, limiter.bucketMs - NEXUS_BUCKET.refillMs), failures, lockoutMs };
+  // Unchanged (a used code, or a valid one with no failures counted): the same object, so nothing is written.
+  if (failures === limiter.failures && lockoutMs === limiter.lockoutMs) return limiter;
+  return { kind: "lockout", failures, lockoutMs };
+}
+
+/** The lockout after a verified entry. */
+function _chargeLockout(lockout: Lockout, outcome: AttemptOutcome): Lockout {
+  if (outcome === "duplicate") return lockout;
+  if (outcome === "applied") return { failures: 0, lockoutMs: 0 };
+  const failures = Math.min(OPAYGO_LOCKOUT.maxFailures, lockout.failures + 1);
+  return { failures, lockoutMs: lockoutAfter(failures) };
 }
 
 /** The lockout, in ms, that failure number `failures` (counted from 1) starts. */
@@ -96,7 +119,7 @@ export function lockoutAfter(failures: number): number {
 
 /** Whether `limiter` is a state this firmware can produce (used to reject corrupt records). */
 export function isLimiterState(limiter: LimiterState): boolean {
-  if (limiter.kind === "bucket") return _isCount(limiter.bucketMs, _BUCKET_MAX_MS);
+  if (limiter.kind === "bucket" && !_isCount(limiter.bucketMs, _BUCKET_MAX_MS)) return false;
   return (
     _isCount(limiter.failures, OPAYGO_LOCKOUT.maxFailures) &&
     _isCount(limiter.lockoutMs, lockoutAfter(limiter.failures))

@@ -103,7 +103,7 @@ export function ledgerWorkload(
       else if (payg.creditSeconds + payg.testSeconds > paidThrough[index])
         problems.push(`credit ${payg.creditSeconds + payg.testSeconds} s exceeds the ${paidThrough[index]} s paid`);
       const was = [decode(before), decode(after)].filter((d) => d !== undefined);
-      if (!was.some((d) => _generosity(device.limiter) <= _generosity(d.limiter)))
+      if (!was.some((d) => atLeastAsStrict(device.limiter, d.limiter)))
         problems.push("the attempt limiter went back (more attempts than before or after the cut)");
       return problems;
     },
@@ -166,7 +166,13 @@ function _garbage(random: Random, name: TortureProtocol): string {
   return digits;
 }
 
-/** How much the limiter lets a user try now: more is more generous (bucket: attempts; lockout: less waiting). */
-function _generosity(limiter: LimiterState): number {
-  return limiter.kind === "bucket" ? limiter.bucketMs : -(limiter.failures * 1e9 + limiter.lockoutMs);
+/**
+ * Whether limiter `a` lets a user try no more than `b`, now or later: no fuller bucket, no fewer failures counted
+ * (each one lengthens the next lockout) and no shorter lockout left. Compares every field of both kinds, the Nexus
+ * bucket's lockout included.
+ */
+export function atLeastAsStrict(a: LimiterState, b: LimiterState): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === "bucket" && b.kind === "bucket" && a.bucketMs > b.bucketMs) return false;
+  return a.failures >= b.failures && a.lockoutMs >= b.lockoutMs;
 }
