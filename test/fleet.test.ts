@@ -410,6 +410,33 @@ describe("solkey provision", () => {
     expect(r.stderr).toMatch(message);
   });
 
+  it.each([
+    [
+      "--out is an existing file",
+      (dir: string) => ["--out", path.join(dir, "taken")],
+      /--out expected a directory, but .*taken is a file; pass another --out/,
+    ],
+    [
+      "--out is under a file",
+      (dir: string) => ["--out", path.join(dir, "taken", "images")],
+      /taken \(above .*\) is a file; pass another --out/,
+    ],
+    [
+      "--db is in a missing directory",
+      (dir: string) => ["--db", path.join(dir, "no", "such", "f.db")],
+      /no directory .*no\/such for the fleet database .*; create it, or pass another --db/,
+    ],
+  ])("answers %s with one line and exit 2, not a stack trace, and writes nothing", async (_what, place, message) => {
+    const dir = scratch("cli");
+    fs.writeFileSync(path.join(dir, "taken"), "not a directory");
+    const where = ["--db", path.join(dir, "f.db"), "--out", path.join(dir, "images"), ...place(dir)];
+    const r = await solkey(["provision", "--protocol", "openpaygo", "--count", "1", "--random-keys", ...where]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+    expect(fs.readdirSync(dir)).toEqual(["taken"]);
+  });
+
   it("has no way to take the master key as an argument", async () => {
     const r = await solkey(["provision", "--protocol", "nexus-full", "--count", "1", "--master-key", MASTER_HEX]);
     expect(r.code).toBe(2);

@@ -231,6 +231,19 @@ describe("solkey recover: refusals", () => {
     expect(rows(db)).toEqual({ n: 2 });
   });
 
+  it("answers an --out that is an existing file with one line and exit 2, not a stack trace, and records nothing", async () => {
+    const { dir, db } = await fleet();
+    const taken = path.join(dir, "taken");
+    fs.writeFileSync(taken, "not a directory");
+    const r = await solkey(["recover", "SK-00000001", "--credit-days", "1", "--db", db, "--out", taken]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      `solkey: --out expected a directory, but ${taken} is a file; pass another --out`,
+    ]);
+    expect(fs.readFileSync(taken, "utf8")).toBe("not a directory");
+    expect(rows(db)).toEqual({ n: 0 });
+  });
+
   it("writes an nRF52 recovery as an Intel HEX of the journal pages only", async () => {
     const dir = scratch("recover");
     const db = path.join(dir, "fleet.db");

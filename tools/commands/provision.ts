@@ -10,7 +10,7 @@ import { bytesToHex } from "../../firmware/hex";
 import { UsageError } from "../errors";
 import { openFleet } from "../fleet/database";
 import { allDevices, csvHeader, csvLine, provisionBatch, type NewDevice } from "../fleet/devices";
-import { flashInstructions, imageFiles } from "../fleet/flashing";
+import { checkOutDir, flashInstructions, imageFiles, stagingDir } from "../fleet/flashing";
 import { makeProfile, parseWhole, type ProfileOptions } from "../fleet/profile";
 import { masterFingerprint, MASTER_KEY_ENV, readMasterKey, writeNewMasterKey } from "../fleet/secrets";
 
@@ -46,16 +46,16 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
   if (o.csv !== undefined && fs.existsSync(o.csv))
     throw new UsageError(`${o.csv} exists; secrets files are never overwritten`);
 
-  fs.mkdirSync(o.out, { recursive: true });
-  const staging = fs.mkdtempSync(path.join(o.out, ".staging-"));
+  checkOutDir(o.out);
   const bar = new SingleBar(
     { format: "provisioning [{bar}] {value}/{total} devices, {eta}s left", stream: process.stderr, hideCursor: true },
     Presets.shades_classic,
   );
   const files: string[] = [];
   let csv = "";
+  const db = openFleet(o.db, { create: true });
   try {
-    const db = openFleet(o.db, { create: true });
+    const staging = stagingDir(o.out);
     try {
       if (o.progress && !o.json) bar.start(count, 0);
       const { devices } = provisionBatch(db, o.db, { profile, count, firstId, master }, (device, i) => {
@@ -76,11 +76,11 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
       if (o.csv !== undefined) fs.writeFileSync(o.csv, csvHeader() + csv, { mode: 0o600, flag: "wx" });
       _report(o, devices, master, write);
     } finally {
-      db.close();
+      bar.stop();
+      fs.rmSync(staging, { recursive: true, force: true });
     }
   } finally {
-    bar.stop();
-    fs.rmSync(staging, { recursive: true, force: true });
+    db.close();
   }
 }
 

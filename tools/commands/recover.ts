@@ -7,7 +7,7 @@ import fs from "fs";
 import path from "path";
 import { UsageError } from "../errors";
 import { openFleet } from "../fleet/database";
-import { flashInstructions, imageFiles } from "../fleet/flashing";
+import { flashInstructions, imageFiles, stagingDir } from "../fleet/flashing";
 import { parseWhole } from "../fleet/profile";
 import { recoverDevice, type Owed, type Recovery } from "../fleet/recovery";
 import { DEFAULT_DB } from "./provision";
@@ -43,8 +43,7 @@ export function runRecover(serial: string, o: RecoverOptions, write: (text: stri
   const owed = owedOf(o);
   const db = openFleet(o.db);
   try {
-    fs.mkdirSync(o.out, { recursive: true });
-    const staging = fs.mkdtempSync(path.join(o.out, ".staging-"));
+    const staging = stagingDir(o.out);
     const files: string[] = [];
     try {
       const recovery = recoverDevice(db, o.db, { device: serial, owed, note: o.note }, (r) => {

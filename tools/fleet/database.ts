@@ -6,6 +6,7 @@
 // ID, of which the device accepts only the first typed. Batch issuing (one transaction per batch) buys the speed.
 import Database from "better-sqlite3";
 import fs from "fs";
+import path from "path";
 import { SolkeyError, UsageError } from "../errors";
 
 export type Db = Database.Database;
@@ -75,6 +76,10 @@ export interface OpenOptions {
 export function openFleet(file: string, options: OpenOptions = {}): Db {
   if (file !== ":memory:" && !options.create && !fs.existsSync(file))
     throw new UsageError(`no fleet database at ${file}. Run \`solkey provision --db ${file} ...\` first, or pass --db`);
+  if (file !== ":memory:" && options.create && !_isDirectory(path.dirname(file)))
+    throw new UsageError(
+      `no directory ${path.dirname(file)} for the fleet database ${file}; create it, or pass another --db`,
+    );
   let db: Db | undefined;
   try {
     db = new Database(file, { timeout: options.busyTimeout ?? 10_000 });
@@ -110,6 +115,10 @@ export function fleetError(e: unknown, file: string): Error {
     return new SolkeyError(`cannot write ${file} (${code}): check the path, its permissions and free disk space`);
   if (code.startsWith("SQLITE_")) return new SolkeyError(`${file}: ${(e as Error).message} (${code})`);
   return e as Error;
+}
+
+function _isDirectory(dir: string): boolean {
+  return fs.existsSync(dir) && fs.statSync(dir).isDirectory();
 }
 
 function _migrate(db: Db, file: string): void {

@@ -1,8 +1,10 @@
 // What a factory or a service bench writes into a device's flash, per board: the image files and the command that
 // writes them (esptool for ESP32, an Intel HEX for any nRF52 programmer). Offsets: firmware/provision/board.ts for
 // the provisioning record, tools/fleet/journal.ts JOURNAL_AREAS for the journal region.
+import fs from "fs";
 import path from "path";
 import { BOARDS, type BoardName } from "../../firmware/provision/board";
+import { SolkeyError, UsageError } from "../errors";
 import { segmentsToIntelHex, type HexSegment } from "./ihex";
 import { JOURNAL_AREAS } from "./journal";
 
@@ -72,4 +74,31 @@ export function flashInstructions(board: BoardName, out: string, purpose: FlashP
 export function journalFileBeside(provisionFile: string): string {
   const ext = path.extname(provisionFile);
   return provisionFile.slice(0, provisionFile.length - ext.length) + ".journal" + (ext || ".bin");
+}
+
+/**
+ * Refuses an `--out` that cannot become a directory of images (it, or a folder above it, is a file) before anything
+ * is written: no database row, no folder.
+ */
+export function checkOutDir(out: string): void {
+  let dir = path.resolve(out);
+  while (!fs.existsSync(dir)) dir = path.dirname(dir);
+  if (fs.statSync(dir).isDirectory()) return;
+  const which = dir === path.resolve(out) ? `${out} is` : `${dir} (above ${out}) is`;
+  throw new UsageError(`--out expected a directory, but ${which} a file; pass another --out`);
+}
+
+/** Creates `--out` and a staging directory inside it, where a command's images wait until its database commits. */
+export function stagingDir(out: string): string {
+  checkOutDir(out);
+  try {
+    fs.mkdirSync(out, { recursive: true });
+    return fs.mkdtempSync(path.join(out, ".staging-"));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === undefined) throw e;
+    throw new SolkeyError(
+      `cannot write images in ${out} (${code}): check its permissions and free space, or pass another --out`,
+    );
+  }
 }
