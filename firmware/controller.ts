@@ -36,6 +36,11 @@ export interface ControllerOptions<S> {
   /** The id the display-ID code blinks. */
   readonly deviceId: number;
   readonly observe?: (event: DeviceEvent) => void;
+  /**
+   * The product hook for Nexus passthrough codes (issue 4): their digits, after the code's record is committed.
+   * Without one, passthrough codes are verified, marked used and only observed.
+   */
+  readonly onPassthrough?: (digits: string) => void;
 }
 
 type Mode = "starting" | "ready" | "locked" | "fault";
@@ -149,6 +154,7 @@ export class Controller<S> {
         this.showFeedback(effect.feedback);
       } else if (effect.type === "passthrough") {
         this.emit({ type: "passthrough", digits: effect.digits });
+        this.options.onPassthrough?.(effect.digits);
       }
     }
     if (load.isOn !== loadOn(state)) throw new Error("load output disagrees with the ledger");

@@ -21,8 +21,12 @@ const KEYS = Object.freeze({ "matrix-4x3": "123456789*0#", "buttons-4": "1234", 
 export interface StartOptions {
   /** LED for the not-provisioned pattern when there is no record to name one (the board's LED). */
   readonly statusLed?: number;
+  /** Load output driven off when there is no record to name one (the board's reference wiring). */
+  readonly statusLoad?: number;
   /** Receives what the device does (simulator trace, logs). */
   readonly observe?: (event: DeviceEvent) => void;
+  /** The product's hook for Nexus passthrough codes (see ControllerOptions). */
+  readonly onPassthrough?: (digits: string) => void;
 }
 
 /** A running device. */
@@ -39,6 +43,10 @@ export function start(options: StartOptions = {}): Device {
   const observe = options.observe;
   const found = _readProvision();
   if (found === undefined) {
+    // Absent or bad record: the load off. With no record to name its pin, the board's reference pin is driven off,
+    // so a floating gate cannot power the load.
+    if (options.statusLoad !== undefined)
+      new LoadSwitch({ output: new Digital({ pin: options.statusLoad, mode: Digital.Output }) });
     observe?.({ type: "boot", status: "not_provisioned" });
     observe?.({ type: "load", on: false });
     if (options.statusLed !== undefined) {
@@ -68,6 +76,7 @@ export function start(options: StartOptions = {}): Device {
       feedback,
       deviceId: record.deviceId,
       observe,
+      onPassthrough: options.onPassthrough,
     });
     _openKeypad(record, (key) => controller?.key(key));
   } catch (e) {
@@ -82,10 +91,11 @@ export function start(options: StartOptions = {}): Device {
   return { status: "provisioned", key: (key) => running.key(key) };
 }
 
-/** Moddable calls a main module's default export at start-up. The board's LED: manifest.json platform config. */
+/** Moddable calls a main module's default export at start-up. The board's LED and load: manifest.json config. */
 export default function main(): void {
-  const led: unknown = (config.solkey as { led?: unknown } | undefined)?.led;
-  start({ statusLed: typeof led === "number" ? led : undefined });
+  const board = config.solkey as { led?: unknown; load?: unknown } | undefined;
+  const pin = (value: unknown) => (typeof value === "number" ? value : undefined);
+  start({ statusLed: pin(board?.led), statusLoad: pin(board?.load) });
 }
 
 /** The record and the board whose flash holds it, or undefined for a blank, corrupt or misplaced record. */

@@ -1,9 +1,9 @@
 // The device core's promises (firmware/controller.ts, firmware/main.ts) on the simulated board: commit before
 // showing, load off at boot and on any internal error, a corrupt journal comes up locked, no code applies twice.
 import fc from "fast-check";
-import { encodeFull } from "../firmware/protocols/nexus/full";
+import { encodeFull, fullDigits } from "../firmware/protocols/nexus/full";
 import { DEMO_KEY, demoProvision, demoRecord, nextCodes } from "../hosts/node/simdemo";
-import { SIM_PARTITIONS, SimDevice, type TraceEvent } from "../hosts/node/simdevice";
+import { SIM_PARTITIONS, SIM_STATUS_LOAD, SimDevice, type TraceEvent } from "../hosts/node/simdevice";
 
 const FULL = demoProvision("nexus-full");
 const LOAD_PIN = demoRecord("nexus-full").pins.load;
@@ -40,6 +40,34 @@ describe("device core", () => {
     sim.powerOn();
     expect(log[0]).toEqual({ type: "pin", level: 0 });
     expect(log.filter((e) => e.type === "pin").every((e) => e.type === "pin" && e.level === 0)).toBe(true);
+  });
+
+  it("drives the board's reference load pin off when there is no provisioning record", () => {
+    const sim = new SimDevice();
+    const writes: number[] = [];
+    sim.onPowerOn = (board) => {
+      board.pins.onWrite = (pin, level) => {
+        if (pin === SIM_STATUS_LOAD) writes.push(level);
+      };
+    };
+    sim.powerOn();
+    expect(sim.device?.status).toBe("not_provisioned");
+    expect(writes).toEqual([0]);
+    expect(sim.board?.pins.driven(SIM_STATUS_LOAD)).toBe(0);
+  });
+
+  it("hands each passthrough entry to the product hook after its record is committed", () => {
+    const { sim, log } = rig();
+    const handed: Array<[string, number]> = [];
+    sim.onPassthrough = (digits) => handed.push([digits, log.filter((e) => e.type === "flash").length]);
+    sim.powerOn();
+    const keys = `*${fullDigits({ type: "passthrough", digits: "1234567" })}#`;
+    sim.type(keys);
+    sim.type(keys);
+    // Passthrough codes carry no ID or MAC (the product authenticates its own payload): each entry is handed over.
+    expect(handed.map(([digits]) => digits)).toEqual(["1234567", "1234567"]);
+    expect(handed[0][1]).toBeGreaterThan(0); // the entry's record was written before the hook ran
+    expect(handed[1][1]).toBeGreaterThan(handed[0][1]);
   });
 
   it("commits the code's record to flash before the load comes on or the verdict shows", () => {

@@ -15,6 +15,7 @@ export const SIM_PARTITIONS = {
 
 /** The board LED that shows "not provisioned" when no record names one (manifest.json, esp32 config). */
 export const SIM_STATUS_LED = config.solkey.led;
+export const SIM_STATUS_LOAD = config.solkey.load;
 
 /** A device event with the simulator's time: ms since the simulation began, powered or not. */
 export type TraceEvent = { readonly t: number } & DeviceEvent;
@@ -49,6 +50,8 @@ export class SimDevice {
   onPowerOn: ((board: SimWorld) => void) | undefined;
   /** Called for every event as it happens (the interactive display); the trace keeps them all too. */
   onEvent: ((event: TraceEvent) => void) | undefined;
+  /** The product hook for Nexus passthrough codes, as a product's main would give it to start(). */
+  onPassthrough: ((digits: string) => void) | undefined;
   readonly trace: TraceEvent[] = [];
 
   constructor(images: SimImages = {}) {
@@ -91,7 +94,12 @@ export class SimDevice {
     const wiring = wiringOf(this.provision);
     this.finger = wiring ? new Finger(world, wiring) : undefined;
     this.onPowerOn?.(world);
-    this.device = start({ statusLed: SIM_STATUS_LED, observe: (event) => this.record(event) });
+    this.device = start({
+      statusLed: SIM_STATUS_LED,
+      statusLoad: SIM_STATUS_LOAD,
+      observe: (event) => this.record(event),
+      onPassthrough: (digits) => this.onPassthrough?.(digits),
+    });
   }
 
   /** Power cut: RAM, timers and pins are gone; the flash stays as it is at this instant. */
