@@ -1,3 +1,4 @@
+// SipHash-2-4 (firmware/crypto/siphash.ts): the paper's 64 vectors under Node and inside XS, bad keys and messages.
 import { sipKey, siphash24, siphashWords } from "../firmware/crypto/siphash";
 import { bytesToHex, hexToBytes } from "../firmware/hex";
 import { XsProbe } from "../hosts/xsnap/engine";
