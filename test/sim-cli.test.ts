@@ -81,6 +81,24 @@ describe("solkey sim", () => {
     expect(solkey("sim", "--dir", device, "--provision", image, "--reset", "--script", script("*#")).code).toBe(0);
   });
 
+  it("refuses a --protocol the device in --dir does not speak (it was silently ignored), and --reset replaces it", () => {
+    const device = path.join(dir, "dev");
+    expect(solkey("sim", "--dir", device, "--script", script("1")).code).toBe(0);
+    const r = solkey("sim", "--dir", device, "--protocol", "openpaygo", "--script", script("*#"));
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      `solkey: ${device} holds a nexus-full device, not openpaygo; use another --dir, or --reset to replace it`,
+    ]);
+    expect(bytesToHex(fs.readFileSync(path.join(device, "provision.bin")))).toBe(
+      bytesToHex(demoProvision("nexus-full")),
+    );
+    expect(solkey("sim", "--dir", device, "--protocol", "nexus-full", "--script", script("1")).code).toBe(0);
+    expect(solkey("sim", "--dir", device, "--protocol", "openpaygo", "--reset", "--script", script("*#")).code).toBe(0);
+    expect(bytesToHex(fs.readFileSync(path.join(device, "provision.bin")))).toBe(
+      bytesToHex(demoProvision("openpaygo")),
+    );
+  });
+
   it.each([
     [["--protocol", "bitcoin"], /--protocol expected one of openpaygo, nexus-full, nexus-small/],
     [["--engine", "jvm"], /--engine expected node or xs/],

@@ -19,9 +19,13 @@ export const DEFAULT_DIR = ".sim";
 const PROVISION_FILE = "provision.bin";
 const JOURNAL_FILE = "journal.bin";
 
+/** The demo device created when neither --protocol nor --provision says which. */
+const DEFAULT_PROTOCOL: DemoProtocol = "nexus-full";
+
 interface SimOptions {
   dir: string;
-  protocol: string;
+  /** Undefined when not given: the device in --dir, or a demo DEFAULT_PROTOCOL device. */
+  protocol?: string;
   provision?: string;
   reset?: boolean;
   script?: string;
@@ -40,8 +44,9 @@ export interface SimState {
 
 /** Opens (or creates) the device in `o.dir`: a demo device unless `--provision FILE` brings a factory image. */
 export function openState(o: Pick<SimOptions, "dir" | "protocol" | "provision" | "reset">): SimState {
-  if (!DEMO_PROTOCOLS.includes(o.protocol as DemoProtocol))
-    throw new UsageError(`--protocol expected one of ${DEMO_PROTOCOLS.join(", ")}, got ${o.protocol}`);
+  const protocol = (o.protocol ?? DEFAULT_PROTOCOL) as DemoProtocol;
+  if (!DEMO_PROTOCOLS.includes(protocol))
+    throw new UsageError(`--protocol expected one of ${DEMO_PROTOCOLS.join(", ")}, got ${protocol}`);
   const provisionPath = path.join(o.dir, PROVISION_FILE);
   const journalPath = path.join(o.dir, JOURNAL_FILE);
   const notes: string[] = [];
@@ -65,9 +70,17 @@ export function openState(o: Pick<SimOptions, "dir" | "protocol" | "provision" |
     }
   } else if (fs.existsSync(provisionPath)) {
     provision = new Uint8Array(fs.readFileSync(provisionPath));
+    // An explicit --protocol asks for a device of that protocol: never run another one in its place.
+    const read = decodeProvision(provision);
+    const held = read.kind === "provisioned" ? read.record.protocol : undefined;
+    if (o.protocol !== undefined && held !== o.protocol)
+      throw new UsageError(
+        `${o.dir} holds ${held === undefined ? `an unreadable (${read.kind})` : `a ${held}`} device, not ` +
+          `${o.protocol}; use another --dir, or --reset to replace it`,
+      );
   } else {
-    provision = demoProvision(o.protocol as DemoProtocol);
-    notes.push(`created a demo ${o.protocol} device (public demo key, id 12345678)`);
+    provision = demoProvision(protocol);
+    notes.push(`created a demo ${protocol} device (public demo key, id 12345678)`);
   }
   fs.mkdirSync(o.dir, { recursive: true });
   fs.writeFileSync(provisionPath, provision);
@@ -126,7 +139,10 @@ export function register(program: Command): void {
     .command("sim")
     .description("run a simulated device: type codes on its keypad, watch its LED, load and credit")
     .option("--dir <dir>", "directory holding the device's flash (it survives restarts)", DEFAULT_DIR)
-    .option("--protocol <name>", `demo device to create: ${DEMO_PROTOCOLS.join(", ")}`, "nexus-full")
+    .option(
+      "--protocol <name>",
+      `demo device to create: ${DEMO_PROTOCOLS.join(", ")} (default: ${DEFAULT_PROTOCOL}, or the device in --dir)`,
+    )
     .option(
       "--provision <file>",
       "start from a factory image of `solkey provision` instead (and its journal image X.journal.bin beside X.bin)",
