@@ -102,6 +102,7 @@ describe("Nexus replay state words", () => {
 
   it("round-trips a state that has seen every kind of change", () => {
     let state: NexusState = { ...device.initialState(), highest: 0xfffffff0, used: 0xabcdef, qcShort: 3, qcLong: 5 };
+    state = { ...state, shortTests: 255 };
     state = { ...state, restricted: true, lastWipe: 0xffffffff };
     const words = device.toWords(state);
     expect(words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)).toBe(true);
@@ -109,13 +110,32 @@ describe("Nexus replay state words", () => {
     expect(device.fromWords(device.toWords(device.initialState()))).toEqual(device.initialState());
   });
 
+  it("reads words of layout 1 (before the short-test count) with a count of 0, and still writes them for it", () => {
+    // Written by the firmware before layout 2: restricted, QC counts 3 and 5, a full-keypad wipe at ID 45.
+    const layout1 = [0x4e580001, 0xfffffff0, 0xabcdef, 0x30503, 45];
+    const state = device.fromWords(layout1);
+    expect(state).toEqual({
+      highest: 0xfffffff0,
+      used: 0xabcdef,
+      qcShort: 3,
+      qcLong: 5,
+      shortTests: 0,
+      restricted: true,
+      lastWipe: 45,
+    });
+    expect(device.toWords(state!)).toEqual(layout1);
+    expect(device.toWords({ ...state!, shortTests: 2 })).toEqual([0x4e580002, 0xfffffff0, 0xabcdef, 0xb0503, 45]);
+  });
+
   it.each([
     ["no words", []],
     ["a word short", [0x4e580001, 23, 0, 0]],
-    ["another tag", [0x4e580002, 23, 0, 0, 0]],
+    ["another tag", [0x4e580003, 23, 0, 0, 0]],
     ["highest below 23", [0x4e580001, 22, 0, 0, 0]],
     ["a 25-bit mask", [0x4e580001, 23, 0x1000000, 0, 0]],
-    ["unknown flag bits", [0x4e580001, 23, 0, 0x40000, 0]],
+    ["layout-2 flags under the layout-1 tag", [0x4e580001, 23, 0, 0x40000, 0]],
+    ["layout 2 for flags layout 1 holds", [0x4e580002, 23, 0, 0x3ffff, 0]],
+    ["unknown flag bits", [0x4e580002, 23, 0, 0x4000000, 0]],
     ["a wipe ID without its flag", [0x4e580001, 23, 0, 0, 7]],
     ["a negative word", [0x4e580001, -1, 0, 0, 0]],
     ["a fraction", [0x4e580001, 23.5, 0, 0, 0]],

@@ -3,6 +3,7 @@
 // accepts and asserts solkey's verdict; the comment says what the reference does with the same code.
 import { sipKey } from "../firmware/crypto/siphash";
 import { hexToBytes } from "../firmware/hex";
+import { remainingMs } from "../firmware/ledger/reducer";
 import { fullDigits, fullMac, obscureFull } from "../firmware/protocols/nexus/full";
 import { nexusFull } from "../firmware/protocols/nexus/full_device";
 import { NexusHasher } from "../firmware/protocols/nexus/hash";
@@ -10,6 +11,7 @@ import { smallEntry, smallSymbols } from "../firmware/protocols/nexus/small";
 import { nexusSmall } from "../firmware/protocols/nexus/small_device";
 import type { NexusState } from "../firmware/protocols/nexus/window";
 import type { KeycodeProtocol } from "../firmware/protocols/protocol";
+import { Bench, DAY } from "./ledger.helpers";
 
 const KEY = hexToBytes("c4b84048cf0424a25dc5e9d3f0674036");
 const full = nexusFull({ key: KEY });
@@ -224,5 +226,60 @@ describe("flaw 6: factory and test codes stay within their lifetime counts acros
       if (verdict.kind === "applied") state = powerCycle(small, verdict.state);
     }
     expect(kinds).toEqual(["applied", "applied", "applied", "duplicate"]);
+  });
+});
+
+describe("flaw 6: the public allow-test and short-test codes are not free power every 720 s", () => {
+  // Reference and solkey before this fix: both are one public code for every device, with no count. On a unit with no
+  // credit, typed each time the attempt limiter refills (one per 720 s), each gave 127 s: 120 a day, about 4.2 h.
+  const cases = [
+    ["full allow-test", nexusFull({ key: KEY }), fullDigits({ type: "allow_test" })],
+    ["small short test", nexusSmall({ key: KEY }), smallSymbols({ type: "short_test" })],
+  ] as const;
+
+  it.each(cases)(
+    "%s: a day of one entry per 720 s, a power cut after each, applies 5 times in all",
+    (_n, device, code) => {
+      const bench = new Bench<NexusState>(device);
+      bench.boot();
+      let applied = 0;
+      let testMs = 0;
+      for (let t = 0; t < DAY; t += 720_000) {
+        if (bench.enter(code)?.kind === "applied") {
+          applied++;
+          testMs += remainingMs(bench.state); // the unit has no credit: all of it is test power
+        }
+        bench.elapse(720_000);
+        bench.cut();
+        bench.boot();
+      }
+      expect(applied).toBe(5);
+      expect(testMs).toBe(5 * 127_000);
+      expect(bench.saved.protocol.shortTests).toBe(5);
+    },
+  );
+
+  it.each(cases)("%s: the cap survives power cycles and every wipe, and is a duplicate past it", (_n, device, code) => {
+    const wipes =
+      device.name === "nexus-full"
+        ? [fullDigits({ type: "wipe_state", key: KEY, id: 30, wipe: "credit_and_ids" })]
+        : [smallSymbols({ type: "wipe_credit_and_ids", key: KEY })];
+    let state = device.initialState();
+    const kinds: string[] = [];
+    for (const entry of [code, code, code, code, code, ...wipes, code, code]) {
+      const verdict = device.verify(state, entry);
+      kinds.push(verdict.kind);
+      if (verdict.kind === "applied") state = powerCycle(device, verdict.state);
+    }
+    expect(kinds).toEqual(["applied", "applied", "applied", "applied", "applied", "applied", "duplicate", "duplicate"]);
+  });
+
+  it("the cap is an option (0 turns the code off)", () => {
+    const off = nexusFull({ key: KEY, allowTestLifetimeMax: 0 });
+    expect(off.verify(off.initialState(), fullDigits({ type: "allow_test" }))).toEqual({ kind: "duplicate" });
+    const two = nexusSmall({ key: KEY, shortTestLifetimeMax: 2 });
+    const short = smallSymbols({ type: "short_test" });
+    expect(run(two, [short, short, short]).kinds).toEqual(["applied", "applied", "duplicate"]);
+    expect(() => nexusFull({ key: KEY, allowTestLifetimeMax: 256 })).toThrow(RangeError);
   });
 });

@@ -20,6 +20,13 @@ import {
 
 /** Seconds of power an allow-test code gives a device that is out of credit (UNIVERSAL_SHORT_TEST_SECONDS). */
 export const ALLOW_TEST_SECONDS = 127;
+/**
+ * Default lifetime cap on allow-test (and the small keypad's short-test) codes. The reference has none, and the code
+ * is the same public digits on every device: typed each time the attempt limiter allows (one per 720 s), it gave
+ * 120 x 127 s, about 4.2 h of free power a day. Five, as the reference's QC caps, covers testing at the factory and at
+ * installation (10.6 minutes in all); a product that needs more raises it.
+ */
+export const SHORT_TEST_LIFETIME_MAX = 5;
 /** QC test codes of at most this many seconds count as short (NEXUS_KEYCODE_PRO_QC_SHORT_TEST_MESSAGE_SECONDS). */
 export const QC_SHORT_SECONDS = 600;
 /** The one QC length that may stack on top of credit (NEXUS_KEYCODE_PRO_QC_LONG_TEST_MESSAGE_SECONDS). */
@@ -34,6 +41,8 @@ export interface NexusFullOptions {
   readonly deviceId?: number;
   /** Whether the product ships with its restricted flag set. */
   readonly restricted?: boolean;
+  /** Lifetime allow-test codes (default SHORT_TEST_LIFETIME_MAX); past it the code is a duplicate. */
+  readonly allowTestLifetimeMax?: number;
   /** Lifetime QC test codes of <= 10 minutes (reference example config: 5). */
   readonly qcShortLifetimeMax?: number;
   /** Lifetime QC test codes of > 10 minutes (reference example config: 5). */
@@ -50,6 +59,8 @@ export function nexusFull(options: NexusFullOptions): KeycodeProtocol<NexusState
   if (deviceId !== undefined) expectInt(deviceId, 0, 0xffffffff, "deviceId");
   const qcShortMax = options.qcShortLifetimeMax ?? 5;
   const qcLongMax = options.qcLongLifetimeMax ?? 5;
+  const allowTestMax = options.allowTestLifetimeMax ?? SHORT_TEST_LIFETIME_MAX;
+  expectInt(allowTestMax, 0, 255, "allowTestLifetimeMax");
   expectInt(qcShortMax, 0, 255, "qcShortLifetimeMax");
   expectInt(qcLongMax, 0, 255, "qcLongLifetimeMax");
   const key = sipKey(options.key);
@@ -110,11 +121,13 @@ export function nexusFull(options: NexusFullOptions): KeycodeProtocol<NexusState
         // Exactly [type][MAC], 7 digits (the reference also insists that every digit is consumed).
         if (length !== 1 + MAC_DIGITS) return _invalid(`type ${type} expects 7 digits, got ${length}`);
         if (fullMac(h, ZERO_KEY, 0, type, 0) !== _number(digits, 1, MAC_DIGITS)) return _invalid("MAC mismatch");
+        if (type === FULL_TYPE.DISPLAY_ID) return _applied({ type: "display_id" }, state);
+        // The reference counts nothing here: one public code, free power whenever the limiter allows. Counted like
+        // the QC codes, in the state journalled with the test power; at the cap a duplicate (no lockout failure).
+        if (state.shortTests >= allowTestMax) return DUPLICATE;
         return _applied(
-          type === FULL_TYPE.DISPLAY_ID
-            ? { type: "display_id" }
-            : { type: "test", seconds: ALLOW_TEST_SECONDS, whenLocked: true },
-          state,
+          { type: "test", seconds: ALLOW_TEST_SECONDS, whenLocked: true },
+          { ...state, shortTests: state.shortTests + 1 },
         );
       case FULL_TYPE.QC_TEST: {
         if (length !== 1 + 5 + MAC_DIGITS) return _invalid(`type 5 expects 12 digits, got ${length}`);

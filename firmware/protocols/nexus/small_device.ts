@@ -4,7 +4,7 @@ import { expectBytes, expectInt } from "../../assert";
 import { sipKey } from "../../crypto/siphash";
 import type { Action, Verdict } from "../action";
 import type { KeycodeProtocol } from "../protocol";
-import { ALLOW_TEST_SECONDS, QC_LONG_SECONDS } from "./full_device";
+import { ALLOW_TEST_SECONDS, QC_LONG_SECONDS, SHORT_TEST_LIFETIME_MAX } from "./full_device";
 import { FF_KEY, NexusHasher } from "./hash";
 import {
   INCREMENT,
@@ -45,6 +45,8 @@ export interface NexusSmallOptions {
   readonly enableExtendedSmallMessage?: boolean;
   /** Whether the product ships with its restricted flag set. */
   readonly restricted?: boolean;
+  /** Lifetime short-test codes (default SHORT_TEST_LIFETIME_MAX); past it the code is a duplicate. */
+  readonly shortTestLifetimeMax?: number;
   /** Lifetime one-hour QC test codes (reference example config: 5). */
   readonly qcLongLifetimeMax?: number;
 }
@@ -58,6 +60,8 @@ export function nexusSmall(options: NexusSmallOptions): KeycodeProtocol<NexusSta
   expectBytes(options.key, 16, "key");
   const qcLongMax = options.qcLongLifetimeMax ?? 5;
   expectInt(qcLongMax, 0, 255, "qcLongLifetimeMax");
+  const shortTestMax = options.shortTestLifetimeMax ?? SHORT_TEST_LIFETIME_MAX;
+  expectInt(shortTestMax, 0, 255, "shortTestLifetimeMax");
   const key = sipKey(options.key);
   const extended = options.enableExtendedSmallMessage === true;
   const restricted = options.restricted === true;
@@ -102,9 +106,16 @@ export function nexusSmall(options: NexusSmallOptions): KeycodeProtocol<NexusSta
       }
     }
     if (smallMac(h, FF_KEY, 0, SMALL_TYPE.MAINTENANCE_OR_TEST, fn) !== mac) return _invalid("MAC mismatch");
-    if (fn === TEST.SHORT) return _applied({ type: "test", seconds: ALLOW_TEST_SECONDS, whenLocked: true }, state);
-    if (fn !== TEST.QC) return _invalid(`test function ${fn} is not 0-1`);
-    // Flaw 6: the count is part of the state the ledger journals with the credit; wipes do not reset it.
+    if (fn > TEST.QC) return _invalid(`test function ${fn} is not 0-1`);
+    // Flaw 6: the counts are part of the state the ledger journals with the credit; wipes do not reset them. The
+    // short test is one public code with no count on the reference (free power whenever the limiter allows).
+    if (fn === TEST.SHORT) {
+      if (state.shortTests >= shortTestMax) return DUPLICATE;
+      return _applied(
+        { type: "test", seconds: ALLOW_TEST_SECONDS, whenLocked: true },
+        { ...state, shortTests: state.shortTests + 1 },
+      );
+    }
     if (state.qcLong >= qcLongMax) return DUPLICATE;
     return _applied(
       { type: "test", seconds: QC_LONG_SECONDS, whenLocked: false },

@@ -17,6 +17,12 @@ export const WINDOW_ABOVE = 40;
 const ALL_USED = 0xffffff; // 24 bits: highest and the 23 IDs below it
 const MAX_ID = 0xffffffff;
 const WORDS_TAG = 0x4e580001; // "NX", layout 1
+// Layout 2 (added with the short-test count): the same five words, flag bits 18-25 hold `shortTests`. Written only
+// when that count is not 0, so a state layout 1 could hold keeps its layout-1 words (and an older record its bytes);
+// layout-1 words read as a count of 0.
+const WORDS_TAG_2 = 0x4e580002;
+const FLAGS_1 = 0x3ffff; // the flag bits layout 1 defines
+const FLAGS_2 = 0x3ffffff; // ... and layout 2
 
 export interface NexusState {
   /** Highest message ID the window has reached, 23..2^32-1. */
@@ -27,6 +33,12 @@ export interface NexusState {
   readonly qcShort: number;
   /** Lifetime count of long (> 10 minute) QC test codes applied; never reset, not even by a wipe. */
   readonly qcLong: number;
+  /**
+   * Lifetime count of universal short-test codes applied (full keypad: allow-test; small keypad: short test). They
+   * are one public code for every device, so without a count one could be typed whenever the attempt limiter allows
+   * (every 720 s: about 4.2 h of free power a day). Never reset, not even by a wipe. Added in words layout 2.
+   */
+  readonly shortTests: number;
   /** The product's "restricted" flag, cleared by the clear-restricted-flag codes. */
   readonly restricted: boolean;
   /** Full ID of the last full-keypad wipe-IDs code applied, -1 if none: the reset window forgets it (see wipe). */
@@ -35,7 +47,7 @@ export interface NexusState {
 
 /** A factory-fresh device: window at 23 with nothing used, no test codes spent. */
 export function freshState(restricted: boolean): NexusState {
-  return { highest: WINDOW_BELOW, used: 0, qcShort: 0, qcLong: 0, restricted, lastWipe: -1 };
+  return { highest: WINDOW_BELOW, used: 0, qcShort: 0, qcLong: 0, shortTests: 0, restricted, lastWipe: -1 };
 }
 
 /** The full ID whose low 6 bits are `low6`, within [highest-23, highest+40]; -1 if it would pass 2^32-1. */
@@ -81,24 +93,36 @@ export function resetWindow(state: NexusState): NexusState {
   return { ...state, highest: WINDOW_BELOW, used: 0 };
 }
 
-/** The state as five unsigned 32-bit words: tag, highest, used, counts and flags, last wipe ID. */
+/**
+ * The state as five unsigned 32-bit words: tag, highest, used, counts and flags, last wipe ID. Flags: bits 0-7
+ * qcShort, 8-15 qcLong, 16 restricted, 17 lastWipe is set; layout 2 only: bits 18-25 shortTests.
+ */
 export function stateToWords(state: NexusState): number[] {
   const hasWipe = state.lastWipe >= 0;
-  const flags = state.qcShort | (state.qcLong << 8) | (state.restricted ? 0x10000 : 0) | (hasWipe ? 0x20000 : 0);
-  return [WORDS_TAG, state.highest, state.used, flags, hasWipe ? state.lastWipe : 0];
+  const flags =
+    state.qcShort |
+    (state.qcLong << 8) |
+    (state.restricted ? 0x10000 : 0) |
+    (hasWipe ? 0x20000 : 0) |
+    (state.shortTests << 18);
+  return [flags > FLAGS_1 ? WORDS_TAG_2 : WORDS_TAG, state.highest, state.used, flags, hasWipe ? state.lastWipe : 0];
 }
 
 /** Back from `stateToWords`; undefined for words this layout cannot have written. */
 export function stateFromWords(words: readonly number[]): NexusState | undefined {
-  if (!Array.isArray(words) || words.length !== 5 || words[0] !== WORDS_TAG) return undefined;
-  const [, highest, used, flags, wipe] = words;
+  if (!Array.isArray(words) || words.length !== 5) return undefined;
+  const [tag, highest, used, flags, wipe] = words;
+  // Layout 2 is written only for flags that layout 1 cannot hold: anything else is not a word list this code wrote.
+  if (tag === WORDS_TAG ? !_u32(flags) || flags > FLAGS_1 : tag !== WORDS_TAG_2 || !_u32(flags) || flags <= FLAGS_1)
+    return undefined;
   if (!_u32(highest) || highest < WINDOW_BELOW || !_u32(used) || used > ALL_USED) return undefined;
-  if (!_u32(flags) || flags > 0x3ffff || !_u32(wipe) || ((flags & 0x20000) === 0 && wipe !== 0)) return undefined;
+  if (flags > FLAGS_2 || !_u32(wipe) || ((flags & 0x20000) === 0 && wipe !== 0)) return undefined;
   return {
     highest,
     used,
     qcShort: flags & 0xff,
     qcLong: (flags >> 8) & 0xff,
+    shortTests: (flags >> 18) & 0xff,
     restricted: (flags & 0x10000) !== 0,
     lastWipe: (flags & 0x20000) !== 0 ? wipe : -1,
   };
