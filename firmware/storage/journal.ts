@@ -36,7 +36,8 @@
 //   block's tail does not read erased (an interrupted append left bits there), the next block in turn is erased
 //   and the record goes to its start. Every record holds the whole state, so the block being erased never holds
 //   the newest state: the newest record lives in the open block until a newer one is safely written elsewhere.
-//   After writing, append reads the record back; a mismatch (unstable or worn bits) moves it to the next block.
+//   After writing, append reads the record back; a mismatch (unstable or worn bits) moves it to the next block,
+//   skipping the block holding the newest record: once every other block has failed, append gives up (ERRORS).
 //   Mount reads every block, takes every word-aligned header with the magic and a length that fits as a candidate,
 //   and checks candidates by CRC from the highest sequence number down: the first that checks is the newest (one
 //   CRC on most boots). It remembers whether the open block's tail is erased. It never writes and never erases.
@@ -52,8 +53,9 @@
 //
 // ERRORS
 //   append on a corrupt journal throws JournalError: state unchanged, the device stays locked; recover with format.
-//   append whose record cannot be written and verified in any block throws JournalError: the flash is worn out;
-//   the previous state stays the newest, the caller keeps the device locked.
+//   append whose record cannot be written and verified in any block but the newest record's (its erased tail
+//   included) throws JournalError: the flash is worn out; the previous state stays the newest and mounts again
+//   (that block was not erased, I2), the caller keeps the device locked.
 //   Any exception from the flash (the simulator's power cut) leaves the journal unusable: mount again.
 import { expectBytes, expectInt } from "../assert";
 import { crc32 } from "../provision/crc32";
@@ -214,13 +216,20 @@ export class Journal {
     const record = encodeRecord(payload, sequence, writeAlignment);
     if (record.length > blockLength)
       throw new RangeError(`"payload" expected a record of at most ${blockLength} bytes, got ${record.length}`);
-    // Each pass writes into the open block if it fits and reads erased, else into the next block after erasing it.
-    for (let attempt = 0; attempt < blocks; attempt++) {
-      if (!this.clean || this.block < 0 || this.cursor + record.length > blockLength) {
-        const next = this.block < 0 ? 0 : (this.block + 1) % blocks;
+    // Block `open + step` for step 0, 1, ...: the open block takes the record in place if it fits and reads erased;
+    // any other block is erased first. The block holding the newest record is never erased (I2): after a failed
+    // read-back the record moves on to the next block, and when every other block has failed the newest record is
+    // still where it was. (A block erased and failed in this pass is not erased again: the flash is worn out.)
+    const open = this.block;
+    const cursor = this.cursor;
+    const newest = this.state.kind === "record" ? open : -1;
+    for (let step = 0; step < blocks; step++) {
+      const target = ((open < 0 ? 0 : open) + step) % blocks;
+      if (target !== this.block || !this.clean || this.cursor + record.length > blockLength) {
+        if (target === newest) continue;
         this.clean = false; // until the erase has finished (a cut leaves the object unusable anyway)
-        this.flash.eraseBlock(next);
-        this.block = next;
+        this.flash.eraseBlock(target);
+        this.block = target;
         this.cursor = 0;
         this.clean = true;
       }
@@ -234,8 +243,13 @@ export class Journal {
         return;
       }
     }
+    // Back to the block of the newest record, as mount would find it; its tail is not trusted (a failed write may
+    // have left bits there), so the next append moves on and erases another block.
+    this.block = open;
+    this.cursor = cursor;
+    this.clean = false;
     throw new JournalError(
-      `record ${sequence} did not read back in any of ${blocks} blocks: the flash is worn out; ` +
+      `record ${sequence} did not read back in any block it may use: the flash is worn out; ` +
         "the previous state stays the newest, keep the device locked and replace the controller",
     );
   }
