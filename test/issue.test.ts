@@ -6,11 +6,14 @@ import path from "path";
 import { hexToBytes } from "../firmware/hex";
 import { nexusFull } from "../firmware/protocols/nexus/full_device";
 import { nexusSmall } from "../firmware/protocols/nexus/small_device";
+import { encodeToken } from "../firmware/protocols/openpaygo/encoder";
+import { MAX_COUNT } from "../firmware/protocols/openpaygo/replay";
 import { openPaygo } from "../firmware/protocols/openpaygo/verifier";
 import type { KeycodeProtocol } from "../firmware/protocols/protocol";
 import type { ProvisionRecord } from "../firmware/provision/record";
 import { SolkeyError, UsageError } from "../tools/errors";
-import type { CodeRequest } from "../tools/fleet/codes";
+import { encodeCode, tokenIssuer, WALK_STEP, type CodeRequest } from "../tools/fleet/codes";
+import { MAX_KEYCODE_COUNT } from "../tools/commands/keycode";
 import { openFleet, type Db } from "../tools/fleet/database";
 import { findDevice, provisionBatch } from "../tools/fleet/devices";
 import { Ledger } from "../tools/fleet/ledger";
@@ -468,6 +471,50 @@ describe("solkey keycode", () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(rows.length / 2);
+  });
+
+  it("refuses a --count above OpenPAYGO's highest count (it hashed for minutes unbounded) in one line, exit 2", async () => {
+    const args = ["keycode", "--protocol", "openpaygo", "--starting-code", "123456789", "--days", "1"];
+    const env = { SOLKEY_DEVICE_KEY: "000102030405060708090a0b0c0d0e0f" };
+    const r = await solkey([...args, "--count", String(MAX_KEYCODE_COUNT + 1)], env);
+    expect(r).toMatchObject({ code: 2, stdout: "" });
+    expect(r.stderr.trim().split("\n")).toEqual([
+      `solkey: --count expected a whole number 0..${MAX_KEYCODE_COUNT}, got "${MAX_KEYCODE_COUNT + 1}"`,
+    ]);
+    expect(MAX_KEYCODE_COUNT).toBe(MAX_COUNT - 2); // the encoder's own bound, so every count allowed issues
+  });
+
+  it("reports a long OpenPAYGO chain walk as it goes (it showed nothing for minutes), and issues the same token", () => {
+    const device = {
+      deviceId: 0,
+      protocol: "openpaygo" as const,
+      key: hexToBytes("000102030405060708090a0b0c0d0e0f"),
+      startingCode: 123456789,
+      timeDivider: 1,
+      extended: false,
+      restricted: false,
+    };
+    const lastSeq = 2 * WALK_STEP + 7;
+    const reports: [number, number][] = [];
+    const walked = encodeCode(device, { kind: "add", seconds: 86400 }, lastSeq, undefined, (done, total) =>
+      reports.push([done, total]),
+    );
+    expect(reports).toEqual([
+      [WALK_STEP, lastSeq],
+      [2 * WALK_STEP, lastSeq],
+    ]);
+    const direct = encodeToken({
+      key: device.key,
+      startingCode: 123456789,
+      count: lastSeq,
+      type: "add_time",
+      value: 1,
+    });
+    expect([walked.keycode, walked.seq]).toEqual([direct.token, direct.count]);
+    // A caller's issuer keeps its cache: no steps, no reports.
+    const issuer = tokenIssuer(device);
+    encodeCode(device, { kind: "add", seconds: 86400 }, 5, issuer, () => reports.push([0, 0]));
+    expect(reports).toHaveLength(2);
   });
 
   it("takes the device key only from a file or the environment", async () => {

@@ -1,15 +1,19 @@
 // `solkey keycode`: one keycode from explicit arguments, no database (support staff, tests, other back ends). The
 // device key comes from a file or $SOLKEY_DEVICE_KEY, never from the command line.
+import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import fs from "fs";
 import { hexToBytes } from "../../firmware/hex";
+import { MAX_COUNT } from "../../firmware/protocols/openpaygo/replay";
 import type { ProtocolName } from "../../firmware/provision/record";
 import { UsageError } from "../errors";
-import { encodeCode, spendsSeq, type Encoded } from "../fleet/codes";
+import { encodeCode, spendsSeq, WALK_STEP, type Encoded } from "../fleet/codes";
 import { parseWhole, PROTOCOLS } from "../fleet/profile";
 import { codeRequest, describe, type CodeOptions } from "./issue";
 
 export const DEVICE_KEY_ENV = "SOLKEY_DEVICE_KEY";
+/** The highest --count: the issuer's limit below OpenPAYGO's MAX_COUNT (the token takes the next count or two). */
+export const MAX_KEYCODE_COUNT = MAX_COUNT - 2;
 
 interface KeycodeOptions extends CodeOptions {
   protocol?: string;
@@ -33,7 +37,8 @@ export function runKeycode(o: KeycodeOptions, env: NodeJS.ProcessEnv = process.e
   if (opg && o.id !== undefined) throw new UsageError("OpenPAYGO takes --count (the device's last count), not --id");
   let lastSeq = 0;
   if (spendsSeq(protocol, code)) {
-    if (opg) lastSeq = parseWhole(_required(o.count, "--count N (the last count issued)"), 0, 0x7fffff00, "--count");
+    if (opg)
+      lastSeq = parseWhole(_required(o.count, "--count N (the last count issued)"), 0, MAX_KEYCODE_COUNT, "--count");
     else lastSeq = parseWhole(_required(o.id, "--id N (the message ID)"), 0, 0xffffffff, "--id") - 1;
   }
   const key = code.kind === "test" && !opg ? new Uint8Array(16) : _deviceKey(o.keyFile, env);
@@ -48,7 +53,22 @@ export function runKeycode(o: KeycodeOptions, env: NodeJS.ProcessEnv = process.e
     extended: o.extended ?? false,
     restricted: o.restricted ?? false,
   };
-  return { protocol, ...encodeCode(device, code, lastSeq) };
+  // An OpenPAYGO token hashes its chain from count 0; past WALK_STEP counts a bar on stderr (a terminal only) shows it.
+  const bar = new SingleBar(
+    { format: "hashing the token chain [{bar}] count {value}/{total}, {eta}s left", stream: process.stderr },
+    Presets.shades_classic,
+  );
+  try {
+    return {
+      protocol,
+      ...encodeCode(device, code, lastSeq, undefined, (done, total) => {
+        if (done === WALK_STEP) bar.start(total, 0);
+        bar.update(done);
+      }),
+    };
+  } finally {
+    bar.stop();
+  }
 }
 
 function _required(value: string | undefined, what: string): string {
@@ -76,7 +96,10 @@ export function register(program: Command): void {
     .option("--protocol <name>", "openpaygo, nexus-full or nexus-small")
     .option("--key-file <file>", `the device key as hex; default: $${DEVICE_KEY_ENV}`)
     .option("--id <n>", "Nexus: the code's message ID")
-    .option("--count <n>", "OpenPAYGO: the device's last count; the token takes the next one")
+    .option(
+      "--count <n>",
+      `OpenPAYGO: the device's last count, up to ${MAX_KEYCODE_COUNT}; the token takes the next one`,
+    )
     .option("--starting-code <n>", "OpenPAYGO starting code")
     .option("--time-divider <n>", "OpenPAYGO value units per day (default 1)")
     .option("--extended", "OpenPAYGO extended (12-digit) token")
