@@ -6,6 +6,7 @@ import os from "os";
 import path from "path";
 import { bytesToHex } from "../firmware/hex";
 import { demoProvision } from "../hosts/node/simdemo";
+import { program } from "../tools/cli";
 
 const BIN = path.resolve(__dirname, "../bin/solkey.js");
 
@@ -117,5 +118,39 @@ describe("solkey sim", () => {
     const r = solkey("sim", "--dir", path.join(dir, "dev"), "--script", file);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/line 2: expected keys, wait or power: jump 3/);
+  });
+});
+
+describe("README's command examples", () => {
+  const readme = fs.readFileSync(path.resolve(__dirname, "../README.md"), "utf8");
+
+  it("runs the sim scenario example from a clean directory (it ran on the Nexus demo device and failed)", () => {
+    const examples = [...readme.matchAll(/`solkey (sim --script [^`]+)`/g)].map((m) => m[1].split(" "));
+    expect(examples.length).toBeGreaterThan(0);
+    for (const args of examples) {
+      const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "solkey-readme-"));
+      try {
+        const scenario = args[args.indexOf("--script") + 1];
+        fs.mkdirSync(path.join(cwd, path.dirname(scenario)), { recursive: true });
+        fs.copyFileSync(path.resolve(__dirname, "..", scenario), path.join(cwd, scenario));
+        const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8" });
+        expect([args, r.status, r.stderr]).toEqual([args, 0, ""]);
+        expect(r.stdout).not.toMatch(/expects \d+ digits/);
+        expect(verdicts(r.stdout)).toContain("applied");
+      } finally {
+        fs.rmSync(cwd, { recursive: true, force: true });
+      }
+    }
+  });
+
+  it("names exactly the commands that take --json (it said every command did)", () => {
+    const sentence = /((?:`\w+`, )*`\w+` and `\w+`) take `--json`/.exec(readme);
+    expect(sentence).not.toBeNull();
+    const named = [...(sentence as RegExpExecArray)[1].matchAll(/`(\w+)`/g)].map((m) => m[1]).sort();
+    const taking = program()
+      .commands.filter((c) => c.options.some((o) => o.long === "--json"))
+      .map((c) => c.name())
+      .sort();
+    expect(named).toEqual(taking);
   });
 });
