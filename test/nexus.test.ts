@@ -102,7 +102,7 @@ describe("Nexus replay state words", () => {
 
   it("round-trips a state that has seen every kind of change", () => {
     let state: NexusState = { ...device.initialState(), highest: 0xfffffff0, used: 0xabcdef, qcShort: 3, qcLong: 5 };
-    state = { ...state, shortTests: 255 };
+    state = { ...state, shortTests: 255, smallWipeIds: true, smallWipeCreditAndIds: true };
     state = { ...state, restricted: true, lastWipe: 0xffffffff };
     const words = device.toWords(state);
     expect(words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)).toBe(true);
@@ -120,11 +120,16 @@ describe("Nexus replay state words", () => {
       qcShort: 3,
       qcLong: 5,
       shortTests: 0,
+      smallWipeIds: false,
+      smallWipeCreditAndIds: false,
       restricted: true,
       lastWipe: 45,
     });
     expect(device.toWords(state!)).toEqual(layout1);
     expect(device.toWords({ ...state!, shortTests: 2 })).toEqual([0x4e580002, 0xfffffff0, 0xabcdef, 0xb0503, 45]);
+    expect(device.toWords({ ...state!, smallWipeIds: true })).toEqual([
+      0x4e580002, 0xfffffff0, 0xabcdef, 0x4030503, 45,
+    ]);
   });
 
   it.each([
@@ -135,7 +140,7 @@ describe("Nexus replay state words", () => {
     ["a 25-bit mask", [0x4e580001, 23, 0x1000000, 0, 0]],
     ["layout-2 flags under the layout-1 tag", [0x4e580001, 23, 0, 0x40000, 0]],
     ["layout 2 for flags layout 1 holds", [0x4e580002, 23, 0, 0x3ffff, 0]],
-    ["unknown flag bits", [0x4e580002, 23, 0, 0x4000000, 0]],
+    ["unknown flag bits", [0x4e580002, 23, 0, 0x10000000, 0]],
     ["a wipe ID without its flag", [0x4e580001, 23, 0, 0, 7]],
     ["a negative word", [0x4e580001, -1, 0, 0, 0]],
     ["a fraction", [0x4e580001, 23.5, 0, 0, 0]],

@@ -90,6 +90,29 @@ describe("flaw 2: no reusable codes", () => {
     const wipe = fullDigits({ type: "wipe_state", key: KEY, id: 50, wipe: "credit_and_ids" });
     expect(run(full, [wipe, wipe]).kinds).toEqual(["applied", "duplicate"]);
   });
+
+  it.each(["wipe_ids", "wipe_credit_and_ids"] as const)(
+    "the small keypad's %s code (one constant code per device) applies once per lifetime",
+    (type) => {
+      // Reference: MAINTENANCE wipe codes carry no ID and reset the window on every entry: add (ID 30) applied, wipe,
+      // add applied again, wipe, add applied again... without limit. Here the second wipe is a duplicate.
+      const small = nexusSmall({ key: KEY });
+      const add = smallSymbols({ type: "add_credit", key: KEY, id: 30, days: 7 });
+      const wipe = smallSymbols({ type, key: KEY });
+      const first = run(small, [add, wipe, add]);
+      expect(first.kinds).toEqual(["applied", "applied", "applied"]); // the one resync re-opens ID 30 once
+      const after = powerCycle(small, first.state);
+      expect(run(small, [wipe, add, wipe, add], after).kinds).toEqual([
+        "duplicate",
+        "duplicate",
+        "duplicate",
+        "duplicate",
+      ]);
+      // The other wipe is spent on its own.
+      const other = smallSymbols({ type: type === "wipe_ids" ? "wipe_credit_and_ids" : "wipe_ids", key: KEY });
+      expect(run(small, [other, other], after).kinds).toEqual(["applied", "duplicate"]);
+    },
+  );
 });
 
 describe("flaw 3: digits the MAC does not cover must be zero", () => {

@@ -95,12 +95,15 @@ export function nexusSmall(options: NexusSmallOptions): KeycodeProtocol<NexusSta
       switch (fn & 0x7f) {
         case MAINTENANCE.WIPE_CREDIT:
           return _applied({ type: "set_credit", seconds: 0 }, state);
+        // Flaw 2: each wipe below is one constant code per device (no ID to mark), and on the reference it resets
+        // the window on every entry, so each entry re-opens IDs 0-63 again. Here each applies once per lifetime; a
+        // second resync is the operator's journal recovery (`solkey recover`).
         case MAINTENANCE.WIPE_CREDIT_AND_IDS:
-          return _applied({ type: "set_credit", seconds: 0 }, resetWindow(state));
+          if (state.smallWipeCreditAndIds) return DUPLICATE;
+          return _applied({ type: "set_credit", seconds: 0 }, { ...resetWindow(state), smallWipeCreditAndIds: true });
         case MAINTENANCE.WIPE_IDS:
-          // One constant code per device: it cannot be marked used, so it re-opens IDs 0-63 each time it is entered
-          // (as on the reference). Operators who fear that use the full keypad's wipe code, which carries an ID.
-          return _applied({ type: "none" }, resetWindow(state));
+          if (state.smallWipeIds) return DUPLICATE;
+          return _applied({ type: "none" }, { ...resetWindow(state), smallWipeIds: true });
         default:
           return _invalid(`maintenance function ${fn & 0x7f} is not 0-2`);
       }

@@ -17,12 +17,12 @@ export const WINDOW_ABOVE = 40;
 const ALL_USED = 0xffffff; // 24 bits: highest and the 23 IDs below it
 const MAX_ID = 0xffffffff;
 const WORDS_TAG = 0x4e580001; // "NX", layout 1
-// Layout 2 (added with the short-test count): the same five words, flag bits 18-25 hold `shortTests`. Written only
-// when that count is not 0, so a state layout 1 could hold keeps its layout-1 words (and an older record its bytes);
-// layout-1 words read as a count of 0.
+// Layout 2 (added with the short-test count): the same five words, flag bits 18-27 hold `shortTests` and the two
+// small-keypad wipe flags. Written only when one of them is set, so a state layout 1 could hold keeps its layout-1
+// words (and an older record its bytes); layout-1 words read as a count of 0 and unspent wipes.
 const WORDS_TAG_2 = 0x4e580002;
 const FLAGS_1 = 0x3ffff; // the flag bits layout 1 defines
-const FLAGS_2 = 0x3ffffff; // ... and layout 2
+const FLAGS_2 = 0xfffffff; // ... and layout 2
 
 export interface NexusState {
   /** Highest message ID the window has reached, 23..2^32-1. */
@@ -39,6 +39,12 @@ export interface NexusState {
    * (every 720 s: about 4.2 h of free power a day). Never reset, not even by a wipe. Added in words layout 2.
    */
   readonly shortTests: number;
+  /**
+   * Whether the small keypad's wipe-IDs / wipe-credit-and-IDs code was applied. Each is one constant code per device
+   * (it carries no message ID), so it applies once per lifetime; a second resync needs the operator's recovery.
+   */
+  readonly smallWipeIds: boolean;
+  readonly smallWipeCreditAndIds: boolean;
   /** The product's "restricted" flag, cleared by the clear-restricted-flag codes. */
   readonly restricted: boolean;
   /** Full ID of the last full-keypad wipe-IDs code applied, -1 if none: the reset window forgets it (see wipe). */
@@ -47,7 +53,17 @@ export interface NexusState {
 
 /** A factory-fresh device: window at 23 with nothing used, no test codes spent. */
 export function freshState(restricted: boolean): NexusState {
-  return { highest: WINDOW_BELOW, used: 0, qcShort: 0, qcLong: 0, shortTests: 0, restricted, lastWipe: -1 };
+  return {
+    highest: WINDOW_BELOW,
+    used: 0,
+    qcShort: 0,
+    qcLong: 0,
+    shortTests: 0,
+    smallWipeIds: false,
+    smallWipeCreditAndIds: false,
+    restricted,
+    lastWipe: -1,
+  };
 }
 
 /** The full ID whose low 6 bits are `low6`, within [highest-23, highest+40]; -1 if it would pass 2^32-1. */
@@ -95,7 +111,8 @@ export function resetWindow(state: NexusState): NexusState {
 
 /**
  * The state as five unsigned 32-bit words: tag, highest, used, counts and flags, last wipe ID. Flags: bits 0-7
- * qcShort, 8-15 qcLong, 16 restricted, 17 lastWipe is set; layout 2 only: bits 18-25 shortTests.
+ * qcShort, 8-15 qcLong, 16 restricted, 17 lastWipe is set; layout 2 only: bits 18-25 shortTests, 26 smallWipeIds,
+ * 27 smallWipeCreditAndIds.
  */
 export function stateToWords(state: NexusState): number[] {
   const hasWipe = state.lastWipe >= 0;
@@ -104,7 +121,9 @@ export function stateToWords(state: NexusState): number[] {
     (state.qcLong << 8) |
     (state.restricted ? 0x10000 : 0) |
     (hasWipe ? 0x20000 : 0) |
-    (state.shortTests << 18);
+    (state.shortTests << 18) |
+    (state.smallWipeIds ? 0x4000000 : 0) |
+    (state.smallWipeCreditAndIds ? 0x8000000 : 0);
   return [flags > FLAGS_1 ? WORDS_TAG_2 : WORDS_TAG, state.highest, state.used, flags, hasWipe ? state.lastWipe : 0];
 }
 
@@ -123,6 +142,8 @@ export function stateFromWords(words: readonly number[]): NexusState | undefined
     qcShort: flags & 0xff,
     qcLong: (flags >> 8) & 0xff,
     shortTests: (flags >> 18) & 0xff,
+    smallWipeIds: (flags & 0x4000000) !== 0,
+    smallWipeCreditAndIds: (flags & 0x8000000) !== 0,
     restricted: (flags & 0x10000) !== 0,
     lastWipe: (flags & 0x20000) !== 0 ? wipe : -1,
   };
