@@ -18,6 +18,7 @@ import { type NexusState } from "../firmware/protocols/nexus/window";
 import { XsProbe } from "../hosts/xsnap/engine";
 import type { NexusRow } from "../tools/conformance/nexus";
 import { checkRows, verifyEntries } from "./probes/nexus.probe";
+import { NOT_STRINGS } from "./bad-inputs";
 import { readVectors } from "./vectors";
 
 const rows = readVectors<NexusRow>("nexus.jsonl");
@@ -157,6 +158,55 @@ describe("Nexus bad input", () => {
   it.each(BAD)("full and small say invalid, without throwing, to %j", (entry) => {
     expect(full.verify(full.initialState(), entry).kind).toBe("invalid");
     expect(small.verify(small.initialState(), entry).kind).toBe("invalid");
+  });
+
+  // Every way a caller's state can fail to be a NexusState: the wrong type, a field missing, out of range or mistyped.
+  const fresh = full.initialState();
+  const BAD_STATES: [string, unknown][] = [
+    ...NOT_STRINGS.filter((v) => typeof v !== "string").map((v): [string, unknown] => [String(v), v]),
+    ["a string", "state"],
+    ["no highest", { ...fresh, highest: undefined }],
+    ["highest below 23", { ...fresh, highest: 22 }],
+    ["highest past 2^32-1", { ...fresh, highest: 2 ** 32 }],
+    ["highest NaN", { ...fresh, highest: NaN }],
+    ["highest as text", { ...fresh, highest: "30" }],
+    ["a 25-bit mask", { ...fresh, used: 0x1000000 }],
+    ["a fractional mask", { ...fresh, used: 1.5 }],
+    ["a negative mask", { ...fresh, used: -1 }],
+    ["qcShort 256", { ...fresh, qcShort: 256 }],
+    ["qcLong -1", { ...fresh, qcLong: -1 }],
+    ["shortTests missing", { ...fresh, shortTests: undefined }],
+    ["shortTests Infinity", { ...fresh, shortTests: Infinity }],
+    ["restricted as 0", { ...fresh, restricted: 0 }],
+    ["smallWipeIds missing", { ...fresh, smallWipeIds: undefined }],
+    ["smallWipeCreditAndIds as text", { ...fresh, smallWipeCreditAndIds: "false" }],
+    ["lastWipe -2", { ...fresh, lastWipe: -2 }],
+    ["lastWipe null", { ...fresh, lastWipe: null }],
+  ];
+
+  it.each(BAD_STATES)("verify is total: a state that is not a NexusState (%s) is invalid, never a throw", (_n, bad) => {
+    // Before: verify(null, code) threw a TypeError and verify({}, code) judged the code against NaN IDs.
+    const codes: [typeof full, string][] = [
+      [full, fullDigits({ type: "add_credit", key: KEY, id: 30, hours: 1 })],
+      [full, fullDigits({ type: "allow_test" })],
+      [small, smallSymbols({ type: "add_credit", key: KEY, id: 30, days: 1 })],
+      [small, smallSymbols({ type: "short_test" })],
+    ];
+    for (const [device, code] of codes) {
+      expect(device.verify(bad as NexusState, code)).toEqual({
+        kind: "invalid",
+        reason: "bad state: not a Nexus replay state",
+      });
+    }
+  });
+
+  it("passes every state the words can hold: fresh, and every field at its maximum", () => {
+    const max = full.fromWords([0x4e580002, 0xffffffff, 0xffffff, 0xfffffff, 7])!;
+    expect(full.verify(fresh, fullDigits({ type: "allow_test" })).kind).toBe("applied");
+    expect(small.verify(small.initialState(), smallSymbols({ type: "short_test" })).kind).toBe("applied");
+    const last = { key: KEY, id: 0xffffffff } as const;
+    expect(full.verify(max, fullDigits({ type: "add_credit", ...last, hours: 1 }))).toEqual({ kind: "duplicate" });
+    expect(small.verify(max, smallSymbols({ type: "add_credit", ...last, days: 1 }))).toEqual({ kind: "duplicate" });
   });
 
   it("says invalid to a non-string entry", () => {

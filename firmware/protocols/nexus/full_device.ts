@@ -9,6 +9,7 @@ import { NexusHasher, ZERO_KEY } from "./hash";
 import {
   freshState,
   inferId,
+  isNexusState,
   isUsed,
   markThrough,
   markUsed,
@@ -164,6 +165,7 @@ export function nexusFull(options: NexusFullOptions): KeycodeProtocol<NexusState
     name: "nexus-full",
     initialState: () => freshState(restricted),
     verify(state: NexusState, entry: string): Verdict<NexusState> {
+      if (!isNexusState(state)) return _invalid("bad state: not a Nexus replay state");
       if (typeof entry !== "string") return _invalid("entry is not a string");
       const length = entry.length;
       if (length < 1 || length > MAX_ENTRY) return _invalid(`entry of ${length} digits`);

@@ -23,6 +23,7 @@ import {
   WINDOW_BELOW,
   freshState,
   inferId,
+  isNexusState,
   isUsed,
   markThrough,
   markUsed,
@@ -154,6 +155,7 @@ export function nexusSmall(options: NexusSmallOptions): KeycodeProtocol<NexusSta
     name: "nexus-small",
     initialState: () => freshState(restricted),
     verify(state: NexusState, entry: string): Verdict<NexusState> {
+      if (!isNexusState(state)) return _invalid("bad state: not a Nexus replay state");
       if (typeof entry !== "string" || entry.length !== SMALL_LENGTH) return _invalid("entry is not 14 symbols");
       let header = 0;
       let mac = 0;

@@ -66,6 +66,28 @@ export function freshState(restricted: boolean): NexusState {
   };
 }
 
+/**
+ * Whether `state` is a replay state this code can hold (what `stateFromWords` could return): `verify` checks it first,
+ * so a caller's null, `{}` or corrupted state is an `invalid` verdict, never an exception or a misjudged code.
+ */
+export function isNexusState(state: unknown): state is NexusState {
+  if (typeof state !== "object" || state === null) return false;
+  const s = state as Record<keyof NexusState, unknown>;
+  return (
+    _u32(s.highest) &&
+    s.highest >= WINDOW_BELOW &&
+    _u32(s.used) &&
+    s.used <= ALL_USED &&
+    _u8(s.qcShort) &&
+    _u8(s.qcLong) &&
+    _u8(s.shortTests) &&
+    typeof s.smallWipeIds === "boolean" &&
+    typeof s.smallWipeCreditAndIds === "boolean" &&
+    typeof s.restricted === "boolean" &&
+    (s.lastWipe === -1 || _u32(s.lastWipe))
+  );
+}
+
 /** The full ID whose low 6 bits are `low6`, within [highest-23, highest+40]; -1 if it would pass 2^32-1. */
 export function inferId(state: NexusState, low6: number): number {
   const lowest = state.highest - WINDOW_BELOW;
@@ -151,4 +173,8 @@ export function stateFromWords(words: readonly number[]): NexusState | undefined
 
 function _u32(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_ID;
+}
+
+function _u8(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0xff;
 }
