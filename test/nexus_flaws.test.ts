@@ -86,6 +86,20 @@ describe("flaw 2: no reusable codes", () => {
     expect(run(full, [wipe], powerCycle(full, state)).kinds).toEqual(["duplicate"]);
   });
 
+  it("two wipe-IDs codes entered in turn apply once each, not for ever", () => {
+    // Remembering only the last wipe let W1, W2, W1, W2... each apply, every time re-opening the IDs below them.
+    const w1 = fullDigits({ type: "wipe_state", key: KEY, id: 45, wipe: "ids" });
+    const w2 = fullDigits({ type: "wipe_state", key: KEY, id: 50, wipe: "ids" });
+    expect(run(full, [w1, w2, w1, w2, w1]).kinds).toEqual([
+      "applied",
+      "applied",
+      "duplicate",
+      "duplicate",
+      "duplicate",
+    ]);
+    expect(run(full, [w2, w1]).kinds).toEqual(["applied", "duplicate"]); // an older wipe after a newer one: used
+  });
+
   it("a wipe-credit-and-IDs code applies once", () => {
     const wipe = fullDigits({ type: "wipe_state", key: KEY, id: 50, wipe: "credit_and_ids" });
     expect(run(full, [wipe, wipe]).kinds).toEqual(["applied", "duplicate"]);

@@ -105,8 +105,11 @@ export function nexusFull(options: NexusFullOptions): KeycodeProtocol<NexusState
           return _applied({ type: "clear_restricted_flag" }, { ...markThrough(state, messageId), restricted: false });
         // Flaw 2: the reference resets the window (Pd back to 23, mask cleared) and with it forgets the wipe code's
         // own ID, so the same wipe-IDs code applies again and again, each time re-opening every code in 0..63.
-        // The reset stays (the server restarts its IDs after it), but the code's full ID is remembered.
-        if (messageId === state.lastWipe) return DUPLICATE;
+        // The reset stays (the server restarts its IDs after it), but the wipe's full ID is remembered and a wipe
+        // applies only above every earlier one: two wipe codes entered in turn would otherwise re-open each other's
+        // IDs for ever. (The MAC covers the full ID, so a spent wipe cannot verify at a higher inferred ID.) A second
+        // resync with a lower ID needs the operator's journal recovery (`solkey recover`).
+        if (messageId <= state.lastWipe) return DUPLICATE;
         return _applied(body === 2 ? { type: "none" } : { type: "set_credit", seconds: 0 }, {
           ...resetWindow(state),
           lastWipe: messageId,

@@ -47,7 +47,7 @@ export interface NexusState {
   readonly smallWipeCreditAndIds: boolean;
   /** The product's "restricted" flag, cleared by the clear-restricted-flag codes. */
   readonly restricted: boolean;
-  /** Full ID of the last full-keypad wipe-IDs code applied, -1 if none: the reset window forgets it (see wipe). */
+  /** Full ID of the last full-keypad wipe-IDs code applied, -1 if none; later wipes must be above it (see wipe). */
   readonly lastWipe: number;
 }
 
