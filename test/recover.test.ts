@@ -7,6 +7,8 @@ import fs from "fs";
 import path from "path";
 import { fullDigits } from "../firmware/protocols/nexus/full";
 import { nexusFull } from "../firmware/protocols/nexus/full_device";
+import { smallSymbols } from "../firmware/protocols/nexus/small";
+import { nexusSmall } from "../firmware/protocols/nexus/small_device";
 import { TokenIssuer } from "../firmware/protocols/openpaygo/encoder";
 import { openPaygo } from "../firmware/protocols/openpaygo/verifier";
 import { SimDevice, type TraceEvent } from "../hosts/node/simdevice";
@@ -155,6 +157,19 @@ describe("recovery state", () => {
           expect(protocol.verify(state, fresh).kind).toBe("applied");
         },
       ),
+    );
+  });
+
+  it("Nexus: the public test codes (allow-test, short test) give a recovered unit nothing", () => {
+    const full = nexusFull({ key });
+    const allowTest = fullDigits({ type: "allow_test" });
+    expect(full.verify(recoveryState(full, 100, { kind: "credit", seconds: 0 }).protocol, allowTest).kind).toBe(
+      "duplicate",
+    );
+    const small = nexusSmall({ key });
+    const shortTest = smallSymbols({ type: "short_test" });
+    expect(small.verify(recoveryState(small, 100, { kind: "credit", seconds: 0 }).protocol, shortTest).kind).toBe(
+      "duplicate",
     );
   });
 

@@ -45,8 +45,9 @@ export interface Recovery {
 }
 
 /**
- * Nexus QC test counts after a recovery: spent. The device's own counts are lost with its journal, and QC codes are
- * the same for every device, so counts of zero would hand a recovered unit free test power again.
+ * Nexus lifetime test counts (QC, allow-test and short-test) after a recovery: spent. The device's own counts are
+ * lost with its journal, and test codes are the same for every device, so counts of zero would hand a recovered
+ * unit free test power again.
  */
 const QC_SPENT = 0xff;
 
@@ -63,7 +64,7 @@ export function recoveryState<S>(protocol: KeycodeProtocol<S>, issuedSeq: number
     replay = afterApplying(fresh as OpenPaygoState, issuedSeq, "set_time");
   } else {
     const window = markThrough(fresh as NexusState, issuedSeq);
-    replay = { ...window, qcShort: QC_SPENT, qcLong: QC_SPENT } satisfies NexusState;
+    replay = { ...window, qcShort: QC_SPENT, qcLong: QC_SPENT, shortTests: QC_SPENT } satisfies NexusState;
   }
   // Back through the protocol's own words: a state this firmware could not read would leave the device locked.
   const words = protocol.toWords(replay as S);
