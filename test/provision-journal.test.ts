@@ -14,7 +14,7 @@ import { CHIPS } from "../firmware/storage/flash";
 import { encodeRecord, Journal } from "../firmware/storage/journal";
 import { NorSim, PowerCut, TEARS } from "../hosts/node/nor";
 import { SIM_PARTITIONS } from "../hosts/node/simdevice";
-import { encodeCode, initialSeq, type DeviceSecrets } from "../tools/fleet/codes";
+import { encodeCode, initialSeq, secretsOf } from "../tools/fleet/codes";
 import { openFleet } from "../tools/fleet/database";
 import { provisionBatch, type ProvisionedDevice } from "../tools/fleet/devices";
 import { JOURNAL_AREAS, protocolOf } from "../tools/fleet/journal";
@@ -51,19 +51,6 @@ function region(record: ProvisionRecord, bytes: Uint8Array, seed = 1): NorSim {
     blockErases: new Uint32Array(blocks),
   };
   return new NorSim({ chip, blocks, image, seed });
-}
-
-function secretsOf(record: ProvisionRecord): DeviceSecrets {
-  const opg = record.protocol === "openpaygo";
-  return {
-    deviceId: record.deviceId,
-    protocol: record.protocol,
-    key: record.key,
-    startingCode: opg ? record.startingCode : 0,
-    timeDivider: opg ? record.timeDivider : 1,
-    extended: opg && record.extended,
-    restricted: opg && record.restricted,
-  };
 }
 
 describe("journal regions", () => {

@@ -20,7 +20,7 @@ import {
   valueToSeconds,
   type TokenType,
 } from "../../firmware/protocols/openpaygo/token";
-import type { ProtocolName } from "../../firmware/provision/record";
+import type { ProtocolName, ProvisionRecord } from "../../firmware/provision/record";
 import { UsageError } from "../errors";
 
 /** What an operator asks for; credit in seconds, whatever unit the protocol carries. */
@@ -45,6 +45,20 @@ export interface DeviceSecrets {
   readonly timeDivider: number;
   readonly extended: boolean;
   readonly restricted: boolean;
+}
+
+/** The secrets and settings a provisioning record gives the code encoders (OpenPAYGO fields neutral otherwise). */
+export function secretsOf(record: ProvisionRecord): DeviceSecrets {
+  const opg = record.protocol === "openpaygo";
+  return {
+    deviceId: record.deviceId,
+    protocol: record.protocol,
+    key: record.key,
+    startingCode: opg ? record.startingCode : 0,
+    timeDivider: opg ? record.timeDivider : 1,
+    extended: opg && record.extended,
+    restricted: opg && record.restricted,
+  };
 }
 
 /** An encoded code: its keycode, the ID or count it spends (null: none, e.g. a test code), and what it grants. */

@@ -4,15 +4,7 @@
 // to have been entered, and refuses (unless told) a code the device's acceptance window would refuse.
 import type { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
 import { SolkeyError, UsageError } from "../errors";
-import {
-  encodeCode,
-  nextSeq,
-  spendsSeq,
-  tokenIssuer,
-  windowAbove,
-  type CodeRequest,
-  type DeviceSecrets,
-} from "./codes";
+import { encodeCode, nextSeq, secretsOf, spendsSeq, tokenIssuer, windowAbove, type CodeRequest } from "./codes";
 import { inTransaction, type Db } from "./database";
 import { findDevice, type FleetDevice } from "./devices";
 
@@ -183,7 +175,7 @@ export class Ledger {
         if (!request.pastWindow) throw new SolkeyError(`${warning}; or pass --past-window to issue anyway`);
       }
     }
-    const encoded = encodeCode(_secrets(device), code, device.issuedSeq, this._issuer(device));
+    const encoded = encodeCode(secretsOf(device.record), code, device.issuedSeq, this._issuer(device));
     const now = new Date().toISOString();
     this.insertCode.run(
       device.deviceId,
@@ -225,7 +217,7 @@ export class Ledger {
     if (device.record.protocol !== "openpaygo") return undefined;
     let issuer = this.issuers.get(device.deviceId);
     if (issuer === undefined) {
-      issuer = tokenIssuer(_secrets(device));
+      issuer = tokenIssuer(secretsOf(device.record));
       if (this.issuers.size >= ISSUER_CACHE) this.issuers.delete(this.issuers.keys().next().value as number);
       this.issuers.set(device.deviceId, issuer);
     }
@@ -244,20 +236,6 @@ function _pastWindow(device: FleetDevice, seq: number, limit: number): string {
     `outstanding codes oldest first (\`solkey issue ${device.serial} --history\`), record the newest applied one ` +
     `with \`solkey issue ${device.serial} --entered KEYCODE\`, then issue`
   );
-}
-
-function _secrets(device: FleetDevice): DeviceSecrets {
-  const r = device.record;
-  const opg = r.protocol === "openpaygo";
-  return {
-    deviceId: device.deviceId,
-    protocol: r.protocol,
-    key: r.key,
-    startingCode: opg ? r.startingCode : 0,
-    timeDivider: opg ? r.timeDivider : 1,
-    extended: opg && r.extended,
-    restricted: opg && r.restricted,
-  };
 }
 
 function _base(device: FleetDevice): Pick<IssuedCode, "serial" | "deviceId" | "protocol"> {
