@@ -205,7 +205,12 @@ export class Controller<S> {
       () =>
         this.guard(() => {
           this.idleTimer = undefined;
-          if (this.framer.expire()) this.show("timeout");
+          const expired = this.framer.expire();
+          if (expired === "timeout") this.show("timeout");
+          else if (expired === "query") {
+            this.catchUp();
+            this.step({ type: "query" });
+          }
         }),
       this.framer.spec.idleTimeoutMs,
     );

@@ -133,6 +133,20 @@ describe("device core", () => {
     ]);
   });
 
+  it("blinks the credit on a small keypad when the start key is pressed alone and left", () => {
+    const provision = demoProvision("nexus-small");
+    const [paid] = nextCodes(provision, ERASED) ?? [];
+    const sim = new SimDevice({ provision });
+    sim.powerOn();
+    sim.type(paid.keys); // one day
+    sim.type("1");
+    sim.wait(17_000); // past the idle timeout
+    const credit = sim.trace.filter((e) => e.type === "feedback" && e.pattern === "credit");
+    expect(credit).toHaveLength(1);
+    expect(credit[0]).toMatchObject({ value: 1 }); // one started day
+    expect(sim.trace.some((e) => e.type === "feedback" && e.pattern === "timeout")).toBe(false);
+  });
+
   it("keeps metering while keys are typed: queries every 700 ms do not stall the credit", () => {
     const { sim, log } = rig();
     sim.powerOn();

@@ -51,12 +51,29 @@ describe("framing", () => {
   it("drops a partial entry when the idle timer expires (16 s for every protocol)", () => {
     const framer = new Framer(FRAMES.openpaygo);
     type(framer, "*1234");
-    expect(framer.expire()).toBe(true);
+    expect(framer.expire()).toBe("timeout");
     expect(framer.active).toBe(false);
     expect(framer.press("5")).toEqual({ kind: "ignored" });
-    expect(framer.expire()).toBe(false);
+    expect(framer.expire()).toBe("none");
     for (const spec of Object.values(FRAMES)) expect(spec.idleTimeoutMs).toBe(IDLE_TIMEOUT_MS);
     expect(IDLE_TIMEOUT_MS).toBe(16_000);
+  });
+
+  it("asks for the credit on keypads without an end key: one key, then the idle timeout", () => {
+    const small = new Framer(FRAMES["nexus-small"]);
+    type(small, "1");
+    expect(small.expire()).toBe("query");
+    type(small, "12");
+    expect(small.expire()).toBe("timeout"); // a started code is a timeout, not a query
+    const restricted = new Framer(FRAMES["openpaygo-restricted"]);
+    type(restricted, "3");
+    expect(restricted.expire()).toBe("query");
+    type(restricted, "34");
+    expect(restricted.expire()).toBe("timeout");
+    const full = new Framer(FRAMES["nexus-full"]); // full keypads ask with *# and time out a lone *
+    type(full, "*");
+    expect(full.expire()).toBe("timeout");
+    expect(type(full, "*#").at(-1)).toEqual({ kind: "query" });
   });
 
   it("a restricted entry starts from nothing after the timeout", () => {

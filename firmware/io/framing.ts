@@ -15,8 +15,12 @@ export interface FrameSpec {
   /** Digit counts an entry may have (between start and end keys). */
   readonly minDigits: number;
   readonly maxDigits: number;
-  /** Whether start then end with no digits asks for the remaining credit. */
-  readonly query: boolean;
+  /**
+   * How a customer asks for the remaining credit: `start-end`, the start key then the end key with nothing between
+   * (`*#`); `lone-key`, on keypads with no end key, the start key alone (or, with no start key, a single digit) left
+   * until the idle timeout.
+   */
+  readonly query: "start-end" | "lone-key";
   readonly idleTimeoutMs: number;
 }
 
@@ -24,14 +28,14 @@ export interface FrameSpec {
 export const FRAMES = Object.freeze({
   // Nexus Keycode full protocol: `*` digits `#`; activation codes have 14 digits, factory codes 7 to 12, passthrough
   // codes up to 30 (the reference's NEXUS_KEYCODE_MESSAGE_LENGTH_MAX_DIGITS_FULL).
-  "nexus-full": frame("*", "#", "0123456789", 1, 30, true),
+  "nexus-full": frame("*", "#", "0123456789", 1, 30, "start-end"),
   // Nexus Keycode small protocol: start key 1, then 14 symbols 2-5 (2 bits each, 28 bits); no end key.
-  "nexus-small": frame("1", undefined, "2345", 14, 14, false),
+  "nexus-small": frame("1", undefined, "2345", 14, 14, "lone-key"),
   // OpenPAYGO Token on a full keypad: `*` token `#`, 9 digits (standard) or 12 (extended).
-  openpaygo: frame("*", "#", "0123456789", 9, 12, true),
+  openpaygo: frame("*", "#", "0123456789", 9, 12, "start-end"),
   // OpenPAYGO restricted-digit mode (4 keys, no start or end key): 15 digits, or 20 for extended tokens.
-  "openpaygo-restricted": frame(undefined, undefined, "1234", 15, 15, false),
-  "openpaygo-restricted-extended": frame(undefined, undefined, "1234", 20, 20, false),
+  "openpaygo-restricted": frame(undefined, undefined, "1234", 15, 15, "lone-key"),
+  "openpaygo-restricted-extended": frame(undefined, undefined, "1234", 20, 20, "lone-key"),
 } as const satisfies Record<string, FrameSpec>);
 
 export type FrameName = keyof typeof FRAMES;
@@ -42,7 +46,7 @@ function frame(
   digits: string,
   minDigits: number,
   maxDigits: number,
-  query: boolean,
+  query: FrameSpec["query"],
 ): FrameSpec {
   return Object.freeze({ start, end, digits, minDigits, maxDigits, query, idleTimeoutMs: IDLE_TIMEOUT_MS });
 }
@@ -57,7 +61,7 @@ export type FrameResult =
   | { readonly kind: "restart" }
   /** A complete entry: its digits, without start and end keys. */
   | { readonly kind: "entry"; readonly digits: string }
-  /** Start then end with nothing between: show the remaining credit. */
+  /** Start then end with nothing between (`start-end` keypads): show the remaining credit. */
   | { readonly kind: "query" }
   /** Too many digits, or ended too short: the entry is dropped unverified (it cannot be a code). */
   | { readonly kind: "malformed" };
@@ -80,11 +84,16 @@ export class Framer {
     return this.open;
   }
 
-  /** The idle timer ran out (spec.idleTimeoutMs after the last taken key): drops the entry; true if there was one. */
-  expire(): boolean {
-    const was = this.open;
+  /**
+   * The idle timer ran out (spec.idleTimeoutMs after the last taken key): drops the entry. `query` when it held only
+   * its opening key on a `lone-key` keypad (the customer pressed one key and waited: show the credit), `timeout` for
+   * any other entry, `none` when there was none.
+   */
+  expire(): "none" | "timeout" | "query" {
+    if (!this.open) return "none";
+    const lone = this.digits.length === (this.spec.start === undefined ? 1 : 0);
     this.reset();
-    return was;
+    return lone && this.spec.query === "lone-key" ? "query" : "timeout";
   }
 
   /** Drops any entry in progress. */
@@ -106,7 +115,7 @@ export class Framer {
       if (!this.open) return IGNORED;
       const digits = this.digits;
       this.reset();
-      if (digits.length === 0) return spec.query ? QUERY : MALFORMED;
+      if (digits.length === 0) return spec.query === "start-end" ? QUERY : MALFORMED;
       return digits.length >= spec.minDigits ? { kind: "entry", digits } : MALFORMED;
     }
     if (spec.digits.indexOf(key) < 0 || key.length !== 1) return IGNORED;
