@@ -2,7 +2,7 @@
 // module: one partition (ESP32, by label) or address range (nRF52), with the chip's NOR limits from its profile.
 import Flash from "flash";
 import type { FlashArea } from "../provision/board";
-import type { ChipProfile, FlashStatus, NorFlash } from "../storage/flash";
+import { regionStatus, type ChipProfile, type FlashStatus, type NorFlash } from "../storage/flash";
 
 /** Opens `area` with Moddable's Flash class. */
 export function openFlash(area: FlashArea): Flash {
@@ -19,8 +19,7 @@ export class ModdableNor implements NorFlash {
   ) {
     if (flash.blockSize !== chip.blockLength)
       throw new RangeError(`"blockSize" expected ${chip.blockLength}, got ${flash.blockSize}`);
-    const blocks = Math.floor(flash.byteLength / chip.blockLength);
-    this.info = { ...chip, blocks, size: blocks * chip.blockLength };
+    this.info = regionStatus(chip, Math.floor(flash.byteLength / chip.blockLength));
   }
 
   status(): FlashStatus {

@@ -8,7 +8,7 @@ import type { NexusState } from "../../firmware/protocols/nexus/window";
 import { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
 import type { OpenPaygoState } from "../../firmware/protocols/openpaygo/replay";
 import { encodeProvision, decodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
-import { CHIPS, type FlashStatus, type NorFlash } from "../../firmware/storage/flash";
+import { CHIPS, regionStatus, type FlashStatus, type NorFlash } from "../../firmware/storage/flash";
 import { Journal } from "../../firmware/storage/journal";
 import config from "./simconfig";
 
@@ -143,8 +143,7 @@ class _ReadOnlyNor implements NorFlash {
     private readonly bytes: Uint8Array,
     chip: (typeof CHIPS)["esp32"],
   ) {
-    const blocks = Math.floor(bytes.length / chip.blockLength);
-    this.info = { ...chip, blocks, size: blocks * chip.blockLength };
+    this.info = regionStatus(chip, Math.floor(bytes.length / chip.blockLength));
   }
 
   status(): FlashStatus {
