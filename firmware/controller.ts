@@ -1,10 +1,9 @@
 // The device core (issue 6): keys -> framing -> ledger -> journal -> outputs. Every ledger step's record is committed
 // to the journal BEFORE its load change or feedback is shown; any exception turns the load off for good (fault).
-import { decodeDevice, encodeDevice } from "./ledger/codec";
+import { encodeDevice, mountedDevice } from "./ledger/codec";
 import { limiterWaitMs } from "./ledger/limiter";
 import { loadOn, mount, nextWakeMs, reduce, remainingMs, type Feedback, type LedgerEvent } from "./ledger/reducer";
 import type { LedgerState } from "./ledger/reducer";
-import { freshState } from "./ledger/state";
 import type { KeycodeProtocol } from "./protocols/protocol";
 import type { Journal } from "./storage/journal";
 import { patternFor, type FeedbackName, type FeedbackPlayer } from "./io/feedback";
@@ -63,15 +62,8 @@ export class Controller<S> {
   boot(): void {
     this.guard(() => {
       const { journal, protocol } = this.options;
-      const mounted = journal.mounted;
-      const device =
-        mounted.kind === "fresh"
-          ? freshState(protocol)
-          : mounted.kind === "record"
-            ? decodeDevice(protocol, mounted.payload)
-            : undefined;
+      const device = mountedDevice(protocol, journal.mounted);
       if (device === undefined) {
-        // Content but no state this firmware can read: it may have seen codes, so it must not start afresh.
         this.mode = "locked";
         this.options.load.set(false);
         this.emit({ type: "boot", status: "locked" });

@@ -2,9 +2,8 @@
 // board, that it is record 1 holding the fresh device state and nothing else, and that a power cut during the first
 // code after provisioning can no longer lock a device.
 import fs from "fs";
-import { encodeDevice } from "../firmware/ledger/codec";
 import { CHECKPOINT_INTERVAL_MS, mount, reduce, type LedgerState } from "../firmware/ledger/reducer";
-import { decodeDevice } from "../firmware/ledger/codec";
+import { decodeDevice, encodeDevice, mountedDevice } from "../firmware/ledger/codec";
 import { freshState, type DeviceState } from "../firmware/ledger/state";
 import { AREAS } from "../firmware/provision/board";
 import type { KeycodeProtocol } from "../firmware/protocols/protocol";
@@ -97,14 +96,8 @@ describe.each(PROFILES)("the factory journal of a %s device on %s", (protocol, b
  */
 function firstCode<S>(protocol: KeycodeProtocol<S>, flash: NorSim, digits: string): DeviceState<S>[] {
   const journal = Journal.mount(flash);
-  const mounted = journal.mounted;
-  const device =
-    mounted.kind === "fresh"
-      ? freshState(protocol)
-      : mounted.kind === "record"
-        ? decodeDevice(protocol, mounted.payload)
-        : undefined;
-  if (device === undefined) throw new Error(`journal mounted ${mounted.kind}: the device is locked`);
+  const device = mountedDevice(protocol, journal.mounted);
+  if (device === undefined) throw new Error(`journal mounted ${journal.mounted.kind}: the device is locked`);
   let ledger: LedgerState<S> = mount(device);
   const committed: DeviceState<S>[] = [];
   for (const event of [{ type: "boot" } as const, { type: "entry", digits } as const]) {

@@ -26,8 +26,9 @@
 //   35+4n 4      failures
 import { expectInt } from "../assert";
 import type { KeycodeProtocol } from "../protocols/protocol";
+import type { Mounted } from "../storage/journal";
 import { initialLimiter, isLimiterState, type LimiterState, type Lockout } from "./limiter";
-import { MAX_SECONDS, type DeviceState, type Payg } from "./state";
+import { freshState, MAX_SECONDS, type DeviceState, type Payg } from "./state";
 
 /** The format version encodeDevice writes. */
 export const RECORD_VERSION = 1;
@@ -70,6 +71,16 @@ export function encodeDevice<S>(protocol: KeycodeProtocol<S>, device: DeviceStat
     view.setUint32(at + 4, limiter.failures, true);
   }
   return out;
+}
+
+/**
+ * The state a mounted journal gives the device at boot: a fresh journal is a factory-fresh device, a record its
+ * state; undefined (the device stays locked) for content without a state this firmware can read, which may have
+ * seen codes and so must never start afresh.
+ */
+export function mountedDevice<S>(protocol: KeycodeProtocol<S>, mounted: Mounted): DeviceState<S> | undefined {
+  if (mounted.kind === "fresh") return freshState(protocol);
+  return mounted.kind === "record" ? decodeDevice(protocol, mounted.payload) : undefined;
 }
 
 /** The state a record holds, or undefined for anything this firmware cannot read. Never throws. */

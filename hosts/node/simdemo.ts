@@ -1,6 +1,6 @@
 // The simulator's demo devices: one fixed, public demo key per protocol, and the next valid codes for a demo device
 // computed from its own flash with solkey's encoders (the same code an operator's server would issue).
-import { decodeDevice } from "../../firmware/ledger/codec";
+import { mountedDevice } from "../../firmware/ledger/codec";
 import { deviceProtocol } from "../../firmware/provision/protocol";
 import { encodeFull } from "../../firmware/protocols/nexus/full";
 import { encodeSmall } from "../../firmware/protocols/nexus/small";
@@ -69,10 +69,9 @@ export function nextCodes(provision: Uint8Array, journal: Uint8Array): DemoCode[
   const record = read.record;
   const { protocol } = deviceProtocol(record);
   const mounted = Journal.mount(new _ReadOnlyNor(journal, CHIPS[record.board])).mounted;
-  const device =
-    mounted.kind === "fresh" ? undefined : mounted.kind === "record" ? decodeDevice(protocol, mounted.payload) : null;
-  if (device === null) return undefined; // a locked device takes no codes
-  const replay = device?.protocol ?? protocol.initialState();
+  const device = mountedDevice(protocol, mounted);
+  if (device === undefined) return undefined; // a locked device takes no codes
+  const replay = device.protocol;
   if (record.protocol === "openpaygo") {
     const issuer = new TokenIssuer({ key: DEMO_KEY, startingCode: record.startingCode, restricted: record.restricted });
     let count = (replay as OpenPaygoState).lastCount;
