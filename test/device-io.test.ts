@@ -3,11 +3,12 @@
 import Digital from "../hosts/node/digital";
 import Flash from "../hosts/node/flash";
 import { SimWorld, useWorld } from "../hosts/node/simworld";
-import { CREDIT_BLINKS_MAX, FeedbackPlayer, patternFor, type FeedbackName } from "../firmware/io/feedback";
+import { CREDIT_BLINKS_MAX, FeedbackPlayer, patternFor } from "../firmware/io/feedback";
 import { LoadSwitch } from "../firmware/io/load";
 import { ModdableNor } from "../firmware/io/norflash";
 import { ESP32, NRF52 } from "../firmware/storage/flash";
 import { Journal } from "../firmware/storage/journal";
+import { FIXED_FEEDBACK_NAMES } from "./feedback-names";
 
 const LED = 2;
 const BUZZER = 22;
@@ -29,20 +30,8 @@ function rig() {
 /** Durations between level changes after the first, alternately on and off. */
 const rhythm = (changes: Array<[number, number]>) => changes.slice(1).map(([t], i) => t - changes[i][0]);
 
-const NAMES: FeedbackName[] = [
-  "key",
-  "rejected",
-  "applied",
-  "duplicate",
-  "invalid",
-  "locked_out",
-  "not_provisioned",
-  "timeout",
-  "fault",
-];
-
 describe("feedback", () => {
-  it.each(NAMES)("plays %s on the LED exactly as its pattern says", (name) => {
+  it.each(FIXED_FEEDBACK_NAMES)("plays %s on the LED exactly as its pattern says", (name) => {
     const { world, writes, player } = rig();
     const pattern = patternFor(name);
     player.play(pattern);
@@ -58,8 +47,8 @@ describe("feedback", () => {
   });
 
   it("gives every outcome its own rhythm", () => {
-    const rhythms = NAMES.map((n) => JSON.stringify(patternFor(n).steps));
-    expect(new Set(rhythms).size).toBe(NAMES.length);
+    const rhythms = FIXED_FEEDBACK_NAMES.map((n) => JSON.stringify(patternFor(n).steps));
+    expect(new Set(rhythms).size).toBe(FIXED_FEEDBACK_NAMES.length);
   });
 
   it("cuts a pattern short for a newer one, and stop() leaves the LED off", () => {
