@@ -12,13 +12,13 @@ import { decodeProvision, type ProvisionRecord } from "../firmware/provision/rec
 import { ESP32, NRF52 } from "../firmware/storage/flash";
 import { Journal } from "../firmware/storage/journal";
 import { NorSim, type NorImage } from "../hosts/node/nor";
-import { SolkeyError, UsageError } from "../tools/errors";
-import { openFleet, SCHEMA_VERSION } from "../tools/fleet/database";
-import { allDevices, provisionBatch } from "../tools/fleet/devices";
-import { readIntelHex, segmentsToIntelHex, toIntelHex } from "../tools/fleet/ihex";
-import { protocolOf } from "../tools/fleet/journal";
-import { makeProfile } from "../tools/fleet/profile";
-import { deriveDeviceKey, masterFingerprint, randomStartingCode, readMasterKey } from "../tools/fleet/secrets";
+import { SolkeyError, UsageError } from "../fleet/errors";
+import { openFleet, SCHEMA_VERSION } from "../fleet/database";
+import { allDevices, provisionBatch } from "../fleet/devices";
+import { readIntelHex, segmentsToIntelHex, toIntelHex } from "../fleet/ihex";
+import { protocolOf } from "../fleet/journal";
+import { makeProfile } from "../fleet/profile";
+import { deriveDeviceKey, masterFingerprint, randomStartingCode, readMasterKey } from "../fleet/secrets";
 import { MASTER_HEX, scratch, solkey } from "./fleet.helpers";
 
 const MASTER = hexToBytes(MASTER_HEX);

@@ -13,12 +13,12 @@ import { CHIPS } from "../firmware/storage/flash";
 import { encodeRecord, Journal } from "../firmware/storage/journal";
 import { NorSim, PowerCut, TEARS } from "../hosts/node/nor";
 import { SIM_PARTITIONS } from "../hosts/node/simdevice";
-import { encodeCode, initialSeq, secretsOf } from "../tools/fleet/codes";
-import { openFleet } from "../tools/fleet/database";
-import { provisionBatch, type ProvisionedDevice } from "../tools/fleet/devices";
-import { JOURNAL_AREAS, protocolOf } from "../tools/fleet/journal";
-import { makeProfile } from "../tools/fleet/profile";
-import { entryDigits } from "../tools/fleet/recovery";
+import { encodeCode, initialSeq, secretsOf } from "../fleet/codes";
+import { openFleet } from "../fleet/database";
+import { provisionBatch, type ProvisionedDevice } from "../fleet/devices";
+import { JOURNAL_AREAS, protocolOf } from "../fleet/journal";
+import { makeProfile } from "../fleet/profile";
+import { entryDigits } from "../fleet/recovery";
 
 const PROFILES = [
   ["nexus-full", "esp32"],

@@ -12,8 +12,8 @@ import { nexusSmall } from "../firmware/protocols/nexus/small_device";
 import { TokenIssuer } from "../firmware/protocols/openpaygo/encoder";
 import { openPaygo } from "../firmware/protocols/openpaygo/verifier";
 import { SimDevice, type TraceEvent } from "../hosts/node/simdevice";
-import { openFleet, SCHEMA_VERSION } from "../tools/fleet/database";
-import { recoveryState } from "../tools/fleet/recovery";
+import { openFleet, SCHEMA_VERSION } from "../fleet/database";
+import { recoveryState } from "../fleet/recovery";
 import { scratch, solkey } from "./fleet.helpers";
 
 const DAY = 86400;

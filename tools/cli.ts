@@ -1,7 +1,7 @@
 // The solkey command line: one table of commands, each in tools/commands/ taking typed options. Only this entry point
 // decides exit codes: 0 ok, 1 failure (a check failed, a device refused), 2 usage (unknown command, bad flag or value).
 import { Command, CommanderError } from "commander";
-import { UsageError } from "./errors";
+import { UsageError } from "../fleet/errors";
 import * as vectors from "./commands/vectors";
 import * as provision from "./commands/provision";
 import * as issue from "./commands/issue";

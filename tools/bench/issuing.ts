@@ -8,13 +8,13 @@ import path from "path";
 import { BOARDS } from "../../firmware/provision/board";
 import { decodeProvision, RECORD_LENGTH } from "../../firmware/provision/record";
 import { runProvision } from "../commands/provision";
-import { encodeCode, tokenIssuer, type CodeRequest, type DeviceSecrets } from "../fleet/codes";
-import { openFleet, type Db } from "../fleet/database";
-import { allDevices, provisionBatch } from "../fleet/devices";
-import { Ledger } from "../fleet/ledger";
-import { readIntelHex } from "../fleet/ihex";
-import { IssueQueue } from "../fleet/queue";
-import { makeProfile } from "../fleet/profile";
+import { encodeCode, tokenIssuer, type CodeRequest, type DeviceSecrets } from "../../fleet/codes";
+import { openFleet, type Db } from "../../fleet/database";
+import { allDevices, provisionBatch } from "../../fleet/devices";
+import { Ledger } from "../../fleet/ledger";
+import { readIntelHex } from "../../fleet/ihex";
+import { IssueQueue } from "../../fleet/queue";
+import { makeProfile } from "../../fleet/profile";
 import { printTable, type Cell } from "./table";
 
 export const name = "issuing";
@@ -34,7 +34,7 @@ export async function run(): Promise<void> {
     for (const protocol of ["nexus-full", "nexus-small", "openpaygo"] as const)
       rows.push(await _protocolRow(dir, protocol));
     printTable(
-      "Keycodes issued per second (tools/fleet): encoder alone, and through the SQLite ledger",
+      "Keycodes issued per second (fleet/): encoder alone, and through the SQLite ledger",
       ["protocol", "encoder only", "ledger, 1 tx/code", "ledger, group commit", "ledger, batches of 1,000"],
       rows,
       [

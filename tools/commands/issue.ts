@@ -1,14 +1,14 @@
-// `solkey issue`: the next keycode for a device from the fleet ledger (tools/fleet/ledger.ts), for an amount or an
+// `solkey issue`: the next keycode for a device from the fleet ledger (fleet/ledger.ts), for an amount or an
 // action; idempotent per payment reference; refuses codes past the device's acceptance window unless told.
 // Also: record a code as entered, list a device's codes, issue a whole batch file in one transaction.
 import type { Command } from "commander";
 import fs from "fs";
-import { UsageError } from "../errors";
-import { amountSeconds, definePackage, parseAmount, type AmountOptions } from "../fleet/amounts";
-import type { CodeRequest } from "../fleet/codes";
-import { openFleet, type Db } from "../fleet/database";
-import { Ledger, type IssuedCode, type IssueRequest } from "../fleet/ledger";
-import { parseWhole } from "../fleet/profile";
+import { UsageError } from "../../fleet/errors";
+import { amountSeconds, definePackage, parseAmount, type AmountOptions } from "../../fleet/amounts";
+import type { CodeRequest } from "../../fleet/codes";
+import { openFleet, type Db } from "../../fleet/database";
+import { Ledger, type IssuedCode, type IssueRequest } from "../../fleet/ledger";
+import { parseWhole } from "../../fleet/profile";
 import { DEFAULT_DB } from "./provision";
 
 /** The flags that say which code: an amount, or one action. */

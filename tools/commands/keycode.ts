@@ -6,9 +6,9 @@ import fs from "fs";
 import { hexToBytes } from "../../firmware/hex";
 import { MAX_COUNT } from "../../firmware/protocols/openpaygo/replay";
 import type { ProtocolName } from "../../firmware/provision/record";
-import { UsageError } from "../errors";
-import { encodeCode, spendsSeq, WALK_STEP, type Encoded } from "../fleet/codes";
-import { parseWhole, PROTOCOLS } from "../fleet/profile";
+import { UsageError } from "../../fleet/errors";
+import { encodeCode, spendsSeq, WALK_STEP, type Encoded } from "../../fleet/codes";
+import { parseWhole, PROTOCOLS } from "../../fleet/profile";
 import { codeRequest, describe, type CodeOptions } from "./issue";
 
 export const DEVICE_KEY_ENV = "SOLKEY_DEVICE_KEY";

@@ -1,5 +1,5 @@
 // `solkey provision`: creates a batch of devices in the fleet database, each with its secret, its provisioning image
-// (firmware/provision/record.ts) and its journal image (first record: the fresh device state, tools/fleet/journal.ts)
+// (firmware/provision/record.ts) and its journal image (first record: the fresh device state, fleet/journal.ts)
 // ready for its board's flash offsets, plus the CSV a PAYG platform imports.
 // All or nothing: images are staged beside the output and moved in only once the database has committed.
 import { SingleBar, Presets } from "cli-progress";
@@ -7,12 +7,12 @@ import type { Command } from "commander";
 import fs from "fs";
 import path from "path";
 import { bytesToHex } from "../../firmware/hex";
-import { UsageError } from "../errors";
-import { openFleet } from "../fleet/database";
-import { allDevices, csvHeader, csvLine, provisionBatch, type NewDevice } from "../fleet/devices";
-import { checkOutDir, flashInstructions, imageFiles, stagingDir } from "../fleet/flashing";
-import { makeProfile, parseWhole, type ProfileOptions } from "../fleet/profile";
-import { masterFingerprint, MASTER_KEY_ENV, readMasterKey, writeNewMasterKey } from "../fleet/secrets";
+import { UsageError } from "../../fleet/errors";
+import { openFleet } from "../../fleet/database";
+import { allDevices, csvHeader, csvLine, provisionBatch, type NewDevice } from "../../fleet/devices";
+import { checkOutDir, flashInstructions, imageFiles, stagingDir } from "../../fleet/flashing";
+import { makeProfile, parseWhole, type ProfileOptions } from "../../fleet/profile";
+import { masterFingerprint, MASTER_KEY_ENV, readMasterKey, writeNewMasterKey } from "../../fleet/secrets";
 
 export const DEFAULT_DB = "fleet.db";
 const MAX_BATCH = 1_000_000;

@@ -1,18 +1,18 @@
 // `solkey recover`: a new journal for a device whose journal mounts corrupt (ARCHITECTURE.md, Journal, "Recovering a
-// corrupt device", steps 2-4), built from the fleet database (tools/fleet/recovery.ts): every code ever issued to it
+// corrupt device", steps 2-4), built from the fleet database (fleet/recovery.ts): every code ever issued to it
 // void, the credit the operator states, a fresh attempt limiter. All or nothing, as `solkey provision`: the image is
 // staged and moved into place only once the recovery is recorded.
 import type { Command } from "commander";
 import fs from "fs";
 import path from "path";
-import { UsageError } from "../errors";
-import { openFleet } from "../fleet/database";
-import { flashInstructions, imageFiles, stagingDir } from "../fleet/flashing";
-import { parseWhole } from "../fleet/profile";
-import { recoverDevice, type Owed, type Recovery } from "../fleet/recovery";
+import { UsageError } from "../../fleet/errors";
+import { openFleet } from "../../fleet/database";
+import { flashInstructions, imageFiles, stagingDir } from "../../fleet/flashing";
+import { parseWhole } from "../../fleet/profile";
+import { recoverDevice, type Owed, type Recovery } from "../../fleet/recovery";
 import { DEFAULT_DB } from "./provision";
 
-/** 100 years, as for issued amounts (tools/fleet/amounts.ts); a record holds up to 136. */
+/** 100 years, as for issued amounts (fleet/amounts.ts); a record holds up to 136. */
 const MAX_DAYS = 36_500;
 
 interface RecoverOptions {

@@ -12,8 +12,8 @@ import { DEMO_PROTOCOLS, demoProvision, nextCodes, type DemoProtocol } from "../
 import { SIM_PARTITIONS, SimDevice, type TraceEvent } from "../../hosts/node/simdevice";
 import { parseScenario, scenario, type ScenarioRun } from "../../hosts/node/simscript";
 import { XsProbe } from "../../hosts/xsnap/engine";
-import { SolkeyError, UsageError } from "../errors";
-import { journalFileBeside } from "../fleet/flashing";
+import { SolkeyError, UsageError } from "../../fleet/errors";
+import { journalFileBeside } from "../../fleet/flashing";
 
 export const DEFAULT_DIR = ".sim";
 const PROVISION_FILE = "provision.bin";

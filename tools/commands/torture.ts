@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { CHIPS } from "../../firmware/storage/flash";
 import { TEARS, type Tear } from "../../hosts/node/nor";
-import { UsageError } from "../errors";
+import { UsageError } from "../../fleet/errors";
 import { runCampaign, type CampaignReport } from "../torture/engine";
 import { ledgerWorkload, PROTOCOLS, type TortureProtocol } from "../torture/ledger";
 

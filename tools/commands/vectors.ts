@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { checkNexus, type NexusRow } from "../conformance/nexus";
 import { checkOpenPaygo, type OpenPaygoRow } from "../conformance/openpaygo";
 import { checkSiphash, type SiphashRow } from "../conformance/siphash";
-import { UsageError } from "../errors";
+import { UsageError } from "../../fleet/errors";
 
 /** A row's checker: null when it passes, else what differed. Keyed by the row's `protocol` field. */
 type Checker = (row: never) => string | null;

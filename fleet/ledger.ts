@@ -2,8 +2,8 @@
 // reads the device's last ID/count, encodes the next code and records it, so no ID or count is ever issued twice.
 // A payment reference yields its code once: asking again returns the same code. The ledger also knows what is known
 // to have been entered, and refuses (unless told) a code the device's acceptance window would refuse.
-import type { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
-import { SolkeyError, UsageError } from "../errors";
+import type { TokenIssuer } from "../firmware/protocols/openpaygo/encoder";
+import { SolkeyError, UsageError } from "./errors";
 import { encodeCode, nextSeq, secretsOf, spendsSeq, tokenIssuer, windowAbove, type CodeRequest } from "./codes";
 import { inTransaction, type Db } from "./database";
 import { findDevice, type FleetDevice } from "./devices";

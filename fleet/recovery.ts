@@ -2,15 +2,15 @@
 // 2-4): from the fleet database, a new first record that moves the protocol's replay state past every code ever
 // issued to the device, holds the credit the operator says is owed and a fresh attempt limiter; its journal image;
 // and a row in `recoveries`, all in one transaction.
-import { encodeDevice } from "../../firmware/ledger/codec";
-import { initialLimiter } from "../../firmware/ledger/limiter";
-import type { DeviceState, Payg } from "../../firmware/ledger/state";
-import { FRAMES } from "../../firmware/io/framing";
-import { deviceProtocol } from "../../firmware/provision/protocol";
-import { markThrough, type NexusState } from "../../firmware/protocols/nexus/window";
-import { afterApplying, type OpenPaygoState } from "../../firmware/protocols/openpaygo/replay";
-import type { KeycodeProtocol } from "../../firmware/protocols/protocol";
-import type { ProvisionRecord } from "../../firmware/provision/record";
+import { encodeDevice } from "../firmware/ledger/codec";
+import { initialLimiter } from "../firmware/ledger/limiter";
+import type { DeviceState, Payg } from "../firmware/ledger/state";
+import { FRAMES } from "../firmware/io/framing";
+import { deviceProtocol } from "../firmware/provision/protocol";
+import { markThrough, type NexusState } from "../firmware/protocols/nexus/window";
+import { afterApplying, type OpenPaygoState } from "../firmware/protocols/openpaygo/replay";
+import type { KeycodeProtocol } from "../firmware/protocols/protocol";
+import type { ProvisionRecord } from "../firmware/provision/record";
 import { inTransaction, type Db } from "./database";
 import { findDevice } from "./devices";
 import { journalImage } from "./journal";

@@ -1,11 +1,11 @@
 // Provisioning a batch of devices into the fleet database: ids, serials, secrets, each device's provisioning image and
 // the journal image holding its first record (ARCHITECTURE.md, Journal), in one transaction. The image is the record of truth for a device's secrets: the ledger and the CSV export read
 // them back through the firmware's own reader, so what the tools use is exactly what the device mounts.
-import { bytesToHex } from "../../firmware/hex";
-import { freshState } from "../../firmware/ledger/state";
-import { decodeProvision, encodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
+import { bytesToHex } from "../firmware/hex";
+import { freshState } from "../firmware/ledger/state";
+import { decodeProvision, encodeProvision, type ProvisionRecord } from "../firmware/provision/record";
 import type { Statement } from "better-sqlite3";
-import { SolkeyError, UsageError } from "../errors";
+import { SolkeyError, UsageError } from "./errors";
 import { inTransaction, type Db } from "./database";
 import { initialSeq } from "./codes";
 import { expectJournal, journalImage, protocolOf } from "./journal";

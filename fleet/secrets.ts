@@ -5,9 +5,9 @@ import { randomBytes, randomInt } from "crypto";
 import fs from "fs";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { hexToBytes } from "../../firmware/hex";
-import { MAX_STARTING_CODE } from "../../firmware/provision/record";
-import { UsageError } from "../errors";
+import { hexToBytes } from "../firmware/hex";
+import { MAX_STARTING_CODE } from "../firmware/provision/record";
+import { UsageError } from "./errors";
 
 /** The environment variable that may hold the master key as hex. */
 export const MASTER_KEY_ENV = "SOLKEY_MASTER_KEY";

@@ -7,7 +7,7 @@
 import Database from "better-sqlite3";
 import fs from "fs";
 import path from "path";
-import { SolkeyError, UsageError } from "../errors";
+import { SolkeyError, UsageError } from "./errors";
 
 export type Db = Database.Database;
 
@@ -48,7 +48,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX codes_by_device ON codes (device_id, code_id);
    CREATE TABLE packages (name TEXT PRIMARY KEY, seconds INTEGER NOT NULL CHECK (seconds > 0)) STRICT;
    INSERT INTO packages VALUES ('day', 86400), ('week', 604800), ('month', 2592000);`,
-  // 2: operator recoveries of corrupt journals (tools/fleet/recovery.ts): what was written to the device and why.
+  // 2: operator recoveries of corrupt journals (fleet/recovery.ts): what was written to the device and why.
   `CREATE TABLE recoveries (
      recovery_id INTEGER PRIMARY KEY,
      device_id INTEGER NOT NULL REFERENCES devices (device_id),

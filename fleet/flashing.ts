@@ -1,10 +1,10 @@
 // What a factory or a service bench writes into a device's flash, per board: the image files and the command that
 // writes them (esptool for ESP32, an Intel HEX for any nRF52 programmer). Offsets: firmware/provision/board.ts for
-// the provisioning record, tools/fleet/journal.ts JOURNAL_AREAS for the journal region.
+// the provisioning record, fleet/journal.ts JOURNAL_AREAS for the journal region.
 import fs from "fs";
 import path from "path";
-import { BOARDS, type BoardName } from "../../firmware/provision/board";
-import { SolkeyError, UsageError } from "../errors";
+import { BOARDS, type BoardName } from "../firmware/provision/board";
+import { SolkeyError, UsageError } from "./errors";
 import { segmentsToIntelHex, type HexSegment } from "./ihex";
 import { JOURNAL_AREAS } from "./journal";
 

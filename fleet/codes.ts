@@ -1,17 +1,17 @@
 // The operator's code vocabulary (add, set, unlock, lock, wipe, test, counter sync) mapped onto each protocol's own
 // encoder in firmware/protocols, so device and server share one implementation. Also each protocol's sequence facts:
 // where a fresh device's window starts and how far ahead of the device's last applied code it accepts.
-import { encodeFull, WIPE_TARGETS, type FullWipe } from "../../firmware/protocols/nexus/full";
+import { encodeFull, WIPE_TARGETS, type FullWipe } from "../firmware/protocols/nexus/full";
 import {
   addIncrement,
   addIncrementDays,
   encodeSmall,
   setIncrement,
   setIncrementDays,
-} from "../../firmware/protocols/nexus/small";
-import { WINDOW_ABOVE, WINDOW_BELOW } from "../../firmware/protocols/nexus/window";
-import { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
-import { INITIAL_STATE, MAX_TOKEN_JUMP, MAX_TOKEN_JUMP_COUNTER_SYNC } from "../../firmware/protocols/openpaygo/replay";
+} from "../firmware/protocols/nexus/small";
+import { WINDOW_ABOVE, WINDOW_BELOW } from "../firmware/protocols/nexus/window";
+import { TokenIssuer } from "../firmware/protocols/openpaygo/encoder";
+import { INITIAL_STATE, MAX_TOKEN_JUMP, MAX_TOKEN_JUMP_COUNTER_SYNC } from "../firmware/protocols/openpaygo/replay";
 import {
   isReservedValue,
   MAX_ACTIVATION_VALUE,
@@ -19,9 +19,9 @@ import {
   nextCount,
   valueToSeconds,
   type TokenType,
-} from "../../firmware/protocols/openpaygo/token";
-import type { ProtocolName, ProvisionRecord } from "../../firmware/provision/record";
-import { UsageError } from "../errors";
+} from "../firmware/protocols/openpaygo/token";
+import type { ProtocolName, ProvisionRecord } from "../firmware/provision/record";
+import { UsageError } from "./errors";
 
 /** What an operator asks for; credit in seconds, whatever unit the protocol carries. */
 export type CodeRequest =

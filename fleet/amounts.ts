@@ -1,6 +1,6 @@
 // Amounts of credit as operators write them (days, hours or a named package) and the packages kept in the fleet
 // database. Everything becomes seconds here; each protocol's encoder rounds up to the unit it carries.
-import { UsageError } from "../errors";
+import { UsageError } from "./errors";
 import type { Db } from "./database";
 
 /** Longest credit one code may ask for: 100 years (every protocol's own limit is lower and reported by it). */

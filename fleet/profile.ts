@@ -1,6 +1,6 @@
 // A product profile: what every device of a provisioning batch shares (protocol and its options, board, keypad, pin
 // map, serial prefix). Defaults give a working development-kit wiring; products pass their own pins.
-import { BOARDS, type BoardName } from "../../firmware/provision/board";
+import { BOARDS, type BoardName } from "../firmware/provision/board";
 import {
   KEYPAD_LINES,
   keypadsFor,
@@ -8,8 +8,8 @@ import {
   type PinMap,
   type ProtocolName,
   type ProvisionRecord,
-} from "../../firmware/provision/record";
-import { UsageError } from "../errors";
+} from "../firmware/provision/record";
+import { UsageError } from "./errors";
 
 export const PROTOCOLS: readonly ProtocolName[] = ["openpaygo", "nexus-full", "nexus-small"];
 

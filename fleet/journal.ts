@@ -2,15 +2,15 @@
 // written at the factory; "Recovering a corrupt device"). An image is the device's whole journal region: record 1
 // holding a device state at offset 0, every other byte erased, made by the firmware's own `Journal.format` on a
 // strict NOR simulator and mounted back before anyone may write it to a chip.
-import { decodeDevice, encodeDevice } from "../../firmware/ledger/codec";
-import type { DeviceState } from "../../firmware/ledger/state";
-import { AREAS, type BoardName, type FlashArea } from "../../firmware/provision/board";
-import { deviceProtocol } from "../../firmware/provision/protocol";
-import type { KeycodeProtocol } from "../../firmware/protocols/protocol";
-import type { ProvisionRecord } from "../../firmware/provision/record";
-import { CHIPS } from "../../firmware/storage/flash";
-import { Journal } from "../../firmware/storage/journal";
-import { NorSim } from "../../hosts/node/nor";
+import { decodeDevice, encodeDevice } from "../firmware/ledger/codec";
+import type { DeviceState } from "../firmware/ledger/state";
+import { AREAS, type BoardName, type FlashArea } from "../firmware/provision/board";
+import { deviceProtocol } from "../firmware/provision/protocol";
+import type { KeycodeProtocol } from "../firmware/protocols/protocol";
+import type { ProvisionRecord } from "../firmware/provision/record";
+import { CHIPS } from "../firmware/storage/flash";
+import { Journal } from "../firmware/storage/journal";
+import { NorSim } from "../hosts/node/nor";
 
 /** Where each board's journal region lies in its flash address map, and how big it is. */
 export interface JournalArea {
