@@ -8,6 +8,8 @@ import {
   encodeSmall,
   setIncrement,
   setIncrementDays,
+  smallRefusal,
+  type SmallMessage,
 } from "../firmware/protocols/nexus/small";
 import { WINDOW_ABOVE, WINDOW_BELOW } from "../firmware/protocols/nexus/window";
 import { TokenIssuer } from "../firmware/protocols/openpaygo/encoder";
@@ -16,7 +18,6 @@ import {
   isReservedValue,
   MAX_ACTIVATION_VALUE,
   MAX_EXTENDED_VALUE,
-  nextCount,
   valueToSeconds,
   type TokenType,
 } from "../firmware/protocols/openpaygo/token";
@@ -86,11 +87,6 @@ export function windowAbove(protocol: ProtocolName, kind: CodeKind): number {
 export function spendsSeq(protocol: ProtocolName, request: CodeRequest): boolean {
   if (request.kind === "test") return false;
   return !(protocol === "nexus-small" && request.kind === "wipe" && request.target !== "restricted_flag");
-}
-
-/** The ID/count the next code of `kind` takes after `lastSeq`, the last one issued. */
-export function nextSeq(protocol: ProtocolName, kind: CodeKind, lastSeq: number): number {
-  return protocol === "openpaygo" ? nextCount(lastSeq, _tokenType(kind)) : lastSeq + 1;
 }
 
 /** Counts between reports of a long OpenPAYGO chain walk (about 30 ms of hashing each). */
@@ -218,6 +214,17 @@ function _nexusFull(device: DeviceSecrets, request: CodeRequest, id: number): En
 const SMALL_TESTS: Readonly<Record<number, "short_test" | "qc_test">> = { 2: "short_test", 60: "qc_test" };
 const SMALL_WIPES = { credit: "wipe_credit", credit_and_ids: "wipe_credit_and_ids", ids: "wipe_ids" } as const;
 
+/**
+ * The message at its ID, or at the first ID above it that the encoder does not refuse (`smallRefusal`: a 1-day set
+ * credit at an ID of 63 mod 64 moves to the next ID, as nexus-python tells its callers to do). The skipped ID is
+ * never issued, and the device takes the higher one as any ID in its window.
+ */
+function _usableId<M extends SmallMessage & { readonly id: number }>(message: M): M {
+  let usable = message;
+  while (smallRefusal(usable) !== null) usable = { ...usable, id: usable.id + 1 };
+  return usable;
+}
+
 function _nexusSmall(device: DeviceSecrets, request: CodeRequest, id: number): Encoded {
   const key = device.key;
   switch (request.kind) {
@@ -230,7 +237,8 @@ function _nexusSmall(device: DeviceSecrets, request: CodeRequest, id: number): E
       const type = request.kind === "add" ? "add_credit" : "set_credit";
       const granted =
         type === "add_credit" ? addIncrementDays(addIncrement(days)) : setIncrementDays(setIncrement(days));
-      return { keycode: encodeSmall({ type, key, id, days }), seq: id, units: granted, seconds: granted * 86400 };
+      const message = _usableId({ type, key, id, days });
+      return { keycode: encodeSmall(message), seq: message.id, units: granted, seconds: granted * 86400 };
     }
     case "lock":
       return { keycode: encodeSmall({ type: "lock", key, id }), seq: id, units: 0, seconds: 0 };

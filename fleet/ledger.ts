@@ -4,7 +4,7 @@
 // to have been entered, and refuses (unless told) a code the device's acceptance window would refuse.
 import type { TokenIssuer } from "../firmware/protocols/openpaygo/encoder";
 import { SolkeyError, UsageError } from "./errors";
-import { encodeCode, nextSeq, secretsOf, spendsSeq, tokenIssuer, windowAbove, type CodeRequest } from "./codes";
+import { encodeCode, secretsOf, tokenIssuer, windowAbove, type CodeRequest } from "./codes";
 import { inTransaction, type Db } from "./database";
 import { findDevice, type FleetDevice } from "./devices";
 
@@ -167,15 +167,15 @@ export class Ledger {
         `a ledger never wipes message IDs: old codes would apply again. For support cases use \`solkey keycode\``,
       );
     let warning: string | null = null;
-    if (spendsSeq(record.protocol, code)) {
-      const seq = nextSeq(record.protocol, code.kind, device.issuedSeq);
+    // The window check takes the ID the encoder chose: it may skip one it refuses (codes.ts, `_usableId`).
+    const encoded = encodeCode(secretsOf(device.record), code, device.issuedSeq, this._issuer(device));
+    if (encoded.seq !== null) {
       const limit = device.enteredSeq + windowAbove(record.protocol, code.kind);
-      if (seq > limit) {
-        warning = _pastWindow(device, seq, limit);
+      if (encoded.seq > limit) {
+        warning = _pastWindow(device, encoded.seq, limit);
         if (!request.pastWindow) throw new SolkeyError(`${warning}; or pass --past-window to issue anyway`);
       }
     }
-    const encoded = encodeCode(secretsOf(device.record), code, device.issuedSeq, this._issuer(device));
     const now = new Date().toISOString();
     this.insertCode.run(
       device.deviceId,

@@ -146,7 +146,7 @@ describe("OpenPAYGO verifier", () => {
     for (const words of [
       [],
       [1],
-      [0, 0x10000],
+      [0x7fffffff, 0x10000],
       [1, 0x20000],
       [1, 0x18000],
       [1, 0x10000, 0],

@@ -18,6 +18,7 @@ import {
   MAX_COUNT,
   MAX_TOKEN_JUMP,
   MAX_TOKEN_JUMP_COUNTER_SYNC,
+  MIN_LAST_COUNT,
   OLDER_COUNTS,
   afterApplying,
   canApply,
@@ -196,7 +197,9 @@ function _highestCount(state: OpenPaygoState, value: number): number {
 function _isState(state: OpenPaygoState): boolean {
   if (typeof state !== "object" || state === null) return false;
   const { lastCount, usedMask } = state;
-  return Number.isInteger(lastCount) && lastCount >= 1 && lastCount <= MAX_COUNT && Number.isInteger(usedMask);
+  return (
+    Number.isInteger(lastCount) && lastCount >= MIN_LAST_COUNT && lastCount <= MAX_COUNT && Number.isInteger(usedMask)
+  );
 }
 
 function _invalid(reason: string): Verdict<OpenPaygoState> {
