@@ -15,10 +15,9 @@ import { encodeProvision } from "../firmware/provision/record";
 import { journalImage } from "../fleet/journal";
 import { recoveryState } from "../fleet/recovery";
 import { demoRecord, nextCodes, DEMO_KEY } from "../hosts/node/simdemo";
-import { XsProbe } from "../hosts/xsnap/engine";
 import type { OpenPaygoRow } from "../tools/conformance/openpaygo";
 import { checkRows } from "./probes/openpaygo.probe";
-import { INTEROP_VECTORS_DIR, readVectors } from "./vectors";
+import { INTEROP_VECTORS_DIR, inXs, readVectors } from "./vectors";
 
 const rows = readVectors<OpenPaygoRow>("openpaygo-interop.jsonl", INTEROP_VECTORS_DIR);
 const key = hexToBytes("bc41ec9530f6dac86b1a29ab82edc5fb");
@@ -39,13 +38,7 @@ describe("OpenPAYGO interop vectors (vectors/openpaygo-interop.jsonl)", () => {
   });
 
   it("encodes and verifies every row inside XS", async () => {
-    const xs = await XsProbe.load("test/probes/openpaygo.probe.ts");
-    try {
-      const { result } = await xs.call<string[]>("checkRows", rows);
-      expect(result).toEqual([]);
-    } finally {
-      await xs.close();
-    }
+    expect(await inXs("test/probes/openpaygo.probe.ts", "checkRows", rows)).toEqual([]);
   });
 });
 
