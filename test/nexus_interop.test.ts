@@ -20,7 +20,13 @@ import {
 import { nexusSmall } from "../firmware/protocols/nexus/small_device";
 import { isUsed, WINDOW_ABOVE, WINDOW_BELOW, type NexusState } from "../firmware/protocols/nexus/window";
 import type { KeycodeProtocol } from "../firmware/protocols/protocol";
+import path from "path";
 import { encodeCode, type CodeRequest, type DeviceSecrets } from "../fleet/codes";
+import { openFleet } from "../fleet/database";
+import { provisionBatch } from "../fleet/devices";
+import { Ledger } from "../fleet/ledger";
+import { makeProfile } from "../fleet/profile";
+import { MASTER_HEX, scratch } from "./fleet.helpers";
 import type { NexusRow } from "../tools/conformance/nexus";
 import { Bench } from "./ledger.helpers";
 import { checkRows } from "./probes/nexus.probe";
@@ -122,6 +128,40 @@ describe("the ledger's encoder skips an ID it refuses", () => {
     const digits = code.keycode.replace(/\s/g, "").slice(1); // after the start key
     expect(small.verify(at(small, 62), digits)).toMatchObject({ kind: "applied", state: { highest: 64 } });
     expect(encodeCode(device, { kind: "set", seconds: 2 * 86400 }, 62).seq).toBe(63);
+  });
+});
+
+describe("the ledger skips an ID at which an earlier code of the device would also apply", () => {
+  it("issues 1-day adds past the first ID whose code repeats 64 IDs later, without issuing that ID", () => {
+    const file = path.join(scratch("interop"), "fleet.db");
+    const db = openFleet(file, { create: true });
+    try {
+      const profile = makeProfile({ protocol: "nexus-small" });
+      const { devices } = provisionBatch(db, file, { profile, count: 40, master: hexToBytes(MASTER_HEX) });
+      // The device and ID whose 1-day add has the same MAC 64 IDs on (expected about 4,096 / 40 IDs in).
+      const h = new NexusHasher();
+      const repeatAt = (key: Uint8Array) => {
+        const k = sipKey(key);
+        for (let id = 24; ; id++) if (smallMac(h, k, id, 0, 0) === smallMac(h, k, id + 64, 0, 0)) return id;
+      };
+      const found = devices.map((d) => ({ d, id: repeatAt(d.record.key) })).sort((a, b) => a.id - b.id)[0];
+      const { d, id } = found;
+      const stale = smallSymbols({ type: "add_credit", key: d.record.key, id, days: 1 });
+      // Why it matters: that code, re-entered once the window has passed its ID, applies at ID + 64.
+      const own = nexusSmall({ key: d.record.key });
+      expect(own.verify(at(own, id + 64), stale)).toMatchObject({ kind: "applied", state: { highest: id + 64 } });
+
+      const ledger = new Ledger(db, file);
+      const add = { device: d.serial, code: { kind: "add", seconds: 86400 } as const, pastWindow: true };
+      const issued = ledger.issueMany(Array.from({ length: id + 64 - 23 }, () => add));
+      const seqs = issued.map((c) => c.seq);
+      expect(seqs).toContain(id);
+      expect(seqs).not.toContain(id + 64);
+      expect(seqs).toContain(id + 65);
+      expect(new Set(issued.map((c) => c.keycode)).size).toBe(issued.length);
+    } finally {
+      db.close();
+    }
   });
 });
 

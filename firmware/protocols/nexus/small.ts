@@ -124,10 +124,12 @@ const SAME_WINDOW = 63;
 
 /**
  * Why the encoder refuses `message` at its ID, or null when it may be issued. The server then takes the next ID
- * (fleet/codes.ts does): both refusals are properties of one ID, and the next one is free of them.
- * - A 1-day set-credit code (increment 0) at an ID that is 63 mod 64: its header [63][set credit][0] is how older
- *   small-protocol firmware spelled its test code, so such a unit would take the paid code for a test code (or a
- *   test code for it). nexus-python refuses it (`SetCreditSmallMessage`, PossibleMessageCollisionError).
+ * that is not refused (fleet/codes.ts does); skipping an ID costs nothing, the device takes any ID in its window.
+ * - A 1-day set-credit code (increment 0) at an ID that is 63 mod 64. nexus-python refuses it
+ *   (`SetCreditSmallMessage`, PossibleMessageCollisionError): "older small protocol test codes ... are interpreted as
+ *   a SET_CREDIT message with increment ID 0 and message ID 63", so a paid code with that header could not be told
+ *   apart from an old test code on a unit that knows both. solkey refuses the same IDs, so that a fleet moving
+ *   between solkey and nexus-python servers never holds a code one of them would not issue.
  * - An extended set-credit code whose 12-bit MAC equals the MAC the same message has at another ID with the same
  *   2 low bits, within 63 IDs: a device whose window holds both applies the code at the lower one, then again at
  *   the other when re-entered (once moving the window 51 -> 91). nexus-python checks the IDs 23 below to 40 above
