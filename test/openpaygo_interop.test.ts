@@ -98,6 +98,21 @@ describe("OpenPAYGO: a device fresh from count 0", () => {
   });
 });
 
+describe("OpenPAYGO tokens older than the window", () => {
+  it("calls a genuine add-time token more than 15 counts below the last one invalid (the reference: already used)", () => {
+    // OpenPAYGO-python walks from count 0 on every entry and so can say ALREADY_USED; solkey searches only the
+    // counts a token could still apply at (ARCHITECTURE.md, OpenPAYGO cost).
+    const p = device();
+    const old = new TokenIssuer({ key, startingCode }).issue({ count: 19, type: "add_time", value: 1 });
+    expect(old.count).toBe(20);
+    expect(p.verify({ lastCount: 35, usedMask: 0 }, old.token).kind).toBe("applied");
+    expect(p.verify({ lastCount: 36, usedMask: 0 }, old.token)).toEqual({
+      kind: "invalid",
+      reason: expect.stringMatching(/^not this device's token for counts 21-/),
+    });
+  });
+});
+
 describe("OpenPAYGO restricted digits", () => {
   // The reference decoders turn each digit into two bits of digit - 1 without checking it (OpenPAYGO-python
   // `convert_from_4_digit_token`: key 5 reads as key 1), so a key typed by mistake can still decode to a genuine
