@@ -41,7 +41,28 @@ describe("Moddable manifest", () => {
 
   it("keeps firmware/tsconfig.json out of the modules (mcconfig would compile it as a JSON module)", () => {
     expect(fs.existsSync(path.join(FIRMWARE, "tsconfig.json"))).toBe(true);
-    expect(manifest.modules["~"]).toEqual(["$(FIRMWARE)/tsconfig"]);
+    expect(manifest.modules["~"]).toContain("$(FIRMWARE)/tsconfig");
+  });
+
+  it("replaces crypto/sipwalk with its native twin, which has every export of the TypeScript", () => {
+    // "~" drops the TypeScript file; the named entry brings the binding (sipwalk.js, sipwalk.c) and the C core.
+    expect(manifest.modules["~"]).toContain("$(FIRMWARE)/crypto/sipwalk");
+    const twin = "./hosts/moddable/siphash";
+    expect(manifest.modules["crypto/sipwalk"]).toEqual([`${twin}/sipwalk`, `${twin}/siphash24`]);
+    const exportsOf = (file: string) =>
+      [...fs.readFileSync(file, "utf8").matchAll(/^export (?:const|function) (\w+)|^export \{ (\w+) \}/gm)]
+        .map((m) => m[1] ?? m[2])
+        .sort();
+    const root = path.join(__dirname, "..");
+    const ts = exportsOf(path.join(FIRMWARE, "crypto/sipwalk.ts"));
+    expect(ts).toEqual(["WALK_STATES", "chainNext", "chainWalk", "siphashWords"]);
+    expect(exportsOf(path.join(root, twin, "sipwalk.js"))).toEqual(ts);
+    // Every host function the binding declares is defined in its C glue.
+    const js = fs.readFileSync(path.join(root, twin, "sipwalk.js"), "utf8");
+    const c = fs.readFileSync(path.join(root, twin, "sipwalk.c"), "utf8");
+    const hosts = [...js.matchAll(/@ "(\w+)"/g)].map((m) => m[1]);
+    expect(hosts).toHaveLength(3);
+    for (const name of hosts) expect(c).toContain(`void ${name}(xsMachine *the)`);
   });
 
   it("includes the Moddable flash module that firmware/io/norflash.ts imports", () => {
