@@ -3,6 +3,11 @@
 #include "xsmc.h"
 #include "siphash24.h"
 
+/* The oldest XS API this glue needs; solkey is built and checked with Moddable SDK 8.2.3 (README). */
+#ifndef xsmcGetBufferReadable
+#error "solkey needs Moddable SDK 8.2.3 (README, Building the firmware): xsmcGetBufferReadable is missing"
+#endif
+
 static sip24_key keyOf(xsMachine *the) {
   sip24_key key;
   key.k0 = (uint32_t)xsmcToInteger(xsArg(0)) | (uint64_t)(uint32_t)xsmcToInteger(xsArg(1)) << 32;
