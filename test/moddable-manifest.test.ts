@@ -80,4 +80,35 @@ describe("Moddable manifest", () => {
     // MODDEF_FILE_LFS_PARTITION_SIZE: Moddable keeps its "storage" partition (these pages) clear of the app and mods.
     expect(manifest.platforms.nrf52.defines.file.lfs.partition_size).toBe(MODDABLE_END - journal.offset);
   });
+
+  it("keeps the journal and provisioning partitions where the firmware looks, in the dev and production tables", () => {
+    const table = (file: string) =>
+      fs
+        .readFileSync(path.join(__dirname, "../hosts/moddable/esp32", file), "utf8")
+        .split("\n")
+        .filter((line) => line.trim() !== "" && !line.startsWith("#"))
+        .map((line) => {
+          const [name, type, , offset, size, flags] = line.split(",").map((f) => f.trim());
+          return { name, type, offset: Number(offset), size: Number(size), encrypted: flags === "encrypted" };
+        });
+    for (const file of ["partitions.csv", "production/partitions.csv"]) {
+      const parts = table(file);
+      const byName = new Map(parts.map((p) => [p.name, p]));
+      expect(byName.get("solkey_prov")).toMatchObject({ offset: BOARDS.esp32.provisionOffset, encrypted: true });
+      expect(byName.get("solkey_jrnl")).toMatchObject({ offset: 0x3f0000, size: 0x4000, encrypted: false });
+      const sorted = [...parts].sort((a, b) => a.offset - b.offset);
+      for (let i = 1; i < sorted.length; i++)
+        expect([sorted[i].name, sorted[i - 1].offset + sorted[i - 1].size <= sorted[i].offset]).toEqual([
+          sorted[i].name,
+          true,
+        ]);
+      const last = sorted[sorted.length - 1];
+      expect(last.offset + last.size).toBeLessThanOrEqual(0x400000);
+      for (const app of parts.filter((p) => p.type === "app")) expect(app.offset % 0x10000).toBe(0);
+    }
+    // Anti-rollback needs OTA slots; the table must start above the (larger) hardened bootloader's 0xc000 table.
+    const production = table("production/partitions.csv");
+    expect(production.filter((p) => p.type === "app").map((p) => p.name)).toEqual(["ota_0", "ota_1"]);
+    expect(Math.min(...production.map((p) => p.offset))).toBeGreaterThanOrEqual(0xd000);
+  });
 });
