@@ -8,31 +8,16 @@ import { JOURNAL_AREAS } from "../fleet/journal";
 import { MASTER_HEX, scratch, solkey } from "./fleet.helpers";
 
 describe("hardening steps", () => {
-  it("names the ESP32 revision, secure boot, release-mode encryption, anti-rollback and the unencrypted journal", () => {
-    const text = hardeningSteps("esp32");
-    for (const needed of [
-      "v3.0 (ECO3)",
-      "Secure Boot V2",
-      "release mode",
-      "SECURE_VERSION",
-      "solkey_jrnl stays unencrypted",
-      `0x${BOARDS.esp32.provisionOffset.toString(16)}`,
-      `0x${JOURNAL_AREAS.esp32.offset.toString(16)}`,
-    ])
-      expect([needed, text.includes(needed)]).toEqual([needed, true]);
-  });
+  // Per board, what a batch's steps must name: the chip revision, the protections, the batch's image offsets.
+  const NEEDED = {
+    esp32: ["v3.0 (ECO3)", "Secure Boot V2", "release mode", "SECURE_VERSION", "solkey_jrnl stays unencrypted"],
+    nrf52: ["revision 3", "Fxx", "UICR.APPROTECT", "NRF_DFU_APP_DOWNGRADE_PREVENTION 1", "UF2"],
+  } as const;
 
-  it("names the nRF52840 revision, APPROTECT, a signed bootloader with downgrade prevention, and no UF2", () => {
-    const text = hardeningSteps("nrf52");
-    for (const needed of [
-      "revision 3",
-      "Fxx",
-      "UICR.APPROTECT",
-      "NRF_DFU_APP_DOWNGRADE_PREVENTION 1",
-      "UF2",
-      `0x${BOARDS.nrf52.provisionOffset.toString(16)}`,
-      `0x${JOURNAL_AREAS.nrf52.offset.toString(16)}`,
-    ])
+  it.each(["esp32", "nrf52"] as const)("names what %s needs and where the batch's images go", (board) => {
+    const text = hardeningSteps(board);
+    const offsets = [BOARDS[board].provisionOffset, JOURNAL_AREAS[board].offset].map((n) => `0x${n.toString(16)}`);
+    for (const needed of [...NEEDED[board], ...offsets])
       expect([needed, text.includes(needed)]).toEqual([needed, true]);
   });
 
