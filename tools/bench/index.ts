@@ -6,6 +6,7 @@ import * as siphash from "./siphash";
 import * as device from "./device";
 import * as wear from "./wear";
 import * as memory from "./memory";
+import * as chips from "./chips";
 
 /** Each section prints its own table(s). */
 const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [
@@ -16,6 +17,7 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   device,
   wear,
   memory,
+  chips,
 ];
 
 async function main(names: string[]): Promise<void> {
