@@ -15,19 +15,28 @@ static sip24_key keyOf(xsMachine *the) {
   return key;
 }
 
-/* _hash(k0lo, k0hi, k1lo, k1hi, message: Uint8Array, length, out: Int32Array(2)) */
+/* A writable byte range of `size` bytes at `offset` in the ArrayBuffer `buffer`, or a RangeError. */
+static void *bytesAt(xsMachine *the, xsSlot *buffer, xsIntegerValue offset, xsUnsignedValue size) {
+  void *data;
+  xsUnsignedValue length;
+  xsmcGetBufferWritable(*buffer, &data, &length);
+  if (offset < 0 || (xsUnsignedValue)offset > length || length - (xsUnsignedValue)offset < size)
+    xsRangeError("buffer expected %u bytes at %d", (unsigned)size, (int)offset);
+  return (uint8_t *)data + offset;
+}
+
+/* _hash(k0lo, k0hi, k1lo, k1hi, message: Uint8Array, length, out: ArrayBuffer, outOffset): out holds 2 int32 */
 void xs_solkey_siphash(xsMachine *the) {
   sip24_key key = keyOf(the);
-  void *message, *out;
-  xsUnsignedValue messageSize, outSize;
+  void *message;
+  xsUnsignedValue messageSize;
   xsmcGetBufferReadable(xsArg(4), &message, &messageSize);
   xsIntegerValue length = xsmcToInteger(xsArg(5));
   if (length < 0 || (xsUnsignedValue)length > messageSize) xsRangeError("length outside the message");
   uint64_t tag = sip24_hash(&key, message, (size_t)length);
-  xsmcGetBufferWritable(xsArg(6), &out, &outSize);
-  if (outSize < 8) xsRangeError("out expected 2 words");
-  ((int32_t *)out)[0] = (int32_t)(uint32_t)tag; /* as Int32Array: low word first, native (little) endian */
-  ((int32_t *)out)[1] = (int32_t)(uint32_t)(tag >> 32);
+  int32_t *out = bytesAt(the, &xsArg(6), xsmcToInteger(xsArg(7)), 8);
+  out[0] = (int32_t)(uint32_t)tag; /* as Int32Array: low word first, native (little) endian */
+  out[1] = (int32_t)(uint32_t)(tag >> 32);
 }
 
 /* _next(k0lo, k0hi, k1lo, k1hi, code, extended) -> code */
@@ -37,17 +46,15 @@ void xs_solkey_chain_next(xsMachine *the) {
   xsmcSetNumber(xsResult, (double)sip24_chain_next(&key, code, xsmcTest(xsArg(5))));
 }
 
-/* _walk(k0lo, k0hi, k1lo, k1hi, extended, code, at, from, to, token, states: Float64Array(17)) -> count or -1 */
+/* _walk(k0lo, k0hi, k1lo, k1hi, extended, code, at, from, to, token, states: ArrayBuffer, statesOffset) -> count or
+   -1; states holds 17 float64 */
 void xs_solkey_chain_walk(xsMachine *the) {
   sip24_key key = keyOf(the);
   int extended = xsmcTest(xsArg(4));
   uint64_t code = (uint64_t)xsmcToNumber(xsArg(5));
   xsIntegerValue at = xsmcToInteger(xsArg(6)), from = xsmcToInteger(xsArg(7)), to = xsmcToInteger(xsArg(8));
   int64_t token = (int64_t)xsmcToNumber(xsArg(9));
-  void *states;
-  xsUnsignedValue statesSize;
   if (at < 0 || at > from || from > to) xsRangeError("walk expected 0 <= at <= from <= to");
-  xsmcGetBufferWritable(xsArg(10), &states, &statesSize);
-  if (statesSize < SIP24_WALK_STATES * sizeof(double)) xsRangeError("states expected 17 numbers");
-  xsmcSetInteger(xsResult, sip24_chain_walk(&key, extended, code, at, from, to, token, (double *)states));
+  double *states = bytesAt(the, &xsArg(10), xsmcToInteger(xsArg(11)), SIP24_WALK_STATES * sizeof(double));
+  xsmcSetInteger(xsResult, sip24_chain_walk(&key, extended, code, at, from, to, token, states));
 }
