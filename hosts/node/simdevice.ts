@@ -1,8 +1,6 @@
 // One simulated controller: firmware/main.ts booted on a fresh simulated board at every power-on, with its flash
 // carried across power cuts. Pure TypeScript: the same simulation runs under Node and inside XS (test/probes/sim).
-import type { DeviceEvent } from "../../firmware/controller";
-import { start, type Device } from "../../firmware/main";
-import { decodeProvision } from "../../firmware/provision/record";
+import { decodeProvision, start, type Device, type DeviceEvent } from "./simfirmware";
 import config from "./simconfig";
 import { Finger, type KeyWiring } from "./simkeys";
 import { SimWorld, useWorld } from "./simworld";

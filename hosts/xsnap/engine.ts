@@ -39,6 +39,8 @@ export interface Evaluation {
   readonly messages: string[];
   /** XS's deterministic count of work done by this evaluation (xsnap meterUsage.compute). */
   readonly compute: number;
+  /** XS slots in use when the evaluation ended, garbage included until a collection (meterUsage.currentHeapCount). */
+  readonly heapCount: number;
 }
 
 type Pending = { resolve(e: Evaluation): void; reject(e: Error): void };
@@ -51,10 +53,17 @@ export class XsEngine {
 
   private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, null>) {
     readline.createInterface({ input: child.stdout }).on("line", (line) => {
-      const reply = JSON.parse(line) as { id: number; ok: boolean; messages: string[]; compute: number; error: string };
+      const reply = JSON.parse(line) as {
+        id: number;
+        ok: boolean;
+        messages: string[];
+        compute: number;
+        heapCount: number;
+        error: string;
+      };
       const waiter = this.pending.get(reply.id);
       this.pending.delete(reply.id);
-      if (reply.ok) waiter?.resolve({ messages: reply.messages, compute: reply.compute });
+      if (reply.ok) waiter?.resolve({ messages: reply.messages, compute: reply.compute, heapCount: reply.heapCount });
       else waiter?.reject(new Error(`XS: ${reply.error}`));
     });
     child.on("exit", (code) => {
@@ -91,6 +100,8 @@ export class XsEngine {
 export interface ProbeResult<T> {
   readonly result: T;
   readonly compute: number;
+  /** XS slots in use after the call (see Evaluation.heapCount). */
+  readonly heapCount: number;
 }
 
 /**
@@ -116,8 +127,8 @@ export class XsProbe {
     const code =
       `issueCommand(new TextEncoder().encode(JSON.stringify({ r: probe[${JSON.stringify(name)}]` +
       `(...${JSON.stringify(args)}) })).buffer);`;
-    const { messages, compute } = await this.engine.evaluate(code);
-    return { result: (JSON.parse(messages[messages.length - 1]) as { r: T }).r, compute };
+    const { messages, compute, heapCount } = await this.engine.evaluate(code);
+    return { result: (JSON.parse(messages[messages.length - 1]) as { r: T }).r, compute, heapCount };
   }
 
   close(): Promise<void> {

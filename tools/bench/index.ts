@@ -5,6 +5,8 @@ import * as openpaygo from "./openpaygo";
 import * as siphash from "./siphash";
 import * as device from "./device";
 import * as wear from "./wear";
+import * as memory from "./memory";
+import * as chips from "./chips";
 
 /** Each section prints its own table(s). */
 const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [
@@ -14,6 +16,8 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   issuing,
   device,
   wear,
+  memory,
+  chips,
 ];
 
 async function main(names: string[]): Promise<void> {

@@ -11,6 +11,7 @@ import { UsageError } from "../../fleet/errors";
 import { openFleet } from "../../fleet/database";
 import { allDevices, csvHeader, csvLine, provisionBatch, type NewDevice } from "../../fleet/devices";
 import { checkOutDir, flashInstructions, imageFiles, stagingDir } from "../../fleet/flashing";
+import { HARDENING_FILE, hardeningSteps } from "../../fleet/hardening";
 import { makeProfile, parseWhole, type ProfileOptions } from "../../fleet/profile";
 import { masterFingerprint, MASTER_KEY_ENV, readMasterKey, writeNewMasterKey } from "../../fleet/secrets";
 
@@ -73,6 +74,7 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
       });
       bar.stop();
       for (const name of files) fs.renameSync(path.join(staging, name), path.join(o.out, name));
+      fs.writeFileSync(path.join(o.out, HARDENING_FILE), hardeningSteps(profile.board));
       if (o.csv !== undefined) fs.writeFileSync(o.csv, csvHeader() + csv, { mode: 0o600, flag: "wx" });
       _report(o, devices, master, write);
     } finally {
