@@ -4,12 +4,16 @@
 // Durability: WAL with synchronous=FULL, so a code is on disk before the command prints it. A code handed to a
 // customer and then lost by a power cut would let the next issue reuse its ID or count: two different codes with one
 // ID, of which the device accepts only the first typed. Batch issuing (one transaction per batch) buys the speed.
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import fs from "fs";
+import { createRequire } from "module";
 import path from "path";
 import { SolkeyError, UsageError } from "./errors";
 
 export type Db = Database.Database;
+
+/** better-sqlite3, loaded at the first open: its native module costs every start, and `solkey help` needs no database. */
+let _sqlite: typeof Database | undefined;
 
 /** Each entry moves the schema from version i to i + 1. Append only: a released migration never changes. */
 const MIGRATIONS: readonly string[] = [
@@ -82,7 +86,8 @@ export function openFleet(file: string, options: OpenOptions = {}): Db {
     );
   let db: Db | undefined;
   try {
-    db = new Database(file, { timeout: options.busyTimeout ?? 10_000 });
+    _sqlite ??= createRequire(__filename)("better-sqlite3") as typeof Database;
+    db = new _sqlite(file, { timeout: options.busyTimeout ?? 10_000 });
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");

@@ -1,6 +1,5 @@
 // `solkey keycode`: one keycode from explicit arguments, no database (support staff, tests, other back ends). The
 // device key comes from a file or $SOLKEY_DEVICE_KEY, never from the command line.
-import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import fs from "fs";
 import { hexToBytes } from "../../firmware/hex";
@@ -9,6 +8,7 @@ import type { ProtocolName } from "../../firmware/provision/record";
 import { UsageError } from "../../fleet/errors";
 import { encodeCode, spendsSeq, WALK_STEP, type Encoded } from "../../fleet/codes";
 import { parseWhole, PROTOCOLS } from "../../fleet/profile";
+import { progressBar } from "../progress";
 import { codeRequest, describe, type CodeOptions } from "./issue";
 
 export const DEVICE_KEY_ENV = "SOLKEY_DEVICE_KEY";
@@ -54,10 +54,7 @@ export function runKeycode(o: KeycodeOptions, env: NodeJS.ProcessEnv = process.e
     restricted: o.restricted ?? false,
   };
   // An OpenPAYGO token hashes its chain from count 0; past WALK_STEP counts a bar on stderr (a terminal only) shows it.
-  const bar = new SingleBar(
-    { format: "hashing the token chain [{bar}] count {value}/{total}, {eta}s left", stream: process.stderr },
-    Presets.shades_classic,
-  );
+  const bar = progressBar("hashing the token chain [{bar}] count {value}/{total}, {eta}s left");
   try {
     return {
       protocol,

@@ -2,7 +2,6 @@
 // (firmware/provision/record.ts) and its journal image (first record: the fresh device state, fleet/journal.ts)
 // ready for its board's flash offsets, plus the CSV a PAYG platform imports.
 // All or nothing: images are staged beside the output and moved in only once the database has committed.
-import { SingleBar, Presets } from "cli-progress";
 import type { Command } from "commander";
 import fs from "fs";
 import path from "path";
@@ -12,6 +11,7 @@ import { openFleet } from "../../fleet/database";
 import { allDevices, csvHeader, csvLine, provisionBatch, type NewDevice } from "../../fleet/devices";
 import { checkOutDir, flashInstructions, imageFiles, stagingDir } from "../../fleet/flashing";
 import { makeProfile, parseWhole, type ProfileOptions } from "../../fleet/profile";
+import { progressBar } from "../progress";
 import { masterFingerprint, MASTER_KEY_ENV, readMasterKey, writeNewMasterKey } from "../../fleet/secrets";
 
 export const DEFAULT_DB = "fleet.db";
@@ -47,10 +47,7 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
     throw new UsageError(`${o.csv} exists; secrets files are never overwritten`);
 
   checkOutDir(o.out);
-  const bar = new SingleBar(
-    { format: "provisioning [{bar}] {value}/{total} devices, {eta}s left", stream: process.stderr, hideCursor: true },
-    Presets.shades_classic,
-  );
+  const bar = progressBar("provisioning [{bar}] {value}/{total} devices, {eta}s left");
   const files: string[] = [];
   let csv = "";
   const db = openFleet(o.db, { create: true });

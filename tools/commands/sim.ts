@@ -1,7 +1,6 @@
 // `solkey sim`: the device simulator. firmware/main.ts runs on the hosts/node stand-ins; its flash (journal and
 // provisioning record) lives in a directory, so a simulated device survives restarts. Interactive in a terminal, or
 // `--script FILE` runs a scenario (hosts/node/simscript.ts) and prints one JSON line per device event.
-import "../../hosts/node/simresolve"; // first: firmware/main.ts imports Moddable's modules by name
 import type { Command } from "commander";
 import fs from "fs";
 import path from "path";
@@ -11,7 +10,6 @@ import { decodeProvision } from "../../firmware/provision/record";
 import { DEMO_PROTOCOLS, demoProvision, nextCodes, type DemoProtocol } from "../../hosts/node/simdemo";
 import { SIM_PARTITIONS, SimDevice, type TraceEvent } from "../../hosts/node/simdevice";
 import { parseScenario, scenario, type ScenarioRun } from "../../hosts/node/simscript";
-import { XsProbe } from "../../hosts/xsnap/engine";
 import { SolkeyError, UsageError } from "../../fleet/errors";
 import { journalFileBeside } from "../../fleet/flashing";
 
@@ -121,7 +119,7 @@ export async function runScript(o: SimOptions, state: SimState): Promise<Scenari
   const journalHex = state.journal ? bytesToHex(state.journal) : "";
   let run: ScenarioRun;
   if (o.engine === "xs") {
-    const xs = await XsProbe.load("hosts/node/simscript.ts");
+    const xs = await _xsEngine().XsProbe.load("hosts/node/simscript.ts");
     try {
       run = (await xs.call<ScenarioRun>("scenario", text, bytesToHex(state.provision), journalHex)).result;
     } finally {
@@ -132,6 +130,21 @@ export async function runScript(o: SimOptions, state: SimState): Promise<Scenari
   }
   fs.writeFileSync(path.join(o.dir, JOURNAL_FILE), hexToBytes(run.journal));
   return run;
+}
+
+/**
+ * The XS harness, loaded only for `--engine xs`: it needs the development install (@agoric/xsnap, esbuild and the
+ * TypeScript sources), which a production install (`npm ci --omit=dev`, `npm pack`) leaves out.
+ */
+function _xsEngine(): typeof import("../../hosts/xsnap/engine") {
+  try {
+    // A call-time require (an import() would be ESM under nodenext): the bundle evaluates the module only here.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("../../hosts/xsnap/engine");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
+    throw new UsageError("--engine xs needs the development install (`npm ci` with dev dependencies); use node");
+  }
 }
 
 export function register(program: Command): void {
