@@ -103,6 +103,7 @@ export function register(program: Command): void {
     .option("--restricted", "OpenPAYGO restricted digits (keys 1-4)")
     .option("--days <n>", "credit in days")
     .option("--hours <n>", "credit in hours")
+    .option("--round <way>", "an amount the device cannot carry exactly: up or down (default: refuse it)")
     .option("--set", "set credit instead of adding")
     .option("--unlock", "PAYG off for ever")
     .option("--lock", "credit to zero")
