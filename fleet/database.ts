@@ -78,6 +78,12 @@ export interface OpenOptions {
 
 /** Opens (and migrates) the fleet database at `file`. Every failure is one SolkeyError/UsageError line. */
 export function openFleet(file: string, options: OpenOptions = {}): Db {
+  if (file === "") throw new UsageError("--db expected a file name, got an empty one");
+  const stat = file === ":memory:" ? undefined : _stat(file);
+  if (stat?.isDirectory()) throw new UsageError(`${file} is a directory; --db expected the fleet database file`);
+  // An empty file is not a fleet: only provisioning turns it into one (a typo'd --db must not become a database).
+  if (stat !== undefined && stat.size === 0 && !options.create)
+    throw new UsageError(`${file} is empty, not a fleet database; pass the right --db, or provision into it`);
   if (file !== ":memory:" && !options.create && !fs.existsSync(file))
     throw new UsageError(`no fleet database at ${file}. Run \`solkey provision --db ${file} ...\` first, or pass --db`);
   if (file !== ":memory:" && options.create && !_isDirectory(path.dirname(file)))
@@ -88,6 +94,7 @@ export function openFleet(file: string, options: OpenOptions = {}): Db {
   try {
     _sqlite ??= createRequire(__filename)("better-sqlite3") as typeof Database;
     db = new _sqlite(file, { timeout: options.busyTimeout ?? 10_000 });
+    _expectFleet(db, file); // before any pragma writes: someone else's database stays byte for byte as it was
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
@@ -122,8 +129,23 @@ export function fleetError(e: unknown, file: string): Error {
   return e as Error;
 }
 
+function _stat(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
 function _isDirectory(dir: string): boolean {
   return fs.existsSync(dir) && fs.statSync(dir).isDirectory();
+}
+
+/** A non-empty file without our schema is someone else's database: never write tables (or a WAL header) into it. */
+function _expectFleet(db: Db, file: string): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
+  if (version === 0 && tables.n > 0) throw new SolkeyError(`${file} is an SQLite file but not a fleet database`);
 }
 
 function _migrate(db: Db, file: string): void {
@@ -131,9 +153,6 @@ function _migrate(db: Db, file: string): void {
   if (version > SCHEMA_VERSION)
     throw new SolkeyError(`${file} has schema version ${version}, newer than this solkey's ${SCHEMA_VERSION}: upgrade`);
   if (version === SCHEMA_VERSION) return;
-  // A non-empty file without our schema is someone else's database: never write tables into it.
-  const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
-  if (version === 0 && tables.n > 0) throw new SolkeyError(`${file} is an SQLite file but not a fleet database`);
   for (let v = version; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]);

@@ -122,7 +122,7 @@ interface DeviceRow {
 /** Prepared device lookups, one per open database (issuing looks a device up for every code). */
 const _lookups = new WeakMap<Db, Statement>();
 
-/** The device with this serial (or decimal device id); a UsageError naming the fix when there is none. */
+/** The device with this serial (or decimal device id); a UsageError naming the fix when there is none, or two. */
 export function findDevice(db: Db, file: string, serialOrId: string): FleetDevice {
   let lookup = _lookups.get(db);
   if (lookup === undefined) {
@@ -131,9 +131,16 @@ export function findDevice(db: Db, file: string, serialOrId: string): FleetDevic
     );
     _lookups.set(db, lookup);
   }
-  const row = lookup.get(serialOrId, /^\d+$/.test(serialOrId) ? Number(serialOrId) : -1) as DeviceRow | undefined;
-  if (row === undefined) throw new UsageError(`device ${serialOrId} is not in ${file}. Run \`solkey provision\` first`);
-  return deviceFromRow(row, file);
+  const rows = lookup.all(serialOrId, /^\d+$/.test(serialOrId) ? Number(serialOrId) : -1) as DeviceRow[];
+  if (rows.length === 0) throw new UsageError(`device ${serialOrId} is not in ${file}. Run \`solkey provision\` first`);
+  // A serial prefix may be digits: "100000002" can be device 2's serial (prefix "1") and device 100000002's id.
+  if (rows.length > 1)
+    throw new UsageError(
+      `${serialOrId} names two devices in ${file}: a serial, and the id of ` +
+        `${rows.find((r) => r.serial !== serialOrId)?.serial}; give that device's serial to mean it (this fleet ` +
+        `was provisioned with an all-digit --serial-prefix, which solkey now refuses)`,
+    );
+  return deviceFromRow(rows[0], file);
 }
 
 /** Every device, in id order (for the CSV export). */

@@ -22,7 +22,12 @@ export function readMasterKey(file: string | undefined, env: NodeJS.ProcessEnv =
   let where: string;
   if (file !== undefined) {
     if (!fs.existsSync(file)) throw new UsageError(`no master key file ${file}; create one with --new-master-key`);
-    const raw = fs.readFileSync(file);
+    let raw: Buffer;
+    try {
+      raw = fs.readFileSync(file);
+    } catch (e) {
+      throw new UsageError(`cannot read the master key file ${file} (${(e as NodeJS.ErrnoException).code})`);
+    }
     if (raw.length === 32 && !/^[0-9a-fA-F\s]*$/.test(raw.toString("latin1"))) return new Uint8Array(raw);
     text = raw.toString("latin1").trim();
     where = file;

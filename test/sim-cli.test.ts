@@ -103,7 +103,7 @@ describe("solkey sim", () => {
   it.each([
     [["--protocol", "bitcoin"], /--protocol expected one of openpaygo, nexus-full, nexus-small/],
     [["--engine", "jvm"], /--engine expected node or xs/],
-    [["--speed", "fast"], /--speed expected a positive number/],
+    [["--speed", "fast"], /--speed expected a number above 0 up to 86400/],
     [["--script", "/nonexistent.txt"], /no such scenario file/],
   ])("answers %j with one line and exit 2", (args, message) => {
     const r = solkey("sim", "--dir", path.join(dir, "dev"), ...args);

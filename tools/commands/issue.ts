@@ -2,7 +2,6 @@
 // action; idempotent per payment reference; refuses codes past the device's acceptance window unless told.
 // Also: record a code as entered, list a device's codes, issue a whole batch file in one transaction.
 import type { Command } from "commander";
-import fs from "fs";
 import { UsageError } from "../../fleet/errors";
 import {
   amountSeconds,
@@ -16,6 +15,7 @@ import type { CodeRequest } from "../../fleet/codes";
 import { openFleet, type Db } from "../../fleet/database";
 import { Ledger, type IssuedCode, type IssueRequest } from "../../fleet/ledger";
 import { parseWhole } from "../../fleet/profile";
+import { readInput } from "../files";
 import { printable } from "../printable";
 import { DEFAULT_DB } from "./provision";
 
@@ -141,9 +141,9 @@ export function runIssue(
 
 /** Batch file: CSV lines `device,amount[,payment_ref]`, amount `7d`, `12h` or a package; a header line is skipped. */
 function _readBatch(db: Db, file: string, pastWindow: boolean, round: Rounding | undefined): IssueRequest[] {
-  if (!fs.existsSync(file)) throw new UsageError(`no batch file ${file}`);
   const requests: IssueRequest[] = [];
-  fs.readFileSync(file, "utf8")
+  readInput(file, "batch file")
+    .toString("utf8")
     .split(/\r?\n/)
     .forEach((line, i) => {
       if (line.trim() === "" || (i === 0 && /^\s*(device|serial)\s*,/i.test(line))) return;

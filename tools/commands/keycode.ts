@@ -1,13 +1,13 @@
 // `solkey keycode`: one keycode from explicit arguments, no database (support staff, tests, other back ends). The
 // device key comes from a file or $SOLKEY_DEVICE_KEY, never from the command line.
 import type { Command } from "commander";
-import fs from "fs";
 import { hexToBytes } from "../../firmware/hex";
 import { MAX_COUNT } from "../../firmware/protocols/openpaygo/replay";
 import type { ProtocolName } from "../../firmware/provision/record";
 import { UsageError } from "../../fleet/errors";
 import { encodeCode, spendsSeq, WALK_STEP, type Encoded } from "../../fleet/codes";
 import { parseWhole, PROTOCOLS } from "../../fleet/profile";
+import { readInput } from "../files";
 import { progressBar } from "../progress";
 import { codeRequest, describe, type CodeOptions } from "./issue";
 
@@ -76,8 +76,7 @@ function _required(value: string | undefined, what: string): string {
 function _deviceKey(file: string | undefined, env: NodeJS.ProcessEnv): Uint8Array {
   let text: string | undefined;
   if (file !== undefined) {
-    if (!fs.existsSync(file)) throw new UsageError(`no key file ${file}`);
-    text = fs.readFileSync(file, "latin1").trim();
+    text = readInput(file, "key file").toString("latin1").trim();
   } else text = env[DEVICE_KEY_ENV]?.trim();
   if (text === undefined)
     throw new UsageError(`no device key: pass --key-file FILE or set ${DEVICE_KEY_ENV} (32 hex digits)`);

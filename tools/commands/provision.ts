@@ -43,8 +43,7 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
   if (o.randomKeys && o.masterKeyFile !== undefined)
     throw new UsageError("--random-keys and --master-key-file conflict");
   const master = o.randomKeys ? null : readMasterKey(o.masterKeyFile);
-  if (o.csv !== undefined && fs.existsSync(o.csv))
-    throw new UsageError(`${o.csv} exists; secrets files are never overwritten`);
+  if (o.csv !== undefined) checkNewFile(o.csv, "--csv");
 
   checkOutDir(o.out);
   const bar = progressBar("provisioning [{bar}] {value}/{total} devices, {eta}s left");
@@ -138,7 +137,7 @@ function _newMasterKey(o: ProvisionOptions, write: (t: string) => void): void {
 
 function _exportCsv(o: ProvisionOptions, write: (t: string) => void): void {
   const file = o.exportCsv as string;
-  if (fs.existsSync(file)) throw new UsageError(`${file} exists; secrets files are never overwritten`);
+  checkNewFile(file, "--export-csv");
   const db = openFleet(o.db);
   try {
     let text = csvHeader();
@@ -152,6 +151,23 @@ function _exportCsv(o: ProvisionOptions, write: (t: string) => void): void {
   } finally {
     db.close();
   }
+}
+
+/**
+ * Refuses, before anything is written, a secrets file that could not be created: it exists (never overwritten), is
+ * empty, or its folder is missing or a file. A failure after the database commits would leave devices whose secrets
+ * file was never written, and a retry would provision more.
+ */
+function checkNewFile(file: string, flag: string): void {
+  if (file === "") throw new UsageError(`${flag} expected a file name, got an empty one`);
+  if (fs.existsSync(file))
+    throw new UsageError(
+      `${file} exists${fs.statSync(file).isDirectory() ? " (a directory)" : ""}; ${flag} writes a new file and ` +
+        `never overwrites one`,
+    );
+  const folder = path.dirname(path.resolve(file));
+  if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory())
+    throw new UsageError(`${flag} ${file}: no folder ${path.dirname(file)}; create it, or pass another path`);
 }
 
 export function register(program: Command): void {

@@ -11,7 +11,8 @@ import { DEMO_PROTOCOLS, demoProvision, nextCodes, type DemoProtocol } from "../
 import { SIM_PARTITIONS, SimDevice, type TraceEvent } from "../../hosts/node/simdevice";
 import { parseScenario, scenario, type ScenarioRun } from "../../hosts/node/simscript";
 import { SolkeyError, UsageError } from "../../fleet/errors";
-import { journalFileBeside } from "../../fleet/flashing";
+import { checkOutDir, journalFileBeside } from "../../fleet/flashing";
+import { readInput } from "../files";
 
 export const DEFAULT_DIR = ".sim";
 const PROVISION_FILE = "provision.bin";
@@ -55,8 +56,17 @@ export function openState(o: Pick<SimOptions, "dir" | "protocol" | "provision" |
   let provision: Uint8Array;
   let factoryJournal: Uint8Array | undefined;
   if (o.provision !== undefined) {
-    if (!fs.existsSync(o.provision)) throw new UsageError(`no such provisioning image: ${o.provision}`);
-    provision = new Uint8Array(fs.readFileSync(o.provision));
+    provision = new Uint8Array(readInput(o.provision, "provisioning image"));
+    const read = decodeProvision(provision);
+    if (read.kind !== "provisioned") {
+      const hex = provision[0] === 0x3a; // ':' opens every Intel HEX record
+      throw new UsageError(
+        hex
+          ? `${o.provision} is an nRF52 Intel HEX image; the simulator runs ESP32 images (\`solkey provision --board esp32\`)`
+          : `${o.provision} is not a provisioning image (${read.kind === "corrupt" ? read.reason : "blank"}); pass ` +
+              `the <serial>.bin that \`solkey provision\` wrote`,
+      );
+    }
     if (fs.existsSync(provisionPath) && !_same(provision, new Uint8Array(fs.readFileSync(provisionPath))))
       throw new UsageError(`${o.dir} holds another device; use another --dir, or --reset to replace it`);
     notes.push(`loaded provisioning image ${o.provision}`);
@@ -110,15 +120,35 @@ export function describeDevice(state: SimState): string[] {
 
 /** Runs a scenario file on the device in its directory, on Node or inside XS; the flash is saved back. */
 export async function runScript(o: SimOptions, state: SimState): Promise<ScenarioRun> {
-  const text = fs.readFileSync(o.script as string, "utf8");
+  const text = _parse(o.script as string);
+  const journalHex = state.journal ? bytesToHex(state.journal) : "";
+  let run: ScenarioRun;
+  try {
+    run = await _run(o.engine, text, state, journalHex);
+  } catch (e) {
+    // A key the device's keypad lacks (hosts/node/simdevice.ts keyDown), under Node or inside XS.
+    if (/is not on this device's keypad/.test((e as Error).message))
+      throw new UsageError(`${o.script}: ${(e as Error).message.replace(/^XS: (RangeError: )?/, "")}`);
+    throw e;
+  }
+  fs.writeFileSync(path.join(o.dir, JOURNAL_FILE), hexToBytes(run.journal));
+  return run;
+}
+
+/** The scenario file's text, once it parses (a UsageError naming the line otherwise). */
+function _parse(file: string): string {
+  const text = readInput(file, "scenario file").toString("utf8");
   try {
     parseScenario(text);
   } catch (e) {
-    throw new UsageError(`${o.script}: ${(e as Error).message}`);
+    throw new UsageError(`${file}: ${(e as Error).message}`);
   }
-  const journalHex = state.journal ? bytesToHex(state.journal) : "";
+  return text;
+}
+
+async function _run(engine: string, text: string, state: SimState, journalHex: string): Promise<ScenarioRun> {
   let run: ScenarioRun;
-  if (o.engine === "xs") {
+  if (engine === "xs") {
     const xs = await _xsEngine().XsProbe.load("hosts/node/simscript.ts");
     try {
       run = (await xs.call<ScenarioRun>("scenario", text, bytesToHex(state.provision), journalHex)).result;
@@ -128,7 +158,6 @@ export async function runScript(o: SimOptions, state: SimState): Promise<Scenari
   } else {
     run = scenario(text, bytesToHex(state.provision), journalHex);
   }
-  fs.writeFileSync(path.join(o.dir, JOURNAL_FILE), hexToBytes(run.journal));
   return run;
 }
 
@@ -176,19 +205,28 @@ export function register(program: Command): void {
       if (o.engine !== "node" && o.engine !== "xs")
         throw new UsageError(`--engine expected node or xs, got ${o.engine}`);
       const speed = Number(o.speed);
-      if (!Number.isFinite(speed) || speed <= 0)
-        throw new UsageError(`--speed expected a positive number, got ${o.speed}`);
-      if (o.script !== undefined && !fs.existsSync(o.script))
-        throw new UsageError(`no such scenario file: ${o.script}`);
+      // Bounded: each frame steps the device through every tick of simulated time (a day per real second at most).
+      if (!Number.isFinite(speed) || speed <= 0 || speed > MAX_SPEED)
+        throw new UsageError(`--speed expected a number above 0 up to ${MAX_SPEED} (a day a second), got ${o.speed}`);
+      if (o.script !== undefined) _parse(o.script);
+      checkOutDir(o.dir, "--dir");
+      const fresh = !fs.existsSync(o.dir);
       const state = openState(o);
       if (o.script !== undefined) {
-        const run = await runScript(o, state);
+        let run: ScenarioRun;
+        try {
+          run = await runScript(o, state);
+        } catch (e) {
+          if (fresh) fs.rmSync(o.dir, { recursive: true, force: true }); // a refused run leaves no device behind
+          throw e;
+        }
         for (const event of run.trace)
           if (o.keyBlinks || !(event.type === "feedback" && event.pattern === "key"))
             process.stdout.write(`${JSON.stringify(event)}\n`);
         return;
       }
       for (const line of [...state.notes, ...describeDevice(state)]) process.stdout.write(`${line}\n`);
+      // Without a terminal the listing above is the answer (scripts read the device's codes), then exit 1.
       if (!process.stdin.isTTY)
         throw new SolkeyError("the interactive device needs a terminal; run a scenario with --script FILE instead");
       await interactive(o.dir, state, speed);
@@ -196,6 +234,7 @@ export function register(program: Command): void {
 }
 
 const SPEEDS = [1, 10, 60, 600, 3600, 86_400];
+const MAX_SPEED = SPEEDS[SPEEDS.length - 1];
 const FRAME_MS = 100;
 /** After a typed key the clock runs at real time for this long (the entry's idle timeout), so people can type. */
 const TYPING_MS = 16_000;
