@@ -6,7 +6,9 @@ import fs from "fs";
 import path from "path";
 import { bytesToHex, hexToBytes } from "../../firmware/hex";
 import { CHECKPOINT_INTERVAL_MS } from "../../firmware/ledger/reducer";
-import { decodeProvision } from "../../firmware/provision/record";
+import { FRAMES } from "../../firmware/io/framing";
+import { deviceProtocol } from "../../firmware/provision/protocol";
+import { decodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
 import { DEMO_PROTOCOLS, demoProvision, nextCodes, type DemoProtocol } from "../../hosts/node/simdemo";
 import { SIM_PARTITIONS, SimDevice, type TraceEvent } from "../../hosts/node/simdevice";
 import { parseScenario, scenario, type ScenarioRun } from "../../hosts/node/simscript";
@@ -22,7 +24,8 @@ const JOURNAL_FILE = "journal.bin";
 const DEFAULT_PROTOCOL: DemoProtocol = "nexus-full";
 
 interface SimOptions {
-  dir: string;
+  /** Undefined when not given: DEFAULT_DIR/<protocol>. */
+  dir?: string;
   /** Undefined when not given: the device in --dir, or a demo DEFAULT_PROTOCOL device. */
   protocol?: string;
   provision?: string;
@@ -42,7 +45,7 @@ export interface SimState {
 }
 
 /** Opens (or creates) the device in `o.dir`: a demo device unless `--provision FILE` brings a factory image. */
-export function openState(o: Pick<SimOptions, "dir" | "protocol" | "provision" | "reset">): SimState {
+export function openState(o: Pick<SimOptions, "protocol" | "provision" | "reset"> & { dir: string }): SimState {
   const protocol = (o.protocol ?? DEFAULT_PROTOCOL) as DemoProtocol;
   if (!DEMO_PROTOCOLS.includes(protocol))
     throw new UsageError(`--protocol expected one of ${DEMO_PROTOCOLS.join(", ")}, got ${protocol}`);
@@ -119,7 +122,7 @@ export function describeDevice(state: SimState): string[] {
 }
 
 /** Runs a scenario file on the device in its directory, on Node or inside XS; the flash is saved back. */
-export async function runScript(o: SimOptions, state: SimState): Promise<ScenarioRun> {
+export async function runScript(o: SimOptions & { dir: string }, state: SimState): Promise<ScenarioRun> {
   const text = _parse(o.script as string);
   const journalHex = state.journal ? bytesToHex(state.journal) : "";
   let run: ScenarioRun;
@@ -133,6 +136,13 @@ export async function runScript(o: SimOptions, state: SimState): Promise<Scenari
   }
   fs.writeFileSync(path.join(o.dir, JOURNAL_FILE), hexToBytes(run.journal));
   return run;
+}
+
+/** The protocol of a provisioning image file, if it is one (its default --dir is named after it). */
+function _imageProtocol(file: string | undefined): string | undefined {
+  if (file === undefined || !fs.existsSync(file) || !fs.statSync(file).isFile()) return undefined;
+  const read = decodeProvision(new Uint8Array(fs.readFileSync(file)));
+  return read.kind === "provisioned" ? read.record.protocol : undefined;
 }
 
 /** The scenario file's text, once it parses (a UsageError naming the line otherwise). */
@@ -180,7 +190,10 @@ export function register(program: Command): void {
   program
     .command("sim")
     .description("run a simulated device: type codes on its keypad, watch its LED, load and credit")
-    .option("--dir <dir>", "directory holding the device's flash (it survives restarts)", DEFAULT_DIR)
+    .option(
+      "--dir <dir>",
+      `directory holding the device's flash (it survives restarts); default ${DEFAULT_DIR}/<protocol>`,
+    )
     .option(
       "--protocol <name>",
       `demo device to create: ${DEMO_PROTOCOLS.join(", ")} (default: ${DEFAULT_PROTOCOL}, or the device in --dir)`,
@@ -196,20 +209,29 @@ export function register(program: Command): void {
     .option("--no-key-blinks", "with --script: leave the per-key blink events out of the output")
     .addHelpText(
       "after",
-      "\nExamples:\n  solkey sim                              a demo Nexus device in .sim/, with codes to type" +
+      "\nExamples:\n  solkey sim                              a demo Nexus device in .sim/nexus-full/, with codes to type" +
         "\n  solkey sim --protocol openpaygo --dir .sim/opg" +
         "\n  solkey sim --script test/scenarios/openpaygo-happy.txt --dir .sim/opg" +
         "\n\nScenario lines: `power on|off|cut`, `keys *123#`, `wait 16s|90m|1h30m|2d`; # starts a comment.",
     )
-    .action(async (o: SimOptions) => {
-      if (o.engine !== "node" && o.engine !== "xs")
-        throw new UsageError(`--engine expected node or xs, got ${o.engine}`);
-      const speed = Number(o.speed);
+    .action(async (options: SimOptions) => {
+      if (options.engine !== "node" && options.engine !== "xs")
+        throw new UsageError(`--engine expected node or xs, got ${options.engine}`);
+      const speed = Number(options.speed);
       // Bounded: each frame steps the device through every tick of simulated time (a day per real second at most).
       if (!Number.isFinite(speed) || speed <= 0 || speed > MAX_SPEED)
-        throw new UsageError(`--speed expected a number above 0 up to ${MAX_SPEED} (a day a second), got ${o.speed}`);
-      if (o.script !== undefined) _parse(o.script);
-      checkOutDir(o.dir, "--dir");
+        throw new UsageError(
+          `--speed expected a number above 0 up to ${MAX_SPEED} (a day a second), got ${options.speed}`,
+        );
+      if (options.script !== undefined) _parse(options.script);
+      if (options.dir !== undefined) checkOutDir(options.dir, "--dir");
+      // Each protocol its own default folder: after `npm start` (Nexus), `--protocol openpaygo` starts another device.
+      const o = {
+        ...options,
+        dir:
+          options.dir ??
+          path.join(DEFAULT_DIR, options.protocol ?? _imageProtocol(options.provision) ?? DEFAULT_PROTOCOL),
+      };
       const fresh = !fs.existsSync(o.dir);
       const state = openState(o);
       if (o.script !== undefined) {
@@ -244,6 +266,7 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
   const sim = new SimDevice({ provision: state.provision, journal: state.journal });
   const read = decodeProvision(state.provision);
   const pins = read.kind === "provisioned" ? read.record.pins : undefined;
+  const keys = read.kind === "provisioned" ? keyHint(read.record) : "";
   let speed = initialSpeed;
   let typedAt = -Infinity;
   const typing = () => Date.now() - typedAt < TYPING_MS;
@@ -260,7 +283,7 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
     return (
       `\r\x1b[2K LED ${led ? "\x1b[93m●\x1b[0m" : "○"}  load ${load ? "\x1b[92mON \x1b[0m" : "off"}  ` +
       `credit ${left}  ${typing() ? "x1 (typing)" : `x${speed}`}  ${sim.powered ? "" : "POWER OFF  "}` +
-      `keys: 0-9 * #  p: power cut  + -: speed  c: codes  q: quit`
+      `${keys}  p: power cut  + -: speed  c: codes  q: quit`
     );
   };
   const log = (text: string) => out.write(`\r\x1b[2K${text}\n${status()}`);
@@ -303,6 +326,8 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
     const onData = (text: string) => {
       for (const key of text) {
         if (key === "q" || key === "\u0003") return quit();
+        // A pasted code keeps its grouping ("*599 791 493 194 43#"): spaces and dashes are not keys, just skipped.
+        if (/[\s-]/.test(key)) continue;
         if (key === "p") {
           log("-- power cut --");
           sim.powerOff();
@@ -329,6 +354,14 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
     stdin.on("data", onData);
     out.write(status());
   });
+}
+
+/** The keypad's keys and how an entry starts and ends, for the status line: `keys 2345, start key 1, no end key`. */
+export function keyHint(record: ProvisionRecord): string {
+  const spec = FRAMES[deviceProtocol(record).frame];
+  const start = spec.start === undefined ? "the first digit starts a code" : `start key ${spec.start}`;
+  const end = spec.end === undefined ? "no end key" : `end key ${spec.end}`;
+  return `keys ${spec.digits}, ${start}, ${end}`;
 }
 
 /** Seconds as `1d 02:03:04`. */
