@@ -306,6 +306,15 @@ const CASES: Case[] = [
   ["sim", "--dir", "$D/s2", "--provision", "$D/bad.hex"],
   ["sim", "--dir", "$D/s2", "--provision", "$D/fleet.db"],
   ["sim", "--dir", "$D/simfull", "--provision", "$D/images/SK-00000001.bin"],
+  // explain
+  ["explain"],
+  ["explain", "SK-00000001"],
+  ["explain", "SK-99999999", "*123#"],
+  ["explain", "SK-00000001", "abc"],
+  ["explain", "SK-00000001", ""],
+  ["explain", "SK-00000001", "*123#", "--db", "$D/empty"],
+  ["explain", "SK-00000001", "*123#", "--db", "$D/adir"],
+  ["explain", "SK-00000001", "*123#", "--db", "$D/nothing.db"],
   // torture
   ["torture", "--protocol", "nexus"],
   ...NUMBERS.map((n) => ["torture", "--ops", n]),
