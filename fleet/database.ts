@@ -90,6 +90,8 @@ export function openFleet(file: string, options: OpenOptions = {}): Db {
     throw new UsageError(
       `no directory ${path.dirname(file)} for the fleet database ${file}; create it, or pass another --db`,
     );
+  // A new fleet holds device secrets: created readable by its owner only (SQLite gives its WAL files the same mode).
+  if (options.create && file !== ":memory:" && !fs.existsSync(file)) _createPrivate(file);
   let db: Db | undefined;
   try {
     _sqlite ??= createRequire(__filename)("better-sqlite3") as typeof Database;
@@ -127,6 +129,16 @@ export function fleetError(e: unknown, file: string): Error {
     return new SolkeyError(`cannot write ${file} (${code}): check the path, its permissions and free disk space`);
   if (code.startsWith("SQLITE_")) return new SolkeyError(`${file}: ${(e as Error).message} (${code})`);
   return e as Error;
+}
+
+function _createPrivate(file: string): void {
+  try {
+    fs.writeFileSync(file, "", { mode: 0o600, flag: "wx" });
+  } catch (e) {
+    throw new SolkeyError(
+      `cannot create ${file} (${(e as NodeJS.ErrnoException).code}): check the path and permissions`,
+    );
+  }
 }
 
 function _stat(file: string): fs.Stats | undefined {

@@ -92,7 +92,7 @@ export function checkOutDir(out: string, flag = "--out"): void {
 export function stagingDir(out: string): string {
   checkOutDir(out);
   try {
-    fs.mkdirSync(out, { recursive: true });
+    fs.mkdirSync(out, { recursive: true, mode: 0o700 }); // holds device secrets: owner only
     return fs.mkdtempSync(path.join(out, ".staging-"));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

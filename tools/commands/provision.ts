@@ -61,7 +61,7 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
         })) {
           if (fs.existsSync(path.join(o.out, name)))
             throw new UsageError(`${path.join(o.out, name)} exists; use another --out`);
-          fs.writeFileSync(path.join(staging, name), data);
+          fs.writeFileSync(path.join(staging, name), data, { mode: 0o600 }); // device secrets: owner only
           files.push(name);
         }
         if (o.csv !== undefined) csv += csvLine(device);

@@ -54,7 +54,7 @@ export function runRecover(serial: string, o: RecoverOptions, write: (text: stri
         for (const [name, data] of imageFiles(r.serial, r.record.board, { journal: r.journal })) {
           if (fs.existsSync(path.join(o.out, name)))
             throw new UsageError(`${path.join(o.out, name)} exists (an earlier recovery?); flash or move it first`);
-          fs.writeFileSync(path.join(staging, name), data);
+          fs.writeFileSync(path.join(staging, name), data, { mode: 0o600 }); // device secrets: owner only
           files.push(name);
         }
       });
