@@ -8,7 +8,7 @@ import path from "path";
 import { bytesToHex } from "../../firmware/hex";
 import { UsageError } from "../../fleet/errors";
 import { openFleet } from "../../fleet/database";
-import { allDevices, csvHeader, csvLine, provisionBatch, type NewDevice } from "../../fleet/devices";
+import { allDevices, fleetSalt, csvHeader, csvLine, provisionBatch, type NewDevice } from "../../fleet/devices";
 import { checkOutDir, flashInstructions, imageFiles, stagingDir } from "../../fleet/flashing";
 import { makeProfile, parseWhole, type ProfileOptions } from "../../fleet/profile";
 import { progressBar } from "../progress";
@@ -70,7 +70,7 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
       bar.stop();
       for (const name of files) fs.renameSync(path.join(staging, name), path.join(o.out, name));
       if (o.csv !== undefined) fs.writeFileSync(o.csv, csvHeader() + csv, { mode: 0o600, flag: "wx" });
-      _report(o, devices, master, write);
+      _report(o, devices, master, fleetSalt(db), write);
     } finally {
       bar.stop();
       fs.rmSync(staging, { recursive: true, force: true });
@@ -84,6 +84,7 @@ function _report(
   o: ProvisionOptions,
   devices: NewDevice[],
   master: Uint8Array | null,
+  kdf: { version: 1 | 2; salt: Uint8Array },
   write: (t: string) => void,
 ): void {
   const board = devices[0].record.board;
@@ -104,6 +105,7 @@ function _report(
         board,
         count: devices.length,
         keys: master === null ? "random" : "hkdf",
+        ...(master !== null && { kdf: { version: kdf.version, salt: bytesToHex(kdf.salt) } }),
         images: o.out,
         csv: o.csv ?? null,
         flash: flashInstructions(board, o.out, "provision"),
@@ -114,7 +116,7 @@ function _report(
   }
   write(
     `provisioned ${devices.length} ${first.record.protocol} devices for ${board}: ${first.serial} .. ${last.serial}\n` +
-      `  keys: ${master === null ? "random per device" : `HKDF-SHA-256 from master key ${masterFingerprint(master)}`}\n` +
+      `  keys: ${master === null ? "random per device" : `HKDF-SHA-256 from master key ${masterFingerprint(master)} and this fleet's salt ${bytesToHex(kdf.salt)} (derivation v${kdf.version}, kept in ${o.db}: back both up together)`}\n` +
       `  images: ${o.out}/ (provisioning records and first journal records, each mounted by the firmware's readers)\n` +
       (o.csv === undefined ? "" : `  CSV for the PAYG platform (holds secrets): ${o.csv}\n`) +
       `  flash each device: ${flashInstructions(board, o.out, "provision")}\n`,
