@@ -11,13 +11,11 @@ module.exports = {
   },
   transformIgnorePatterns: ["/node_modules/(?!@noble/)"],
   // Moddable's built-in modules resolve to the Node stand-ins, so firmware/main.ts runs unchanged in the simulator.
-  moduleNameMapper: {
-    "^embedded:io/digital$": "<rootDir>/hosts/node/digital.ts",
-    "^embedded:io/digitalbank$": "<rootDir>/hosts/node/digitalbank.ts",
-    "^flash$": "<rootDir>/hosts/node/flash.ts",
-    "^timer$": "<rootDir>/hosts/node/timer.ts",
-    "^mc/config$": "<rootDir>/hosts/node/simconfig.ts",
-  },
+  moduleNameMapper: Object.fromEntries(
+    Object.entries(require("./hosts/node/aliases.json")).map(([name, file]) => [`^${name}$`, `<rootDir>/${file}`]),
+  ),
+  // The command line the tests spawn (bin/solkey.js) runs dist/: built fresh from the sources before every run.
+  globalSetup: "<rootDir>/test/build-setup.js",
   testTimeout: 60000,
   reporters: ["default", "<rootDir>/test/summary-reporter.js"],
 };

@@ -22,12 +22,16 @@ import {
   type TokenType,
 } from "../firmware/protocols/openpaygo/token";
 import type { ProtocolName, ProvisionRecord } from "../firmware/provision/record";
+import { exactCredit, type Rounding } from "./amounts";
 import { UsageError } from "./errors";
 
-/** What an operator asks for; credit in seconds, whatever unit the protocol carries. */
+/**
+ * What an operator asks for; credit in seconds, whatever unit the protocol carries. An amount the device cannot
+ * carry exactly is refused unless `round` says which way (fleet/amounts.ts exactCredit).
+ */
 export type CodeRequest =
-  | { readonly kind: "add"; readonly seconds: number }
-  | { readonly kind: "set"; readonly seconds: number }
+  | { readonly kind: "add"; readonly seconds: number; readonly round?: Rounding }
+  | { readonly kind: "set"; readonly seconds: number; readonly round?: Rounding }
   | { readonly kind: "unlock" }
   | { readonly kind: "lock" }
   | { readonly kind: "wipe"; readonly target: string }
@@ -68,7 +72,7 @@ export interface Encoded {
   readonly seq: number | null;
   /** The amount in the protocol's unit (hours, days or OpenPAYGO value), null when the code carries none. */
   readonly units: number | null;
-  /** Credit the device grants for `units`: at least what was asked (amounts round up to the protocol's unit). */
+  /** Credit the device grants for `units`: exactly what was asked, or rounded the way the request said. */
   readonly seconds: number | null;
 }
 
@@ -108,6 +112,8 @@ export function encodeCode(
   issuer?: TokenIssuer,
   onWalk?: WalkProgress,
 ): Encoded {
+  if (request.kind === "add" || request.kind === "set")
+    request = { ...request, seconds: exactCredit(device, request.kind, request.seconds, request.round) };
   if (device.protocol === "openpaygo") return _openPaygo(device, request, lastSeq, issuer, onWalk);
   if (device.protocol === "nexus-full") return _nexusFull(device, request, lastSeq + 1);
   return _nexusSmall(device, request, lastSeq + 1);

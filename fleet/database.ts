@@ -4,12 +4,16 @@
 // Durability: WAL with synchronous=FULL, so a code is on disk before the command prints it. A code handed to a
 // customer and then lost by a power cut would let the next issue reuse its ID or count: two different codes with one
 // ID, of which the device accepts only the first typed. Batch issuing (one transaction per batch) buys the speed.
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import fs from "fs";
+import { createRequire } from "module";
 import path from "path";
 import { SolkeyError, UsageError } from "./errors";
 
 export type Db = Database.Database;
+
+/** better-sqlite3, loaded at the first open: its native module costs every start, and `solkey help` needs no database. */
+let _sqlite: typeof Database | undefined;
 
 /** Each entry moves the schema from version i to i + 1. Append only: a released migration never changes. */
 const MIGRATIONS: readonly string[] = [
@@ -74,15 +78,25 @@ export interface OpenOptions {
 
 /** Opens (and migrates) the fleet database at `file`. Every failure is one SolkeyError/UsageError line. */
 export function openFleet(file: string, options: OpenOptions = {}): Db {
+  if (file === "") throw new UsageError("--db expected a file name, got an empty one");
+  const stat = file === ":memory:" ? undefined : _stat(file);
+  if (stat?.isDirectory()) throw new UsageError(`${file} is a directory; --db expected the fleet database file`);
+  // An empty file is not a fleet: only provisioning turns it into one (a typo'd --db must not become a database).
+  if (stat !== undefined && stat.size === 0 && !options.create)
+    throw new UsageError(`${file} is empty, not a fleet database; pass the right --db, or provision into it`);
   if (file !== ":memory:" && !options.create && !fs.existsSync(file))
     throw new UsageError(`no fleet database at ${file}. Run \`solkey provision --db ${file} ...\` first, or pass --db`);
   if (file !== ":memory:" && options.create && !_isDirectory(path.dirname(file)))
     throw new UsageError(
       `no directory ${path.dirname(file)} for the fleet database ${file}; create it, or pass another --db`,
     );
+  // A new fleet holds device secrets: created readable by its owner only (SQLite gives its WAL files the same mode).
+  if (options.create && file !== ":memory:" && !fs.existsSync(file)) _createPrivate(file);
   let db: Db | undefined;
   try {
-    db = new Database(file, { timeout: options.busyTimeout ?? 10_000 });
+    _sqlite ??= createRequire(__filename)("better-sqlite3") as typeof Database;
+    db = new _sqlite(file, { timeout: options.busyTimeout ?? 10_000 });
+    _expectFleet(db, file); // before any pragma writes: someone else's database stays byte for byte as it was
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
@@ -117,8 +131,33 @@ export function fleetError(e: unknown, file: string): Error {
   return e as Error;
 }
 
+function _createPrivate(file: string): void {
+  try {
+    fs.writeFileSync(file, "", { mode: 0o600, flag: "wx" });
+  } catch (e) {
+    throw new SolkeyError(
+      `cannot create ${file} (${(e as NodeJS.ErrnoException).code}): check the path and permissions`,
+    );
+  }
+}
+
+function _stat(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
 function _isDirectory(dir: string): boolean {
   return fs.existsSync(dir) && fs.statSync(dir).isDirectory();
+}
+
+/** A non-empty file without our schema is someone else's database: never write tables (or a WAL header) into it. */
+function _expectFleet(db: Db, file: string): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
+  if (version === 0 && tables.n > 0) throw new SolkeyError(`${file} is an SQLite file but not a fleet database`);
 }
 
 function _migrate(db: Db, file: string): void {
@@ -126,9 +165,6 @@ function _migrate(db: Db, file: string): void {
   if (version > SCHEMA_VERSION)
     throw new SolkeyError(`${file} has schema version ${version}, newer than this solkey's ${SCHEMA_VERSION}: upgrade`);
   if (version === SCHEMA_VERSION) return;
-  // A non-empty file without our schema is someone else's database: never write tables into it.
-  const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
-  if (version === 0 && tables.n > 0) throw new SolkeyError(`${file} is an SQLite file but not a fleet database`);
   for (let v = version; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]);

@@ -11,12 +11,13 @@ import { encodeCode, secretsOf, tokenIssuer, windowAbove, type CodeRequest } fro
 import { inTransaction, type Db } from "./database";
 import { findDevice, type FleetDevice } from "./devices";
 import { entryDigits } from "./recovery";
+import { normalizeRef } from "./references";
 
 export interface IssueRequest {
   /** Serial or device id. */
   readonly device: string;
   readonly code: CodeRequest;
-  /** The payment's receipt; the same reference always yields the same code. */
+  /** The payment's receipt; the same reference always yields the same code (compared as normalizeRef gives it). */
   readonly paymentRef?: string;
   /** Issue even past the acceptance window (the operator has read the warning). */
   readonly pastWindow?: boolean;
@@ -160,7 +161,8 @@ export class Ledger {
     return { device: d, codes: rows.map(_record) };
   }
 
-  private _issue(request: IssueRequest): IssuedCode {
+  private _issue(raw: IssueRequest): IssuedCode {
+    const request = raw.paymentRef === undefined ? raw : { ...raw, paymentRef: normalizeRef(raw.paymentRef) };
     const device = findDevice(this.db, this.file, request.device);
     const { record } = device;
     if (request.paymentRef !== undefined) {

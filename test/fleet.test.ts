@@ -14,7 +14,7 @@ import { Journal } from "../firmware/storage/journal";
 import { NorSim, type NorImage } from "../hosts/node/nor";
 import { SolkeyError, UsageError } from "../fleet/errors";
 import { openFleet, SCHEMA_VERSION } from "../fleet/database";
-import { allDevices, provisionBatch } from "../fleet/devices";
+import { allDevices, fleetSalt, provisionBatch } from "../fleet/devices";
 import { readIntelHex, segmentsToIntelHex, toIntelHex } from "../fleet/ihex";
 import { protocolOf } from "../fleet/journal";
 import { makeProfile } from "../fleet/profile";
@@ -157,7 +157,9 @@ describe("provisioning batches", () => {
     expect(stored).toHaveLength(20);
     for (const d of stored) {
       const read = decodeProvision(d.image);
-      expect(read.kind === "provisioned" && read.record.key).toEqual(deriveDeviceKey(MASTER, d.deviceId));
+      expect(read.kind === "provisioned" && read.record.key).toEqual(
+        deriveDeviceKey(MASTER, d.deviceId, fleetSalt(db).salt),
+      );
       expect([d.issuedSeq, d.enteredSeq]).toEqual([23, 23]);
     }
     db.close();

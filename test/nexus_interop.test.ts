@@ -29,7 +29,7 @@ import { makeProfile } from "../fleet/profile";
 import { MASTER_HEX, scratch } from "./fleet.helpers";
 import type { NexusRow } from "../tools/conformance/nexus";
 import { Bench } from "./ledger.helpers";
-import { checkRows } from "./probes/nexus.probe";
+import { checkRows } from "../tools/probes/nexus.probe";
 import { INTEROP_VECTORS_DIR, inXs, readVectors } from "./vectors";
 
 const rows = readVectors<NexusRow>("nexus-interop.jsonl", INTEROP_VECTORS_DIR);
@@ -58,7 +58,7 @@ describe("Nexus interop vectors (vectors/nexus-interop.jsonl)", () => {
   });
 
   it("does the same inside XS", async () => {
-    expect(await inXs("test/probes/nexus.probe.ts", "checkRows", rows)).toEqual(rows.map(() => null));
+    expect(await inXs("tools/probes/nexus.probe.ts", "checkRows", rows)).toEqual(rows.map(() => null));
   });
 
   it("fails a refused row the encoder would issue, and an edge row on the wrong window", () => {

@@ -16,7 +16,7 @@ import { journalImage } from "../fleet/journal";
 import { recoveryState } from "../fleet/recovery";
 import { demoRecord, nextCodes, DEMO_KEY } from "../hosts/node/simdemo";
 import type { OpenPaygoRow } from "../tools/conformance/openpaygo";
-import { checkRows } from "./probes/openpaygo.probe";
+import { checkRows } from "../tools/probes/openpaygo.probe";
 import { INTEROP_VECTORS_DIR, inXs, readVectors } from "./vectors";
 
 const rows = readVectors<OpenPaygoRow>("openpaygo-interop.jsonl", INTEROP_VECTORS_DIR);
@@ -38,7 +38,7 @@ describe("OpenPAYGO interop vectors (vectors/openpaygo-interop.jsonl)", () => {
   });
 
   it("encodes and verifies every row inside XS", async () => {
-    expect(await inXs("test/probes/openpaygo.probe.ts", "checkRows", rows)).toEqual([]);
+    expect(await inXs("tools/probes/openpaygo.probe.ts", "checkRows", rows)).toEqual([]);
   });
 });
 

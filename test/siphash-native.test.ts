@@ -9,7 +9,7 @@ import path from "path";
 import { sipKey, siphash24 } from "../firmware/crypto/siphash";
 import { chainNext, chainWalk, WALK_STATES } from "../firmware/crypto/sipwalk";
 import { bytesToHex } from "../firmware/hex";
-import type { SipRow } from "./probes/siphash.probe";
+import type { SipRow } from "../tools/probes/siphash.probe";
 import { readVectors } from "./vectors";
 
 const SOURCES = path.join(__dirname, "../hosts/moddable/siphash");

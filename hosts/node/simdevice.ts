@@ -1,5 +1,5 @@
 // One simulated controller: firmware/main.ts booted on a fresh simulated board at every power-on, with its flash
-// carried across power cuts. Pure TypeScript: the same simulation runs under Node and inside XS (test/probes/sim).
+// carried across power cuts. Pure TypeScript: the same simulation runs under Node and inside XS (tools/probes/sim).
 import { decodeProvision, start, type Device, type DeviceEvent } from "./simfirmware";
 import config from "./simconfig";
 import { Finger, type KeyWiring } from "./simkeys";

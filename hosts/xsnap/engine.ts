@@ -2,20 +2,25 @@
 // engine (hosts/xsnap/worker.mjs), so tests and benchmarks run the very same module code under Node and under XS.
 import { spawn, type ChildProcessByStdio } from "child_process";
 import { buildSync } from "esbuild";
+import fs from "fs";
 import path from "path";
 import readline from "readline";
 import type { Readable, Writable } from "stream";
+import aliases from "../node/aliases.json";
 
-const ROOT = path.resolve(__dirname, "../..");
+/** The repository root: the nearest folder above this module holding package.json (from the sources or dist/). */
+function _root(dir: string): string {
+  return fs.existsSync(path.join(dir, "package.json")) ? dir : _root(path.dirname(dir));
+}
+const ROOT = _root(__dirname);
 
-/** Moddable's built-in modules, mapped to the pure-TypeScript stand-ins in hosts/node (they run in XS too). */
-export const MODDABLE_ALIASES: Readonly<Record<string, string>> = {
-  "embedded:io/digital": path.join(ROOT, "hosts/node/digital.ts"),
-  "embedded:io/digitalbank": path.join(ROOT, "hosts/node/digitalbank.ts"),
-  flash: path.join(ROOT, "hosts/node/flash.ts"),
-  timer: path.join(ROOT, "hosts/node/timer.ts"),
-  "mc/config": path.join(ROOT, "hosts/node/simconfig.ts"),
-};
+/**
+ * Moddable's built-in modules, mapped to the pure-TypeScript stand-ins in hosts/node (they run in XS too). One table
+ * (hosts/node/aliases.json) for this bundler, jest's moduleNameMapper and the command's build (tools/build.mjs).
+ */
+export const MODDABLE_ALIASES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(aliases).map(([name, file]) => [name, path.join(ROOT, file)]),
+);
 
 /** Bundles `entry` (a path from the repository root) into one script that sets `globalThis[globalName]` to its exports. */
 export function bundle(entry: string, globalName = "probe"): string {
@@ -73,7 +78,9 @@ export class XsEngine {
   }
 
   static start(): XsEngine {
-    const child = spawn(process.execPath, [path.join(__dirname, "worker.mjs")], { stdio: ["pipe", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [path.join(ROOT, "hosts/xsnap/worker.mjs")], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
     return new XsEngine(child);
   }
 

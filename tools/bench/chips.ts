@@ -13,7 +13,7 @@ import fs from "fs";
 import * as siphash from "../../firmware/crypto/siphash";
 import { XsProbe } from "../../hosts/xsnap/engine";
 import { DEMO_PROTOCOLS, type DemoProtocol } from "../../hosts/node/simdemo";
-import * as node from "../../test/probes/sim.probe";
+import * as node from "../probes/sim.probe";
 import { printTable, type Cell } from "./table";
 
 export const name = "chips";
@@ -53,7 +53,7 @@ function hashesUnderNode(keys: string): number {
 }
 
 async function verdicts(protocol: DemoProtocol): Promise<Array<{ entry: Entry; compute: number; hashes: number }>> {
-  const xs = await XsProbe.load("test/probes/sim.probe.ts");
+  const xs = await XsProbe.load("tools/probes/sim.probe.ts");
   try {
     await xs.call("benchBoot", protocol, 4);
     node.benchBoot(protocol, 4);
@@ -79,7 +79,7 @@ async function verdicts(protocol: DemoProtocol): Promise<Array<{ entry: Entry; c
 
 /** XS compute per SipHash and this machine's ns per compute unit, the best of 5 timed hash loops. */
 async function xsSpeed(): Promise<{ perHash: number; nsPerUnit: number }> {
-  const xs = await XsProbe.load("test/probes/siphash.probe.ts");
+  const xs = await XsProbe.load("tools/probes/siphash.probe.ts");
   try {
     const base = (await xs.call("hashLoop", 0)).compute;
     let best = Infinity;

@@ -7,6 +7,7 @@ import * as device from "./device";
 import * as wear from "./wear";
 import * as memory from "./memory";
 import * as chips from "./chips";
+import * as startup from "./startup";
 
 /** Each section prints its own table(s). */
 const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [
@@ -18,6 +19,7 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   wear,
   memory,
   chips,
+  startup,
 ];
 
 async function main(names: string[]): Promise<void> {

@@ -39,7 +39,7 @@ function steps(): Step[] {
 }
 
 async function measure(protocol: DemoProtocol): Promise<Cell[][]> {
-  const xs = await XsProbe.load("test/probes/memory.probe.ts");
+  const xs = await XsProbe.load("tools/probes/memory.probe.ts");
   try {
     let calls = 0;
     const call = <T>(fn: string, ...args: unknown[]) => (calls++, xs.call<T>(fn, ...args));

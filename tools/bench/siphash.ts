@@ -6,7 +6,7 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { XsProbe } from "../../hosts/xsnap/engine";
-import { hashLoop } from "../../test/probes/siphash.probe";
+import { hashLoop } from "../probes/siphash.probe";
 import { printTable } from "./table";
 
 export const name = "siphash";
@@ -53,7 +53,7 @@ function cNs(flags: string): { hash: number; walk: number } | undefined {
 }
 
 export async function run(): Promise<void> {
-  const xs = await XsProbe.load("test/probes/siphash.probe.ts");
+  const xs = await XsProbe.load("tools/probes/siphash.probe.ts");
   let xsNs: number, xsCompute: number;
   try {
     const base = (await xs.call<number>("hashLoop", 0)).compute; // the call itself, subtracted

@@ -2,7 +2,7 @@
 // `highest`, `refused` and the type `extended_set_credit` are solkey's own rows, vectors/README.md): encodes the
 // keycode and compares it, then verifies it on a device whose window holds the row's ID unused and compares the
 // action. A `refused` row passes when solkey's encoder refuses the message.
-// No Node APIs: the XS probe (test/probes/nexus.probe.ts) runs this same check inside XS.
+// No Node APIs: the XS probe (tools/probes/nexus.probe.ts) runs this same check inside XS.
 import type { Action } from "../../firmware/protocols/action";
 import { fullDigits, type FullMessage, type FullWipe } from "../../firmware/protocols/nexus/full";
 import { nexusFull } from "../../firmware/protocols/nexus/full_device";
