@@ -142,10 +142,10 @@ const MINUTE = 60_000;
 
 /**
  * A one-hour gateway outage over a fake clock and the real stand-in: 20 min of HTTP 503, 20 of dropped connections,
- * 20 of per-recipient 500 InternalServerError; `atStart` messages queued at the start, one more every 36 s during the
+ * 20 of per-recipient 500 InternalServerError; `atStart` messages queued at the start, `during` more spread over the
  * outage. The gateway returns at 60 min and the worker runs until every message is sent.
  */
-export async function runOutage(atStart = 100): Promise<OutageResult> {
+export async function runOutage(atStart = 100, during = 100): Promise<OutageResult> {
   const standIn = await AtStandIn.start();
   try {
     const clock = new FakeClock();
@@ -162,21 +162,21 @@ export async function runOutage(atStart = 100): Promise<OutageResult> {
         if (e.kind === "sent") lastSentAt = clock.now();
       },
     });
-    let during = 0;
+    let requestsDuringOutage = 0;
     let lastSentAt = start;
     standIn.fail({ kind: "http", status: 503, body: "Service Unavailable" });
     clock.at(start + 20 * MINUTE, () => standIn.fail({ kind: "reset" }));
     clock.at(start + 40 * MINUTE, () => standIn.fail({ kind: "recipient", statusCode: 500 }));
     clock.at(start + 60 * MINUTE, () => {
-      during = standIn.requests;
+      requestsDuringOutage = standIn.requests;
       standIn.recover();
     });
     for (let i = 0; i < atStart; i++) store.enqueue(phoneNumber(i), `Solar code: *${100 + i}# = 7 days.`, start);
-    for (let i = 0; i < 100; i++)
-      clock.at(start + i * 36_000, () =>
+    for (let i = 0; i < during; i++)
+      clock.at(start + i * Math.floor((60 * MINUTE) / during), () =>
         store.enqueue(phoneNumber(atStart + i), `Solar code: *${900 + i}# = 1 day.`, clock.now()),
       );
-    while (store.rows.length < atStart + 100 || store.rows.some((r) => r.state === "queued")) {
+    while (store.rows.length < atStart + during || store.rows.some((r) => r.state === "queued")) {
       if ((await worker.runOnce()) === 0) await clock.sleep(1000);
       if (clock.now() - start > 72 * 3_600_000) break;
     }
@@ -185,7 +185,7 @@ export async function runOutage(atStart = 100): Promise<OutageResult> {
     return {
       messages: store.rows.length,
       gatewayRequests: standIn.requests,
-      requestsDuringOutage: during,
+      requestsDuringOutage,
       maxAttempts: Math.max(...attempts),
       meanAttempts: attempts.reduce((a, b) => a + b, 0) / attempts.length,
       catchUpMs: lastSentAt - (start + 60 * MINUTE),
