@@ -25,10 +25,10 @@ export const SMS_MIGRATION = `
     updated_at INTEGER NOT NULL,
     CHECK (state <> 'sent' OR provider_id IS NOT NULL)
   ) STRICT;
-  -- claimDue: WHERE state = 'queued' AND due_at <= :now AND coalesce(lease_until, 0) <= :now ORDER BY due_at
-  CREATE INDEX sms_outbox_due ON sms_outbox (due_at) WHERE state = 'queued';
-  -- The operator's lists (failed, awaiting a report) and an account's latest code SMS for RESEND.
-  CREATE INDEX sms_outbox_by_state ON sms_outbox (state, updated_at);
+  -- claimDue (WHERE state = 'queued' AND due_at <= :now AND coalesce(lease_until, 0) <= :now ORDER BY due_at) and
+  -- the operator's lists (failed, awaiting a report) by state.
+  CREATE INDEX sms_outbox_by_state ON sms_outbox (state, due_at);
+  -- An account's latest code SMS for RESEND.
   CREATE INDEX sms_outbox_by_phone ON sms_outbox (to_phone, message_id);
   CREATE TABLE sms_events (
     event_id INTEGER PRIMARY KEY,

@@ -3,6 +3,7 @@ import * as issuing from "./issuing";
 import * as nexus from "./nexus";
 import * as openpaygo from "./openpaygo";
 import * as siphash from "./siphash";
+import * as sms from "./sms";
 import * as device from "./device";
 import * as wear from "./wear";
 
@@ -14,6 +15,7 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   issuing,
   device,
   wear,
+  sms,
 ];
 
 async function main(names: string[]): Promise<void> {
