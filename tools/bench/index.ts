@@ -3,6 +3,7 @@ import * as issuing from "./issuing";
 import * as nexus from "./nexus";
 import * as openpaygo from "./openpaygo";
 import * as siphash from "./siphash";
+import * as sms from "./sms";
 import * as device from "./device";
 import * as wear from "./wear";
 import * as memory from "./memory";
@@ -20,6 +21,7 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   memory,
   chips,
   startup,
+  sms,
 ];
 
 async function main(names: string[]): Promise<void> {
