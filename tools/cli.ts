@@ -9,6 +9,7 @@ import * as keycode from "./commands/keycode";
 import * as torture from "./commands/torture";
 import * as sim from "./commands/sim";
 import * as recover from "./commands/recover";
+import * as web from "./commands/web";
 
 import { version as VERSION } from "../package.json";
 
@@ -21,6 +22,7 @@ const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   torture,
   sim,
   recover,
+  web,
 ];
 
 export function program(): Command {
