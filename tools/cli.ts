@@ -10,6 +10,7 @@ import * as torture from "./commands/torture";
 import * as sim from "./commands/sim";
 import * as recover from "./commands/recover";
 import * as explain from "./commands/explain";
+import * as web from "./commands/web";
 
 import { version as VERSION } from "../package.json";
 
@@ -23,6 +24,7 @@ const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   sim,
   recover,
   explain,
+  web,
 ];
 
 export function program(): Command {

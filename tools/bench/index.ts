@@ -9,6 +9,7 @@ import * as wear from "./wear";
 import * as memory from "./memory";
 import * as chips from "./chips";
 import * as startup from "./startup";
+import * as web from "./web";
 
 /** Each section prints its own table(s). */
 const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [
@@ -22,6 +23,7 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   chips,
   startup,
   sms,
+  web,
 ];
 
 async function main(names: string[]): Promise<void> {

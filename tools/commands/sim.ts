@@ -9,8 +9,9 @@ import { CHECKPOINT_INTERVAL_MS } from "../../firmware/ledger/reducer";
 import { FRAMES } from "../../firmware/io/framing";
 import { deviceProtocol } from "../../firmware/provision/protocol";
 import { decodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
-import { DEMO_PROTOCOLS, demoProvision, nextCodes, type DemoProtocol } from "../../hosts/node/simdemo";
-import { SIM_PARTITIONS, SimDevice, type TraceEvent } from "../../hosts/node/simdevice";
+import { DEMO_PROTOCOLS, demoProvision, type DemoProtocol } from "../../hosts/node/simdemo";
+import { SIM_PARTITIONS, type TraceEvent } from "../../hosts/node/simdevice";
+import { describeDevice, formatDuration, FRAME_MS, LiveDevice, SPEEDS } from "../../hosts/node/simlive";
 import { parseScenario, scenario, type ScenarioRun } from "../../hosts/node/simscript";
 import { SolkeyError, UsageError } from "../../fleet/errors";
 import { checkOutDir, journalFileBeside } from "../../fleet/flashing";
@@ -102,23 +103,6 @@ export function openState(o: Pick<SimOptions, "protocol" | "provision" | "reset"
 
 function _same(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-/** Lines telling the user what the device is and which codes it takes next. */
-export function describeDevice(state: SimState): string[] {
-  const read = decodeProvision(state.provision);
-  if (read.kind !== "provisioned")
-    return [`device: not provisioned (${read.kind === "corrupt" ? read.reason : "blank record"}): it will not run`];
-  const r = read.record;
-  const lines = [`device: ${r.protocol} ${r.keypad} id ${r.deviceId} on a simulated ${r.board}`];
-  const codes = nextCodes(state.provision, state.journal ?? new Uint8Array(SIM_PARTITIONS.journal.size).fill(0xff));
-  if (codes === undefined) {
-    lines.push("codes: issue them with `solkey issue` for this device (it does not use the demo key)");
-  } else {
-    lines.push("valid codes for it now (type one):");
-    for (const code of codes) lines.push(`  ${code.keys.padEnd(24)} ${code.what}`);
-  }
-  return lines;
 }
 
 /** Runs a scenario file on the device in its directory, on Node or inside XS; the flash is saved back. */
@@ -247,7 +231,9 @@ export function register(program: Command): void {
             process.stdout.write(`${JSON.stringify(event)}\n`);
         return;
       }
-      for (const line of [...state.notes, ...describeDevice(state)]) process.stdout.write(`${line}\n`);
+      const erased = new Uint8Array(SIM_PARTITIONS.journal.size).fill(0xff);
+      for (const line of [...state.notes, ...describeDevice(state.provision, state.journal ?? erased)])
+        process.stdout.write(`${line}\n`);
       // Without a terminal the listing above is the answer (scripts read the device's codes), then exit 1.
       if (!process.stdin.isTTY)
         throw new SolkeyError("the interactive device needs a terminal; run a scenario with --script FILE instead");
@@ -255,56 +241,46 @@ export function register(program: Command): void {
     });
 }
 
-const SPEEDS = [1, 10, 60, 600, 3600, 86_400];
 const MAX_SPEED = SPEEDS[SPEEDS.length - 1];
-const FRAME_MS = 100;
-/** After a typed key the clock runs at real time for this long (the entry's idle timeout), so people can type. */
-const TYPING_MS = 16_000;
 
 /** The terminal device: keys typed, LED, load and credit shown, speed-up, power cut; flash saved as it changes. */
 function interactive(dir: string, state: SimState, initialSpeed: number): Promise<void> {
-  const sim = new SimDevice({ provision: state.provision, journal: state.journal });
   const read = decodeProvision(state.provision);
-  const pins = read.kind === "provisioned" ? read.record.pins : undefined;
   const keys = read.kind === "provisioned" ? keyHint(read.record) : "";
-  let speed = initialSpeed;
-  let typedAt = -Infinity;
-  const typing = () => Date.now() - typedAt < TYPING_MS;
-  let credit: { seconds: number | "unlocked"; t: number } | undefined;
-  let load = false;
-  let savedMutations = -1;
   const out = process.stdout;
   const status = () => {
-    const board = sim.board;
-    const led = board && pins ? board.pins.driven(pins.led) === 1 : false;
+    const v = live.view();
     let left = "-";
-    if (credit?.seconds === "unlocked") left = "unlocked";
-    else if (credit) left = _duration(Math.max(0, credit.seconds - (load ? (sim.now - credit.t) / 1000 : 0)));
+    if (v.credit === "unlocked") left = "unlocked";
+    else if (v.credit !== undefined) left = formatDuration(v.credit);
     return (
-      `\r\x1b[2K LED ${led ? "\x1b[93m●\x1b[0m" : "○"}  load ${load ? "\x1b[92mON \x1b[0m" : "off"}  ` +
-      `credit ${left}  ${typing() ? "x1 (typing)" : `x${speed}`}  ${sim.powered ? "" : "POWER OFF  "}` +
+      `\r\x1b[2K LED ${v.led ? "\x1b[93m●\x1b[0m" : "○"}  load ${v.load ? "\x1b[92mON \x1b[0m" : "off"}  ` +
+      `credit ${left}  ${v.typing ? "x1 (typing)" : `x${v.speed}`}  ${v.powered ? "" : "POWER OFF  "}` +
       `${keys}  p: power cut  + -: speed  c: codes  q: quit`
     );
   };
   const log = (text: string) => out.write(`\r\x1b[2K${text}\n${status()}`);
-  sim.onEvent = (event: TraceEvent) => {
-    if (event.type === "load") load = event.on;
-    if (event.type === "credit") credit = { seconds: event.seconds, t: event.t };
-    if (event.type === "feedback" && event.pattern === "key") return;
-    const { t, ...rest } = event;
-    log(`${_duration(t / 1000).padStart(12)}  ${JSON.stringify(rest)}`);
-  };
+  const live: LiveDevice = new LiveDevice(
+    { provision: state.provision, journal: state.journal },
+    {
+      speed: initialSpeed,
+      realNow: Date.now,
+      onEvent: (event: TraceEvent) => {
+        if (event.type === "feedback" && event.pattern === "key") return;
+        const { t, ...rest } = event;
+        log(`${formatDuration(t / 1000).padStart(12)}  ${JSON.stringify(rest)}`);
+      },
+    },
+  );
   const save = () => {
-    const partition = sim.board?.partitions.get(SIM_PARTITIONS.journal.name);
-    if (!partition || partition.mutations === savedMutations) return;
-    savedMutations = partition.mutations;
-    fs.writeFileSync(path.join(dir, JOURNAL_FILE), partition.bytes);
+    const journal = live.changedJournal();
+    if (journal) fs.writeFileSync(path.join(dir, JOURNAL_FILE), journal);
   };
-  sim.powerOn();
+  live.powerOn();
   save();
   return new Promise((resolve) => {
     const timer = setInterval(() => {
-      sim.wait(Math.round(FRAME_MS * (typing() ? 1 : speed)));
+      live.frame(FRAME_MS);
       save();
       out.write(status());
     }, FRAME_MS);
@@ -330,23 +306,14 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
         if (/[\s-]/.test(key)) continue;
         if (key === "p") {
           log("-- power cut --");
-          sim.powerOff();
-          load = false; // before power-on, which reports the load as it boots
-          sim.powerOn();
+          live.powerCut();
         } else if (key === "+" || key === "-") {
-          const i = SPEEDS.findIndex((s) => s >= speed);
-          speed =
-            SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, (i < 0 ? SPEEDS.length : i) + (key === "+" ? 1 : -1)))];
+          live.stepSpeed(key === "+" ? 1 : -1);
         } else if (key === "c") {
           save();
-          for (const line of describeDevice({ ...state, journal: sim.images().journal })) log(line);
-        } else {
-          typedAt = Date.now();
-          try {
-            sim.press(key);
-          } catch {
-            log(`(${JSON.stringify(key)} is not a key of this keypad)`);
-          }
+          for (const line of live.describe()) log(line);
+        } else if (!live.press(key)) {
+          log(`(${JSON.stringify(key)} is not a key of this keypad)`);
         }
         save();
       }
@@ -362,14 +329,4 @@ export function keyHint(record: ProvisionRecord): string {
   const start = spec.start === undefined ? "the first digit starts a code" : `start key ${spec.start}`;
   const end = spec.end === undefined ? "no end key" : `end key ${spec.end}`;
   return `keys ${spec.digits}, ${start}, ${end}`;
-}
-
-/** Seconds as `1d 02:03:04`. */
-function _duration(seconds: number): string {
-  const s = Math.floor(seconds);
-  const days = Math.floor(s / 86_400);
-  const hms = [Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60), s % 60]
-    .map((n) => String(n).padStart(2, "0"))
-    .join(":");
-  return days > 0 ? `${days}d ${hms}` : hms;
 }
