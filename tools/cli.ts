@@ -9,6 +9,10 @@ import * as keycode from "./commands/keycode";
 import * as torture from "./commands/torture";
 import * as sim from "./commands/sim";
 import * as recover from "./commands/recover";
+import * as hub from "./commands/hub";
+import * as plan from "./commands/plan";
+import * as account from "./commands/account";
+import * as payments from "./commands/payments";
 
 import { version as VERSION } from "../package.json";
 
@@ -21,6 +25,10 @@ const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   torture,
   sim,
   recover,
+  hub,
+  plan,
+  account,
+  payments,
 ];
 
 export function program(): Command {
