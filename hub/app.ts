@@ -53,10 +53,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation !== undefined) return reply.code(400).send({ error: error.message });
-    if (error instanceof RangeError || error instanceof UsageError)
-      return reply.code(400).send({ error: error.message });
+    // fastify's own 4xx first (a body too large is a RangeError with 413), then an adapter's RangeError naming a field.
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
       return reply.code(error.statusCode).send({ error: error.message });
+    if (error instanceof RangeError || error instanceof UsageError)
+      return reply.code(400).send({ error: error.message });
     // The store could not commit (disk full, locked): nothing was stored; the provider may retry.
     request.log.error({ err: error }, "request failed");
     const message = error instanceof SolkeyError ? error.message : "the hub could not store this now; retry";
