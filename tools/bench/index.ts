@@ -5,6 +5,7 @@ import * as openpaygo from "./openpaygo";
 import * as siphash from "./siphash";
 import * as device from "./device";
 import * as wear from "./wear";
+import * as hub from "./hub";
 
 /** Each section prints its own table(s). */
 const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [
@@ -14,6 +15,7 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   issuing,
   device,
   wear,
+  hub,
 ];
 
 async function main(names: string[]): Promise<void> {

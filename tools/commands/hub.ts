@@ -32,6 +32,8 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
     await store.close();
     throw new UsageError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`);
   }
+  const { port: bound } = app.server.address() as { port: number };
+  err(`solkey hub: listening on http://${o.host}:${bound}\n`);
   const timer = setInterval(() => {
     store.releaseHeld().catch((e: Error) => app.log.error({ err: e }, "releasing held credit failed"));
   }, RELEASE_EVERY_MS);
