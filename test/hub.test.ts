@@ -331,6 +331,17 @@ describe("hub: signed webhook", () => {
     expect((await send(payload("M3"), ts, sign(WEBHOOK_SECRET, ts, payload("M2")))).statusCode).toBe(401);
     expect((await send(payload("M4"), ts - 301)).statusCode).toBe(401);
     expect((await send(payload("M5"), ts, "sha256=zz")).statusCode).toBe(401);
+    const asMpesa = await app.inject({
+      method: "POST",
+      url: "/webhook/mpesa",
+      payload: payload("M7"),
+      headers: {
+        "content-type": "application/json",
+        "x-solkey-timestamp": String(ts),
+        "x-solkey-signature": sign(WEBHOOK_SECRET, ts, payload("M7")),
+      },
+    });
+    expect(asMpesa.statusCode).toBe(400); // M-Pesa's transaction ids are Daraja's alone
     expect(
       (await send(JSON.stringify({ transactionId: "M6", amount: 1.5, currency: "KES", account: "x" }), ts)).statusCode,
     ).toBe(400);

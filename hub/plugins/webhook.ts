@@ -1,4 +1,5 @@
-// POST /webhook/<provider>: signed JSON payments from any other rail (hub/providers/webhook.ts has the format).
+// POST /webhook/<provider>: signed JSON payments from any other rail (hub/providers/webhook.ts has the format);
+// "mpesa" is refused as a name: its transaction ids belong to the Daraja callbacks.
 // The signature covers the exact bytes received, so this plugin parses JSON itself and keeps the raw body.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { FleetStore } from "../../fleet/store";
@@ -40,7 +41,10 @@ export function webhookRoutes(config: HubConfig & { webhookSecret: string }, sto
       "/webhook/:provider",
       {
         schema: {
-          params: { type: "object", properties: { provider: { type: "string", pattern: "^[a-z][a-z0-9-]{1,31}$" } } },
+          params: {
+            type: "object",
+            properties: { provider: { type: "string", pattern: "^(?!mpesa$)[a-z][a-z0-9-]{1,31}$" } },
+          },
           body: WEBHOOK_BODY,
           response: { 200: ANSWER },
         },
