@@ -18,6 +18,7 @@ import {
   isReservedValue,
   MAX_ACTIVATION_VALUE,
   MAX_EXTENDED_VALUE,
+  nextCount,
   valueToSeconds,
   type TokenType,
 } from "../firmware/protocols/openpaygo/token";
@@ -91,6 +92,14 @@ export function windowAbove(protocol: ProtocolName, kind: CodeKind): number {
 export function spendsSeq(protocol: ProtocolName, request: CodeRequest): boolean {
   if (request.kind === "test") return false;
   return !(protocol === "nexus-small" && request.kind === "wipe" && request.target !== "restricted_flag");
+}
+
+/**
+ * The lowest ID/count the next code of `kind` can take after `lastSeq`, the last one issued. The ledger may go
+ * higher: it skips Nexus IDs the reference encoder refuses or an earlier code would also apply at.
+ */
+export function nextSeq(protocol: ProtocolName, kind: CodeKind, lastSeq: number): number {
+  return protocol === "openpaygo" ? nextCount(lastSeq, _tokenType(kind)) : lastSeq + 1;
 }
 
 /** Counts between reports of a long OpenPAYGO chain walk (about 30 ms of hashing each). */

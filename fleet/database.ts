@@ -65,6 +65,63 @@ const MIGRATIONS: readonly string[] = [
      note TEXT
    ) STRICT;
    CREATE INDEX recoveries_by_device ON recoveries (device_id, recovery_id);`,
+  // 3: reserved for the tools branch (secrets encrypted at rest, per-fleet salt); the merge puts it here.
+  ``,
+  // 4: the hub (fleet/sqlitestore.ts): plans, accounts and payments, each payment once per (provider, transaction
+  // id). Money is integer minor units; `remainder` is paid money not yet turned into credit (negative after a
+  // reversal: owed back first); `held_days` is credit paid for but not yet issued (window rule, ARCHITECTURE.md).
+  `CREATE TABLE plans (
+     plan_id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     currency TEXT NOT NULL CHECK (length(currency) = 3),
+     per_day INTEGER NOT NULL CHECK (per_day > 0),
+     min_payment INTEGER NOT NULL CHECK (min_payment >= 0),
+     deposit INTEGER NOT NULL CHECK (deposit >= 0),
+     total INTEGER CHECK (total IS NULL OR total > 0),
+     approve_unlock INTEGER NOT NULL CHECK (approve_unlock IN (0, 1)),
+     created_at TEXT NOT NULL
+   ) STRICT;
+   CREATE TABLE accounts (
+     account_id INTEGER PRIMARY KEY,
+     device_id INTEGER NOT NULL UNIQUE REFERENCES devices (device_id),
+     serial_key TEXT NOT NULL UNIQUE,
+     phone TEXT NOT NULL,
+     phone_sha256 TEXT NOT NULL,
+     plan_id INTEGER NOT NULL REFERENCES plans (plan_id),
+     language TEXT NOT NULL CHECK (language IN ('en', 'sw', 'fr')),
+     paid INTEGER NOT NULL DEFAULT 0,
+     deposit_due INTEGER NOT NULL CHECK (deposit_due >= 0),
+     remainder INTEGER NOT NULL DEFAULT 0,
+     days_bought INTEGER NOT NULL DEFAULT 0,
+     held_days INTEGER NOT NULL DEFAULT 0 CHECK (held_days >= 0),
+     paid_until TEXT,
+     unlock TEXT NOT NULL DEFAULT 'no' CHECK (unlock IN ('no', 'pending', 'issued')),
+     created_at TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX accounts_by_phone ON accounts (phone);
+   CREATE INDEX accounts_by_phone_hash ON accounts (phone_sha256);
+   CREATE TABLE payments (
+     payment_id INTEGER PRIMARY KEY,
+     provider TEXT NOT NULL,
+     trans_id TEXT NOT NULL,
+     amount INTEGER NOT NULL CHECK (amount > 0),
+     currency TEXT NOT NULL,
+     short_code TEXT,
+     account_ref TEXT NOT NULL,
+     msisdn TEXT,
+     paid_at TEXT,
+     received_at TEXT NOT NULL,
+     via TEXT NOT NULL CHECK (via IN ('callback', 'reconcile')),
+     account_id INTEGER REFERENCES accounts (account_id),
+     status TEXT NOT NULL,
+     code_id INTEGER REFERENCES codes (code_id),
+     coded_at TEXT,
+     reversed_at TEXT,
+     note TEXT,
+     UNIQUE (provider, trans_id)
+   ) STRICT;
+   CREATE INDEX payments_by_account ON payments (account_id, payment_id);
+   CREATE INDEX payments_by_status ON payments (status, payment_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

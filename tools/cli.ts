@@ -11,6 +11,10 @@ import * as sim from "./commands/sim";
 import * as recover from "./commands/recover";
 import * as explain from "./commands/explain";
 import * as web from "./commands/web";
+import * as hub from "./commands/hub";
+import * as plan from "./commands/plan";
+import * as account from "./commands/account";
+import * as payments from "./commands/payments";
 
 import { version as VERSION } from "../package.json";
 
@@ -25,6 +29,10 @@ const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   recover,
   explain,
   web,
+  hub,
+  plan,
+  account,
+  payments,
 ];
 
 export function program(): Command {

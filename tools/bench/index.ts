@@ -10,6 +10,7 @@ import * as memory from "./memory";
 import * as chips from "./chips";
 import * as startup from "./startup";
 import * as web from "./web";
+import * as hub from "./hub";
 
 /** Each section prints its own table(s). */
 const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [
@@ -24,6 +25,7 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   startup,
   sms,
   web,
+  hub,
 ];
 
 async function main(names: string[]): Promise<void> {
