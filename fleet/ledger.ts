@@ -11,13 +11,16 @@ import { encodeCode, secretsOf, tokenIssuer, windowAbove, type CodeRequest } fro
 import { inTransaction, type Db } from "./database";
 import { findDevice, type FleetDevice } from "./devices";
 import { entryDigits } from "./recovery";
-import { normalizeRef } from "./references";
 
 export interface IssueRequest {
   /** Serial or device id. */
   readonly device: string;
   readonly code: CodeRequest;
-  /** The payment's receipt; the same reference always yields the same code (compared as normalizeRef gives it). */
+  /**
+   * The payment's reference; the same reference always yields the same code. Compared exactly: a receipt a person
+   * typed is normalised by the caller first (fleet/references.ts), a provider's transaction id is not (the hub keys
+   * payments on the id as sent; ids differing only in case are two payments).
+   */
   readonly paymentRef?: string;
   /** Issue even past the acceptance window (the operator has read the warning). */
   readonly pastWindow?: boolean;
@@ -161,8 +164,7 @@ export class Ledger {
     return { device: d, codes: rows.map(_record) };
   }
 
-  private _issue(raw: IssueRequest): IssuedCode {
-    const request = raw.paymentRef === undefined ? raw : { ...raw, paymentRef: normalizeRef(raw.paymentRef) };
+  private _issue(request: IssueRequest): IssuedCode {
     const device = findDevice(this.db, this.file, request.device);
     const { record } = device;
     if (request.paymentRef !== undefined) {

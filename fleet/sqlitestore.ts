@@ -9,7 +9,8 @@ import { findDevice } from "./devices";
 import { Ledger, type IssuedCode } from "./ledger";
 import { parsePhone, phoneHash, readMsisdn, serialKey, phoneDigits } from "./accounts";
 import { buy, creditCode, DAY_MS, type Money } from "./payments";
-import type { CodeRequest } from "./codes";
+import { secretsOf, type CodeRequest } from "./codes";
+import { exactCredit } from "./amounts";
 import type {
   Account,
   AccountSpec,
@@ -332,8 +333,11 @@ export class SqliteStore implements FleetStore {
       const out: PaymentOutcome[] = [];
       for (const { account_id } of ids) {
         const account = this._account(this.q.accountById.get(account_id) as AccountRow);
+        // Held payments, or only the days a coarse device could not carry (the newest payment stands for them).
         const last = this.db
-          .prepare("SELECT payment_id FROM payments WHERE account_id = ? AND status = 'held' ORDER BY payment_id DESC")
+          .prepare(
+            "SELECT payment_id FROM payments WHERE account_id = ? ORDER BY status = 'held' DESC, payment_id DESC",
+          )
           .get(account_id) as { payment_id: number };
         if (this._codeCredit(account, 0, last.payment_id))
           out.push(this._outcome(this._paymentById(last.payment_id), false));
@@ -401,16 +405,22 @@ export class SqliteStore implements FleetStore {
       this.db
         .prepare("UPDATE accounts SET held_days = held_days + ? WHERE account_id = ?")
         .run(days, account.accountId);
-      this.q.setPayment.run(account.accountId, "held", null, null, paymentId);
+      if (days > 0) this.q.setPayment.run(account.accountId, "held", null, null, paymentId);
       return false;
     }
     const ref = days > 0 ? `${payment.provider}:${payment.trans_id}` : undefined;
-    const code = this._issue(account, { kind: choice.kind, seconds: choice.days * 86400 }, ref);
+    // A device that carries coarser steps (Nexus small above 90 days) gets the days it can carry exactly; the rest
+    // waits as held days for the next code, so nothing paid is lost and nothing unpaid is given.
+    const wanted = choice.days * 86400;
+    const seconds = exactCredit(secretsOf(device.record), choice.kind, wanted, "down");
+    const code = this._issue(account, { kind: choice.kind, seconds }, ref);
     const codeId = this._codeId(account);
     const at = now.toISOString();
     this.q.heldPayments.run(codeId, at, account.accountId);
-    this.q.setPayment.run(account.accountId, "coded", codeId, at, paymentId);
-    this.db.prepare("UPDATE accounts SET held_days = 0 WHERE account_id = ?").run(account.accountId);
+    if (days > 0) this.q.setPayment.run(account.accountId, "coded", codeId, at, paymentId);
+    this.db
+      .prepare("UPDATE accounts SET held_days = ? WHERE account_id = ?")
+      .run((wanted - seconds) / 86400, account.accountId);
     this.options.onCode?.(this.db, code, account, this._outcome(this._paymentById(paymentId), false));
     return true;
   }

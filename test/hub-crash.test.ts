@@ -7,7 +7,7 @@ import http from "http";
 import path from "path";
 import fc from "fast-check";
 import { confirmation, benchFleet } from "../tools/bench/hub";
-import { bundleCli, post, startHub } from "../tools/hubprocess";
+import { post, startHub } from "../tools/hubprocess";
 import { scratch } from "./fleet.helpers";
 import { SimDevice } from "../hosts/node/simdevice";
 import { verdicts } from "./hub.helpers";
@@ -20,7 +20,6 @@ it(`every confirmed payment has exactly one code across ${KILLS} SIGKILLs under 
   const dir = scratch("hub-crash");
   const db = path.join(dir, "fleet.db");
   const serials = await benchFleet(db, "nexus-full", DEVICES);
-  const bundle = bundleCli(dir);
   const env = { SOLKEY_MPESA_TOKEN: TOKEN, SOLKEY_MPESA_SHORTCODES: "600638", SOLKEY_LOG_LEVEL: "warn" };
   const delays = fc.sample(fc.integer({ min: 500, max: 4000 }), { numRuns: KILLS, seed: 15 });
   const confirmed = new Set<string>();
@@ -28,7 +27,7 @@ it(`every confirmed payment has exactly one code across ${KILLS} SIGKILLs under 
   let next = 10;
   let survived = 0;
   for (let round = 0; round <= KILLS; round++) {
-    const hub = await startHub(bundle, db, env);
+    const hub = await startHub(db, env);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
     let alive = true;
     const client = async () => {

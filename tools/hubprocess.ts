@@ -1,38 +1,16 @@
-// The hub as a separate process, for the load benchmark and the SIGKILL test: `solkey hub` bundled once with esbuild
-// (ts-node takes seconds to start; a restart loop needs well under one), started on a random loopback port, and a
+// The hub as a separate process, for the load benchmark and the SIGKILL test: the installed `solkey hub` (compiled
+// JavaScript: ts-node takes seconds to start; a restart loop needs well under one), started on a random loopback port, and a
 // keep-alive HTTP client that posts Daraja confirmations to it and times each answer.
-import { spawn, type ChildProcess } from "child_process";
-import { buildSync } from "esbuild";
-import fs from "fs";
+import { execFileSync, spawn, type ChildProcess } from "child_process";
 import http from "http";
 import path from "path";
 
-/** Bundles tools/cli.ts (with the hub) into `dir`/solkey.js; better-sqlite3 stays a native module outside. */
-export function bundleCli(dir: string): string {
-  const outfile = path.join(dir, "solkey.js");
-  if (fs.existsSync(outfile)) return outfile;
-  const root = path.join(__dirname, "..");
-  buildSync({
-    entryPoints: [path.join(root, "tools", "cli.ts")],
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    outfile,
-    external: ["better-sqlite3", "esbuild", "@agoric/xsnap"],
-    // Moddable's built-in modules resolve to the Node stand-ins, as in jest.config.js.
-    alias: {
-      "embedded:io/digital": path.join(root, "hosts/node/digital.ts"),
-      "embedded:io/digitalbank": path.join(root, "hosts/node/digitalbank.ts"),
-      flash: path.join(root, "hosts/node/flash.ts"),
-      timer: path.join(root, "hosts/node/timer.ts"),
-      "mc/config": path.join(root, "hosts/node/simconfig.ts"),
-    },
-    logLevel: "error",
-    nodePaths: [path.join(root, "node_modules")],
-    footer: { js: "module.exports.main(process.argv.slice(2)).then((code) => process.exit(code));" },
-  });
-  return outfile;
+/** The installed command (bin/solkey.js runs dist/solkey.js, built by tools/build.mjs). */
+const SOLKEY = path.join(__dirname, "..", "bin", "solkey.js");
+
+/** Builds dist/solkey.js from the sources, so the process runs the code under test (well under a second). */
+export function buildCli(): void {
+  execFileSync(process.execPath, [path.join(__dirname, "build.mjs")]);
 }
 
 export interface HubProcess {
@@ -43,8 +21,8 @@ export interface HubProcess {
 }
 
 /** Starts `solkey hub --db FILE --port 0` and resolves with its port once it listens. */
-export function startHub(bundle: string, db: string, env: Record<string, string>): Promise<HubProcess> {
-  const child = spawn(process.execPath, [bundle, "hub", "--db", db, "--port", "0", "--host", "127.0.0.1"], {
+export function startHub(db: string, env: Record<string, string>): Promise<HubProcess> {
+  const child = spawn(process.execPath, [SOLKEY, "hub", "--db", db, "--port", "0", "--host", "127.0.0.1"], {
     env: { ...process.env, ...env, NODE_PATH: path.join(__dirname, "..", "node_modules") },
     stdio: ["ignore", "pipe", "pipe"],
   });

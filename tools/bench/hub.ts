@@ -10,7 +10,7 @@ import { openFleet } from "../../fleet/database";
 import { provisionBatch } from "../../fleet/devices";
 import { makeProfile } from "../../fleet/profile";
 import { SqliteStore } from "../../fleet/sqlitestore";
-import { bundleCli, post, startHub } from "../hubprocess";
+import { buildCli, post, startHub } from "../hubprocess";
 import { printTable, type Cell } from "./table";
 
 export const name = "hub";
@@ -25,9 +25,9 @@ export async function run(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "solkey-bench-hub-"));
   try {
     const rows: Cell[][] = [];
-    const bundle = bundleCli(dir);
+    buildCli();
     for (const protocol of ["nexus-full", "openpaygo"] as const)
-      for (const clients of CONCURRENCY) rows.push(await _row(dir, bundle, protocol, clients));
+      for (const clients of CONCURRENCY) rows.push(await _row(dir, protocol, clients));
     printTable(
       "Payment hub: Daraja confirmations to code committed, over loopback HTTP (SQLite, one hub process)",
       ["protocol", "clients", "payments/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "coded"],
@@ -44,10 +44,10 @@ export async function run(): Promise<void> {
   }
 }
 
-async function _row(dir: string, bundle: string, protocol: string, clients: number): Promise<Cell[]> {
+async function _row(dir: string, protocol: string, clients: number): Promise<Cell[]> {
   const db = path.join(dir, `${protocol}-${clients}.db`);
   const serials = await benchFleet(db, protocol, DEVICES);
-  const hub = await startHub(bundle, db, {
+  const hub = await startHub(db, {
     SOLKEY_MPESA_TOKEN: TOKEN,
     SOLKEY_MPESA_SHORTCODES: SHORT_CODE,
     SOLKEY_LOG_LEVEL: "warn",

@@ -15,6 +15,7 @@ import type { CodeRequest } from "../../fleet/codes";
 import { openFleet, type Db } from "../../fleet/database";
 import { Ledger, type IssuedCode, type IssueRequest } from "../../fleet/ledger";
 import { parseWhole } from "../../fleet/profile";
+import { normalizeRef } from "../../fleet/references";
 import { readInput } from "../files";
 import { printable } from "../printable";
 import { DEFAULT_DB } from "./provision";
@@ -131,12 +132,17 @@ export function runIssue(
       }
       return;
     }
-    const issued = ledger.issue({ device, code: codeRequest(db, o), paymentRef: o.ref, pastWindow: o.pastWindow });
+    const issued = ledger.issue({ device, code: codeRequest(db, o), paymentRef: _ref(o.ref), pastWindow: o.pastWindow });
     if (issued.warning !== null) err(`warning: ${issued.warning}\n`);
     out(o.json ? JSON.stringify(issued) + "\n" : _line(issued));
   } finally {
     db.close();
   }
+}
+
+/** A receipt as typed, in the one form the ledger compares (case, spaces and dashes folded). */
+function _ref(typed: string | undefined): string | undefined {
+  return typed === undefined ? undefined : normalizeRef(typed);
 }
 
 /** Batch file: CSV lines `device,amount[,payment_ref]`, amount `7d`, `12h` or a package; a header line is skipped. */
@@ -150,13 +156,15 @@ function _readBatch(db: Db, file: string, pastWindow: boolean, round: Rounding |
       const [device, amount, ref] = line.split(",").map((f) => f.trim());
       if (!device || !amount) throw new UsageError(`${file}:${i + 1}: expected device,amount[,payment_ref]`);
       let seconds: number;
+      let paymentRef: string | undefined;
       try {
         seconds = parseAmount(db, amount);
+        paymentRef = _ref(ref || undefined);
       } catch (e) {
         throw new UsageError(`${file}:${i + 1}: ${(e as Error).message}`);
       }
       const code = { kind: "add" as const, seconds, ...(round && { round }) };
-      requests.push({ device, code, paymentRef: ref || undefined, pastWindow });
+      requests.push({ device, code, paymentRef, pastWindow });
     });
   if (requests.length === 0) throw new UsageError(`${file} holds no requests`);
   return requests;
