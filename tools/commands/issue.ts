@@ -132,7 +132,12 @@ export function runIssue(
       }
       return;
     }
-    const issued = ledger.issue({ device, code: codeRequest(db, o), paymentRef: _ref(o.ref), pastWindow: o.pastWindow });
+    const issued = ledger.issue({
+      device,
+      code: codeRequest(db, o),
+      paymentRef: _ref(o.ref),
+      pastWindow: o.pastWindow,
+    });
     if (issued.warning !== null) err(`warning: ${issued.warning}\n`);
     out(o.json ? JSON.stringify(issued) + "\n" : _line(issued));
   } finally {
