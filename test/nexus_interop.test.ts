@@ -223,7 +223,11 @@ describe("Nexus: the encoder never issues a code accepted at two IDs (random ID 
           const base = KINDS[kind];
           const unit = protocol === "nexus-full" ? 3600 : 86400;
           const amount = base.kind === "add" ? 1 + (days % 405) : days;
-          const request = base.kind === "add" || base.kind === "set" ? { ...base, seconds: amount * unit } : base;
+          // Rounded as the device carries it (above 90 days the small keypad counts in steps): the IDs are the point.
+          const request =
+            base.kind === "add" || base.kind === "set"
+              ? { ...base, seconds: amount * unit, round: "down" as const }
+              : base;
           const code = encodeCode(secrets(protocol), request, last + step - 1);
           if (code.seq === null) continue; // a small wipe-credit code carries no ID (maintenance code)
           const printed = code.keycode.replace(/\s/g, "");
