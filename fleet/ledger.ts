@@ -54,7 +54,8 @@ export interface CodeRecord {
   readonly enteredAt: string | null;
 }
 
-interface CodeRow {
+/** A row of the codes table as SQLite returns it. */
+export interface CodeRow {
   device_id: number;
   seq: number | null;
   kind: string;

@@ -6,7 +6,7 @@ import type { Statement } from "better-sqlite3";
 import { SolkeyError, UsageError } from "./errors";
 import { openFleet, type Db } from "./database";
 import { findDevice } from "./devices";
-import { Ledger, type IssuedCode } from "./ledger";
+import { Ledger, type CodeRow, type IssuedCode } from "./ledger";
 import { parsePhone, phoneHash, readMsisdn, serialKey, phoneDigits } from "./accounts";
 import { buy, creditCode, DAY_MS, type Money } from "./payments";
 import { secretsOf, type CodeRequest } from "./codes";
@@ -480,14 +480,7 @@ export class SqliteStore implements FleetStore {
       const a = this.q.accountById.get(row.account_id) as AccountRow;
       serial = a.serial;
       if (row.code_id !== null) {
-        const c = this.db.prepare("SELECT * FROM codes WHERE code_id = ?").get(row.code_id) as {
-          seq: number | null;
-          kind: string;
-          units: number | null;
-          seconds: number | null;
-          keycode: string;
-          payment_ref: string | null;
-        };
+        const c = this.db.prepare("SELECT * FROM codes WHERE code_id = ?").get(row.code_id) as CodeRow;
         code = {
           serial: a.serial,
           deviceId: a.device_id,

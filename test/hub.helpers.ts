@@ -9,21 +9,13 @@ import { SqliteStore, type SqliteStoreOptions } from "../fleet/sqlitestore";
 import type { PlanSpec } from "../fleet/store";
 import { parseConfig, type HubConfig } from "../hub/config";
 import { SimDevice, type TraceEvent } from "../hosts/node/simdevice";
+import { DAILY } from "../tools/bench/hub";
 import { scratch } from "./fleet.helpers";
+
+export { DAILY };
 
 export const TOKEN = "t0k3n-0123456789abcdef";
 export const SHORT_CODE = "600638";
-
-/** KES 50.00 a day, minimum one day, no deposit, no total. */
-export const DAILY: PlanSpec = {
-  name: "daily",
-  currency: "KES",
-  perDay: 5000,
-  minPayment: 5000,
-  deposit: 0,
-  total: null,
-  approveUnlock: false,
-};
 
 export interface HubFleet {
   readonly file: string;

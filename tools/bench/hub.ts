@@ -10,6 +10,7 @@ import { openFleet } from "../../fleet/database";
 import { provisionBatch } from "../../fleet/devices";
 import { makeProfile } from "../../fleet/profile";
 import { SqliteStore } from "../../fleet/sqlitestore";
+import type { PlanSpec } from "../../fleet/store";
 import { buildCli, post, startHub } from "../hubprocess";
 import { printTable, type Cell } from "./table";
 
@@ -86,21 +87,24 @@ async function _row(dir: string, protocol: string, clients: number): Promise<Cel
   }
 }
 
+/** KES 50.00 a day, minimum one day, no deposit, no total. */
+export const DAILY: PlanSpec = {
+  name: "daily",
+  currency: "KES",
+  perDay: 5000,
+  minPayment: 5000,
+  deposit: 0,
+  total: null,
+  approveUnlock: false,
+};
+
 /** A fleet of `count` devices, a KES 50/day plan and an account on each; returns the serials. */
 export async function benchFleet(file: string, protocol: string, count: number): Promise<string[]> {
   const fleet = openFleet(file, { create: true });
   const { devices } = provisionBatch(fleet, file, { profile: makeProfile({ protocol }), count, master: null });
   fleet.close();
   const store = SqliteStore.open(file);
-  await store.addPlan({
-    name: "daily",
-    currency: "KES",
-    perDay: 5000,
-    minPayment: 5000,
-    deposit: 0,
-    total: null,
-    approveUnlock: false,
-  });
+  await store.addPlan(DAILY);
   await Promise.all(
     devices.map((d, i) =>
       store.addAccount({ device: d.serial, phone: `2547${String(i).padStart(8, "0")}`, plan: "daily", language: "en" }),

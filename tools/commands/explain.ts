@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { windowAbove, type CodeKind } from "../../fleet/codes";
 import { openFleet } from "../../fleet/database";
 import { findDevice } from "../../fleet/devices";
+import type { CodeRow } from "../../fleet/ledger";
 import { UsageError } from "../../fleet/errors";
 import { printable } from "../printable";
 import { DEFAULT_DB } from "./provision";
@@ -14,18 +15,8 @@ interface ExplainOptions {
   json?: boolean;
 }
 
-interface CodeRow {
-  device_id: number;
-  serial: string;
-  seq: number | null;
-  kind: string;
-  units: number | null;
-  seconds: number | null;
-  keycode: string;
-  payment_ref: string | null;
-  issued_at: string;
-  entered_at: string | null;
-}
+/** A code row with its device's serial. */
+type SerialCodeRow = CodeRow & { serial: string };
 
 export interface Explanation {
   readonly verdict: "issued" | "other-device" | "never-issued";
@@ -49,7 +40,7 @@ export function runExplain(device: string, code: string, o: ExplainOptions): Exp
     const rows = (
       db
         .prepare("SELECT codes.*, devices.serial FROM codes JOIN devices USING (device_id) ORDER BY code_id")
-        .all() as CodeRow[]
+        .all() as SerialCodeRow[]
     ).filter((r) => r.keycode.replace(/[\s*#-]/g, "") === digits);
     const mine = rows.find((r) => r.device_id === d.deviceId);
     const what = d.record.protocol === "openpaygo" ? "count" : "ID";
