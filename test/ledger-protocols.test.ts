@@ -1,6 +1,6 @@
 // The ledger driving the real protocols with real codes: Nexus full and small keypads, OpenPAYGO Token.
 import { decodeDevice, encodeDevice } from "../firmware/ledger/codec";
-import { NEXUS_BUCKET, OPAYGO_LOCKOUT, lockoutAfter } from "../firmware/ledger/limiter";
+import { NEXUS_BUCKET, LOCKOUT, lockoutAfter } from "../firmware/ledger/limiter";
 import { CHECKPOINT_INTERVAL_MS, loadOn, remainingMs } from "../firmware/ledger/reducer";
 import { fullDigits } from "../firmware/protocols/nexus/full";
 import { nexusFull } from "../firmware/protocols/nexus/full_device";
@@ -70,7 +70,7 @@ describe("ledger with Nexus full keypad", () => {
   it("rate-limits random guesses with the Nexus bucket and the lockout", () => {
     const b = new Bench(protocol());
     b.boot();
-    for (let i = 0; i < OPAYGO_LOCKOUT.freeFailures + 1; i++)
+    for (let i = 0; i < LOCKOUT.freeFailures + 1; i++)
       expect(b.enter("12345678901234")).toMatchObject({ kind: "invalid" });
     const code = fullDigits({ type: "add_credit", key, id: 24, hours: 1 });
     expect(b.enter(code)).toEqual({ kind: "locked_out", waitMs: lockoutAfter(3) });

@@ -94,7 +94,8 @@ class _OpenPaygo implements OpenPaygoProtocol {
     if (typeof entry !== "string") return _invalid(`expected a string of digits, got ${typeof entry}`);
     if (!_isState(state)) return _invalid("not an OpenPAYGO replay state");
     const parsed = parseToken(entry, this.extended !== undefined, this.restricted);
-    if (typeof parsed === "string") return _invalid(parsed);
+    // Wrong length or keys: no secret decides it, so the limiter does not count it as a guess.
+    if (typeof parsed === "string") return { kind: "invalid", reason: parsed, malformed: true };
     const scanner = parsed.extended ? this.extended! : this.standard;
     const value = scanner.chain.valueOf(parsed.code);
     if (value === 996 || value === 997) return _invalid(`value ${value} is reserved`);
@@ -105,7 +106,12 @@ class _OpenPaygo implements OpenPaygoProtocol {
       return _invalid(`not this device's token for counts ${lowestCount(state)}-${_highestCount(state, value)}`);
     }
     const type = tokenTypeOf(found, value)!;
-    return { kind: "applied", action: this.action(type, value), state: afterApplying(state, found, type) };
+    return {
+      kind: "applied",
+      action: this.action(type, value),
+      state: afterApplying(state, found, type),
+      secret: true,
+    };
   }
 
   toWords(state: OpenPaygoState): number[] {
