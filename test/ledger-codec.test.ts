@@ -106,8 +106,8 @@ describe("device record codec", () => {
     expect(decodeDevice(nexus, hexToBytes(hex))).toEqual(sample);
   });
 
-  it("skips an optional field it does not know (tag 0x80 and up), as a newer firmware may add", () => {
-    expect(decodeDevice(nexus, hexToBytes(V1_RECORD + "800300aabbcc"))).toEqual(sample);
+  it("skips an optional field it does not know (tag 0x80 and up; 0x80 itself is DECAY), as a newer firmware may add", () => {
+    expect(decodeDevice(nexus, hexToBytes(V1_RECORD + "810300aabbcc"))).toEqual(sample);
   });
 
   it("refuses a required field it does not know (tag below 0x80)", () => {

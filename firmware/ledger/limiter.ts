@@ -104,9 +104,9 @@ export function elapseLimiter(limiter: LimiterState, ms: number): LimiterState {
   if (limiter.kind === "bucket") {
     const bucketMs = Math.min(_BUCKET_MAX_MS, limiter.bucketMs + ms);
     if (bucketMs === limiter.bucketMs && lockout === limiter) return limiter;
-    return { kind: "bucket", bucketMs, ...lockout };
+    return _bucket(bucketMs, lockout);
   }
-  return lockout === limiter ? limiter : { kind: "lockout", ...lockout };
+  return lockout === limiter ? limiter : _lockout(lockout);
 }
 
 /** The lockout runs down first; quiet uptime after it forgives one failure per LOCKOUT.decayMs. */
@@ -132,10 +132,22 @@ export function chargeLimiter(limiter: LimiterState, outcome: AttemptOutcome): L
   if (limiter.kind === "bucket") {
     const bucketMs = outcome === "spent" ? limiter.bucketMs : Math.max(0, limiter.bucketMs - NEXUS_BUCKET.refillMs);
     if (bucketMs === limiter.bucketMs && lockout === limiter) return limiter;
-    return { kind: "bucket", bucketMs, ...lockout };
+    return _bucket(bucketMs, lockout);
   }
   // Unchanged (anything but a failure): the same object, so nothing is written.
-  return lockout === limiter ? limiter : { kind: "lockout", ...lockout };
+  return lockout === limiter ? limiter : _lockout(lockout);
+}
+
+/**
+ * The states built field by field: `lockout` may be the whole limiter, whose own `bucketMs` a spread would copy
+ * over the new one (that left the bucket uncharged and unrefilled while no failure was counted).
+ */
+function _bucket(bucketMs: number, { failures, lockoutMs, decayMs }: Lockout): LimiterState {
+  return { kind: "bucket", bucketMs, failures, lockoutMs, decayMs };
+}
+
+function _lockout({ failures, lockoutMs, decayMs }: Lockout): LimiterState {
+  return { kind: "lockout", failures, lockoutMs, decayMs };
 }
 
 /** The lockout after a failed guess: one more failure, its lockout, and the quiet time starts again. */

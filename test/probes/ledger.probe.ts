@@ -53,7 +53,7 @@ export function fakeProtocol(name: "nexus-full" | "nexus-small" | "openpaygo"): 
     name,
     initialState: () => ({ used: [] }),
     verify(state: FakeState, entry: string): Verdict<FakeState> {
-      if (!/^\d{8}$/.test(entry)) return { kind: "invalid", reason: "not 8 digits" };
+      if (!/^\d{8}$/.test(entry)) return { kind: "invalid", reason: "not 8 digits", malformed: true };
       const id = Number(entry.slice(0, 2));
       const op = Number(entry[2]);
       const minutes = Number(entry.slice(3, 7));

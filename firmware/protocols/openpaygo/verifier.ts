@@ -91,11 +91,11 @@ class _OpenPaygo implements OpenPaygoProtocol {
   }
 
   verify(state: OpenPaygoState, entry: string): Verdict<OpenPaygoState> {
-    if (typeof entry !== "string") return _invalid(`expected a string of digits, got ${typeof entry}`);
+    // Not a string, wrong length or keys: no secret decides it, so the limiter does not count it as a guess.
+    if (typeof entry !== "string") return _malformed(`expected a string of digits, got ${typeof entry}`);
     if (!_isState(state)) return _invalid("not an OpenPAYGO replay state");
     const parsed = parseToken(entry, this.extended !== undefined, this.restricted);
-    // Wrong length or keys: no secret decides it, so the limiter does not count it as a guess.
-    if (typeof parsed === "string") return { kind: "invalid", reason: parsed, malformed: true };
+    if (typeof parsed === "string") return _malformed(parsed);
     const scanner = parsed.extended ? this.extended! : this.standard;
     const value = scanner.chain.valueOf(parsed.code);
     if (value === 996 || value === 997) return _invalid(`value ${value} is reserved`);
@@ -207,4 +207,8 @@ function _isState(state: OpenPaygoState): boolean {
 
 function _invalid(reason: string): Verdict<OpenPaygoState> {
   return { kind: "invalid", reason };
+}
+
+function _malformed(reason: string): Verdict<OpenPaygoState> {
+  return { kind: "invalid", reason, malformed: true };
 }
