@@ -35,8 +35,8 @@ export const LOCKOUT = Object.freeze({
   maxLockoutMs: 8192 * 60_000,
   /**
    * Quiet powered uptime that forgives one failure. Equal to the longest lockout: each guess past the ramp then
-   * costs one of them, so the 10-year count is the goal's (Nexus small: 656 guesses x 2^-12 is 15 % against 25 %;
-   * OpenPAYGO 8.4 % against 10 %). A customer's three mistypes on a clean count wait 2 minutes in all.
+   * costs one of them, so the 10-year count is the goal's (Nexus small: 656 guesses x 2^-12 is 16 % against 25 %;
+   * OpenPAYGO 8.8 % against 10 %; simulated by `npm run bench -- odds`). A customer's three mistypes on a clean count wait 2 minutes in all.
    */
   decayMs: 8192 * 60_000,
 } as const);

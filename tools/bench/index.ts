@@ -5,6 +5,7 @@ import * as openpaygo from "./openpaygo";
 import * as siphash from "./siphash";
 import * as device from "./device";
 import * as wear from "./wear";
+import * as odds from "./odds";
 
 /** Each section prints its own table(s). */
 const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [
@@ -14,6 +15,7 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   issuing,
   device,
   wear,
+  odds,
 ];
 
 async function main(names: string[]): Promise<void> {
