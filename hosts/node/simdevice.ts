@@ -1,8 +1,7 @@
 // One simulated controller: firmware/main.ts booted on a fresh simulated board at every power-on, with its flash
-// carried across power cuts. Pure TypeScript: the same simulation runs under Node and inside XS (test/probes/sim).
-import type { DeviceEvent } from "../../firmware/controller";
-import { start, type Device } from "../../firmware/main";
-import { decodeProvision } from "../../firmware/provision/record";
+// carried across power cuts. Pure TypeScript: the same simulation runs under Node and inside XS (tools/probes/sim).
+import { decodeProvision, start, type Device, type DeviceEvent } from "./simfirmware";
+import { BOARDS, type BoardName } from "../../firmware/provision/board";
 import config from "./simconfig";
 import { Finger, type KeyWiring } from "./simkeys";
 import { SimWorld, useWorld } from "./simworld";
@@ -12,6 +11,31 @@ export const SIM_PARTITIONS = {
   journal: { name: "solkey_jrnl", offset: 0x3f0000, size: 0x4000 },
   provision: { name: "solkey_prov", offset: 0x3ff000, size: 0x1000 },
 } as const;
+
+/** An area of the simulated flash: a named partition at an address of the chip's map. */
+export interface SimArea {
+  readonly name: string;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/**
+ * Each board's flash areas. The nRF52 has no partition table: the firmware opens its areas by address
+ * (firmware/provision/board.ts AREAS), so the names here are only the simulator's and never match an ESP32 label.
+ */
+export const SIM_LAYOUTS: Readonly<Record<BoardName, { readonly journal: SimArea; readonly provision: SimArea }>> = {
+  esp32: SIM_PARTITIONS,
+  nrf52: {
+    journal: { name: "nrf52_journal", offset: BOARDS.nrf52.provisionOffset - 0x2000, size: 0x2000 },
+    provision: { name: "nrf52_provision", offset: BOARDS.nrf52.provisionOffset, size: BOARDS.nrf52.provisionSize },
+  },
+};
+
+/** The board a provisioning image names (an unreadable one runs on the ESP32 board, which then shows it). */
+export function boardOf(provision: Uint8Array | undefined): BoardName {
+  const read = decodeProvision(provision ?? new Uint8Array(0));
+  return read.kind === "provisioned" ? read.record.board : "esp32";
+}
 
 /** The board LED that shows "not provisioned" when no record names one (manifest.json, esp32 config). */
 export const SIM_STATUS_LED = config.solkey.led;
@@ -42,6 +66,8 @@ export class SimDevice {
   private finger: Finger | undefined;
   private journal: Uint8Array;
   private readonly provision: Uint8Array;
+  /** The flash areas of the board the provisioning record names. */
+  readonly layout: (typeof SIM_LAYOUTS)[BoardName];
   private timeMs = 0;
   /** The firmware's handle while powered. */
   device: Device | undefined;
@@ -55,8 +81,9 @@ export class SimDevice {
   readonly trace: TraceEvent[] = [];
 
   constructor(images: SimImages = {}) {
-    this.journal = _area(SIM_PARTITIONS.journal.size, images.journal);
-    this.provision = _area(SIM_PARTITIONS.provision.size, images.provision);
+    this.layout = SIM_LAYOUTS[boardOf(images.provision)];
+    this.journal = _area(this.layout.journal.size, images.journal);
+    this.provision = _area(this.layout.provision.size, images.provision);
   }
 
   get powered(): boolean {
@@ -77,8 +104,8 @@ export class SimDevice {
   images(): { journal: Uint8Array; provision: Uint8Array } {
     const parts = this.world?.partitions;
     return {
-      journal: parts?.get(SIM_PARTITIONS.journal.name)?.bytes.slice() ?? this.journal.slice(),
-      provision: parts?.get(SIM_PARTITIONS.provision.name)?.bytes.slice() ?? this.provision.slice(),
+      journal: parts?.get(this.layout.journal.name)?.bytes.slice() ?? this.journal.slice(),
+      provision: parts?.get(this.layout.provision.name)?.bytes.slice() ?? this.provision.slice(),
     };
   }
 
@@ -86,7 +113,7 @@ export class SimDevice {
   powerOn(): void {
     if (this.world) return;
     const world = useWorld(new SimWorld());
-    const { journal, provision } = SIM_PARTITIONS;
+    const { journal, provision } = this.layout;
     world.addPartition(journal.name, journal.offset, journal.size, this.journal);
     world.addPartition(provision.name, provision.offset, provision.size, this.provision);
     this.world = world;
@@ -105,7 +132,7 @@ export class SimDevice {
   /** Power cut: RAM, timers and pins are gone; the flash stays as it is at this instant. */
   powerOff(): void {
     if (!this.world) return;
-    this.journal = this.world.partitions.get(SIM_PARTITIONS.journal.name)?.bytes.slice() ?? this.journal;
+    this.journal = this.world.partitions.get(this.layout.journal.name)?.bytes.slice() ?? this.journal;
     this.world = undefined;
     this.finger = undefined;
     this.device = undefined;

@@ -187,7 +187,7 @@ export async function run(): Promise<void> {
 /** XS compute units of one mount and one append on a full 2-block journal (the boot's and a commit's CPU cost). */
 async function xsCost(): Promise<Cell[][]> {
   const rows: Cell[][] = [];
-  const xs = await XsProbe.load("test/probes/storage.probe.ts");
+  const xs = await XsProbe.load("tools/probes/storage.probe.ts");
   try {
     for (const payload of [36, 48, 256]) {
       const perBlock = Math.floor(NRF52.blockLength / recordBytes(payload, NRF52.writeAlignment));
