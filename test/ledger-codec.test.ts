@@ -1,7 +1,7 @@
 // The device record (issue 5): pinned version 1 offsets, older records still read, garbage refused, round trips.
 import fc from "fast-check";
 import { RECORD_VERSION, TAG, decodeDevice, encodeDevice } from "../firmware/ledger/codec";
-import { NEXUS_BUCKET, OPAYGO_LOCKOUT, lockoutAfter, type LimiterState } from "../firmware/ledger/limiter";
+import { LOCKOUT, NEXUS_BUCKET, lockoutAfter, type LimiterState } from "../firmware/ledger/limiter";
 import { MAX_SECONDS, freshState, type DeviceState, type Payg } from "../firmware/ledger/state";
 import { bytesToHex, hexToBytes } from "../firmware/hex";
 import { fakeProtocol, type FakeState } from "./probes/ledger.probe";
@@ -9,7 +9,7 @@ import { fakeProtocol, type FakeState } from "./probes/ledger.probe";
 const nexus = fakeProtocol("nexus-full");
 const opaygo = fakeProtocol("openpaygo");
 
-const bucket = { kind: "bucket", bucketMs: 0x00ee8000, failures: 0, lockoutMs: 0 } as const;
+const bucket = { kind: "bucket", bucketMs: 0x00ee8000, failures: 0, lockoutMs: 0, decayMs: 0 } as const;
 const sample: DeviceState<FakeState> = {
   payg: { kind: "metered", creditSeconds: 0x01020304, testSeconds: 0x0a0b0c0d },
   protocol: { used: [3, 9] },
@@ -62,7 +62,24 @@ describe("device record codec", () => {
 
   it("reads a Nexus record from before the Nexus lockout as no failures and no lockout", () => {
     const limiter = decodeDevice(nexus, hexToBytes(V1_RECORD))?.limiter;
-    expect(limiter).toEqual({ kind: "bucket", bucketMs: 0x00ee8000, failures: 0, lockoutMs: 0 });
+    expect(limiter).toEqual({ kind: "bucket", bucketMs: 0x00ee8000, failures: 0, lockoutMs: 0, decayMs: 0 });
+  });
+
+  it("writes the quiet time towards forgiving a failure as the optional DECAY field, only while it is counted", () => {
+    const quiet = { ...sample, limiter: { ...bucket, failures: 3, decayMs: 0x01020304 } };
+    const hex = bytesToHex(encodeDevice(nexus, quiet));
+    expect(hex.endsWith("800400" + "04030201")).toBe(true);
+    expect(decodeDevice(nexus, hexToBytes(hex))).toEqual(quiet);
+    const opaygoQuiet = { ...sample, limiter: { kind: "lockout", failures: 1, lockoutMs: 0, decayMs: 5 } as const };
+    expect(decodeDevice(opaygo, encodeDevice(opaygo, opaygoQuiet))).toEqual(opaygoQuiet);
+    // A firmware from before the decay skips the optional tag: it reads no quiet time, which is only stricter.
+    expect(decodeDevice(nexus, hexToBytes(V1_RECORD + "800400" + "00000000"))).toBeUndefined(); // written only > 0
+    expect(decodeDevice(nexus, hexToBytes(V1_RECORD + "800400" + "01000000"))).toBeUndefined(); // no failure to forgive
+    const locked = bytesToHex(encodeDevice(nexus, lockedSample)); // quiet time never runs during a lockout
+    expect(decodeDevice(nexus, hexToBytes(locked + "800400" + "01000000"))).toBeUndefined();
+    expect(() =>
+      encodeDevice(nexus, { ...sample, limiter: { ...bucket, failures: 3, decayMs: LOCKOUT.decayMs } }),
+    ).toThrow(RangeError);
   });
 
   it("writes a Nexus lockout as the LOCKOUT field, only while failures are counted, and reads it back", () => {
@@ -89,8 +106,8 @@ describe("device record codec", () => {
     expect(decodeDevice(nexus, hexToBytes(hex))).toEqual(sample);
   });
 
-  it("skips an optional field it does not know (tag 0x80 and up), as a newer firmware may add", () => {
-    expect(decodeDevice(nexus, hexToBytes(V1_RECORD + "800300aabbcc"))).toEqual(sample);
+  it("skips an optional field it does not know (tag 0x80 and up; 0x80 itself is DECAY), as a newer firmware may add", () => {
+    expect(decodeDevice(nexus, hexToBytes(V1_RECORD + "810300aabbcc"))).toEqual(sample);
   });
 
   it("refuses a required field it does not know (tag below 0x80)", () => {
@@ -117,7 +134,7 @@ describe("device record codec", () => {
     expect(decodeDevice(nexus, hexToBytes(unlockedWithCredit))).toBeUndefined();
     const overfull = NEXUS_BUCKET.maxAttempts * NEXUS_BUCKET.refillMs + 1;
     expect(() => encodeDevice(nexus, { ...sample, limiter: { ...bucket, bucketMs: overfull } })).toThrow(RangeError);
-    const lockout = { kind: "lockout", failures: 3, lockoutMs: lockoutAfter(3) + 1 } as const;
+    const lockout = { kind: "lockout", failures: 3, lockoutMs: lockoutAfter(3) + 1, decayMs: 0 } as const;
     expect(() => encodeDevice(opaygo, { ...sample, limiter: lockout })).toThrow(RangeError);
   });
 
@@ -172,9 +189,12 @@ function arbDevice(): fc.Arbitrary<[typeof nexus, DeviceState<FakeState>]> {
   );
   const used = fc.uniqueArray(fc.integer({ min: 0, max: 99 }), { maxLength: 20 }).map((a) => a.sort((x, y) => x - y));
   const lockout = fc
-    .integer({ min: 0, max: OPAYGO_LOCKOUT.maxFailures })
-    .chain((failures) =>
-      fc.integer({ min: 0, max: lockoutAfter(failures) }).map((lockoutMs) => ({ failures, lockoutMs })),
+    .integer({ min: 0, max: LOCKOUT.maxFailures })
+    .chain((failures) => fc.tuple(fc.constant(failures), fc.integer({ min: 0, max: lockoutAfter(failures) })))
+    .chain(([failures, lockoutMs]) =>
+      (failures > 0 && lockoutMs === 0 ? fc.integer({ min: 0, max: LOCKOUT.decayMs - 1 }) : fc.constant(0)).map(
+        (decayMs) => ({ failures, lockoutMs, decayMs }),
+      ),
     );
   const bucket: fc.Arbitrary<LimiterState> = fc
     .tuple(fc.integer({ min: 0, max: NEXUS_BUCKET.maxAttempts * NEXUS_BUCKET.refillMs }), lockout)

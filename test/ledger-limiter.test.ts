@@ -1,8 +1,8 @@
 // Attempt limiters: the Nexus token bucket plus lockout and the OpenPAYGO doubling lockout, charged durably with each
 // verdict.
 import {
+  LOCKOUT,
   NEXUS_BUCKET,
-  OPAYGO_LOCKOUT,
   chargeLimiter,
   elapseLimiter,
   initialLimiter,
@@ -38,13 +38,14 @@ describe("Nexus token bucket", () => {
     expect(b.enter(bad)).toMatchObject({ kind: "locked_out" });
   });
 
-  it("charges valid and duplicate codes too, as the reference does", () => {
+  it("charges public codes, duplicates and failures one attempt; a code spent for the first time refunds its own", () => {
     let limiter = initialLimiter("nexus-full");
-    for (const outcome of ["applied", "duplicate", "invalid"] as const) {
+    for (const outcome of ["public", "duplicate", "invalid"] as const) {
       const next = chargeLimiter(limiter, outcome);
       expect(next).toMatchObject({ kind: "bucket", bucketMs: (limiter as { bucketMs: number }).bucketMs - 720_000 });
       limiter = next;
     }
+    expect(chargeLimiter(limiter, "spent")).toBe(limiter);
   });
 
   it("holds at most 128 attempts however long the unit runs", () => {
@@ -79,6 +80,7 @@ describe("Nexus token bucket", () => {
       bucketMs: NEXUS_BUCKET.maxAttempts * NEXUS_BUCKET.refillMs,
       failures: 0,
       lockoutMs: 0,
+      decayMs: 0,
     });
     b.cut();
     b.boot();
@@ -117,26 +119,35 @@ describe("Nexus lockout (OpenPAYGO's schedule on top of the bucket)", () => {
 
   it("refuses entry while either the bucket is empty or the lockout runs, whichever is longer", () => {
     const full = NEXUS_BUCKET.maxAttempts * NEXUS_BUCKET.refillMs;
-    expect(limiterWaitMs({ kind: "bucket", bucketMs: full, failures: 9, lockoutMs: 3 * MINUTE })).toBe(3 * MINUTE);
-    expect(limiterWaitMs({ kind: "bucket", bucketMs: 0, failures: 3, lockoutMs: MINUTE })).toBe(12 * MINUTE);
-    expect(limiterWaitMs({ kind: "bucket", bucketMs: 0, failures: 2, lockoutMs: 0 })).toBe(12 * MINUTE);
+    const held = { kind: "bucket", decayMs: 0 } as const;
+    expect(limiterWaitMs({ ...held, bucketMs: full, failures: 9, lockoutMs: 3 * MINUTE })).toBe(3 * MINUTE);
+    expect(limiterWaitMs({ ...held, bucketMs: 0, failures: 3, lockoutMs: MINUTE })).toBe(12 * MINUTE);
+    expect(limiterWaitMs({ ...held, bucketMs: 0, failures: 2, lockoutMs: 0 })).toBe(12 * MINUTE);
   });
 
-  it("resets the Nexus failure count on a valid code and does not count a used code, which still costs an attempt", () => {
+  it("keeps the Nexus failure count through a valid, a used and a public code; only the used and public cost attempts", () => {
     const b = new Bench(fakeProtocol("nexus-full"));
     b.boot();
-    b.enter(fakeCode(1, FAKE_OP.add, 60));
+    b.enter(fakeCode(1, FAKE_OP.add, 60)); // spent: refunds its own attempt
     b.enter(bad);
     b.enter(bad);
     expect(b.enter(fakeCode(1, FAKE_OP.add, 60))).toEqual({ kind: "duplicate" });
     expect(b.state.device.limiter).toEqual({
       kind: "bucket",
+      bucketMs: 3 * NEXUS_BUCKET.refillMs,
+      failures: 2,
+      lockoutMs: 0,
+      decayMs: 0,
+    });
+    expect(b.enter(fakeCode(2, FAKE_OP.add, 60))).toMatchObject({ kind: "applied" });
+    expect(b.enter(fakeCode(3, FAKE_OP.displayId))).toEqual({ kind: "display_id" });
+    expect(b.saved.limiter).toEqual({
+      kind: "bucket",
       bucketMs: 2 * NEXUS_BUCKET.refillMs,
       failures: 2,
       lockoutMs: 0,
+      decayMs: 0,
     });
-    expect(b.enter(fakeCode(2, FAKE_OP.add, 60))).toMatchObject({ kind: "applied" });
-    expect(b.saved.limiter).toEqual({ kind: "bucket", bucketMs: NEXUS_BUCKET.refillMs, failures: 0, lockoutMs: 0 });
   });
 
   it("keeps a Nexus lockout through a power cut and counts it down in powered uptime only", () => {
@@ -155,6 +166,7 @@ describe("Nexus lockout (OpenPAYGO's schedule on top of the bucket)", () => {
       bucketMs: NEXUS_BUCKET.initialAttempts * NEXUS_BUCKET.refillMs,
       failures: 4,
       lockoutMs: 4 * MINUTE,
+      decayMs: 0,
     });
     expect(b.enter(fakeCode(1, FAKE_OP.add, 60))).toEqual({ kind: "locked_out", waitMs: 4 * MINUTE });
     b.elapse(4 * MINUTE);
@@ -163,11 +175,11 @@ describe("Nexus lockout (OpenPAYGO's schedule on top of the bucket)", () => {
 });
 
 describe("OpenPAYGO lockout", () => {
-  it("forgives 2 failures, then locks for 2, 4, ... 512 minutes, staying at 512", () => {
+  it("forgives 2 failures, then locks for 2, 4, ... 8,192 minutes, staying at 8,192", () => {
     const minutes = [];
-    for (let failures = 1; failures <= 14; failures++) minutes.push(lockoutAfter(failures) / MINUTE);
-    expect(minutes).toEqual([0, 0, 2, 4, 8, 16, 32, 64, 128, 256, 512, 512, 512, 512]);
-    expect(lockoutAfter(OPAYGO_LOCKOUT.maxFailures)).toBe(OPAYGO_LOCKOUT.maxLockoutMs);
+    for (let failures = 1; failures <= 17; failures++) minutes.push(lockoutAfter(failures) / MINUTE);
+    expect(minutes).toEqual([0, 0, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 8192, 8192]);
+    expect(lockoutAfter(LOCKOUT.maxFailures)).toBe(LOCKOUT.maxLockoutMs);
   });
 
   it("refuses entry during a lockout and reports the uptime left", () => {
@@ -193,20 +205,54 @@ describe("OpenPAYGO lockout", () => {
     b.elapse(CHECKPOINT_INTERVAL_MS / 2); // counted down in RAM only: no checkpoint yet
     b.cut();
     b.boot();
-    expect(b.state.device.limiter).toEqual({ kind: "lockout", failures: 6, lockoutMs: 16 * MINUTE });
+    expect(b.state.device.limiter).toEqual({ kind: "lockout", failures: 6, lockoutMs: 16 * MINUTE, decayMs: 0 });
     expect(b.enter(fakeCode(1, FAKE_OP.add, 60))).toEqual({ kind: "locked_out", waitMs: 16 * MINUTE });
   });
 
-  it("resets the failure count on a valid code", () => {
+  it("keeps the failure count through a valid code (buying codes refills nothing), and writes nothing for it", () => {
     const b = new Bench(fakeProtocol("openpaygo"));
     b.boot();
     b.enter(bad);
     b.enter(bad);
     b.enter(fakeCode(1, FAKE_OP.add, 60));
-    expect(b.saved.limiter).toEqual({ kind: "lockout", failures: 0, lockoutMs: 0 });
-    b.enter(bad);
+    expect(b.saved.limiter).toEqual({ kind: "lockout", failures: 2, lockoutMs: 0, decayMs: 0 });
     expect(b.enter(bad)).toMatchObject({ kind: "invalid" });
-    expect(b.state.device.limiter).toEqual({ kind: "lockout", failures: 2, lockoutMs: 0 });
+    expect(b.enter(bad)).toEqual({ kind: "locked_out", waitMs: 2 * MINUTE });
+  });
+
+  it("refuses an entry that cannot be a code without counting it or writing a record", () => {
+    const b = new Bench(fakeProtocol("openpaygo"));
+    b.boot();
+    const records = b.records;
+    for (let i = 0; i < 20; i++) expect(b.enter("12")).toMatchObject({ kind: "invalid" });
+    expect(b.records).toBe(records);
+    expect(b.state.device.limiter).toEqual({ kind: "lockout", failures: 0, lockoutMs: 0, decayMs: 0 });
+  });
+
+  it("forgives one failure per LOCKOUT.decayMs of quiet powered uptime, after the lockout, kept through a cut", () => {
+    const b = new Bench(fakeProtocol("nexus-full"));
+    b.boot();
+    for (let i = 0; i < 4; i++) {
+      b.enter(bad);
+      b.elapse(lockoutAfter(i + 1));
+    }
+    expect(b.state.device.limiter).toMatchObject({ failures: 4, lockoutMs: 0, decayMs: 0 });
+    b.elapse(LOCKOUT.decayMs - 1);
+    b.cut(); // the quiet time was checkpointed every 15 minutes: at most one interval of it is lost
+    b.boot();
+    expect(b.state.device.limiter.failures).toBe(4);
+    b.elapse(CHECKPOINT_INTERVAL_MS);
+    expect(b.state.device.limiter).toMatchObject({ failures: 3, lockoutMs: 0 });
+    b.elapse(3 * LOCKOUT.decayMs);
+    expect(b.state.device.limiter).toMatchObject({ failures: 0, decayMs: 0 });
+    // A clean count again: three mistypes wait 2 minutes in all (issue 11: at most 5).
+    expect([b.enter(bad), b.enter(bad), b.enter(bad), b.enter(bad)].map((f) => f?.kind)).toEqual([
+      "invalid",
+      "invalid",
+      "invalid",
+      "locked_out",
+    ]);
+    expect(limiterWaitMs(b.state.device.limiter)).toBe(2 * MINUTE);
   });
 
   it("does not count an already used code as a failure, nor write a record for it", () => {
@@ -217,11 +263,11 @@ describe("OpenPAYGO lockout", () => {
     const records = b.records;
     for (let i = 0; i < 5; i++) expect(b.enter(fakeCode(1, FAKE_OP.add, 60))).toEqual({ kind: "duplicate" });
     expect(b.records).toBe(records);
-    expect(b.state.device.limiter).toEqual({ kind: "lockout", failures: 1, lockoutMs: 0 });
+    expect(b.state.device.limiter).toEqual({ kind: "lockout", failures: 1, lockoutMs: 0, decayMs: 0 });
   });
 
   it("runs a lockout down with powered uptime only", () => {
-    let limiter = chargeLimiter({ kind: "lockout", failures: 10, lockoutMs: 0 }, "invalid");
+    let limiter = chargeLimiter({ kind: "lockout", failures: 10, lockoutMs: 0, decayMs: 0 }, "invalid");
     expect(limiterWaitMs(limiter)).toBe(512 * MINUTE);
     limiter = elapseLimiter(limiter, 500 * MINUTE);
     expect(limiterWaitMs(limiter)).toBe(12 * MINUTE);
@@ -231,7 +277,13 @@ describe("OpenPAYGO lockout", () => {
 
 describe('limiter ordering (torture\'s "the attempt limiter never goes back")', () => {
   it("counts a Nexus bucket, failure count or lockout going back as the limiter going back", () => {
-    const locked = { kind: "bucket", bucketMs: NEXUS_BUCKET.refillMs, failures: 4, lockoutMs: 4 * MINUTE } as const;
+    const locked = {
+      kind: "bucket",
+      bucketMs: NEXUS_BUCKET.refillMs,
+      failures: 4,
+      lockoutMs: 4 * MINUTE,
+      decayMs: 0,
+    } as const;
     expect(atLeastAsStrict(locked, locked)).toBe(true);
     expect(atLeastAsStrict(locked, { ...locked, bucketMs: 2 * NEXUS_BUCKET.refillMs, failures: 3, lockoutMs: 0 })).toBe(
       true,
@@ -239,7 +291,10 @@ describe('limiter ordering (torture\'s "the attempt limiter never goes back")', 
     expect(atLeastAsStrict({ ...locked, bucketMs: 2 * NEXUS_BUCKET.refillMs }, locked)).toBe(false);
     expect(atLeastAsStrict({ ...locked, failures: 3 }, locked)).toBe(false);
     expect(atLeastAsStrict({ ...locked, lockoutMs: MINUTE }, locked)).toBe(false);
-    expect(atLeastAsStrict({ kind: "lockout", failures: 4, lockoutMs: 4 * MINUTE }, locked)).toBe(false);
+    expect(atLeastAsStrict({ kind: "lockout", failures: 4, lockoutMs: 4 * MINUTE, decayMs: 0 }, locked)).toBe(false);
+    const quiet = { ...locked, lockoutMs: 0, decayMs: MINUTE };
+    expect(atLeastAsStrict(quiet, { ...quiet, decayMs: 2 * MINUTE })).toBe(true);
+    expect(atLeastAsStrict({ ...quiet, decayMs: 2 * MINUTE }, quiet)).toBe(false);
   });
 });
 

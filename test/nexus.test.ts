@@ -123,6 +123,7 @@ describe("Nexus replay state words", () => {
       shortTests: 0,
       smallWipeIds: false,
       smallWipeCreditAndIds: false,
+      smallWipeCredit: false,
       restricted: true,
       lastWipe: 45,
     });
@@ -133,15 +134,27 @@ describe("Nexus replay state words", () => {
     ]);
   });
 
+  it("writes layout 3 only for a spent small wipe-credit code, and reads layout-2 words as unspent", () => {
+    const layout2 = [0x4e580002, 0xfffffff0, 0xabcdef, 0x4030503, 45];
+    const state = device.fromWords(layout2)!;
+    expect(state.smallWipeCredit).toBe(false);
+    expect(device.toWords(state)).toEqual(layout2);
+    const spent = device.toWords({ ...state, smallWipeCredit: true });
+    expect(spent).toEqual([0x4e580003, 0xfffffff0, 0xabcdef, 0x14030503, 45]);
+    expect(device.fromWords(spent)).toEqual({ ...state, smallWipeCredit: true });
+  });
+
   it.each([
     ["no words", []],
     ["a word short", [0x4e580001, 23, 0, 0]],
-    ["another tag", [0x4e580003, 23, 0, 0, 0]],
+    ["another tag", [0x4e580004, 23, 0, 0, 0]],
+    ["layout 3 for flags layout 2 holds", [0x4e580003, 23, 0, 0x40000, 0]],
     ["highest below 23", [0x4e580001, 22, 0, 0, 0]],
     ["a 25-bit mask", [0x4e580001, 23, 0x1000000, 0, 0]],
     ["layout-2 flags under the layout-1 tag", [0x4e580001, 23, 0, 0x40000, 0]],
     ["layout 2 for flags layout 1 holds", [0x4e580002, 23, 0, 0x3ffff, 0]],
-    ["unknown flag bits", [0x4e580002, 23, 0, 0x10000000, 0]],
+    ["layout-3 flags under the layout-2 tag", [0x4e580002, 23, 0, 0x10000000, 0]],
+    ["unknown flag bits", [0x4e580003, 23, 0, 0x20000000, 0]],
     ["a wipe ID without its flag", [0x4e580001, 23, 0, 0, 7]],
     ["a negative word", [0x4e580001, -1, 0, 0, 0]],
     ["a fraction", [0x4e580001, 23.5, 0, 0, 0]],
@@ -280,6 +293,7 @@ describe("Nexus actions beyond the vectors", () => {
     expect(full.verify(fresh, code)).toEqual({
       kind: "applied",
       action: { type: "passthrough", digits: "1234567" },
+      secret: false,
       state: fresh,
     });
     expect(full.verify(fresh, "81").kind).toBe("invalid");

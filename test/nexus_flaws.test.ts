@@ -141,6 +141,7 @@ describe("flaw 3: digits the MAC does not cover must be zero", () => {
     expect(full.verify(full.initialState(), genuine).kind).toBe("applied");
     expect(full.verify(full.initialState(), variant)).toEqual({
       kind: "invalid",
+      malformed: true,
       reason: expect.stringMatching(/000/),
     });
   });
@@ -170,7 +171,7 @@ describe("flaw 4: a code shorter than its type requires is rejected", () => {
   it.each([0, 1, 2, 3])("a 7-digit code of type %i is invalid", (type) => {
     const short = `${type}${String(fullMac(h, key, 0, type, 0)).padStart(6, "0")}`;
     const verdict = full.verify(full.initialState(), short);
-    expect(verdict).toEqual({ kind: "invalid", reason: `type ${type} expects 14 digits, got 7` });
+    expect(verdict).toEqual({ kind: "invalid", reason: `type ${type} expects 14 digits, got 7`, malformed: true });
   });
 
   it("factory codes must have their exact length", () => {
@@ -189,6 +190,7 @@ describe("flaw 5: the extended small message is off unless a product enables it"
     const device = nexusSmall({ key: KEY });
     expect(device.verify(device.initialState(), code)).toEqual({
       kind: "invalid",
+      malformed: true,
       reason: "extended small messages are disabled",
     });
   });

@@ -294,6 +294,7 @@ describe("small keypad maintenance and test codes carry ID 0", () => {
       expect(small.verify(small.initialState(), test)).toEqual({
         kind: "invalid",
         reason: "maintenance and test codes carry ID 0",
+        malformed: true, // refused on its public header: no guess for the limiter (issue 11)
       });
       const wipe = smallEntry(h, (id << 10) | (3 << 8) | 0x82, smallMac(h, sipKey(KEY), id, 3, 0x82));
       expect(small.verify(small.initialState(), wipe).kind).toBe("invalid");

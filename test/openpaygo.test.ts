@@ -99,6 +99,7 @@ describe("OpenPAYGO encoder", () => {
       kind: "applied",
       action: { type: "add_credit", seconds: 123456 * 86400 },
       state: { lastCount: 2, usedMask: 1 },
+      secret: true,
     });
   });
 });
@@ -122,7 +123,11 @@ describe("OpenPAYGO verifier", () => {
 
   it("takes 12-digit tokens only when extended", () => {
     const { token } = encodeToken({ key, startingCode, count: 1, type: "add_time", value: 1, extended: true });
-    expect(device().verify(INITIAL_STATE, token)).toEqual({ kind: "invalid", reason: "expected 9 digits, got 12" });
+    expect(device().verify(INITIAL_STATE, token)).toEqual({
+      kind: "invalid",
+      reason: "expected 9 digits, got 12",
+      malformed: true,
+    });
     expect(device({ extended: true }).verify(INITIAL_STATE, token).kind).toBe("applied");
   });
 

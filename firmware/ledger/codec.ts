@@ -24,6 +24,10 @@
 //              which is also how a record from before Nexus had a lockout reads)
 //   31+4n 4      lockoutMs
 //   35+4n 4      failures
+//   ...   3    tag 0x80 DECAY, length 4 (optional tag): quiet uptime towards forgiving the next failure, only while
+//              it is > 0 (absent: 0, as in every record before failures decayed; a reader that skips it only gets
+//              stricter)
+//   ...   4      decayMs
 import { expectInt } from "../assert";
 import type { KeycodeProtocol } from "../protocols/protocol";
 import type { Mounted } from "../storage/journal";
@@ -34,7 +38,7 @@ import { freshState, MAX_SECONDS, type DeviceState, type Payg } from "./state";
 export const RECORD_VERSION = 1;
 
 /** Field tags. Below 0x80 a reader must know the field; from 0x80 an unknown field is skipped. */
-export const TAG = Object.freeze({ payg: 0x01, limiter: 0x02, protocol: 0x03, lockout: 0x04 } as const);
+export const TAG = Object.freeze({ payg: 0x01, limiter: 0x02, protocol: 0x03, lockout: 0x04, decay: 0x80 } as const);
 
 const _OPTIONAL_TAGS = 0x80;
 const _HEADER = 3;
@@ -46,9 +50,9 @@ export function encodeDevice<S>(protocol: KeycodeProtocol<S>, device: DeviceStat
   const limiter = device.limiter;
   // A lockout field only when it holds something: a Nexus record without failures keeps its older, shorter form.
   const lockout = limiter.kind === "bucket" && limiter.failures > 0;
-  const out = new Uint8Array(
-    1 + _HEADER + 9 + _HEADER + 9 + _HEADER + 4 * words.length + (lockout ? _HEADER + _LOCKOUT_LENGTH : 0),
-  );
+  const decay = limiter.decayMs > 0;
+  const optional = (lockout ? _HEADER + _LOCKOUT_LENGTH : 0) + (decay ? _HEADER + 4 : 0);
+  const out = new Uint8Array(1 + _HEADER + 9 + _HEADER + 9 + _HEADER + 4 * words.length + optional);
   const view = new DataView(out.buffer);
   out[0] = RECORD_VERSION;
   let at = _field(view, 1, TAG.payg, 9);
@@ -69,7 +73,11 @@ export function encodeDevice<S>(protocol: KeycodeProtocol<S>, device: DeviceStat
     at = _field(view, at + 4 * words.length, TAG.lockout, _LOCKOUT_LENGTH);
     view.setUint32(at, limiter.lockoutMs, true);
     view.setUint32(at + 4, limiter.failures, true);
+    at += _LOCKOUT_LENGTH;
+  } else {
+    at += 4 * words.length;
   }
+  if (decay) view.setUint32(_field(view, at, TAG.decay, 4), limiter.decayMs, true);
   return out;
 }
 
@@ -90,7 +98,8 @@ export function decodeDevice<S>(protocol: KeycodeProtocol<S>, record: unknown): 
   let payg: Payg | undefined;
   let limiter: LimiterState | undefined;
   let words: number[] | undefined;
-  let lockout: Lockout | undefined;
+  let lockout: Omit<Lockout, "decayMs"> | undefined;
+  let decayMs: number | undefined;
   for (let at = 1; at < record.length;) {
     if (at + _HEADER > record.length) return undefined;
     const tag = record[at];
@@ -115,6 +124,11 @@ export function decodeDevice<S>(protocol: KeycodeProtocol<S>, record: unknown): 
       lockout = { lockoutMs: view.getUint32(value, true), failures: view.getUint32(value + 4, true) };
       // Written only while failures are counted, so one without any is not a record this firmware wrote.
       if (lockout.failures === 0) return undefined;
+    } else if (tag === TAG.decay) {
+      // Written only while > 0 (isLimiterState checks the rest below).
+      if (decayMs !== undefined || length !== 4) return undefined;
+      decayMs = view.getUint32(value, true);
+      if (decayMs === 0) return undefined;
     } else if (tag < _OPTIONAL_TAGS) {
       return undefined;
     }
@@ -126,6 +140,10 @@ export function decodeDevice<S>(protocol: KeycodeProtocol<S>, record: unknown): 
     // Only a Nexus bucket keeps its lockout in a field of its own (OpenPAYGO's is the LIMITER field).
     if (limiter.kind !== "bucket") return undefined;
     limiter = { ...limiter, ...lockout };
+    if (!isLimiterState(limiter)) return undefined;
+  }
+  if (decayMs !== undefined) {
+    limiter = { ...limiter, decayMs };
     if (!isLimiterState(limiter)) return undefined;
   }
   const replay = protocol.fromWords(words);
@@ -147,8 +165,8 @@ function _payg(kind: number, creditSeconds: number, testSeconds: number): Payg |
 
 function _limiter(kind: number, a: number, b: number): LimiterState | undefined {
   let limiter: LimiterState;
-  if (kind === 0 && b === 0) limiter = { kind: "bucket", bucketMs: a, failures: 0, lockoutMs: 0 };
-  else if (kind === 1) limiter = { kind: "lockout", failures: b, lockoutMs: a };
+  if (kind === 0 && b === 0) limiter = { kind: "bucket", bucketMs: a, failures: 0, lockoutMs: 0, decayMs: 0 };
+  else if (kind === 1) limiter = { kind: "lockout", failures: b, lockoutMs: a, decayMs: 0 };
   else return undefined;
   return isLimiterState(limiter) ? limiter : undefined;
 }

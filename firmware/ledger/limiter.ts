@@ -5,9 +5,9 @@
 
 /**
  * Nexus (all keypads): a bucket of uptime. An entry is verified only while the bucket holds one attempt's worth
- * and no lockout (OPAYGO_LOCKOUT's schedule) runs; every verified entry costs one attempt whatever its verdict (as
- * the reference does, which also makes a valid code cost one attempt). Refilled by powered uptime, never by
- * wall-clock time.
+ * and no lockout (LOCKOUT) runs; every verified entry costs one attempt (as the reference), except that a code
+ * spent for the first time refunds its own. So public codes, which anyone can type, cost one each. Refilled by
+ * powered uptime, never by wall-clock time.
  */
 export const NEXUS_BUCKET = Object.freeze({
   /** Attempts in the bucket of a factory-fresh device. */
@@ -19,22 +19,36 @@ export const NEXUS_BUCKET = Object.freeze({
 } as const);
 
 /**
- * The doubling lockout, OpenPAYGO's own and Nexus's on top of its bucket: failures are counted; the first
- * `freeFailures` cost nothing, after that failure number n locks entry for 2^(n-2) minutes, at most 512 (OpenPAYGO's
- * reference schedule: 2, 4, ... 512). A valid code resets the count; a code already used is not a failure. The
- * lockout runs down in powered uptime only, so neither a power cut nor a clock set back shortens it.
+ * The lockout, every protocol's (Nexus's on top of its bucket): a count of failures that only a guess raises and
+ * only powered time lowers (issue 11). The first `freeFailures` cost nothing, then failure number n locks entry for
+ * 2^(n-2) minutes (2, 4, ... as OpenPAYGO-HW), at most `maxLockoutMs`; one failure is forgiven per `decayMs` of
+ * powered uptime with no lockout running and no new failure. No code relieves it: a valid code, a used one, a
+ * public one and a malformed entry leave the count as it is (the references reset it on a valid code, so each code
+ * bought or read off a sticker bought about 11 quick guesses). So in any uptime T an attacker gets at most
+ * maxFailures + T / decayMs guesses, whatever they interleave (docs/SECURITY.md, "The keypad attacker"):
+ * 656 in 10 years, against 10,282 with OpenPAYGO-HW's 512-minute cap and reset.
  */
-export const OPAYGO_LOCKOUT = Object.freeze({
+export const LOCKOUT = Object.freeze({
   freeFailures: 2,
-  /** Counting stops here: the lockout has reached its maximum (2^(11-2) = 512 minutes). */
-  maxFailures: 11,
-  maxLockoutMs: 512 * 60_000,
+  /** Counting stops here: the lockout has reached its maximum (2^(15-2) = 8,192 minutes, 5.7 days). */
+  maxFailures: 15,
+  maxLockoutMs: 8192 * 60_000,
+  /**
+   * Quiet powered uptime that forgives one failure. Equal to the longest lockout: each guess past the ramp then
+   * costs one of them, so the 10-year count is the goal's (Nexus small: 656 guesses x 2^-12 is 16 % against 25 %;
+   * OpenPAYGO 8.8 % against 10 %; simulated by `npm run bench -- odds`). A customer's three mistypes on a clean count wait 2 minutes in all.
+   */
+  decayMs: 8192 * 60_000,
 } as const);
 
-/** Failures since the last valid code, and the uptime left before entry is allowed again. */
+/**
+ * Failures not yet forgiven, the uptime left before entry is allowed again, and the quiet uptime counted towards
+ * forgiving the next failure (0 unless failures > 0 and no lockout runs).
+ */
 export interface Lockout {
   readonly failures: number;
   readonly lockoutMs: number;
+  readonly decayMs: number;
 }
 
 /** The limiter's durable state. Durations, not deadlines: uptime restarts at every boot. */
@@ -44,20 +58,25 @@ export type LimiterState =
   /** OpenPAYGO: the lockout alone. */
   | ({ readonly kind: "lockout" } & Lockout);
 
-/** How a verified entry ended, as the limiter counts it. */
-export type AttemptOutcome = "applied" | "duplicate" | "invalid";
+/**
+ * How a verified entry ended, as the limiter counts it: `spent` a code that needed the device's secret, applied for
+ * the first time (it refunds its own bucket attempt, nothing more); `public` a code anyone can type (test, display,
+ * passthrough, ID confirmation); `duplicate` a code already used or not taken now; `invalid` a well-formed guess
+ * that failed. Malformed entries never reach the limiter.
+ */
+export type AttemptOutcome = "spent" | "public" | "duplicate" | "invalid";
 
 const _BUCKET_MAX_MS = NEXUS_BUCKET.maxAttempts * NEXUS_BUCKET.refillMs;
+const _CLEAR: Lockout = Object.freeze({ failures: 0, lockoutMs: 0, decayMs: 0 });
 
 /** The limiter a protocol gets on a factory-fresh device, chosen by the protocol's provisioning name. */
 export function initialLimiter(protocolName: string): LimiterState {
-  if (protocolName === "openpaygo") return { kind: "lockout", failures: 0, lockoutMs: 0 };
+  if (protocolName === "openpaygo") return { kind: "lockout", ..._CLEAR };
   if (protocolName === "nexus-full" || protocolName === "nexus-small")
     return {
       kind: "bucket",
       bucketMs: NEXUS_BUCKET.initialAttempts * NEXUS_BUCKET.refillMs,
-      failures: 0,
-      lockoutMs: 0,
+      ..._CLEAR,
     };
   throw new RangeError(`"protocol" expected openpaygo, nexus-full or nexus-small, got ${protocolName}`);
 }
@@ -81,13 +100,27 @@ export function limiterWaitMs(limiter: LimiterState): number {
 
 /** The limiter after `ms` more of powered uptime. */
 export function elapseLimiter(limiter: LimiterState, ms: number): LimiterState {
-  const lockoutMs = Math.max(0, limiter.lockoutMs - ms);
+  const lockout = _elapseLockout(limiter, ms);
   if (limiter.kind === "bucket") {
     const bucketMs = Math.min(_BUCKET_MAX_MS, limiter.bucketMs + ms);
-    if (bucketMs === limiter.bucketMs && lockoutMs === limiter.lockoutMs) return limiter;
-    return { ...limiter, bucketMs, lockoutMs };
+    if (bucketMs === limiter.bucketMs && lockout === limiter) return limiter;
+    return _bucket(bucketMs, lockout);
   }
-  return lockoutMs === limiter.lockoutMs ? limiter : { ...limiter, lockoutMs };
+  return lockout === limiter ? limiter : _lockout(lockout);
+}
+
+/** The lockout runs down first; quiet uptime after it forgives one failure per LOCKOUT.decayMs. */
+function _elapseLockout(lockout: Lockout, ms: number): Lockout {
+  const { failures, lockoutMs, decayMs } = lockout;
+  if (failures === 0 || ms === 0) return lockout;
+  const quiet = decayMs + Math.max(0, ms - lockoutMs);
+  const forgiven = Math.min(failures, Math.floor(quiet / LOCKOUT.decayMs));
+  const left = failures - forgiven;
+  return {
+    failures: left,
+    lockoutMs: Math.max(0, lockoutMs - ms),
+    decayMs: left === 0 ? 0 : quiet - forgiven * LOCKOUT.decayMs,
+  };
 }
 
 /**
@@ -95,34 +128,49 @@ export function elapseLimiter(limiter: LimiterState, ms: number): LimiterState {
  * not verified and costs nothing more.
  */
 export function chargeLimiter(limiter: LimiterState, outcome: AttemptOutcome): LimiterState {
-  const { failures, lockoutMs } = _chargeLockout(limiter, outcome);
-  if (limiter.kind === "bucket")
-    return { kind: "bucket", bucketMs: Math.max(0, limiter.bucketMs - NEXUS_BUCKET.refillMs), failures, lockoutMs };
-  // Unchanged (a used code, or a valid one with no failures counted): the same object, so nothing is written.
-  if (failures === limiter.failures && lockoutMs === limiter.lockoutMs) return limiter;
-  return { kind: "lockout", failures, lockoutMs };
+  const lockout = outcome === "invalid" ? _fail(limiter) : limiter;
+  if (limiter.kind === "bucket") {
+    const bucketMs = outcome === "spent" ? limiter.bucketMs : Math.max(0, limiter.bucketMs - NEXUS_BUCKET.refillMs);
+    if (bucketMs === limiter.bucketMs && lockout === limiter) return limiter;
+    return _bucket(bucketMs, lockout);
+  }
+  // Unchanged (anything but a failure): the same object, so nothing is written.
+  return lockout === limiter ? limiter : _lockout(lockout);
 }
 
-/** The lockout after a verified entry. */
-function _chargeLockout(lockout: Lockout, outcome: AttemptOutcome): Lockout {
-  if (outcome === "duplicate") return lockout;
-  if (outcome === "applied") return { failures: 0, lockoutMs: 0 };
-  const failures = Math.min(OPAYGO_LOCKOUT.maxFailures, lockout.failures + 1);
-  return { failures, lockoutMs: lockoutAfter(failures) };
+/**
+ * The states built field by field: `lockout` may be the whole limiter, whose own `bucketMs` a spread would copy
+ * over the new one (that left the bucket uncharged and unrefilled while no failure was counted).
+ */
+function _bucket(bucketMs: number, { failures, lockoutMs, decayMs }: Lockout): LimiterState {
+  return { kind: "bucket", bucketMs, failures, lockoutMs, decayMs };
+}
+
+function _lockout({ failures, lockoutMs, decayMs }: Lockout): LimiterState {
+  return { kind: "lockout", failures, lockoutMs, decayMs };
+}
+
+/** The lockout after a failed guess: one more failure, its lockout, and the quiet time starts again. */
+function _fail(lockout: Lockout): Lockout {
+  const failures = Math.min(LOCKOUT.maxFailures, lockout.failures + 1);
+  return { failures, lockoutMs: lockoutAfter(failures), decayMs: 0 };
 }
 
 /** The lockout, in ms, that failure number `failures` (counted from 1) starts. */
 export function lockoutAfter(failures: number): number {
-  if (failures <= OPAYGO_LOCKOUT.freeFailures) return 0;
-  return Math.min(OPAYGO_LOCKOUT.maxLockoutMs, 2 ** (failures - 2) * 60_000);
+  if (failures <= LOCKOUT.freeFailures) return 0;
+  return Math.min(LOCKOUT.maxLockoutMs, 2 ** (failures - 2) * 60_000);
 }
 
 /** Whether `limiter` is a state this firmware can produce (used to reject corrupt records). */
 export function isLimiterState(limiter: LimiterState): boolean {
   if (limiter.kind === "bucket" && !_isCount(limiter.bucketMs, _BUCKET_MAX_MS)) return false;
   return (
-    _isCount(limiter.failures, OPAYGO_LOCKOUT.maxFailures) &&
-    _isCount(limiter.lockoutMs, lockoutAfter(limiter.failures))
+    _isCount(limiter.failures, LOCKOUT.maxFailures) &&
+    _isCount(limiter.lockoutMs, lockoutAfter(limiter.failures)) &&
+    _isCount(limiter.decayMs, LOCKOUT.decayMs - 1) &&
+    // Quiet time is counted only while a failure waits to be forgiven and no lockout runs.
+    (limiter.decayMs === 0 || (limiter.failures > 0 && limiter.lockoutMs === 0))
   );
 }
 

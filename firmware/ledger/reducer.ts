@@ -166,6 +166,9 @@ function _entry<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, digits: 
   if (waitMs > 0) return { state, effects: [_feedback({ kind: "locked_out", waitMs })] };
 
   const verdict = protocol.verify(state.device.protocol, digits);
+  // Refused on its shape alone (anyone can check it): no guess, so nothing is charged or written.
+  if (verdict.kind === "invalid" && verdict.malformed === true)
+    return { state, effects: [_feedback({ kind: "invalid", reason: verdict.reason })] };
   let next = state;
   let outcome: AttemptOutcome;
   let feedback: Feedback;
@@ -179,9 +182,10 @@ function _entry<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, digits: 
   } else {
     const applied = _apply(state, verdict.action, verdict.state);
     next = applied.state;
-    outcome = applied.outcome;
+    // Only a code that needed the secret, spent now, refunds its own attempt; a public one never relieves.
+    outcome = applied.outcome === "spent" && !verdict.secret ? "public" : applied.outcome;
     feedback = applied.feedback;
-    if (verdict.action.type === "passthrough" && outcome === "applied")
+    if (verdict.action.type === "passthrough" && applied.outcome === "spent")
       extra.push({ type: "passthrough", digits: verdict.action.digits });
   }
   const limiter = chargeLimiter(next.device.limiter, outcome);
@@ -192,7 +196,7 @@ function _entry<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, digits: 
 
 interface _Applied<S> {
   readonly state: LedgerState<S>;
-  readonly outcome: AttemptOutcome;
+  readonly outcome: "spent" | "duplicate";
   readonly feedback: Feedback;
 }
 
@@ -203,14 +207,14 @@ function _apply<S>(state: LedgerState<S>, action: Action, replay: S): _Applied<S
   const marked = { ...device, protocol: replay };
   const applied = (next: DeviceState<S>, lease: Lease = state.lease): _Applied<S> => ({
     state: { ...state, device: next, lease },
-    outcome: "applied",
+    outcome: "spent",
     feedback: action.type === "display_id" ? { kind: "display_id" } : { kind: "applied", action },
   });
   switch (action.type) {
     case "add_credit":
       // Nexus: an unlocked unit marks the code used and answers "duplicate"; there is no credit to add to.
       if (payg.kind === "unlocked")
-        return { state: { ...state, device: marked }, outcome: "applied", feedback: { kind: "duplicate" } };
+        return { state: { ...state, device: marked }, outcome: "spent", feedback: { kind: "duplicate" } };
       return applied({ ...marked, payg: _metered(_sum(payg.creditSeconds, action.seconds), payg.testSeconds) });
     case "set_credit":
       // Replaces everything left, test power and the running lease included (Nexus sets its one credit counter).

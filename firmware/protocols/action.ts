@@ -23,8 +23,14 @@ export type Action =
  * The device-side answer to one keycode. `applied` carries the protocol's new replay state, which the caller
  * commits together with the action's effect in one journal record. `duplicate` is a genuine code already used
  * (not a failed attempt); `invalid` is anything else, with a reason for logs and tests.
+ *
+ * The attempt limiter reads two more facts (docs/SECURITY.md, "The keypad attacker"): `secret` says whether making
+ * the code needed the device's secret (false: public, test, display, passthrough and ID-confirmation codes, which
+ * anyone can type, so they never relieve the limiter); `malformed` says that the entry was refused on its shape
+ * alone (length, keys, fields no code holds, a MAC under a published key), which anyone can check without the
+ * secret, so it is no guess and is not counted as one.
  */
 export type Verdict<S> =
-  | { readonly kind: "applied"; readonly action: Action; readonly state: S }
+  | { readonly kind: "applied"; readonly action: Action; readonly state: S; readonly secret: boolean }
   | { readonly kind: "duplicate" }
-  | { readonly kind: "invalid"; readonly reason: string };
+  | { readonly kind: "invalid"; readonly reason: string; readonly malformed?: true };

@@ -53,14 +53,22 @@ export function fakeProtocol(name: "nexus-full" | "nexus-small" | "openpaygo"): 
     name,
     initialState: () => ({ used: [] }),
     verify(state: FakeState, entry: string): Verdict<FakeState> {
-      if (!/^\d{8}$/.test(entry)) return { kind: "invalid", reason: "not 8 digits" };
+      if (!/^\d{8}$/.test(entry)) return { kind: "invalid", reason: "not 8 digits", malformed: true };
       const id = Number(entry.slice(0, 2));
       const op = Number(entry[2]);
       const minutes = Number(entry.slice(3, 7));
       if (fakeCode(id, op, minutes) !== entry) return { kind: "invalid", reason: "bad check digit" };
       if (op >= _OPS.length) return { kind: "invalid", reason: "unknown op" };
       if (state.used.includes(id)) return { kind: "duplicate" };
-      return { kind: "applied", action: _OPS[op](minutes), state: { used: [...state.used, id].sort((a, b) => a - b) } };
+      const used = [...state.used, id].sort((a, b) => a - b);
+      // As the real protocols: credit, unlock and flag codes need the secret; test, display, none and passthrough
+      // codes stand for the ones anyone can type.
+      return {
+        kind: "applied",
+        action: _OPS[op](minutes),
+        state: { used },
+        secret: op <= FAKE_OP.clearRestricted && op !== FAKE_OP.test && op !== FAKE_OP.allowTest,
+      };
     },
     toWords: (state) => [state.used.length, ...state.used],
     fromWords(words) {

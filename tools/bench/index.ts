@@ -11,6 +11,7 @@ import * as chips from "./chips";
 import * as startup from "./startup";
 import * as web from "./web";
 import * as hub from "./hub";
+import * as odds from "./odds";
 
 /** Each section prints its own table(s). */
 const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [
@@ -26,6 +27,7 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   sms,
   web,
   hub,
+  odds,
 ];
 
 async function main(names: string[]): Promise<void> {

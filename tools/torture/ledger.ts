@@ -174,5 +174,7 @@ function _garbage(random: Random, name: TortureProtocol): string {
 export function atLeastAsStrict(a: LimiterState, b: LimiterState): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === "bucket" && b.kind === "bucket" && a.bucketMs > b.bucketMs) return false;
-  return a.failures >= b.failures && a.lockoutMs >= b.lockoutMs;
+  if (a.failures < b.failures || a.lockoutMs < b.lockoutMs) return false;
+  // With as many failures, less quiet time counted towards forgiving one is stricter.
+  return a.failures > b.failures || a.decayMs <= b.decayMs;
 }

@@ -52,6 +52,8 @@ export interface NexusFullOptions {
 }
 
 const _invalid = (reason: string): Verdict<NexusState> => ({ kind: "invalid", reason });
+/** Refused on its shape: no secret decides it, so the limiter does not count it as a guess. */
+const _malformed = (reason: string): Verdict<NexusState> => ({ kind: "invalid", reason, malformed: true });
 const DUPLICATE: Verdict<NexusState> = Object.freeze({ kind: "duplicate" });
 
 /** The full-keypad protocol bound to one device. */
@@ -74,17 +76,17 @@ export function nexusFull(options: NexusFullOptions): KeycodeProtocol<NexusState
     const mac = _number(digits, OBSCURED_DIGITS, MAC_DIGITS);
     obscureFull(h, digits, mac, -1);
     const type = digits[0];
-    if (type > FULL_TYPE.DEMO) return _invalid(`type ${type} is not an activation type`);
+    if (type > FULL_TYPE.DEMO) return _malformed(`type ${type} is not an activation type`);
     const low = digits[1] * 10 + digits[2];
-    if (low > 63) return _invalid(`message id ${low} is not 00-63`);
+    if (low > 63) return _malformed(`message id ${low} is not 00-63`);
     const messageId = inferId(state, low);
     if (messageId < 0) return _invalid("message id would pass 2^32-1");
     const body = _number(digits, 3, 5);
     if (type === FULL_TYPE.WIPE_STATE) {
       // Flaw 3: the reference discards the 4 reserved digits unread (nexus_keycode_pro_full_parse_activation), and
       // the MAC covers only the target digit, so 10^4 variants of one wipe code all verify. Only zeros are valid.
-      if (body >= 10) return _invalid("wipe state reserved digits are not 0000");
-      if (body > 3) return _invalid(`wipe target ${body} is not 0-3`);
+      if (body >= 10) return _malformed("wipe state reserved digits are not 0000");
+      if (body > 3) return _malformed(`wipe target ${body} is not 0-3`);
     }
     if (fullMac(h, key, messageId, type, body) !== mac) return _invalid("MAC mismatch");
     if (isUsed(state, messageId)) return DUPLICATE;
@@ -128,23 +130,24 @@ export function nexusFull(options: NexusFullOptions): KeycodeProtocol<NexusState
       case FULL_TYPE.ALLOW_TEST:
       case FULL_TYPE.DISPLAY_ID:
         // Exactly [type][MAC], 7 digits (the reference also insists that every digit is consumed).
-        if (length !== 1 + MAC_DIGITS) return _invalid(`type ${type} expects 7 digits, got ${length}`);
-        if (fullMac(h, ZERO_KEY, 0, type, 0) !== _number(digits, 1, MAC_DIGITS)) return _invalid("MAC mismatch");
-        if (type === FULL_TYPE.DISPLAY_ID) return _applied({ type: "display_id" }, state);
+        if (length !== 1 + MAC_DIGITS) return _malformed(`type ${type} expects 7 digits, got ${length}`);
+        if (fullMac(h, ZERO_KEY, 0, type, 0) !== _number(digits, 1, MAC_DIGITS)) return _malformed("MAC mismatch");
+        if (type === FULL_TYPE.DISPLAY_ID) return _public({ type: "display_id" }, state);
         // The reference counts nothing here: one public code, free power whenever the limiter allows. Counted like
         // the QC codes, in the state journalled with the test power; at the cap a duplicate (no lockout failure).
         if (state.shortTests >= allowTestMax) return DUPLICATE;
-        return _applied(
+        return _public(
           { type: "test", seconds: ALLOW_TEST_SECONDS, whenLocked: true },
           { ...state, shortTests: state.shortTests + 1 },
         );
       case FULL_TYPE.QC_TEST: {
-        if (length !== 1 + 5 + MAC_DIGITS) return _invalid(`type 5 expects 12 digits, got ${length}`);
+        if (length !== 1 + 5 + MAC_DIGITS) return _malformed(`type 5 expects 12 digits, got ${length}`);
         // Flaw 3: the 3 reserved digits are not MAC-covered; the reference discards them, so must be zero here.
-        if (_number(digits, 1, 3) !== 0) return _invalid("QC test reserved digits are not 000");
+        if (_number(digits, 1, 3) !== 0) return _malformed("QC test reserved digits are not 000");
         const minutes = _number(digits, 4, 2);
-        if (fullMac(h, ZERO_KEY, 0, type, minutes) !== _number(digits, 6, MAC_DIGITS)) return _invalid("MAC mismatch");
-        if (minutes === 0) return _invalid("QC test of 0 minutes");
+        if (fullMac(h, ZERO_KEY, 0, type, minutes) !== _number(digits, 6, MAC_DIGITS))
+          return _malformed("MAC mismatch");
+        if (minutes === 0) return _malformed("QC test of 0 minutes");
         const seconds = minutes * 60;
         // Flaw 6: the lifetime counts travel in the replay state, committed with the credit in one journal record,
         // and no wipe resets them (the reference's wipe-IDs codes zero qc_test_codes_received).
@@ -152,20 +155,20 @@ export function nexusFull(options: NexusFullOptions): KeycodeProtocol<NexusState
         if (short ? state.qcShort >= qcShortMax : state.qcLong >= qcLongMax) return DUPLICATE;
         const next = short ? { ...state, qcShort: state.qcShort + 1 } : { ...state, qcLong: state.qcLong + 1 };
         // Only the one-hour code stacks on credit; others need a locked device (nexus_keycode_pro_can_unit_accept_qc_code).
-        return _applied({ type: "test", seconds, whenLocked: seconds !== QC_LONG_SECONDS }, next);
+        return _public({ type: "test", seconds, whenLocked: seconds !== QC_LONG_SECONDS }, next);
       }
       case FULL_TYPE.DEVICE_ID_CONFIRMATION:
-        if (length < 9 || length > 11) return _invalid(`type 7 expects 9-11 digits, got ${length}`);
+        if (length < 9 || length > 11) return _malformed(`type 7 expects 9-11 digits, got ${length}`);
         if (deviceId === undefined || _number(digits, 1, length - 1) !== deviceId)
-          return _invalid("device ID does not match");
-        return _applied({ type: "none" }, state);
+          return _malformed("device ID does not match");
+        return _public({ type: "none" }, state);
       case FULL_TYPE.PASSTHROUGH:
-        if (length < 3) return _invalid("passthrough needs a subtype and a body");
-        return _applied({ type: "passthrough", digits: _text(digits, 1, length - 1) }, state);
+        if (length < 3) return _malformed("passthrough needs a subtype and a body");
+        return _public({ type: "passthrough", digits: _text(digits, 1, length - 1) }, state);
       default:
         // Flaw 4: types 0-3 are 14 digits; the reference parses a shorter one as a factory message with body 0,
         // so `0` + MAC(id 0, add credit, 0 hours) of 7 digits is "add 0 hours" and marks message ID 0.
-        return _invalid(`type ${type} expects 14 digits, got ${length}`);
+        return _malformed(`type ${type} expects 14 digits, got ${length}`);
     }
   }
 
@@ -174,12 +177,12 @@ export function nexusFull(options: NexusFullOptions): KeycodeProtocol<NexusState
     initialState: () => freshState(restricted),
     verify(state: NexusState, entry: string): Verdict<NexusState> {
       if (!isNexusState(state)) return _invalid("bad state: not a Nexus replay state");
-      if (typeof entry !== "string") return _invalid("entry is not a string");
+      if (typeof entry !== "string") return _malformed("entry is not a string");
       const length = entry.length;
-      if (length < 1 || length > MAX_ENTRY) return _invalid(`entry of ${length} digits`);
+      if (length < 1 || length > MAX_ENTRY) return _malformed(`entry of ${length} digits`);
       for (let i = 0; i < length; i++) {
         const d = entry.charCodeAt(i) - 48;
-        if (d < 0 || d > 9) return _invalid("entry is not all digits");
+        if (d < 0 || d > 9) return _malformed("entry is not all digits");
         digits[i] = d;
       }
       return length === ACTIVATION_LENGTH ? verifyActivation(state) : verifyFactory(state, length);
@@ -196,8 +199,14 @@ function _dropsUnused(state: NexusState, id: number): boolean {
   return false;
 }
 
+/** A code made with the device's key. */
 function _applied(action: Action, state: NexusState): Verdict<NexusState> {
-  return { kind: "applied", action, state };
+  return { kind: "applied", action, state, secret: true };
+}
+
+/** A factory code: a published key or none (test, display ID, ID confirmation, passthrough). */
+function _public(action: Action, state: NexusState): Verdict<NexusState> {
+  return { kind: "applied", action, state, secret: false };
 }
 
 /** The decimal value of digits[from, from+count); count <= 10 stays exact as a double. */

@@ -53,7 +53,22 @@ export interface NexusSmallOptions {
 }
 
 const _invalid = (reason: string): Verdict<NexusState> => ({ kind: "invalid", reason });
-const _applied = (action: Action, state: NexusState): Verdict<NexusState> => ({ kind: "applied", action, state });
+/** Refused on its shape (the pad is public, so the header is too): no secret decides it, so it is no guess. */
+const _malformed = (reason: string): Verdict<NexusState> => ({ kind: "invalid", reason, malformed: true });
+/** A code made with the device's key. */
+const _applied = (action: Action, state: NexusState): Verdict<NexusState> => ({
+  kind: "applied",
+  action,
+  state,
+  secret: true,
+});
+/** A test code: signed with the published all-0xFF key. */
+const _public = (action: Action, state: NexusState): Verdict<NexusState> => ({
+  kind: "applied",
+  action,
+  state,
+  secret: false,
+});
 const DUPLICATE: Verdict<NexusState> = Object.freeze({ kind: "duplicate" });
 
 /** The small-keypad protocol bound to one device. */
@@ -90,12 +105,14 @@ export function nexusSmall(options: NexusSmallOptions): KeycodeProtocol<NexusSta
 
   function verifyMaintenanceOrTest(state: NexusState, low6: number, fn: number, mac: number) {
     // Maintenance and test codes are issued with ID 0 and the MAC covers it; nothing else is a genuine code.
-    if (low6 !== 0) return _invalid("maintenance and test codes carry ID 0");
+    if (low6 !== 0) return _malformed("maintenance and test codes carry ID 0");
     if (fn >= 0x80) {
       if (smallMac(h, key, 0, SMALL_TYPE.MAINTENANCE_OR_TEST, fn) !== mac) return _invalid("MAC mismatch");
       switch (fn & 0x7f) {
+        // Spent once per lifetime as the wipes below: typed again, one constant code would zero the credit again.
         case MAINTENANCE.WIPE_CREDIT:
-          return _applied({ type: "set_credit", seconds: 0 }, state);
+          if (state.smallWipeCredit) return DUPLICATE;
+          return _applied({ type: "set_credit", seconds: 0 }, { ...state, smallWipeCredit: true });
         // Flaw 2: each wipe below is one constant code per device (no ID to mark), and on the reference it resets
         // the window on every entry, so each entry re-opens IDs 0-63 again. Here each applies once per lifetime; a
         // second resync is the operator's journal recovery (`solkey recover`).
@@ -109,19 +126,19 @@ export function nexusSmall(options: NexusSmallOptions): KeycodeProtocol<NexusSta
           return _invalid(`maintenance function ${fn & 0x7f} is not 0-2`);
       }
     }
-    if (smallMac(h, FF_KEY, 0, SMALL_TYPE.MAINTENANCE_OR_TEST, fn) !== mac) return _invalid("MAC mismatch");
-    if (fn > TEST.QC) return _invalid(`test function ${fn} is not 0-1`);
+    if (smallMac(h, FF_KEY, 0, SMALL_TYPE.MAINTENANCE_OR_TEST, fn) !== mac) return _malformed("MAC mismatch");
+    if (fn > TEST.QC) return _malformed(`test function ${fn} is not 0-1`);
     // Flaw 6: the counts are part of the state the ledger journals with the credit; wipes do not reset them. The
     // short test is one public code with no count on the reference (free power whenever the limiter allows).
     if (fn === TEST.SHORT) {
       if (state.shortTests >= shortTestMax) return DUPLICATE;
-      return _applied(
+      return _public(
         { type: "test", seconds: ALLOW_TEST_SECONDS, whenLocked: true },
         { ...state, shortTests: state.shortTests + 1 },
       );
     }
     if (state.qcLong >= qcLongMax) return DUPLICATE;
-    return _applied(
+    return _public(
       { type: "test", seconds: QC_LONG_SECONDS, whenLocked: false },
       { ...state, qcLong: state.qcLong + 1 },
     );
@@ -129,10 +146,10 @@ export function nexusSmall(options: NexusSmallOptions): KeycodeProtocol<NexusSta
 
   function verifyExtended(state: NexusState, low6: number, increment: number, mac: number) {
     // Flaw 5: the reference always accepts these (nexus_keycode_pro_small_internal_bitstream_passthrough).
-    if (!extended) return _invalid("extended small messages are disabled");
-    if (low6 >> 5 !== 1 || ((low6 >> 2) & 7) !== 0) return _invalid("not an extended set-credit message");
+    if (!extended) return _malformed("extended small messages are disabled");
+    if (low6 >> 5 !== 1 || ((low6 >> 2) & 7) !== 0) return _malformed("not an extended set-credit message");
     const days = increment === INCREMENT.UNLOCK ? 0 : increment === INCREMENT.LOCK ? 0 : setIncrementDays(increment);
-    if (days < 0) return _invalid(`set credit increment ${increment} is reserved`);
+    if (days < 0) return _malformed(`set credit increment ${increment} is reserved`);
     // Only 2 ID bits: try each window ID with those bits (extended_small_infer_windowed_message_id, which skips used
     // IDs; here a used one that matches makes the verdict "duplicate" rather than "invalid").
     const lowest = state.highest - WINDOW_BELOW;
@@ -156,12 +173,12 @@ export function nexusSmall(options: NexusSmallOptions): KeycodeProtocol<NexusSta
     initialState: () => freshState(restricted),
     verify(state: NexusState, entry: string): Verdict<NexusState> {
       if (!isNexusState(state)) return _invalid("bad state: not a Nexus replay state");
-      if (typeof entry !== "string" || entry.length !== SMALL_LENGTH) return _invalid("entry is not 14 symbols");
+      if (typeof entry !== "string" || entry.length !== SMALL_LENGTH) return _malformed("entry is not 14 symbols");
       let header = 0;
       let mac = 0;
       for (let i = 0; i < SMALL_LENGTH; i++) {
         const v = entry.charCodeAt(i) - 50; // keys "2345" are symbol values 0-3
-        if (v < 0 || v > 3) return _invalid("entry has a key outside 2-5");
+        if (v < 0 || v > 3) return _malformed("entry has a key outside 2-5");
         if (i < 8) header = (header << 2) | v;
         else mac = (mac << 2) | v;
       }

@@ -21,8 +21,12 @@ const WORDS_TAG = 0x4e580001; // "NX", layout 1
 // small-keypad wipe flags. Written only when one of them is set, so a state layout 1 could hold keeps its layout-1
 // words (and an older record its bytes); layout-1 words read as a count of 0 and unspent wipes.
 const WORDS_TAG_2 = 0x4e580002;
+// Layout 3 (added with the spent small wipe-credit code): flag bit 28 holds `smallWipeCredit`, written only when set,
+// so older states keep their layout-1 or layout-2 words; those read as an unspent wipe-credit code.
+const WORDS_TAG_3 = 0x4e580003;
 const FLAGS_1 = 0x3ffff; // the flag bits layout 1 defines
-const FLAGS_2 = 0xfffffff; // ... and layout 2
+const FLAGS_2 = 0xfffffff; // ... layout 2
+const FLAGS_3 = 0x1fffffff; // ... and layout 3
 
 export interface NexusState {
   /** Highest message ID the window has reached, 23..2^32-1. */
@@ -45,6 +49,12 @@ export interface NexusState {
    */
   readonly smallWipeIds: boolean;
   readonly smallWipeCreditAndIds: boolean;
+  /**
+   * Whether the small keypad's wipe-credit code was applied: one constant code per device too, so it is spent like
+   * the wipes above (typed again it would zero the credit again and again, and before the limiter stopped counting
+   * applied codes as relief, each entry reset the lockout: issue 11, finding 2). Added in words layout 3.
+   */
+  readonly smallWipeCredit: boolean;
   /** The product's "restricted" flag, cleared by the clear-restricted-flag codes. */
   readonly restricted: boolean;
   /** Full ID of the last full-keypad wipe-IDs code applied, -1 if none; later wipes must be above it (see wipe). */
@@ -61,6 +71,7 @@ export function freshState(restricted: boolean): NexusState {
     shortTests: 0,
     smallWipeIds: false,
     smallWipeCreditAndIds: false,
+    smallWipeCredit: false,
     restricted,
     lastWipe: -1,
   };
@@ -83,6 +94,7 @@ export function isNexusState(state: unknown): state is NexusState {
     _u8(s.shortTests) &&
     typeof s.smallWipeIds === "boolean" &&
     typeof s.smallWipeCreditAndIds === "boolean" &&
+    typeof s.smallWipeCredit === "boolean" &&
     typeof s.restricted === "boolean" &&
     (s.lastWipe === -1 || _u32(s.lastWipe))
   );
@@ -133,8 +145,8 @@ export function resetWindow(state: NexusState): NexusState {
 
 /**
  * The state as five unsigned 32-bit words: tag, highest, used, counts and flags, last wipe ID. Flags: bits 0-7
- * qcShort, 8-15 qcLong, 16 restricted, 17 lastWipe is set; layout 2 only: bits 18-25 shortTests, 26 smallWipeIds,
- * 27 smallWipeCreditAndIds.
+ * qcShort, 8-15 qcLong, 16 restricted, 17 lastWipe is set; layout 2 on: bits 18-25 shortTests, 26 smallWipeIds,
+ * 27 smallWipeCreditAndIds; layout 3 only: bit 28 smallWipeCredit. The tag is the oldest layout that holds the flags.
  */
 export function stateToWords(state: NexusState): number[] {
   const hasWipe = state.lastWipe >= 0;
@@ -145,19 +157,22 @@ export function stateToWords(state: NexusState): number[] {
     (hasWipe ? 0x20000 : 0) |
     (state.shortTests << 18) |
     (state.smallWipeIds ? 0x4000000 : 0) |
-    (state.smallWipeCreditAndIds ? 0x8000000 : 0);
-  return [flags > FLAGS_1 ? WORDS_TAG_2 : WORDS_TAG, state.highest, state.used, flags, hasWipe ? state.lastWipe : 0];
+    (state.smallWipeCreditAndIds ? 0x8000000 : 0) |
+    (state.smallWipeCredit ? 0x10000000 : 0);
+  const tag = flags > FLAGS_2 ? WORDS_TAG_3 : flags > FLAGS_1 ? WORDS_TAG_2 : WORDS_TAG;
+  return [tag, state.highest, state.used, flags, hasWipe ? state.lastWipe : 0];
 }
 
 /** Back from `stateToWords`; undefined for words this layout cannot have written. */
 export function stateFromWords(words: readonly number[]): NexusState | undefined {
   if (!Array.isArray(words) || words.length !== 5) return undefined;
   const [tag, highest, used, flags, wipe] = words;
-  // Layout 2 is written only for flags that layout 1 cannot hold: anything else is not a word list this code wrote.
-  if (tag === WORDS_TAG ? !_u32(flags) || flags > FLAGS_1 : tag !== WORDS_TAG_2 || !_u32(flags) || flags <= FLAGS_1)
-    return undefined;
+  // Each layout is written only for flags the one before cannot hold: anything else is not a word list this code wrote.
+  const lowest = tag === WORDS_TAG ? 0 : tag === WORDS_TAG_2 ? FLAGS_1 + 1 : tag === WORDS_TAG_3 ? FLAGS_2 + 1 : -1;
+  const highestFlags = tag === WORDS_TAG ? FLAGS_1 : tag === WORDS_TAG_2 ? FLAGS_2 : FLAGS_3;
+  if (lowest < 0 || !_u32(flags) || flags < lowest || flags > highestFlags) return undefined;
   if (!_u32(highest) || highest < WINDOW_BELOW || !_u32(used) || used > ALL_USED) return undefined;
-  if (flags > FLAGS_2 || !_u32(wipe) || ((flags & 0x20000) === 0 && wipe !== 0)) return undefined;
+  if (!_u32(wipe) || ((flags & 0x20000) === 0 && wipe !== 0)) return undefined;
   return {
     highest,
     used,
@@ -166,6 +181,7 @@ export function stateFromWords(words: readonly number[]): NexusState | undefined
     shortTests: (flags >> 18) & 0xff,
     smallWipeIds: (flags & 0x4000000) !== 0,
     smallWipeCreditAndIds: (flags & 0x8000000) !== 0,
+    smallWipeCredit: (flags & 0x10000000) !== 0,
     restricted: (flags & 0x10000) !== 0,
     lastWipe: (flags & 0x20000) !== 0 ? wipe : -1,
   };

@@ -93,10 +93,11 @@ class _OpenPaygo implements OpenPaygoProtocol {
   }
 
   verify(state: OpenPaygoState, entry: string): Verdict<OpenPaygoState> {
-    if (typeof entry !== "string") return _invalid(`expected a string of digits, got ${typeof entry}`);
+    // Not a string, wrong length or keys: no secret decides it, so the limiter does not count it as a guess.
+    if (typeof entry !== "string") return _malformed(`expected a string of digits, got ${typeof entry}`);
     if (!_isState(state)) return _invalid("not an OpenPAYGO replay state");
     const parsed = parseToken(entry, this.extended !== undefined, this.restricted);
-    if (typeof parsed === "string") return _invalid(parsed);
+    if (typeof parsed === "string") return _malformed(parsed);
     const scanner = parsed.extended ? this.extended! : this.standard;
     const value = scanner.chain.valueOf(parsed.code);
     if (value === 996 || value === 997) return _invalid(`value ${value} is reserved`);
@@ -107,7 +108,12 @@ class _OpenPaygo implements OpenPaygoProtocol {
       return _invalid(`not this device's token for counts ${lowestCount(state)}-${_highestCount(state, value)}`);
     }
     const type = tokenTypeOf(found, value)!;
-    return { kind: "applied", action: this.action(type, value), state: afterApplying(state, found, type) };
+    return {
+      kind: "applied",
+      action: this.action(type, value),
+      state: afterApplying(state, found, type),
+      secret: true,
+    };
   }
 
   toWords(state: OpenPaygoState): number[] {
@@ -203,4 +209,8 @@ function _isState(state: OpenPaygoState): boolean {
 
 function _invalid(reason: string): Verdict<OpenPaygoState> {
   return { kind: "invalid", reason };
+}
+
+function _malformed(reason: string): Verdict<OpenPaygoState> {
+  return { kind: "invalid", reason, malformed: true };
 }
