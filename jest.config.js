@@ -17,6 +17,7 @@ module.exports = {
     "^flash$": "<rootDir>/hosts/node/flash.ts",
     "^timer$": "<rootDir>/hosts/node/timer.ts",
     "^mc/config$": "<rootDir>/hosts/node/simconfig.ts",
+    "^otp$": "<rootDir>/hosts/node/otp.ts",
   },
   testTimeout: 60000,
   reporters: ["default", "<rootDir>/test/summary-reporter.js"],

@@ -14,6 +14,15 @@ import Timer from "timer";
 /** Uptime resolution: credit, lease and limiter are counted in whole ticks of powered time. */
 export const TICK_MS = 1000;
 
+/**
+ * How long the load stays off after power-up before the first minute is charged (docs/DESIGN.md, "Brown-out
+ * back-off"): 5 s, x4 for each trailing one-minute session the journal's tally shows, at most 10 minutes. A supply
+ * that resets the device faster than this writes nothing and charges nothing.
+ */
+export function settleMs(shortSessions: number): number {
+  return Math.min(600_000, 5000 * 4 ** Math.min(shortSessions, 5));
+}
+
 /** What the device did, for the simulator's trace, tests and support logs (no effect on the device itself). */
 export type DeviceEvent =
   /** `locked`: the journal holds content but no readable record (ARCHITECTURE.md, Journal): codes are refused. */
@@ -42,7 +51,7 @@ export interface ControllerOptions<S> {
   readonly onPassthrough?: (digits: string) => void;
 }
 
-type Mode = "starting" | "ready" | "locked" | "fault";
+type Mode = "starting" | "settling" | "ready" | "locked" | "fault";
 
 export class Controller<S> {
   private mode: Mode = "starting";
@@ -72,13 +81,25 @@ export class Controller<S> {
         this.emit({ type: "feedback", pattern: "fault" });
         return;
       }
+      // Migration (docs/SPEC.md): the first boot of v2 firmware writes the state as a v2 record, then the OTP mark.
+      if (!journal.migrated) {
+        journal.append(encodeDevice(protocol, device));
+        journal.setMark();
+      }
       this.ledger = mount(device);
-      this.mode = "ready";
+      this.mode = "settling";
       this.emit({ type: "boot", status: "ready" });
-      this.step({ type: "boot" });
-      this.emitCredit();
-      this.ticker = Timer.repeat(() => this.guard(() => this.tick()), TICK_MS);
+      Timer.set(() => this.guard(() => this.start()), settleMs(journal.shortSessions));
     });
+  }
+
+  /** After the settle time: the ledger's boot (the first minute charged, the load on) and metering. */
+  private start(): void {
+    if (this.mode !== "settling") return;
+    this.mode = "ready";
+    this.step({ type: "boot" });
+    this.emitCredit();
+    this.ticker = Timer.repeat(() => this.guard(() => this.tick()), TICK_MS);
   }
 
   /** One key from the keypad. */
@@ -133,7 +154,10 @@ export class Controller<S> {
     const { protocol, journal, load } = this.options;
     const { state, effects } = reduce(protocol, this.ledger as LedgerState<S>, event);
     // Commit first: if the journal throws, guard() turns the load off and nothing of this step is shown.
-    for (const effect of effects) if (effect.type === "persist") journal.append(encodeDevice(protocol, effect.device));
+    for (const effect of effects) {
+      if (effect.type === "persist") journal.append(encodeDevice(protocol, effect.device), { codes: effect.codes });
+      else if (effect.type === "tick") journal.tick();
+    }
     this.ledger = state;
     for (const effect of effects) {
       if (effect.type === "load") {

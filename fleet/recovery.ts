@@ -24,6 +24,11 @@ export interface RecoveryRequest {
   readonly owed: Owed;
   /** Free text for the failure report (ticket number, what the customer said). */
   readonly note?: string;
+  /**
+   * The device's OTP anchor count, read off the chip (docs/SPEC.md, "Anchor and mark"; 0 on a device that never
+   * took a step): the recovery record must carry it, or the device mounts it as an older image and stays locked.
+   */
+  readonly anchor?: number;
 }
 
 export interface Recovery {
@@ -114,7 +119,7 @@ export function recoverDevice(
       if (verdict.kind === "applied")
         throw new Error(`recovery state of ${device.serial} would apply code #${code.seq} again: a solkey bug`);
     }
-    const journal = journalImage(record.board, protocol, state);
+    const journal = journalImage(record.board, protocol, state, record.key, request.anchor ?? 0);
     const previous = db
       .prepare("SELECT recovered_at FROM recoveries WHERE device_id = ? ORDER BY recovery_id DESC LIMIT 1")
       .get(device.deviceId) as { recovered_at: string } | undefined;

@@ -1,6 +1,7 @@
 // The journal image `solkey provision` writes with each device (ARCHITECTURE.md, Journal): where it goes on each
 // board, that it is record 1 holding the fresh device state and nothing else, and that a power cut during the first
 // code after provisioning can no longer lock a device.
+import { keyed, TEST_JOURNAL } from "./journal.helpers";
 import fs from "fs";
 import { CHECKPOINT_INTERVAL_MS, mount, reduce, type LedgerState } from "../firmware/ledger/reducer";
 import { decodeDevice, encodeDevice, mountedDevice } from "../firmware/ledger/codec";
@@ -10,7 +11,7 @@ import type { KeycodeProtocol } from "../firmware/protocols/protocol";
 import type { ProvisionRecord } from "../firmware/provision/record";
 import { BOARDS } from "../firmware/provision/board";
 import { CHIPS } from "../firmware/storage/flash";
-import { encodeRecord, Journal } from "../firmware/storage/journal";
+import { encodeRecordV1, Journal } from "../firmware/storage/journal";
 import { NorSim, PowerCut, TEARS } from "../hosts/node/nor";
 import { SIM_PARTITIONS } from "../hosts/node/simdevice";
 import { encodeCode, initialSeq, secretsOf } from "../fleet/codes";
@@ -77,13 +78,13 @@ describe.each(PROFILES)("the factory journal of a %s device on %s", (protocol, b
 
   it("is the whole region: record 1 holding the protocol's fresh state at offset 0, every other byte erased", () => {
     expect(journal.length).toBe(JOURNAL_AREAS[board].size);
-    const first = encodeRecord(encodeDevice(verifier, freshState(verifier)), 1, CHIPS[board].writeAlignment);
+    const first = encodeRecordV1(encodeDevice(verifier, freshState(verifier)), 1, CHIPS[board].writeAlignment);
     expect(Array.from(journal.subarray(0, first.length))).toEqual(Array.from(first));
     expect(journal.subarray(first.length).every((b) => b === 0xff)).toBe(true);
   });
 
   it("mounts as a record that decodes to the fresh state, not as a fresh (erased) journal", () => {
-    const mounted = Journal.mount(region(record, journal.slice())).mounted;
+    const mounted = Journal.mount(region(record, journal.slice()), keyed({ record })).mounted;
     expect(mounted).toMatchObject({ kind: "record", sequence: 1 });
     const state = mounted.kind === "record" ? decodeDevice(verifier, mounted.payload) : undefined;
     expect(state).toEqual(freshState(verifier));
@@ -95,7 +96,7 @@ describe.each(PROFILES)("the factory journal of a %s device on %s", (protocol, b
  * step, then one journal append per persist), on `flash`. Returns the device states committed, in order.
  */
 function firstCode<S>(protocol: KeycodeProtocol<S>, flash: NorSim, digits: string): DeviceState<S>[] {
-  const journal = Journal.mount(flash);
+  const journal = Journal.mount(flash, TEST_JOURNAL);
   const device = mountedDevice(protocol, journal.mounted);
   if (device === undefined) throw new Error(`journal mounted ${journal.mounted.kind}: the device is locked`);
   let ledger: LedgerState<S> = mount(device);
@@ -139,7 +140,7 @@ describe.each(PROFILES)("a power cut during the first code of a %s device on %s"
         flash.cut(cut, tear);
         expect(() => firstCode(verifier, flash, digits)).toThrow(PowerCut);
         flash.powerOn();
-        const mounted = Journal.mount(flash).mounted;
+        const mounted = Journal.mount(flash, TEST_JOURNAL).mounted;
         outcomes.push(mounted.kind);
         if (mounted.kind === "corrupt") {
           bad.push(`${id}: corrupt`);
@@ -149,7 +150,7 @@ describe.each(PROFILES)("a power cut during the first code of a %s device on %s"
           bad.push(`${id}: a state neither before nor after the code`);
         // Power on again and retype: the code counts once, and its credit is there less at most two leases.
         firstCode(verifier, flash, digits);
-        const after = Journal.mount(flash).mounted;
+        const after = Journal.mount(flash, TEST_JOURNAL).mounted;
         const state = after.kind === "record" ? decodeDevice(verifier, after.payload) : undefined;
         const credit = state?.payg.kind === "metered" ? state.payg.creditSeconds : -1;
         if (state === undefined || JSON.stringify(state.protocol) !== JSON.stringify(paid.protocol))

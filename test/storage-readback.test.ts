@@ -1,5 +1,6 @@
 // The journal's read-back retry (firmware/storage/journal.ts, invariant I2; docs/SPEC.md, "Writing"): a record that
 // does not read back moves to another block, never into an erase of the block holding the newest record.
+import { TEST_JOURNAL } from "./journal.helpers";
 import { ESP32, NRF52, type ChipProfile, type FlashStatus, type NorFlash } from "../firmware/storage/flash";
 import { Journal, JournalError, type Mounted } from "../firmware/storage/journal";
 import { bytesToHex } from "../firmware/hex";
@@ -65,7 +66,7 @@ const LAYOUTS = [...layouts("nRF52, 2 blocks", NRF52, 2), ...layouts("ESP32, 4 b
 /** A flash holding `layout.records` records, the newest one's block and its erase count. */
 function written(layout: Layout, seed = 1): { sim: NorSim; home: number } {
   const sim = new NorSim({ chip: layout.chip, blocks: layout.blocks, seed });
-  const journal = Journal.mount(sim);
+  const journal = Journal.mount(sim, TEST_JOURNAL);
   for (let i = 1; i <= layout.records; i++) journal.append(payload(i));
   return { sim, home: Math.floor((layout.records - 1) / PER_BLOCK) % layout.blocks };
 }
@@ -78,12 +79,12 @@ describe.each(LAYOUTS)("read-back failures: $name", (layout) => {
     const { sim, home } = written(layout);
     const erasesBefore = sim.image.blockErases[home];
     const flash = new WornFlash(sim, Infinity);
-    const journal = Journal.mount(flash);
+    const journal = Journal.mount(flash, TEST_JOURNAL);
     expect(() => journal.append(payload(layout.records + 1))).toThrow(JournalError);
     expect(() => journal.append(payload(layout.records + 1))).toThrow(/the previous state stays the newest/);
     expect(sim.image.blockErases[home]).toBe(erasesBefore);
     expect(show(journal.mounted)).toBe(previous);
-    expect(show(Journal.mount(sim).mounted)).toBe(previous);
+    expect(show(Journal.mount(sim, TEST_JOURNAL).mounted)).toBe(previous);
     // Every other block was tried once per append: the failure is the flash's, not a give-up after one block.
     expect(sim.counters.erases).toBeGreaterThanOrEqual(2 * (layout.blocks - 1));
   });
@@ -91,13 +92,13 @@ describe.each(LAYOUTS)("read-back failures: $name", (layout) => {
   it("keeps appending after a JournalError once the flash writes again, without erasing the newest record", () => {
     const { sim, home } = written(layout);
     const flash = new WornFlash(sim, Infinity);
-    const journal = Journal.mount(flash);
+    const journal = Journal.mount(flash, TEST_JOURNAL);
     expect(() => journal.append(payload(layout.records + 1))).toThrow(JournalError);
     const erasesBefore = sim.image.blockErases[home];
     flash.failing = 0;
     journal.append(payload(layout.records + 1));
     expect(sim.image.blockErases[home]).toBe(erasesBefore);
-    expect(show(Journal.mount(sim).mounted)).toBe(next);
+    expect(show(Journal.mount(sim, TEST_JOURNAL).mounted)).toBe(next);
   });
 
   it("mounts the previous or the new record after one failed read-back and a cut at any later mutation", () => {
@@ -109,14 +110,14 @@ describe.each(LAYOUTS)("read-back failures: $name", (layout) => {
         const id = `layout="${layout.name}" tear=${tear} k=${k}`;
         const sim = new NorSim({ chip: layout.chip, blocks: layout.blocks, image: base.image, seed: k });
         const flash = new WornFlash(sim, 1);
-        const journal = Journal.mount(flash);
+        const journal = Journal.mount(flash, TEST_JOURNAL);
         cuts += cutAfterFailure(flash, journal, payload(layout.records + 1), k, tear) ? 1 : 0;
         sim.powerOn();
-        const after = Journal.mount(sim);
+        const after = Journal.mount(sim, TEST_JOURNAL);
         expect([id, show(after.mounted)]).toEqual([id, expect.stringMatching(`^(${previous}|${next})$`)]);
         // The device is not locked: the next state commits.
         after.append(payload(layout.records + 2));
-        const got = Journal.mount(sim).mounted;
+        const got = Journal.mount(sim, TEST_JOURNAL).mounted;
         expect([id, got.kind === "record" ? got.payload[0] : got.kind]).toEqual([id, (layout.records + 2) & 0xff]);
       }
     expect(cuts).toBeGreaterThan(0);
@@ -144,7 +145,7 @@ function cutAfterFailure(flash: WornFlash, journal: Journal, record: Uint8Array,
       journal.append(record);
     } catch (e) {
       if (!(e instanceof JournalError)) throw e;
-      Journal.mount(flash).append(record);
+      Journal.mount(flash, TEST_JOURNAL).append(record);
     }
   } catch (e) {
     if (e instanceof PowerCut) return true;

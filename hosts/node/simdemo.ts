@@ -9,7 +9,8 @@ import { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
 import type { OpenPaygoState } from "../../firmware/protocols/openpaygo/replay";
 import { encodeProvision, decodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
 import { CHIPS, regionStatus, type FlashStatus, type NorFlash } from "../../firmware/storage/flash";
-import { Journal } from "../../firmware/storage/journal";
+import { Journal, journalKey } from "../../firmware/storage/journal";
+import { NO_OTP } from "../../firmware/storage/otp";
 import config from "./simconfig";
 
 /** "solkey-demo-key!": public, for demonstrations only. A real device's key comes from `solkey provision`. */
@@ -68,7 +69,11 @@ export function nextCodes(provision: Uint8Array, journal: Uint8Array): DemoCode[
   if (read.kind !== "provisioned" || !_same(read.record.key, DEMO_KEY)) return undefined;
   const record = read.record;
   const { protocol } = deviceProtocol(record);
-  const mounted = Journal.mount(new _ReadOnlyNor(journal, CHIPS[record.board])).mounted;
+  // Read only, for the demo's replay state: no OTP, so a v1 image and the newest v2 record both read.
+  const mounted = Journal.mount(new _ReadOnlyNor(journal, CHIPS[record.board]), {
+    key: journalKey(record.key),
+    otp: NO_OTP,
+  }).mounted;
   const device = mountedDevice(protocol, mounted);
   if (device === undefined) return undefined; // a locked device takes no codes
   const replay = device.protocol;

@@ -15,6 +15,7 @@ export const MODDABLE_ALIASES: Readonly<Record<string, string>> = {
   flash: path.join(ROOT, "hosts/node/flash.ts"),
   timer: path.join(ROOT, "hosts/node/timer.ts"),
   "mc/config": path.join(ROOT, "hosts/node/simconfig.ts"),
+  otp: path.join(ROOT, "hosts/node/otp.ts"),
 };
 
 /** Bundles `entry` (a path from the repository root) into one script that sets `globalThis[globalName]` to its exports. */
