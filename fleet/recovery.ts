@@ -69,7 +69,16 @@ export function recoveryState<S>(protocol: KeycodeProtocol<S>, issuedSeq: number
     replay = afterApplying(fresh as OpenPaygoState, issuedSeq, "set_time");
   } else {
     const window = markThrough(fresh as NexusState, issuedSeq);
-    replay = { ...window, qcShort: QC_SPENT, qcLong: QC_SPENT, shortTests: QC_SPENT } satisfies NexusState;
+    // Every lifetime flag spent too: the small keypad's wipe-IDs and wipe-credit-and-IDs codes are one constant code
+    // per device, so unspent flags would let a voided code's wipe apply again after the recovery (issue 12 #5).
+    replay = {
+      ...window,
+      qcShort: QC_SPENT,
+      qcLong: QC_SPENT,
+      shortTests: QC_SPENT,
+      smallWipeIds: true,
+      smallWipeCreditAndIds: true,
+    } satisfies NexusState;
   }
   // Back through the protocol's own words: a state this firmware could not read would leave the device locked.
   const words = protocol.toWords(replay as S);
