@@ -15,12 +15,13 @@ import Timer from "timer";
 export const TICK_MS = 1000;
 
 /**
- * How long the load stays off after power-up before the first minute is charged (docs/DESIGN.md, "Brown-out
- * back-off"): 5 s, x4 for each trailing one-minute session the journal's tally shows, at most 10 minutes. A supply
- * that resets the device faster than this writes nothing and charges nothing.
+ * How long the device waits after power-up, load off and keys ignored, before the first minute is charged
+ * (docs/DESIGN.md, "Brown-out back-off"): none after a normal session; after k trailing one-minute sessions in the
+ * journal's tally (a supply that browns out), 5 s x 4^(k-1), at most 10 minutes. A supply that resets the device
+ * faster than this writes nothing and charges nothing.
  */
 export function settleMs(shortSessions: number): number {
-  return Math.min(600_000, 5000 * 4 ** Math.min(shortSessions, 5));
+  return shortSessions === 0 ? 0 : Math.min(600_000, 5000 * 4 ** Math.min(shortSessions - 1, 5));
 }
 
 /** What the device did, for the simulator's trace, tests and support logs (no effect on the device itself). */
@@ -89,7 +90,11 @@ export class Controller<S> {
       this.ledger = mount(device);
       this.mode = "settling";
       this.emit({ type: "boot", status: "ready" });
-      Timer.set(() => this.guard(() => this.start()), settleMs(journal.shortSessions));
+      const settle = settleMs(journal.shortSessions);
+      if (settle === 0) return this.start();
+      this.options.load.set(false);
+      this.emit({ type: "load", on: false });
+      Timer.set(() => this.guard(() => this.start()), settle);
     });
   }
 

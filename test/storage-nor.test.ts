@@ -21,7 +21,7 @@ describe("NOR rules", () => {
     expect(read(flash, 4, 4096)).toEqual([0xc0, 0x0f, 0xff, 0x00]);
     flash.eraseBlock(1);
     expect(read(flash, 4, 4096)).toEqual([0xff, 0xff, 0xff, 0xff]);
-    expect(flash.counters).toEqual({ programs: 2, erases: 1, bytesProgrammed: 8 });
+    expect(flash.counters).toEqual({ programs: 2, erases: 1, bytesProgrammed: 8, external: 0 });
     expect([...flash.image.blockErases]).toEqual([0, 1]);
   });
 
@@ -154,6 +154,7 @@ describe("file-backed mode", () => {
       kind: "record",
       payload: Uint8Array.of(99, 99, 99),
       sequence: 100,
+      minutes: 0,
     });
     expect(again.counters).toEqual(first.counters);
     expect([...again.image.blockErases]).toEqual([...first.image.blockErases]);

@@ -43,6 +43,7 @@ describe("record layout v1 (docs/SPEC.md)", () => {
       kind: "record",
       payload: bytes(0xa1, 0xb2, 0xc3),
       sequence: 7,
+      minutes: 0,
     });
   });
 
@@ -89,7 +90,12 @@ describe("mount", () => {
     for (let i = 1; i <= 500; i++) journal.append(bytes(i & 0xff, i >> 8, 0x55));
     const before = flash.mutations;
     journal = Journal.mount(flash, TEST_JOURNAL);
-    expect(journal.mounted).toEqual({ kind: "record", payload: bytes(500 & 0xff, 500 >> 8, 0x55), sequence: 500 });
+    expect(journal.mounted).toEqual({
+      kind: "record",
+      payload: bytes(500 & 0xff, 500 >> 8, 0x55),
+      sequence: 500,
+      minutes: 0,
+    });
     expect(flash.mutations).toBe(before);
     // Round-robin rotation spreads the erases over every block.
     const erases = [...flash.image.blockErases];
@@ -110,7 +116,7 @@ describe("mount", () => {
     const flash = sim();
     flash.write(bytes(0, 0, 0, 0), 100);
     const journal = Journal.format(flash, bytes(9, 9), TEST_JOURNAL);
-    expect(journal.mounted).toEqual({ kind: "record", payload: bytes(9, 9), sequence: 1 });
+    expect(journal.mounted).toEqual({ kind: "record", payload: bytes(9, 9), sequence: 1, minutes: 0 });
     journal.append(bytes(8));
     expect(payloadOf(Journal.mount(flash, TEST_JOURNAL).mounted)).toBe("08");
   });
@@ -174,7 +180,7 @@ describe("append", () => {
     const flash = sim(ESP32);
     const payload = Uint8Array.from({ length }, (_, i) => (i * 7) & 0xff);
     Journal.mount(flash, TEST_JOURNAL).append(payload);
-    expect(Journal.mount(flash, TEST_JOURNAL).mounted).toEqual({ kind: "record", payload, sequence: 1 });
+    expect(Journal.mount(flash, TEST_JOURNAL).mounted).toEqual({ kind: "record", payload, sequence: 1, minutes: 0 });
   });
 
   it(`rejects a payload over ${MAX_PAYLOAD} bytes with a RangeError`, () => {
