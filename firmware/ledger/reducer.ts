@@ -11,8 +11,12 @@ import { bootLimiter, chargeLimiter, elapseLimiter, limiterWaitMs, type AttemptO
 import { MAX_SECONDS, type DeviceState, type Payg } from "./state";
 import { MINUTE_MS } from "../storage/journal";
 
-/** Powered time between checkpoints of a refilling limiter (a record every 15 minutes of uptime while it refills). */
-export const CHECKPOINT_INTERVAL_MS = 15 * 60_000;
+/**
+ * Powered time between checkpoints of a refilling limiter: a record per hour of uptime while it refills. A cut loses
+ * at most this much refill (fewer attempts, never more). Hourly, not every 15 minutes: the Nexus bucket refills for
+ * hours after each code, and 15-minute checkpoints (~24 records a day) left nRF52 at 23.8 years under the v2 clock.
+ */
+export const CHECKPOINT_INTERVAL_MS = 60 * 60_000;
 
 /**
  * The lease charged ahead: one tally minute. A power cut costs the customer at most this much credit (issue 21);

@@ -132,8 +132,10 @@ export async function run(): Promise<void> {
     rows,
     [
       `credit clock: one tally word per minute of load (docs/SPEC.md, "Tally"); a cut loses at most the running minute`,
-      `before (journal v1): a ${CHECKPOINT_INTERVAL_MS / 60_000}-minute lease per record: a cut lost up to ` +
-        `${CHECKPOINT_INTERVAL_MS / 60_000} min (29-42 years on nrf52 at 4-20 boots/day, the v1 bench)`,
+      "before (journal v1): a 15-minute lease per record: a cut lost up to 15 min (29-42 years on nrf52 at 4-20 " +
+        "boots/day, the v1 bench)",
+      `limiter checkpoints every ${CHECKPOINT_INTERVAL_MS / 60_000} min while a bucket refills; rows below 5,760 ` +
+        "bytes/day ran out of credit part of the time (Nexus codes sold here are shorter): OpenPAYGO is the full-load row",
       `target: >= ${TARGET_YEARS} years: ${worst >= TARGET_YEARS ? "met" : "NOT MET"} (worst: ${worst.toFixed(1)} years)`,
       `${SIMULATED_DAYS} simulated days; years = erase cycles / erases of the most-erased block per day / 365.25`,
     ],
