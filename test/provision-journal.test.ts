@@ -1,9 +1,9 @@
 // The journal image `solkey provision` writes with each device (ARCHITECTURE.md, Journal): where it goes on each
 // board, that it is record 1 holding the fresh device state and nothing else, and that a power cut during the first
 // code after provisioning can no longer lock a device.
-import { keyed, TEST_JOURNAL } from "./journal.helpers";
+import { keyed } from "./journal.helpers";
 import fs from "fs";
-import { CHECKPOINT_INTERVAL_MS, mount, reduce, type LedgerState } from "../firmware/ledger/reducer";
+import { LEASE_MS, mount, reduce, type LedgerState } from "../firmware/ledger/reducer";
 import { decodeDevice, encodeDevice, mountedDevice } from "../firmware/ledger/codec";
 import { freshState, type DeviceState } from "../firmware/ledger/state";
 import { AREAS } from "../firmware/provision/board";
@@ -11,7 +11,8 @@ import type { KeycodeProtocol } from "../firmware/protocols/protocol";
 import type { ProvisionRecord } from "../firmware/provision/record";
 import { BOARDS } from "../firmware/provision/board";
 import { CHIPS } from "../firmware/storage/flash";
-import { encodeRecordV1, Journal } from "../firmware/storage/journal";
+import { sipKey } from "../firmware/crypto/siphash";
+import { encodeRecordV2, Journal, journalKey, type JournalOptions } from "../firmware/storage/journal";
 import { NorSim, PowerCut, TEARS } from "../hosts/node/nor";
 import { SIM_PARTITIONS } from "../hosts/node/simdevice";
 import { encodeCode, initialSeq, secretsOf } from "../fleet/codes";
@@ -78,7 +79,9 @@ describe.each(PROFILES)("the factory journal of a %s device on %s", (protocol, b
 
   it("is the whole region: record 1 holding the protocol's fresh state at offset 0, every other byte erased", () => {
     expect(journal.length).toBe(JOURNAL_AREAS[board].size);
-    const first = encodeRecordV1(encodeDevice(verifier, freshState(verifier)), 1, CHIPS[board].writeAlignment);
+    // Format v2 (docs/SPEC.md): MAC'd under this device's own journal key, anchor step 0, nothing charged or spent.
+    const header = { sequence: 1, carry: 0, anchor: 0, codes: 0, spent: 0 };
+    const first = encodeRecordV2(encodeDevice(verifier, freshState(verifier)), header, sipKey(journalKey(record.key)));
     expect(Array.from(journal.subarray(0, first.length))).toEqual(Array.from(first));
     expect(journal.subarray(first.length).every((b) => b === 0xff)).toBe(true);
   });
@@ -92,22 +95,32 @@ describe.each(PROFILES)("the factory journal of a %s device on %s", (protocol, b
 });
 
 /**
- * Power-on and the first code after provisioning, as the device core runs them (firmware/controller.ts: ledger
- * step, then one journal append per persist), on `flash`. Returns the device states committed, in order.
+ * Power-on and the first code after provisioning, as the device core runs them (firmware/controller.ts: the v2
+ * migration when due, then per ledger step one journal append per persist and one tally word per tick), on `flash`
+ * under `options`. Returns the device states committed, in order.
  */
-function firstCode<S>(protocol: KeycodeProtocol<S>, flash: NorSim, digits: string): DeviceState<S>[] {
-  const journal = Journal.mount(flash, TEST_JOURNAL);
+function firstCode<S>(
+  protocol: KeycodeProtocol<S>,
+  flash: NorSim,
+  options: JournalOptions,
+  digits: string,
+): DeviceState<S>[] {
+  const journal = Journal.mount(flash, options);
   const device = mountedDevice(protocol, journal.mounted);
   if (device === undefined) throw new Error(`journal mounted ${journal.mounted.kind}: the device is locked`);
+  if (!journal.migrated) {
+    journal.append(encodeDevice(protocol, device));
+    journal.setMark();
+  }
   let ledger: LedgerState<S> = mount(device);
   const committed: DeviceState<S>[] = [];
   for (const event of [{ type: "boot" } as const, { type: "entry", digits } as const]) {
     const step = reduce(protocol, ledger, event);
     for (const effect of step.effects)
       if (effect.type === "persist") {
-        journal.append(encodeDevice(protocol, effect.device));
+        journal.append(encodeDevice(protocol, effect.device), { codes: effect.codes });
         committed.push(effect.device);
-      }
+      } else if (effect.type === "tick") journal.tick();
     ledger = step.state;
   }
   return committed;
@@ -118,6 +131,7 @@ describe.each(PROFILES)("a power cut during the first code of a %s device on %s"
   const verifier = protocolOf(record);
   const code = encodeCode(secretsOf(record), { kind: "add", seconds: 86400 }, initialSeq(record.protocol));
   const digits = entryDigits(record, code.keycode);
+  const options = keyed({ record });
 
   const hex = (s: DeviceState<unknown>) => Buffer.from(encodeDevice(verifier, s)).toString("hex");
 
@@ -127,7 +141,7 @@ describe.each(PROFILES)("a power cut during the first code of a %s device on %s"
    */
   function campaign(start: Uint8Array): { cuts: number; outcomes: string[]; bad: string[] } {
     const uncut = region(record, start.slice());
-    const committed = firstCode(verifier, uncut, digits);
+    const committed = firstCode(verifier, uncut, options, digits);
     expect(committed.length).toBeGreaterThanOrEqual(1);
     const paid = committed[committed.length - 1];
     const allowed = [freshState(verifier), ...committed].map(hex);
@@ -138,9 +152,9 @@ describe.each(PROFILES)("a power cut during the first code of a %s device on %s"
         const id = `cut=${cut} tear=${tear}`;
         const flash = region(record, start.slice(), cut);
         flash.cut(cut, tear);
-        expect(() => firstCode(verifier, flash, digits)).toThrow(PowerCut);
+        expect(() => firstCode(verifier, flash, options, digits)).toThrow(PowerCut);
         flash.powerOn();
-        const mounted = Journal.mount(flash, TEST_JOURNAL).mounted;
+        const mounted = Journal.mount(flash, options).mounted;
         outcomes.push(mounted.kind);
         if (mounted.kind === "corrupt") {
           bad.push(`${id}: corrupt`);
@@ -148,14 +162,14 @@ describe.each(PROFILES)("a power cut during the first code of a %s device on %s"
         }
         if (mounted.kind === "record" && !allowed.includes(Buffer.from(mounted.payload).toString("hex")))
           bad.push(`${id}: a state neither before nor after the code`);
-        // Power on again and retype: the code counts once, and its credit is there less at most two leases.
-        firstCode(verifier, flash, digits);
-        const after = Journal.mount(flash, TEST_JOURNAL).mounted;
-        const state = after.kind === "record" ? decodeDevice(verifier, after.payload) : undefined;
+        // Power on again and retype: the code counts once, and its credit is there less at most two leases (the
+        // minute the cut lost and the boot's), the tally's minutes charged.
+        firstCode(verifier, flash, options, digits);
+        const state = mountedDevice(verifier, Journal.mount(flash, options).mounted);
         const credit = state?.payg.kind === "metered" ? state.payg.creditSeconds : -1;
         if (state === undefined || JSON.stringify(state.protocol) !== JSON.stringify(paid.protocol))
           bad.push(`${id}: replay state after retyping differs from the uncut run`);
-        if (!(credit <= 86400 && credit >= 86400 - (2 * CHECKPOINT_INTERVAL_MS) / 1000))
+        if (!(credit <= 86400 && credit >= 86400 - (2 * LEASE_MS) / 1000))
           bad.push(`${id}: credit ${credit} after retyping a code of 86400 s`);
       }
     return { cuts: uncut.mutations, outcomes, bad };
