@@ -377,7 +377,8 @@ function _mountHeld<M, Op>(workload: Workload<M, Op>, mountJournal: MountJournal
     return `mount threw ${(e as Error).message}`;
   }
   if (mounted.kind !== "record") return `mount found ${mounted.kind}`;
-  return workload.fold(mounted) ?? "the mounted record does not decode";
+  // Every committed state decodes (_fold), so a record that does not is neither before nor after any commit.
+  return workload.fold(mounted) ?? "mounted a record that is neither before nor after any commit: it does not decode";
 }
 
 function _fold<M, Op>(workload: Workload<M, Op>, held: Held): Uint8Array {
