@@ -160,7 +160,7 @@ export class Controller<S> {
     const { state, effects } = reduce(protocol, this.ledger as LedgerState<S>, event);
     // Commit first: if the journal throws, guard() turns the load off and nothing of this step is shown.
     for (const effect of effects) {
-      if (effect.type === "persist") journal.append(encodeDevice(protocol, effect.device), { codes: effect.codes });
+      if (effect.type === "persist") journal.append(encodeDevice(protocol, effect.device), effect);
       else if (effect.type === "tick") journal.tick();
     }
     this.ledger = state;

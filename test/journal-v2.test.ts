@@ -111,7 +111,7 @@ describe("issue 21: the tally", () => {
             for (let op = 0; op < 120; op++) {
               if (op % 7 === 3) {
                 after = { payload: state(op), minutes: 0 };
-                journal.append(state(op), { codes: 1 });
+                journal.append(state(op), { codes: 1, minutes: 0 });
               } else {
                 after = { payload: before.payload, minutes: before.minutes + 1 };
                 journal.tick();

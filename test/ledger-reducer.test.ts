@@ -140,7 +140,7 @@ describe("ledger: actions", () => {
     const b = new Bench(fakeProtocol("nexus-small"));
     b.boot();
     const fx = b.send({ type: "entry", digits: fakeCode(1, FAKE_OP.clearRestricted) });
-    expect(fx[0]).toEqual({ type: "persist", device: b.state.device, codes: 1 });
+    expect(fx[0]).toEqual({ type: "persist", device: b.state.device, codes: 1, minutes: 0 });
     expect(b.saved.protocol.used).toEqual([1]);
   });
 
@@ -218,6 +218,16 @@ describe("ledger: time and checkpoints", () => {
     expect(b.records - records).toBe(26);
     b.elapse(100 * HOUR);
     expect(b.records - records).toBe(26);
+  });
+
+  it("reports the minutes a checkpoint record deducts instead of tally words (the journal's anchor counts them)", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(add(1, 10 * 60));
+    for (let i = 0; i < 6; i++) b.enter(fakeCode(10 + i, FAKE_OP.none)); // the bucket refills: checkpoints due
+    const fx = b.elapse(HOUR);
+    expect(fx.filter((e) => e.type === "tick")).toEqual([]);
+    expect(fx[0]).toMatchObject({ type: "persist", codes: 0, minutes: HOUR / LEASE_MS });
   });
 
   it("loses at most one lease (a minute) of credit to a power cut", () => {

@@ -118,7 +118,7 @@ function firstCode<S>(
     const step = reduce(protocol, ledger, event);
     for (const effect of step.effects)
       if (effect.type === "persist") {
-        journal.append(encodeDevice(protocol, effect.device), { codes: effect.codes });
+        journal.append(encodeDevice(protocol, effect.device), effect);
         committed.push(effect.device);
       } else if (effect.type === "tick") journal.tick();
     ledger = step.state;

@@ -71,8 +71,11 @@ export type Feedback =
  * before the rest is shown: if it fails, the caller turns the load off and shows nothing.
  */
 export type Effect<S> =
-  /** Commit `device` as one record; `codes`: codes this step applied (the journal's anchor counts them). */
-  | { readonly type: "persist"; readonly device: DeviceState<S>; readonly codes: number }
+  /**
+   * Commit `device` as one record; `codes`: codes this step applied, `minutes`: minutes charged in `device` itself
+   * since the last commit instead of as tally words (the journal's anchor counts both, docs/SPEC.md "Anchor").
+   */
+  | { readonly type: "persist"; readonly device: DeviceState<S>; readonly codes: number; readonly minutes: number }
   /** Charge the next minute of the running lease in the journal's tally (already deducted from `device`). */
   | { readonly type: "tick" }
   | { readonly type: "load"; readonly on: boolean }
@@ -167,7 +170,8 @@ function _elapse<S>(state: LedgerState<S>, ms: number): Step<S> {
     }
   }
   const checkpointDue = next.limiterDirty && next.sinceCheckpointMs >= CHECKPOINT_INTERVAL_MS;
-  return _finish(state, next, [], checkpointDue ? { persist: true } : { ticks });
+  // A checkpoint's record deducts the minutes charged meanwhile instead of their tally words: it reports them.
+  return _finish(state, next, [], checkpointDue ? { persist: true, minutes: ticks } : { ticks });
 }
 
 function _entry<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, digits: string): Step<S> {
@@ -199,7 +203,7 @@ function _entry<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, digits: 
   const leased = _takeLease(next);
   // A step that writes a record anyway deducts the new minute in it; otherwise the minute is a tally word.
   const commit: _Commit = changed
-    ? { persist: true, codes: outcome === "applied" ? 1 : 0 }
+    ? { persist: true, codes: outcome === "applied" ? 1 : 0, minutes: leased !== next ? 1 : 0 }
     : { ticks: leased !== next ? 1 : 0 };
   return _finish(state, leased, [_feedback(feedback), ...extra], commit);
 }
@@ -259,9 +263,10 @@ function _takeLease<S>(state: LedgerState<S>): LedgerState<S> {
   };
 }
 
-/** What a step commits: a record (with the codes it applied), or `ticks` tally minutes, or nothing. */
+/** What a step commits: a record (with the codes it applied and minutes it charged), or `ticks` tally minutes. */
 type _Commit =
-  { readonly persist: true; readonly codes?: number } | { readonly persist?: false; readonly ticks: number };
+  | { readonly persist: true; readonly codes?: number; readonly minutes: number }
+  | { readonly persist?: false; readonly ticks: number };
 
 /** Wraps up a step: the commit (if any) first, then the load if it changed (always at boot), then the rest. */
 function _finish<S>(before: LedgerState<S>, after: LedgerState<S>, rest: Effect<S>[], commit: _Commit): Step<S> {
@@ -269,7 +274,7 @@ function _finish<S>(before: LedgerState<S>, after: LedgerState<S>, rest: Effect<
   let state = after;
   if (commit.persist) {
     state = { ...after, sinceCheckpointMs: 0, limiterDirty: false };
-    effects.push({ type: "persist", device: state.device, codes: commit.codes ?? 0 });
+    effects.push({ type: "persist", device: state.device, codes: commit.codes ?? 0, minutes: commit.minutes });
   } else {
     for (let i = 0; i < commit.ticks; i++) effects.push({ type: "tick" });
   }

@@ -128,9 +128,14 @@ export interface RecordHeader {
   readonly spent: number;
 }
 
-/** What an append spends toward the anchor's step: codes applied by it (SPEC.md, "Anchor and mark"). */
+/**
+ * What an append spends toward the anchor's step (SPEC.md, "Anchor and mark"): codes applied by it, and minutes
+ * charged in the payload itself since the last record or tally word (a record that deducts them instead of tally
+ * words: without them a rollback could regain minutes no step counted).
+ */
 export interface Spend {
   readonly codes: number;
+  readonly minutes: number;
 }
 
 /** A journal operation that cannot go ahead; the message says what state it leaves and what to do next. */
@@ -412,11 +417,12 @@ export class Journal {
    * Makes `payload` the newest state, no minutes charged (SPECIFICATION). Throws RangeError for a payload over
    * MAX_PAYLOAD, JournalError on a corrupt journal or worn-out flash (state unchanged either way).
    */
-  append(payload: Uint8Array, spend: Spend = { codes: 0 }): void {
+  append(payload: Uint8Array, spend: Spend = { codes: 0, minutes: 0 }): void {
     _checkPayload(payload);
     expectInt(spend.codes, 0, 0xffff, "spend.codes");
+    expectInt(spend.minutes, 0, 0xffffff, "spend.minutes");
     const newest = this.expectWritable();
-    this.write(payload.slice(), 0, newest === undefined ? 0 : newest.used, spend.codes);
+    this.write(payload.slice(), 0, (newest === undefined ? 0 : newest.used) + spend.minutes, spend.codes);
   }
 
   /**

@@ -78,7 +78,7 @@ function simulate(protocolName: TortureProtocol, chip: ChipProfile, blocks: numb
       if (effect.type !== "persist") continue;
       const payload = encodeDevice(protocol, effect.device);
       payloadBytes = Math.max(payloadBytes, payload.length);
-      journal.append(payload, { codes: effect.codes });
+      journal.append(payload, effect);
       tally[kind].records++;
     }
     tally[kind].count++;

@@ -18,8 +18,9 @@ export interface Transition<M> {
   readonly machine: M;
   /** The payload committed as one journal record before anything is shown; absent when the state did not change. */
   readonly commit?: Uint8Array;
-  /** Codes the commit applies (the journal's anchor counts them). */
+  /** Codes the commit applies and minutes its payload charges instead of tally words (the anchor counts both). */
   readonly codes?: number;
+  readonly minutes?: number;
   /** Minutes charged in the journal's tally, one at a time, when there is no record to commit. */
   readonly ticks?: number;
   /** Codes shown as applied once the commit is done; a code may be applied once in a device's life. */
@@ -351,7 +352,7 @@ function _powerOn<M, Op>(
 function _commit<M>(transition: Transition<M>, device: _Device<M>, journal: TortureJournal): void {
   if (transition.commit !== undefined) {
     device.writing = { payload: transition.commit, minutes: 0 };
-    journal.append(transition.commit, { codes: transition.codes ?? 0 });
+    journal.append(transition.commit, { codes: transition.codes ?? 0, minutes: transition.minutes ?? 0 });
     device.committed = device.writing;
     device.writing = undefined;
   }

@@ -41,7 +41,7 @@ export function ledgerWorkload(
   protocolName: TortureProtocol,
   seed: number,
   count: number,
-): Workload<LedgerState<unknown>, LedgerOp> {
+): Workload<LedgerState<unknown>, LedgerOp> & { readonly protocol: KeycodeProtocol<unknown> } {
   const random = new Random(seed);
   const key = Uint8Array.from({ length: 16 }, () => random.below(256));
   const { protocol, sell } = deviceAndServer(protocolName, key, random);
@@ -76,24 +76,27 @@ export function ledgerWorkload(
   ): Transition<LedgerState<unknown>> => {
     let commit: Uint8Array | undefined;
     let codes = 0;
+    let minutes = 0;
     let ticks = 0;
     const applied: string[] = [];
     for (const effect of step.effects) {
       if (effect.type === "persist") {
         commit = encode(effect.device);
         codes = effect.codes;
+        minutes = effect.minutes;
       }
       if (effect.type === "tick") ticks++;
       if (effect.type === "feedback" && effect.feedback.kind === "applied" && digits !== undefined)
         applied.push(digits);
     }
-    return { machine: step.state, commit, codes, ticks, applied };
+    return { machine: step.state, commit, codes, minutes, ticks, applied };
   };
   const event = (op: LedgerOp): LedgerEvent =>
     op.type === "entry" ? { type: "entry", digits: op.digits } : { type: "elapsed", ms: (op as { ms: number }).ms };
 
   return {
     name: `${protocolName} ledger (seed ${seed})`,
+    protocol,
     genesis: encode(freshState(protocol)),
     operations,
     describe: (op) =>
