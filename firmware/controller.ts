@@ -82,11 +82,9 @@ export class Controller<S> {
         this.emit({ type: "feedback", pattern: "fault" });
         return;
       }
-      // Migration (docs/SPEC.md): the first boot of v2 firmware writes the state as a v2 record, then the OTP mark.
-      if (!journal.migrated) {
-        journal.append(encodeDevice(protocol, device));
-        journal.setMark();
-      }
+      // Migration (docs/SPEC.md): the first boot of v2 firmware writes the state as a v2 record if need be, then
+      // the OTP mark.
+      if (!journal.migrated) journal.migrate(encodeDevice(protocol, device));
       this.ledger = mount(device);
       this.mode = "settling";
       this.emit({ type: "boot", status: "ready" });

@@ -53,7 +53,8 @@ describe.each([
     sim.powerOn();
     expect(sim.trace.find((e) => e.type === "boot")).toMatchObject({ status: "ready" });
     expect(sim.loadPin()).toBe(false);
-    expect(sim.images().journal).toEqual(journal); // a fresh device's boot writes nothing
+    expect(sim.images().journal).toEqual(journal); // a fresh device's boot writes nothing to flash...
+    expect(sim.otp.read(0)).toBe(true); // ...and sets the OTP mark: never fresh twice (docs/SPEC.md, "Migration")
 
     const first = await issue("--days", "2", "--ref", "PAY-1");
     sim.type(keysFor(protocol, restricted, first.keycode));

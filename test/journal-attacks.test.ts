@@ -50,10 +50,7 @@ class Device {
     if (mounted.kind !== "record") return false;
     const payload = this.workload.fold(mounted);
     if (payload === undefined) throw new Error("the mounted record does not decode");
-    if (!this.journal.migrated) {
-      this.journal.append(payload);
-      this.journal.setMark();
-    }
+    if (!this.journal.migrated) this.journal.migrate(payload);
     const booted = this.workload.boot(payload);
     if (booted === undefined) throw new Error("the mounted record does not boot");
     this.commit(booted);

@@ -2,6 +2,7 @@
 // board, that it is record 1 holding the fresh device state and nothing else, and that a power cut during the first
 // code after provisioning can no longer lock a device.
 import { keyed } from "./journal.helpers";
+import { provisionOne } from "./fleet.helpers";
 import fs from "fs";
 import { LEASE_MS, mount, reduce, type LedgerState } from "../firmware/ledger/reducer";
 import { decodeDevice, encodeDevice, mountedDevice } from "../firmware/ledger/codec";
@@ -16,10 +17,7 @@ import { encodeRecordV2, Journal, journalKey, type JournalOptions } from "../fir
 import { NorSim, PowerCut, TEARS } from "../hosts/node/nor";
 import { SIM_PARTITIONS } from "../hosts/node/simdevice";
 import { encodeCode, initialSeq, secretsOf } from "../fleet/codes";
-import { openFleet } from "../fleet/database";
-import { provisionBatch, type ProvisionedDevice } from "../fleet/devices";
 import { JOURNAL_AREAS, protocolOf } from "../fleet/journal";
-import { makeProfile } from "../fleet/profile";
 import { entryDigits } from "../fleet/recovery";
 
 const PROFILES = [
@@ -29,16 +27,6 @@ const PROFILES = [
   ["openpaygo", "nrf52"],
   ["nexus-full", "nrf52"],
 ] as const;
-
-function provisionOne(protocol: string, board: string): ProvisionedDevice {
-  const db = openFleet(":memory:", { create: true });
-  try {
-    return provisionBatch(db, ":memory:", { profile: makeProfile({ protocol, board }), count: 1, master: null })
-      .devices[0];
-  } finally {
-    db.close();
-  }
-}
 
 /** The journal region of `record`'s board on a strict NOR simulator, holding `bytes`. */
 function region(record: ProvisionRecord, bytes: Uint8Array, seed = 1): NorSim {
@@ -108,10 +96,7 @@ function firstCode<S>(
   const journal = Journal.mount(flash, options);
   const device = mountedDevice(protocol, journal.mounted);
   if (device === undefined) throw new Error(`journal mounted ${journal.mounted.kind}: the device is locked`);
-  if (!journal.migrated) {
-    journal.append(encodeDevice(protocol, device));
-    journal.setMark();
-  }
+  if (!journal.migrated) journal.migrate(encodeDevice(protocol, device));
   let ledger: LedgerState<S> = mount(device);
   const committed: DeviceState<S>[] = [];
   for (const event of [{ type: "boot" } as const, { type: "entry", digits } as const]) {

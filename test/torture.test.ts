@@ -61,7 +61,7 @@ describe("the campaign catches what it exists to catch", () => {
           return journal.migrated;
         },
         tick: () => journal.tick(),
-        setMark: () => journal.setMark(),
+        migrate: (payload) => journal.migrate(payload),
         append(payload) {
           const half = payload.slice();
           half[half.length - 1] ^= 0x01;
@@ -152,7 +152,7 @@ function _inPlace(flash: NorFlash): TortureJournal {
     mounted,
     migrated: true,
     tick: () => undefined, // a store without a clock: every minute is lost at the next cut, never charged
-    setMark: () => undefined,
+    migrate: () => undefined,
     append(payload) {
       const image = new Uint8Array(Math.ceil((4 + payload.length) / writeAlignment) * writeAlignment);
       image[0] = payload.length & 0xff;

@@ -12,7 +12,8 @@
 //   append(payload, spend) makes `payload` the state the next mount returns, with no minutes charged; tick()
 //   charges one more minute. They are the only ways the state changes. If power fails during either, the next
 //   mount returns the state before or the state after it, nothing else.
-//   setMark() sets OTP bit 0 once the newest record is v2 (migration: SPEC.md); `migrated` says whether it is due.
+//   setMark() sets OTP bit 0 once the newest record is v2; migrate(payload) writes `payload` as a v2 record unless
+//   the newest already is one, then sets the mark (migration: SPEC.md); `migrated` says whether it is done.
 //   format(flash, payload) erases the whole region and writes `payload` as the first record (provisioning,
 //   operator recovery). It is not power-fail-safe and is only run with an operator watching.
 //
@@ -411,6 +412,17 @@ export class Journal {
     if (this.otp.size === 0 || this.marked) return;
     this.otp.set(0);
     this.marked = true;
+  }
+
+  /**
+   * Migration (SPEC.md): unless done, writes `payload` (the mounted state) as a v2 record when the newest record is
+   * not one already (a v1 record, or none on a device that never had a journal), then sets the OTP mark. A factory
+   * v2 record thus costs the first boot one OTP bit and no flash write. A cut in between: the next boot finishes.
+   */
+  migrate(payload: Uint8Array): void {
+    if (this.migrated) return;
+    if (this.newest?.version !== 2) this.append(payload);
+    this.setMark();
   }
 
   /**

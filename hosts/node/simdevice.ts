@@ -2,7 +2,9 @@
 // carried across power cuts. Pure TypeScript: the same simulation runs under Node and inside XS (test/probes/sim).
 import type { DeviceEvent } from "../../firmware/controller";
 import { start, type Device } from "../../firmware/main";
+import { AREAS, type BoardName, type FlashArea } from "../../firmware/provision/board";
 import { decodeProvision } from "../../firmware/provision/record";
+import { OtpSim } from "./otp";
 import config from "./simconfig";
 import { Finger, type KeyWiring } from "./simkeys";
 import { SimWorld, useWorld } from "./simworld";
@@ -13,6 +15,18 @@ export const SIM_PARTITIONS = {
   provision: { name: "solkey_prov", offset: 0x3ff000, size: 0x1000 },
 } as const;
 
+/** The simulated nRF52's flash pages: no partition table, firmware/main.ts opens them by address (AREAS). */
+export const SIM_NRF52_PARTITIONS = {
+  journal: { name: "nrf52_journal", ..._addressed(AREAS.nrf52.journal) },
+  provision: { name: "nrf52_provision", ..._addressed(AREAS.nrf52.provision) },
+} as const;
+
+/**
+ * OTP bits each simulated chip lends solkey (docs/SECURITY.md: ESP32 eFuse BLK3 under coding scheme None, 128 bits
+ * budgeted; nRF52 UICR CUSTOMER words, one bit per word, 32).
+ */
+export const SIM_OTP_BITS = Object.freeze({ esp32: 128, nrf52: 32 });
+
 /** The board LED that shows "not provisioned" when no record names one (manifest.json, esp32 config). */
 export const SIM_STATUS_LED = config.solkey.led;
 export const SIM_STATUS_LOAD = config.solkey.load;
@@ -21,6 +35,8 @@ export const SIM_STATUS_LOAD = config.solkey.load;
 export type TraceEvent = { readonly t: number } & DeviceEvent;
 
 export interface SimImages {
+  /** The board whose flash layout the device has (default esp32); the record must name the same board. */
+  readonly board?: BoardName;
   /** The journal partition; undefined: erased. */
   readonly journal?: Uint8Array;
   /** The provisioning partition (a record image at its start is enough); undefined: erased. */
@@ -42,6 +58,9 @@ export class SimDevice {
   private finger: Finger | undefined;
   private journal: Uint8Array;
   private readonly provision: Uint8Array;
+  private readonly layout: typeof SIM_PARTITIONS | typeof SIM_NRF52_PARTITIONS;
+  /** The chip's OTP bits, kept across power cuts like the flash (the journal's mark and anchor). */
+  readonly otp: OtpSim;
   private timeMs = 0;
   /** The firmware's handle while powered. */
   device: Device | undefined;
@@ -55,8 +74,11 @@ export class SimDevice {
   readonly trace: TraceEvent[] = [];
 
   constructor(images: SimImages = {}) {
-    this.journal = _area(SIM_PARTITIONS.journal.size, images.journal);
-    this.provision = _area(SIM_PARTITIONS.provision.size, images.provision);
+    const board = images.board ?? "esp32";
+    this.layout = board === "nrf52" ? SIM_NRF52_PARTITIONS : SIM_PARTITIONS;
+    this.otp = new OtpSim(SIM_OTP_BITS[board]);
+    this.journal = _area(this.layout.journal.size, images.journal);
+    this.provision = _area(this.layout.provision.size, images.provision);
   }
 
   get powered(): boolean {
@@ -77,8 +99,8 @@ export class SimDevice {
   images(): { journal: Uint8Array; provision: Uint8Array } {
     const parts = this.world?.partitions;
     return {
-      journal: parts?.get(SIM_PARTITIONS.journal.name)?.bytes.slice() ?? this.journal.slice(),
-      provision: parts?.get(SIM_PARTITIONS.provision.name)?.bytes.slice() ?? this.provision.slice(),
+      journal: parts?.get(this.layout.journal.name)?.bytes.slice() ?? this.journal.slice(),
+      provision: parts?.get(this.layout.provision.name)?.bytes.slice() ?? this.provision.slice(),
     };
   }
 
@@ -86,9 +108,10 @@ export class SimDevice {
   powerOn(): void {
     if (this.world) return;
     const world = useWorld(new SimWorld());
-    const { journal, provision } = SIM_PARTITIONS;
+    const { journal, provision } = this.layout;
     world.addPartition(journal.name, journal.offset, journal.size, this.journal);
     world.addPartition(provision.name, provision.offset, provision.size, this.provision);
+    world.otp = this.otp;
     this.world = world;
     this.bootAtMs = this.timeMs;
     const wiring = wiringOf(this.provision);
@@ -105,7 +128,7 @@ export class SimDevice {
   /** Power cut: RAM, timers and pins are gone; the flash stays as it is at this instant. */
   powerOff(): void {
     if (!this.world) return;
-    this.journal = this.world.partitions.get(SIM_PARTITIONS.journal.name)?.bytes.slice() ?? this.journal;
+    this.journal = this.world.partitions.get(this.layout.journal.name)?.bytes.slice() ?? this.journal;
     this.world = undefined;
     this.finger = undefined;
     this.device = undefined;
@@ -167,6 +190,11 @@ export class SimDevice {
     this.trace.push(stamped);
     this.onEvent?.(stamped);
   }
+}
+
+function _addressed(area: FlashArea): { readonly offset: number; readonly size: number } {
+  if (!("offset" in area)) throw new Error("nRF52 flash area has no address: firmware/provision/board.ts changed");
+  return area;
 }
 
 function _area(size: number, bytes: Uint8Array | undefined): Uint8Array {

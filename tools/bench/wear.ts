@@ -65,10 +65,7 @@ function simulate(protocolName: TortureProtocol, chip: ChipProfile, blocks: numb
       journal = Journal.mount(flash, options);
       const device = mountedDevice(protocol, journal.mounted);
       if (device === undefined) throw new Error(`wear bench: mount found ${journal.mounted.kind}`);
-      if (!journal.migrated) {
-        journal.append(encodeDevice(protocol, device));
-        journal.setMark();
-      }
+      if (!journal.migrated) journal.migrate(encodeDevice(protocol, device));
       state = mount(device);
     }
     const step = reduce(protocol, state!, event);

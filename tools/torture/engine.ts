@@ -65,7 +65,7 @@ export interface TortureJournal {
   readonly migrated: boolean;
   append(payload: Uint8Array, spend?: Spend): void;
   tick(): void;
-  setMark(): void;
+  migrate(payload: Uint8Array): void;
 }
 
 /** Journal.mount by default, a broken one in the tests that prove the campaign fails. */
@@ -339,8 +339,10 @@ function _powerOn<M, Op>(
   if (payload === undefined) throw new _Violated("power-on: the mounted record does not decode");
   device.machine = undefined;
   if (!journal.migrated) {
-    _commit({ machine: undefined, commit: payload }, device, journal);
-    journal.setMark();
+    device.writing = { payload, minutes: 0 }; // the same state: a cut here mounts it either way
+    journal.migrate(payload);
+    device.committed = device.writing;
+    device.writing = undefined;
   }
   const booted = workload.boot(payload);
   if (booted === undefined) throw new _Violated("power-on: the mounted record does not decode");
