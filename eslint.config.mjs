@@ -1,7 +1,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "build/", "coverage/", "**/*.js", "**/*.mjs"] },
+  { ignores: ["node_modules/", "build/", "dist/", "coverage/", "**/*.js", "**/*.mjs"] },
   ...tseslint.configs.recommended,
   {
     rules: {

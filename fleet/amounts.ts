@@ -1,5 +1,9 @@
 // Amounts of credit as operators write them (days, hours or a named package) and the packages kept in the fleet
-// database. Everything becomes seconds here; each protocol's encoder rounds up to the unit it carries.
+// database. Everything becomes seconds here; an amount a device's codes cannot carry exactly is refused, or rounded
+// only the way the operator says (exactCredit).
+import { roundSmallDays } from "../firmware/protocols/nexus/small";
+import { valueToSeconds } from "../firmware/protocols/openpaygo/token";
+import type { DeviceSecrets } from "./codes";
 import { UsageError } from "./errors";
 import type { Db } from "./database";
 
@@ -57,4 +61,84 @@ function _whole(text: string, unit: number, flag: string): number {
   if (!Number.isSafeInteger(n) || n < 1 || n * unit > MAX_SECONDS)
     throw new UsageError(`${flag} expected a whole number from 1 up to 100 years, got "${text}"`);
   return n * unit;
+}
+
+/** Which way an amount the device cannot carry exactly may be rounded; undefined: refuse it. */
+export type Rounding = "up" | "down";
+export const ROUNDINGS: readonly Rounding[] = ["up", "down"];
+
+/**
+ * The credit a device grants for `seconds` of add or set credit: exactly `seconds`, or, when its codes cannot carry
+ * that amount (whole hours on Nexus full, whole days and coarser steps on Nexus small, 1/timeDivider days on
+ * OpenPAYGO), the nearest amount the way `round` says. Without `round` an inexact amount is a UsageError naming the
+ * device's granularity and the two nearest amounts it can issue: money is never rounded silently (issue 14).
+ */
+export function exactCredit(
+  device: Pick<DeviceSecrets, "protocol" | "timeDivider">,
+  kind: "add" | "set",
+  seconds: number,
+  round?: Rounding,
+): number {
+  const { down, up } = _nearest(device, kind, seconds);
+  if (down === seconds || up === seconds) return seconds;
+  if (round === "up") return up;
+  if (round === "down" && down > 0) return down;
+  const options =
+    down > 0
+      ? `${formatCredit(down)} (--round down) or ${formatCredit(up)} (--round up)`
+      : `${formatCredit(up)} (--round up)`;
+  throw new UsageError(
+    `this ${device.protocol} device${_dividerNote(device)} carries ${_granularity(device, kind)}: ` +
+      `${formatCredit(seconds)} cannot be issued exactly; nearest: ${options}`,
+  );
+}
+
+/** Seconds as operators read them: `5 days`, `4 hours`, `1 day 6 hours`, `3,600.5 seconds`. */
+export function formatCredit(seconds: number): string {
+  if (seconds % 3600 !== 0) return `${seconds} seconds`;
+  const days = Math.floor(seconds / 86400);
+  const hours = (seconds % 86400) / 3600;
+  const parts = [];
+  if (days > 0) parts.push(`${days} day${days === 1 ? "" : "s"}`);
+  if (hours > 0 || days === 0) parts.push(`${hours} hour${hours === 1 ? "" : "s"}`);
+  return parts.join(" ");
+}
+
+/** The largest amount the device can grant at or below `seconds` (0 if none) and the smallest at or above. */
+function _nearest(
+  device: Pick<DeviceSecrets, "protocol" | "timeDivider">,
+  kind: "add" | "set",
+  seconds: number,
+): { down: number; up: number } {
+  if (device.protocol === "nexus-full")
+    return { down: Math.floor(seconds / 3600) * 3600, up: Math.ceil(seconds / 3600) * 3600 };
+  if (device.protocol === "openpaygo") {
+    const units = (seconds * device.timeDivider) / 86400;
+    return {
+      down: valueToSeconds(Math.floor(units), device.timeDivider),
+      up: valueToSeconds(Math.ceil(units), device.timeDivider),
+    };
+  }
+  // Nexus small: whole days, and above 180 (add) or 90 (set) days only the increments' steps (small.ts).
+  const type = kind === "add" ? "add_credit" : "set_credit";
+  const max = kind === "add" ? 405 : 960;
+  const days = seconds / 86400;
+  const ceil = Math.ceil(days);
+  let down = Math.min(max, Math.floor(days));
+  while (down > 0 && roundSmallDays(type, down) !== down) down--;
+  // Past the maximum the encoder refuses the amount, naming the limit.
+  return { down: down * 86400, up: (ceil > max ? ceil : roundSmallDays(type, ceil)) * 86400 };
+}
+
+function _granularity(device: Pick<DeviceSecrets, "protocol" | "timeDivider">, kind: "add" | "set"): string {
+  if (device.protocol === "nexus-full") return "whole hours";
+  if (device.protocol === "nexus-small")
+    return `whole days (above ${kind === "add" ? "180 days steps of 3" : "90 days steps of 2 to 16"})`;
+  if (device.timeDivider === 1) return "whole days";
+  if (device.timeDivider === 24) return "whole hours";
+  return `steps of 1/${device.timeDivider} day (${formatCredit(valueToSeconds(1, device.timeDivider))})`;
+}
+
+function _dividerNote(device: Pick<DeviceSecrets, "protocol" | "timeDivider">): string {
+  return device.protocol === "openpaygo" ? ` (time divider ${device.timeDivider})` : "";
 }

@@ -8,6 +8,8 @@ import {
   encodeSmall,
   setIncrement,
   setIncrementDays,
+  smallRefusal,
+  type SmallMessage,
 } from "../firmware/protocols/nexus/small";
 import { WINDOW_ABOVE, WINDOW_BELOW } from "../firmware/protocols/nexus/window";
 import { TokenIssuer } from "../firmware/protocols/openpaygo/encoder";
@@ -21,12 +23,16 @@ import {
   type TokenType,
 } from "../firmware/protocols/openpaygo/token";
 import type { ProtocolName, ProvisionRecord } from "../firmware/provision/record";
+import { exactCredit, type Rounding } from "./amounts";
 import { UsageError } from "./errors";
 
-/** What an operator asks for; credit in seconds, whatever unit the protocol carries. */
+/**
+ * What an operator asks for; credit in seconds, whatever unit the protocol carries. An amount the device cannot
+ * carry exactly is refused unless `round` says which way (fleet/amounts.ts exactCredit).
+ */
 export type CodeRequest =
-  | { readonly kind: "add"; readonly seconds: number }
-  | { readonly kind: "set"; readonly seconds: number }
+  | { readonly kind: "add"; readonly seconds: number; readonly round?: Rounding }
+  | { readonly kind: "set"; readonly seconds: number; readonly round?: Rounding }
   | { readonly kind: "unlock" }
   | { readonly kind: "lock" }
   | { readonly kind: "wipe"; readonly target: string }
@@ -67,7 +73,7 @@ export interface Encoded {
   readonly seq: number | null;
   /** The amount in the protocol's unit (hours, days or OpenPAYGO value), null when the code carries none. */
   readonly units: number | null;
-  /** Credit the device grants for `units`: at least what was asked (amounts round up to the protocol's unit). */
+  /** Credit the device grants for `units`: exactly what was asked, or rounded the way the request said. */
   readonly seconds: number | null;
 }
 
@@ -88,7 +94,10 @@ export function spendsSeq(protocol: ProtocolName, request: CodeRequest): boolean
   return !(protocol === "nexus-small" && request.kind === "wipe" && request.target !== "restricted_flag");
 }
 
-/** The ID/count the next code of `kind` takes after `lastSeq`, the last one issued. */
+/**
+ * The lowest ID/count the next code of `kind` can take after `lastSeq`, the last one issued. The ledger may go
+ * higher: it skips Nexus IDs the reference encoder refuses or an earlier code would also apply at.
+ */
 export function nextSeq(protocol: ProtocolName, kind: CodeKind, lastSeq: number): number {
   return protocol === "openpaygo" ? nextCount(lastSeq, _tokenType(kind)) : lastSeq + 1;
 }
@@ -112,6 +121,8 @@ export function encodeCode(
   issuer?: TokenIssuer,
   onWalk?: WalkProgress,
 ): Encoded {
+  if (request.kind === "add" || request.kind === "set")
+    request = { ...request, seconds: exactCredit(device, request.kind, request.seconds, request.round) };
   if (device.protocol === "openpaygo") return _openPaygo(device, request, lastSeq, issuer, onWalk);
   if (device.protocol === "nexus-full") return _nexusFull(device, request, lastSeq + 1);
   return _nexusSmall(device, request, lastSeq + 1);
@@ -218,6 +229,17 @@ function _nexusFull(device: DeviceSecrets, request: CodeRequest, id: number): En
 const SMALL_TESTS: Readonly<Record<number, "short_test" | "qc_test">> = { 2: "short_test", 60: "qc_test" };
 const SMALL_WIPES = { credit: "wipe_credit", credit_and_ids: "wipe_credit_and_ids", ids: "wipe_ids" } as const;
 
+/**
+ * The message at its ID, or at the first ID above it that the encoder does not refuse (`smallRefusal`: a 1-day set
+ * credit at an ID of 63 mod 64 moves to the next ID, as nexus-python tells its callers to do). The skipped ID is
+ * never issued, and the device takes the higher one as any ID in its window.
+ */
+function _usableId<M extends SmallMessage & { readonly id: number }>(message: M): M {
+  let usable = message;
+  while (smallRefusal(usable) !== null) usable = { ...usable, id: usable.id + 1 };
+  return usable;
+}
+
 function _nexusSmall(device: DeviceSecrets, request: CodeRequest, id: number): Encoded {
   const key = device.key;
   switch (request.kind) {
@@ -230,7 +252,8 @@ function _nexusSmall(device: DeviceSecrets, request: CodeRequest, id: number): E
       const type = request.kind === "add" ? "add_credit" : "set_credit";
       const granted =
         type === "add_credit" ? addIncrementDays(addIncrement(days)) : setIncrementDays(setIncrement(days));
-      return { keycode: encodeSmall({ type, key, id, days }), seq: id, units: granted, seconds: granted * 86400 };
+      const message = _usableId({ type, key, id, days });
+      return { keycode: encodeSmall(message), seq: message.id, units: granted, seconds: granted * 86400 };
     }
     case "lock":
       return { keycode: encodeSmall({ type: "lock", key, id }), seq: id, units: 0, seconds: 0 };

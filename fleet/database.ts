@@ -4,12 +4,16 @@
 // Durability: WAL with synchronous=FULL, so a code is on disk before the command prints it. A code handed to a
 // customer and then lost by a power cut would let the next issue reuse its ID or count: two different codes with one
 // ID, of which the device accepts only the first typed. Batch issuing (one transaction per batch) buys the speed.
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import fs from "fs";
+import { createRequire } from "module";
 import path from "path";
 import { SolkeyError, UsageError } from "./errors";
 
 export type Db = Database.Database;
+
+/** better-sqlite3, loaded at the first open: its native module costs every start, and `solkey help` needs no database. */
+let _sqlite: typeof Database | undefined;
 
 /** Each entry moves the schema from version i to i + 1. Append only: a released migration never changes. */
 const MIGRATIONS: readonly string[] = [
@@ -61,6 +65,63 @@ const MIGRATIONS: readonly string[] = [
      note TEXT
    ) STRICT;
    CREATE INDEX recoveries_by_device ON recoveries (device_id, recovery_id);`,
+  // 3: reserved for the tools branch (secrets encrypted at rest, per-fleet salt); the merge puts it here.
+  ``,
+  // 4: the hub (fleet/sqlitestore.ts): plans, accounts and payments, each payment once per (provider, transaction
+  // id). Money is integer minor units; `remainder` is paid money not yet turned into credit (negative after a
+  // reversal: owed back first); `held_days` is credit paid for but not yet issued (window rule, ARCHITECTURE.md).
+  `CREATE TABLE plans (
+     plan_id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     currency TEXT NOT NULL CHECK (length(currency) = 3),
+     per_day INTEGER NOT NULL CHECK (per_day > 0),
+     min_payment INTEGER NOT NULL CHECK (min_payment >= 0),
+     deposit INTEGER NOT NULL CHECK (deposit >= 0),
+     total INTEGER CHECK (total IS NULL OR total > 0),
+     approve_unlock INTEGER NOT NULL CHECK (approve_unlock IN (0, 1)),
+     created_at TEXT NOT NULL
+   ) STRICT;
+   CREATE TABLE accounts (
+     account_id INTEGER PRIMARY KEY,
+     device_id INTEGER NOT NULL UNIQUE REFERENCES devices (device_id),
+     serial_key TEXT NOT NULL UNIQUE,
+     phone TEXT NOT NULL,
+     phone_sha256 TEXT NOT NULL,
+     plan_id INTEGER NOT NULL REFERENCES plans (plan_id),
+     language TEXT NOT NULL CHECK (language IN ('en', 'sw', 'fr')),
+     paid INTEGER NOT NULL DEFAULT 0,
+     deposit_due INTEGER NOT NULL CHECK (deposit_due >= 0),
+     remainder INTEGER NOT NULL DEFAULT 0,
+     days_bought INTEGER NOT NULL DEFAULT 0,
+     held_days INTEGER NOT NULL DEFAULT 0 CHECK (held_days >= 0),
+     paid_until TEXT,
+     unlock TEXT NOT NULL DEFAULT 'no' CHECK (unlock IN ('no', 'pending', 'issued')),
+     created_at TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX accounts_by_phone ON accounts (phone);
+   CREATE INDEX accounts_by_phone_hash ON accounts (phone_sha256);
+   CREATE TABLE payments (
+     payment_id INTEGER PRIMARY KEY,
+     provider TEXT NOT NULL,
+     trans_id TEXT NOT NULL,
+     amount INTEGER NOT NULL CHECK (amount > 0),
+     currency TEXT NOT NULL,
+     short_code TEXT,
+     account_ref TEXT NOT NULL,
+     msisdn TEXT,
+     paid_at TEXT,
+     received_at TEXT NOT NULL,
+     via TEXT NOT NULL CHECK (via IN ('callback', 'reconcile')),
+     account_id INTEGER REFERENCES accounts (account_id),
+     status TEXT NOT NULL,
+     code_id INTEGER REFERENCES codes (code_id),
+     coded_at TEXT,
+     reversed_at TEXT,
+     note TEXT,
+     UNIQUE (provider, trans_id)
+   ) STRICT;
+   CREATE INDEX payments_by_account ON payments (account_id, payment_id);
+   CREATE INDEX payments_by_status ON payments (status, payment_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -74,15 +135,25 @@ export interface OpenOptions {
 
 /** Opens (and migrates) the fleet database at `file`. Every failure is one SolkeyError/UsageError line. */
 export function openFleet(file: string, options: OpenOptions = {}): Db {
+  if (file === "") throw new UsageError("--db expected a file name, got an empty one");
+  const stat = file === ":memory:" ? undefined : _stat(file);
+  if (stat?.isDirectory()) throw new UsageError(`${file} is a directory; --db expected the fleet database file`);
+  // An empty file is not a fleet: only provisioning turns it into one (a typo'd --db must not become a database).
+  if (stat !== undefined && stat.size === 0 && !options.create)
+    throw new UsageError(`${file} is empty, not a fleet database; pass the right --db, or provision into it`);
   if (file !== ":memory:" && !options.create && !fs.existsSync(file))
     throw new UsageError(`no fleet database at ${file}. Run \`solkey provision --db ${file} ...\` first, or pass --db`);
   if (file !== ":memory:" && options.create && !_isDirectory(path.dirname(file)))
     throw new UsageError(
       `no directory ${path.dirname(file)} for the fleet database ${file}; create it, or pass another --db`,
     );
+  // A new fleet holds device secrets: created readable by its owner only (SQLite gives its WAL files the same mode).
+  if (options.create && file !== ":memory:" && !fs.existsSync(file)) _createPrivate(file);
   let db: Db | undefined;
   try {
-    db = new Database(file, { timeout: options.busyTimeout ?? 10_000 });
+    _sqlite ??= createRequire(__filename)("better-sqlite3") as typeof Database;
+    db = new _sqlite(file, { timeout: options.busyTimeout ?? 10_000 });
+    _expectFleet(db, file); // before any pragma writes: someone else's database stays byte for byte as it was
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
@@ -117,8 +188,33 @@ export function fleetError(e: unknown, file: string): Error {
   return e as Error;
 }
 
+function _createPrivate(file: string): void {
+  try {
+    fs.writeFileSync(file, "", { mode: 0o600, flag: "wx" });
+  } catch (e) {
+    throw new SolkeyError(
+      `cannot create ${file} (${(e as NodeJS.ErrnoException).code}): check the path and permissions`,
+    );
+  }
+}
+
+function _stat(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
 function _isDirectory(dir: string): boolean {
   return fs.existsSync(dir) && fs.statSync(dir).isDirectory();
+}
+
+/** A non-empty file without our schema is someone else's database: never write tables (or a WAL header) into it. */
+function _expectFleet(db: Db, file: string): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
+  if (version === 0 && tables.n > 0) throw new SolkeyError(`${file} is an SQLite file but not a fleet database`);
 }
 
 function _migrate(db: Db, file: string): void {
@@ -126,9 +222,6 @@ function _migrate(db: Db, file: string): void {
   if (version > SCHEMA_VERSION)
     throw new SolkeyError(`${file} has schema version ${version}, newer than this solkey's ${SCHEMA_VERSION}: upgrade`);
   if (version === SCHEMA_VERSION) return;
-  // A non-empty file without our schema is someone else's database: never write tables into it.
-  const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
-  if (version === 0 && tables.n > 0) throw new SolkeyError(`${file} is an SQLite file but not a fleet database`);
   for (let v = version; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]);

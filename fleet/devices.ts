@@ -1,7 +1,7 @@
 // Provisioning a batch of devices into the fleet database: ids, serials, secrets, each device's provisioning image and
 // the journal image holding its first record (ARCHITECTURE.md, Journal), in one transaction. The image is the record of truth for a device's secrets: the ledger and the CSV export read
 // them back through the firmware's own reader, so what the tools use is exactly what the device mounts.
-import { bytesToHex } from "../firmware/hex";
+import { bytesToHex, hexToBytes } from "../firmware/hex";
 import { freshState } from "../firmware/ledger/state";
 import { decodeProvision, encodeProvision, type ProvisionRecord } from "../firmware/provision/record";
 import type { Statement } from "better-sqlite3";
@@ -10,7 +10,14 @@ import { inTransaction, type Db } from "./database";
 import { initialSeq } from "./codes";
 import { expectJournal, journalImage, protocolOf } from "./journal";
 import { recordFor, serialOf, type Profile } from "./profile";
-import { deriveDeviceKey, masterFingerprint, randomDeviceKey, randomStartingCode } from "./secrets";
+import {
+  deriveDeviceKey,
+  masterFingerprint,
+  newFleetSalt,
+  randomDeviceKey,
+  randomStartingCode,
+  SALT_V1,
+} from "./secrets";
 
 export const MAX_DEVICE_ID = 0xffffffff;
 
@@ -61,7 +68,7 @@ export function provisionBatch(
   const { profile, count, master } = request;
   if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count expected a whole number >= 1, got ${count}`);
   return inTransaction(db, file, () => {
-    if (master !== null) _checkMaster(db, master);
+    const salt = master === null ? null : _checkMaster(db, master);
     const firstId = request.firstId ?? _nextFreeId(db);
     const lastId = firstId + count - 1;
     if (lastId > MAX_DEVICE_ID) throw new UsageError(`device ids ${firstId}..${lastId} pass the 32-bit limit`);
@@ -85,7 +92,7 @@ export function provisionBatch(
     const devices: ProvisionedDevice[] = [];
     for (let i = 0; i < count; i++) {
       const deviceId = firstId + i;
-      const key = master === null ? randomDeviceKey() : deriveDeviceKey(master, deviceId);
+      const key = master === null || salt === null ? randomDeviceKey() : deriveDeviceKey(master, deviceId, salt);
       const startingCode = profile.protocol === "openpaygo" ? randomStartingCode() : 0;
       const record = recordFor(profile, deviceId, key, startingCode);
       const image = encodeProvision(record);
@@ -122,7 +129,7 @@ interface DeviceRow {
 /** Prepared device lookups, one per open database (issuing looks a device up for every code). */
 const _lookups = new WeakMap<Db, Statement>();
 
-/** The device with this serial (or decimal device id); a UsageError naming the fix when there is none. */
+/** The device with this serial (or decimal device id); a UsageError naming the fix when there is none, or two. */
 export function findDevice(db: Db, file: string, serialOrId: string): FleetDevice {
   let lookup = _lookups.get(db);
   if (lookup === undefined) {
@@ -131,9 +138,16 @@ export function findDevice(db: Db, file: string, serialOrId: string): FleetDevic
     );
     _lookups.set(db, lookup);
   }
-  const row = lookup.get(serialOrId, /^\d+$/.test(serialOrId) ? Number(serialOrId) : -1) as DeviceRow | undefined;
-  if (row === undefined) throw new UsageError(`device ${serialOrId} is not in ${file}. Run \`solkey provision\` first`);
-  return deviceFromRow(row, file);
+  const rows = lookup.all(serialOrId, /^\d+$/.test(serialOrId) ? Number(serialOrId) : -1) as DeviceRow[];
+  if (rows.length === 0) throw new UsageError(`device ${serialOrId} is not in ${file}. Run \`solkey provision\` first`);
+  // A serial prefix may be digits: "100000002" can be device 2's serial (prefix "1") and device 100000002's id.
+  if (rows.length > 1)
+    throw new UsageError(
+      `${serialOrId} names two devices in ${file}: a serial, and the id of ` +
+        `${rows.find((r) => r.serial !== serialOrId)?.serial}; give that device's serial to mean it (this fleet ` +
+        `was provisioned with an all-digit --serial-prefix, which solkey now refuses)`,
+    );
+  return deviceFromRow(rows[0], file);
 }
 
 /** Every device, in id order (for the CSV export). */
@@ -190,13 +204,25 @@ function _nextFreeId(db: Db): number {
   return row.id === null ? 1 : row.id + 1;
 }
 
-function _checkMaster(db: Db, master: Uint8Array): void {
+/**
+ * The fleet's key-derivation salt: a fleet's first master-keyed batch records the master key's fingerprint and draws
+ * the fleet's own salt (derivation v2); a fleet that recorded a fingerprint before salts existed keeps v1's.
+ */
+export function fleetSalt(db: Db): { version: 1 | 2; salt: Uint8Array } {
+  const row = db.prepare("SELECT value FROM meta WHERE name = 'kdf_salt'").get() as { value: string } | undefined;
+  return row === undefined ? { version: 1, salt: SALT_V1 } : { version: 2, salt: hexToBytes(row.value) };
+}
+
+function _checkMaster(db: Db, master: Uint8Array): Uint8Array {
   const fingerprint = masterFingerprint(master);
   const row = db.prepare("SELECT value FROM meta WHERE name = 'master_fingerprint'").get() as
     { value: string } | undefined;
-  if (row === undefined) db.prepare("INSERT INTO meta VALUES ('master_fingerprint', ?)").run(fingerprint);
-  else if (row.value !== fingerprint)
+  if (row === undefined) {
+    db.prepare("INSERT INTO meta VALUES ('master_fingerprint', ?)").run(fingerprint);
+    db.prepare("INSERT OR IGNORE INTO meta VALUES ('kdf_salt', ?)").run(bytesToHex(newFleetSalt()));
+  } else if (row.value !== fingerprint)
     throw new UsageError(
       `this master key (fingerprint ${fingerprint}) is not the one this fleet was provisioned with (${row.value})`,
     );
+  return fleetSalt(db).salt;
 }

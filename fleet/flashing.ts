@@ -80,19 +80,19 @@ export function journalFileBeside(provisionFile: string): string {
  * Refuses an `--out` that cannot become a directory of images (it, or a folder above it, is a file) before anything
  * is written: no database row, no folder.
  */
-export function checkOutDir(out: string): void {
+export function checkOutDir(out: string, flag = "--out"): void {
   let dir = path.resolve(out);
   while (!fs.existsSync(dir)) dir = path.dirname(dir);
   if (fs.statSync(dir).isDirectory()) return;
   const which = dir === path.resolve(out) ? `${out} is` : `${dir} (above ${out}) is`;
-  throw new UsageError(`--out expected a directory, but ${which} a file; pass another --out`);
+  throw new UsageError(`${flag} expected a directory, but ${which} a file; pass another ${flag}`);
 }
 
 /** Creates `--out` and a staging directory inside it, where a command's images wait until its database commits. */
 export function stagingDir(out: string): string {
   checkOutDir(out);
   try {
-    fs.mkdirSync(out, { recursive: true });
+    fs.mkdirSync(out, { recursive: true, mode: 0o700 }); // holds device secrets: owner only
     return fs.mkdtempSync(path.join(out, ".staging-"));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

@@ -1,5 +1,6 @@
 // Intel HEX (Intel, "Hexadecimal Object File Format Specification" rev. A, 1988) for nRF52 programmers: nrfjprog,
 // pyOCD, J-Link and UF2 converters place the data at its absolute address, so the image lands on its page unaided.
+import { hexToBytes } from "../firmware/hex";
 
 const BYTES_PER_LINE = 16;
 
@@ -45,13 +46,14 @@ export function readIntelHex(text: string, address: number, length: number): Uin
   const out = new Uint8Array(length).fill(0xff);
   let upper = 0;
   for (const [i, line] of text.trim().split(/\r?\n/).entries()) {
-    const raw = /^:([0-9A-Fa-f]{2})+$/.test(line) ? Buffer.from(line.slice(1), "hex") : undefined;
+    // Plain bytes, no Buffer: the web simulator reads an nRF52 image in the browser with this same parser.
+    const raw = /^:([0-9A-Fa-f]{2})+$/.test(line) ? hexToBytes(line.slice(1)) : undefined;
     if (!raw || raw.length !== raw[0] + 5 || (raw.reduce((a, b) => a + b, 0) & 0xff) !== 0)
       throw new RangeError(`Intel HEX line ${i + 1}: expected a record with a valid checksum, got "${line}"`);
     const type = raw[3];
-    if (type === 0x04) upper = raw.readUInt16BE(4) * 0x10000;
+    if (type === 0x04) upper = ((raw[4] << 8) | raw[5]) * 0x10000;
     if (type !== 0x00) continue;
-    const at = upper + raw.readUInt16BE(1);
+    const at = upper + ((raw[1] << 8) | raw[2]);
     for (let j = 0; j < raw[0]; j++) {
       const k = at + j - address;
       if (k >= 0 && k < length) out[k] = raw[4 + j];

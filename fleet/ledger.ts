@@ -2,17 +2,25 @@
 // reads the device's last ID/count, encodes the next code and records it, so no ID or count is ever issued twice.
 // A payment reference yields its code once: asking again returns the same code. The ledger also knows what is known
 // to have been entered, and refuses (unless told) a code the device's acceptance window would refuse.
+import { WINDOW_BELOW, type NexusState } from "../firmware/protocols/nexus/window";
 import type { TokenIssuer } from "../firmware/protocols/openpaygo/encoder";
+import type { KeycodeProtocol } from "../firmware/protocols/protocol";
+import { deviceProtocol } from "../firmware/provision/protocol";
 import { SolkeyError, UsageError } from "./errors";
-import { encodeCode, nextSeq, secretsOf, spendsSeq, tokenIssuer, windowAbove, type CodeRequest } from "./codes";
+import { encodeCode, secretsOf, tokenIssuer, windowAbove, type CodeRequest } from "./codes";
 import { inTransaction, type Db } from "./database";
 import { findDevice, type FleetDevice } from "./devices";
+import { entryDigits } from "./recovery";
 
 export interface IssueRequest {
   /** Serial or device id. */
   readonly device: string;
   readonly code: CodeRequest;
-  /** The payment's receipt; the same reference always yields the same code. */
+  /**
+   * The payment's reference; the same reference always yields the same code. Compared exactly: a receipt a person
+   * typed is normalised by the caller first (fleet/references.ts), a provider's transaction id is not (the hub keys
+   * payments on the id as sent; ids differing only in case are two payments).
+   */
   readonly paymentRef?: string;
   /** Issue even past the acceptance window (the operator has read the warning). */
   readonly pastWindow?: boolean;
@@ -46,7 +54,8 @@ export interface CodeRecord {
   readonly enteredAt: string | null;
 }
 
-interface CodeRow {
+/** A row of the codes table as SQLite returns it. */
+export interface CodeRow {
   device_id: number;
   seq: number | null;
   kind: string;
@@ -67,6 +76,7 @@ export class Ledger {
   private readonly byRef;
   private readonly insertCode;
   private readonly advance;
+  private readonly sameLowBits;
 
   constructor(
     private readonly db: Db,
@@ -78,6 +88,7 @@ export class Ledger {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.advance = db.prepare("UPDATE devices SET issued_seq = ? WHERE device_id = ?");
+    this.sameLowBits = db.prepare("SELECT keycode FROM codes WHERE device_id = ? AND seq < ? AND seq % 64 = ?");
   }
 
   /** Issues one code in its own transaction. */
@@ -167,15 +178,20 @@ export class Ledger {
         `a ledger never wipes message IDs: old codes would apply again. For support cases use \`solkey keycode\``,
       );
     let warning: string | null = null;
-    if (spendsSeq(record.protocol, code)) {
-      const seq = nextSeq(record.protocol, code.kind, device.issuedSeq);
+    // The window check takes the ID the encoder chose: it skips one it refuses (codes.ts, `_usableId`), and one at
+    // which an earlier code of the device would also apply (`_shadowed`).
+    const secrets = secretsOf(device.record);
+    const issuer = this._issuer(device);
+    let encoded = encodeCode(secrets, code, device.issuedSeq, issuer);
+    while (encoded.seq !== null && this._shadowed(device, encoded.seq))
+      encoded = encodeCode(secrets, code, encoded.seq, issuer);
+    if (encoded.seq !== null) {
       const limit = device.enteredSeq + windowAbove(record.protocol, code.kind);
-      if (seq > limit) {
-        warning = _pastWindow(device, seq, limit);
+      if (encoded.seq > limit) {
+        warning = _pastWindow(device, encoded.seq, limit);
         if (!request.pastWindow) throw new SolkeyError(`${warning}; or pass --past-window to issue anyway`);
       }
     }
-    const encoded = encodeCode(secretsOf(device.record), code, device.issuedSeq, this._issuer(device));
     const now = new Date().toISOString();
     this.insertCode.run(
       device.deviceId,
@@ -210,6 +226,23 @@ export class Ledger {
     const { seq, kind, units, seconds, keycode } = _record(previous);
     const paymentRef = previous.payment_ref;
     return { ..._base(device), seq, kind, units, seconds, keycode, paymentRef, replayed: true, warning: null };
+  }
+
+  /**
+   * Whether a code issued earlier to this Nexus device would also apply at ID `seq`. A Nexus code carries its ID's
+   * low 6 bits, so one re-entered after the window passed its ID is read at ID + 64k and applies there when its MAC
+   * matches by chance (1 in 4,096 on the small keypad, 1 in 10^6 on the full; the same code at a later ID is then
+   * the same keycode). Issued, `seq` could be voided by that stale code before the customer enters it: the ledger
+   * skips such an ID instead (the device takes the next one as any ID in its window). docs/CONFORMANCE.md.
+   */
+  private _shadowed(device: FleetDevice, seq: number): boolean {
+    if (device.record.protocol === "openpaygo") return false;
+    const protocol = deviceProtocol(device.record).protocol as KeycodeProtocol<NexusState>;
+    const window: NexusState = { ...protocol.initialState(), highest: Math.max(WINDOW_BELOW, seq) };
+    const earlier = this.sameLowBits.all(device.deviceId, seq, seq % 64) as { keycode: string }[];
+    return earlier.some(
+      ({ keycode }) => protocol.verify(window, entryDigits(device.record, keycode)).kind === "applied",
+    );
   }
 
   /** The device's OpenPAYGO issuer, kept so a repeated value costs a few hashes at any count. */

@@ -69,6 +69,9 @@ export function makeProfile(o: ProfileOptions): Profile {
   const serialPrefix = o.serialPrefix ?? "SK-";
   if (!/^[A-Za-z0-9_-]{0,12}$/.test(serialPrefix))
     throw new UsageError(`--serial-prefix expected up to 12 letters, digits, - or _, got "${serialPrefix}"`);
+  // An all-digit prefix makes serials that read as other devices' ids (prefix "1": device 2 is "100000002").
+  if (/^\d+$/.test(serialPrefix))
+    throw new UsageError(`--serial-prefix must hold a letter, - or _ (digits alone read as device ids)`);
   const pins = o.pins === undefined ? _defaultPins(board, keypad) : parsePins(o.pins, keypad);
   const all = [...pins.keypad, pins.load, pins.led, ...(pins.buzzer === null ? [] : [pins.buzzer])];
   if (new Set(all).size !== all.length) throw new UsageError(`--pins uses a GPIO twice: ${all.join(",")}`);

@@ -12,7 +12,12 @@ import { UsageError } from "./errors";
 /** The environment variable that may hold the master key as hex. */
 export const MASTER_KEY_ENV = "SOLKEY_MASTER_KEY";
 
-const SALT = new TextEncoder().encode("solkey fleet v1");
+/**
+ * Derivation v1's salt, one for every fleet: one master key used for two fleets gave both the same device keys.
+ * Fleets provisioned before keep it (their devices hold those keys); a new fleet draws its own salt (v2, fleetSalt).
+ */
+export const SALT_V1 = new TextEncoder().encode("solkey fleet v1");
+const SALT = SALT_V1;
 const INFO_DEVICE_KEY = new TextEncoder().encode("solkey device key");
 const INFO_FINGERPRINT = new TextEncoder().encode("solkey master fingerprint");
 
@@ -22,7 +27,12 @@ export function readMasterKey(file: string | undefined, env: NodeJS.ProcessEnv =
   let where: string;
   if (file !== undefined) {
     if (!fs.existsSync(file)) throw new UsageError(`no master key file ${file}; create one with --new-master-key`);
-    const raw = fs.readFileSync(file);
+    let raw: Buffer;
+    try {
+      raw = fs.readFileSync(file);
+    } catch (e) {
+      throw new UsageError(`cannot read the master key file ${file} (${(e as NodeJS.ErrnoException).code})`);
+    }
     if (raw.length === 32 && !/^[0-9a-fA-F\s]*$/.test(raw.toString("latin1"))) return new Uint8Array(raw);
     text = raw.toString("latin1").trim();
     where = file;
@@ -50,12 +60,17 @@ export function writeNewMasterKey(file: string): void {
   }
 }
 
-/** The device key: HKDF-SHA-256(ikm = master, salt = "solkey fleet v1", info = label ‖ u32be(deviceId), L = 16). */
-export function deriveDeviceKey(master: Uint8Array, deviceId: number): Uint8Array {
+/** A new fleet's derivation salt (v2): 128 random bits, kept in its database beside the master key's fingerprint. */
+export function newFleetSalt(): Uint8Array {
+  return new Uint8Array(randomBytes(16));
+}
+
+/** The device key: HKDF-SHA-256(ikm = master, salt = the fleet's salt, info = label ‖ u32be(deviceId), L = 16). */
+export function deriveDeviceKey(master: Uint8Array, deviceId: number, salt: Uint8Array = SALT_V1): Uint8Array {
   const info = new Uint8Array(INFO_DEVICE_KEY.length + 4);
   info.set(INFO_DEVICE_KEY);
   new DataView(info.buffer).setUint32(INFO_DEVICE_KEY.length, deviceId);
-  return hkdf(sha256, master, SALT, info, 16);
+  return hkdf(sha256, master, salt, info, 16);
 }
 
 /** A public 8-byte tag of the master key, kept in the database so one fleet never mixes two master keys. */

@@ -42,7 +42,7 @@ describe.each(["esp32", "nrf52"] as const)("the credit clock on %s under random 
       const { record, image, journal } = provisionOne("nexus-full", board);
       const protocol = protocolOf(record);
       const code = encodeCode(secretsOf(record), { kind: "add", seconds: PAID_S }, initialSeq(record.protocol));
-      const sim = new SimDevice({ board, provision: image, journal });
+      const sim = new SimDevice({ provision: image, journal });
       const random = new Random(seed);
       sim.powerOn();
       sim.type(code.keycode);

@@ -109,7 +109,7 @@ describe.each([
     const sim = new SimDevice({ provision: read("SK-00000001.bin"), journal: read("SK-00000001.journal.bin") });
     sim.powerOn();
     const issue = async (...args: string[]) =>
-      solkey(["issue", "SK-00000001", "--hours", "1", ...args, "--db", db, "--json"]);
+      solkey(["issue", "SK-00000001", "--days", "1", ...args, "--db", db, "--json"]);
     const outstanding: Issued[] = [];
     for (let i = 0; i < fit; i++) outstanding.push(JSON.parse((await issue()).stdout));
     const refused = await issue();

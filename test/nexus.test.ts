@@ -17,7 +17,7 @@ import { nexusSmall } from "../firmware/protocols/nexus/small_device";
 import { type NexusState } from "../firmware/protocols/nexus/window";
 import { XsProbe } from "../hosts/xsnap/engine";
 import type { NexusRow } from "../tools/conformance/nexus";
-import { checkRows, verifyEntries } from "./probes/nexus.probe";
+import { checkRows, verifyEntries } from "../tools/probes/nexus.probe";
 import { NOT_STRINGS } from "./bad-inputs";
 import { readVectors } from "./vectors";
 
@@ -35,7 +35,7 @@ describe("Nexus Keycode vectors", () => {
   });
 
   it("encodes and verifies every row inside XS", async () => {
-    const xs = await XsProbe.load("test/probes/nexus.probe.ts");
+    const xs = await XsProbe.load("tools/probes/nexus.probe.ts");
     try {
       const { result } = await xs.call<(string | null)[]>("checkRows", rows);
       expect(result).toEqual(rows.map(() => null));
@@ -48,7 +48,7 @@ describe("Nexus Keycode vectors", () => {
     const codes = [24, 25, 24, 90, 26].map((id) => fullDigits({ type: "add_credit", key: KEY, id, hours: 1 }));
     const entries = [...codes, "12345678901234", "4064983"];
     const node = verifyEntries("nexus-full", "c4b84048cf0424a25dc5e9d3f0674036", entries);
-    const xs = await XsProbe.load("test/probes/nexus.probe.ts");
+    const xs = await XsProbe.load("tools/probes/nexus.probe.ts");
     try {
       const { result } = await xs.call("verifyEntries", "nexus-full", "c4b84048cf0424a25dc5e9d3f0674036", entries);
       expect(result).toEqual(node);

@@ -67,7 +67,8 @@ describe("flaw 2: no reusable codes", () => {
   it("a demo code applies once", () => {
     // Reference: case NEXUS_KEYCODE_PRO_FULL_ACTIVATION_DEMO_CODE adds minutes without setting the ID flag
     // ("Demo codes *can* be reused"): applied, applied, applied.
-    const demo = fullDigits({ type: "demo", key: KEY, id: 30, minutes: 90 });
+    // (ID 20: inside a fresh window, so the code moves nothing; test/nexus_interop.test.ts has the window rule.)
+    const demo = fullDigits({ type: "demo", key: KEY, id: 20, minutes: 90 });
     const { kinds } = run(full, [demo, demo, demo]);
     expect(kinds).toEqual(["applied", "duplicate", "duplicate"]);
     const verdict = full.verify(full.initialState(), demo);

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { hexToBytes } from "../firmware/hex";
 import { fullDigits, type FullMessage } from "../firmware/protocols/nexus/full";
 import { nexusFull } from "../firmware/protocols/nexus/full_device";
-import { smallSymbols, type SmallMessage } from "../firmware/protocols/nexus/small";
+import { smallRefusal, smallSymbols, type SmallMessage } from "../firmware/protocols/nexus/small";
 import { nexusSmall } from "../firmware/protocols/nexus/small_device";
 import type { NexusState } from "../firmware/protocols/nexus/window";
 import type { KeycodeProtocol } from "../firmware/protocols/protocol";
@@ -36,7 +36,8 @@ function smallCode(kind: (typeof SMALL_KINDS)[number], id: number, amount: numbe
     kind === "add_credit" || kind === "set_credit"
       ? { ...base, type: kind, days: 1 + (amount % 405) }
       : { ...base, type: kind };
-  return smallSymbols(message);
+  // The encoder refuses a 1-day set credit at IDs of 63 mod 64 (smallRefusal); a server issues 2 days there.
+  return smallSymbols(smallRefusal(message) === null ? message : { ...base, type: "set_credit", days: 2 });
 }
 
 /** A server's issue history: IDs rising by 1-6 from `start`, and an entry order over it with repeats. */

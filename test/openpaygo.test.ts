@@ -6,7 +6,7 @@ import { INITIAL_STATE, type OpenPaygoState } from "../firmware/protocols/openpa
 import { openPaygo, type OpenPaygoOptions } from "../firmware/protocols/openpaygo/verifier";
 import { XsProbe } from "../hosts/xsnap/engine";
 import type { OpenPaygoRow } from "../tools/conformance/openpaygo";
-import { checkRows, prepareVerdict, runVerdict } from "./probes/openpaygo.probe";
+import { checkRows, prepareVerdict, runVerdict } from "../tools/probes/openpaygo.probe";
 import { readVectors } from "./vectors";
 
 const rows = readVectors<OpenPaygoRow>("openpaygo.jsonl");
@@ -26,7 +26,7 @@ describe("OpenPAYGO Token vectors", () => {
   });
 
   it("encodes and verifies every row inside XS", async () => {
-    const xs = await XsProbe.load("test/probes/openpaygo.probe.ts");
+    const xs = await XsProbe.load("tools/probes/openpaygo.probe.ts");
     try {
       const { result } = await xs.call<string[]>("checkRows", rows);
       expect(result).toEqual([]);
@@ -146,7 +146,7 @@ describe("OpenPAYGO verifier", () => {
     for (const words of [
       [],
       [1],
-      [0, 0x10000],
+      [0x7fffffff, 0x10000],
       [1, 0x20000],
       [1, 0x18000],
       [1, 0x10000, 0],

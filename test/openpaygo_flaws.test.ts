@@ -164,7 +164,7 @@ describe("OpenPAYGO Token: flaws of the reference decoders", () => {
       expect(verdict).toEqual({ kind: "invalid", reason: expect.stringMatching(reason) });
     });
 
-    it.each([null, undefined, {}, { lastCount: "5", usedMask: 0 }, { lastCount: 0, usedMask: 0 }])(
+    it.each([null, undefined, {}, { lastCount: "5", usedMask: 0 }, { lastCount: -1, usedMask: 0 }])(
       "state %p",
       (state) => {
         expect(standard.verify(state as unknown as OpenPaygoState, "588224011")).toEqual({

@@ -6,7 +6,9 @@ import os from "os";
 import path from "path";
 import { bytesToHex } from "../firmware/hex";
 import { demoProvision } from "../hosts/node/simdemo";
+import { decodeProvision } from "../firmware/provision/record";
 import { program } from "../tools/cli";
+import { keyHint } from "../tools/commands/sim";
 
 const BIN = path.resolve(__dirname, "../bin/solkey.js");
 
@@ -103,7 +105,7 @@ describe("solkey sim", () => {
   it.each([
     [["--protocol", "bitcoin"], /--protocol expected one of openpaygo, nexus-full, nexus-small/],
     [["--engine", "jvm"], /--engine expected node or xs/],
-    [["--speed", "fast"], /--speed expected a positive number/],
+    [["--speed", "fast"], /--speed expected a number above 0 up to 86400/],
     [["--script", "/nonexistent.txt"], /no such scenario file/],
   ])("answers %j with one line and exit 2", (args, message) => {
     const r = solkey("sim", "--dir", path.join(dir, "dev"), ...args);
@@ -152,5 +154,28 @@ describe("README's command examples", () => {
       .map((c) => c.name())
       .sort();
     expect(named).toEqual(taking);
+  });
+});
+
+describe("the simulator a newcomer meets (issue 14)", () => {
+  it("keeps each protocol's demo device in its own default folder, .sim/<protocol>", () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "solkey-newcomer-"));
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [BIN, "sim", ...args], { cwd, encoding: "utf8", input: "" });
+    expect(run().stdout).toMatch(/device: nexus-full/);
+    const opg = run("--protocol", "openpaygo");
+    expect(opg.stdout).toMatch(/device: openpaygo/);
+    expect(opg.stderr).toMatch(/needs a terminal/);
+    expect(fs.readdirSync(path.join(cwd, ".sim")).sort()).toEqual(["nexus-full", "openpaygo"]);
+  });
+
+  it("names each keypad's start and end keys on the status line", () => {
+    const record = (protocol: "nexus-small" | "nexus-full") => {
+      const read = decodeProvision(demoProvision(protocol));
+      if (read.kind !== "provisioned") throw new Error(read.kind);
+      return read.record;
+    };
+    expect(keyHint(record("nexus-small"))).toBe("keys 2345, start key 1, no end key");
+    expect(keyHint(record("nexus-full"))).toBe("keys 0123456789, start key *, end key #");
   });
 });

@@ -1,7 +1,7 @@
 // Issue 6 "Done when": scripted scenarios per protocol, through the simulated keypad, on firmware/main.ts.
 import type { TraceEvent } from "../hosts/node/simdevice";
 import { DEMO_PROTOCOLS } from "../hosts/node/simdemo";
-import { scenario as run } from "./probes/sim.probe";
+import { scenario as run } from "../tools/probes/sim.probe";
 import { scenario, type Case } from "./scenarios/scenarios";
 
 /** Credit of the demo devices' first code (OpenPAYGO: 1 day; Nexus full: 1 hour; Nexus small: 1 day). */

@@ -1,7 +1,7 @@
 // Issue 6 "Done when": every device scenario yields the same event trace and the same flash with the firmware
 // running inside XS (bundled by hosts/xsnap) as under Node.
 import { XsProbe } from "../hosts/xsnap/engine";
-import { scenario as run, type ScenarioRun } from "./probes/sim.probe";
+import { scenario as run, type ScenarioRun } from "../tools/probes/sim.probe";
 import { allScenarios } from "./scenarios/scenarios";
 
 const scenarios = allScenarios();
@@ -9,7 +9,7 @@ const scenarios = allScenarios();
 describe("device scenarios on two engines", () => {
   let xs: XsProbe;
   beforeAll(async () => {
-    xs = await XsProbe.load("test/probes/sim.probe.ts");
+    xs = await XsProbe.load("tools/probes/sim.probe.ts");
   });
   afterAll(() => xs.close());
 

@@ -3,7 +3,7 @@ import { sipKey, siphash24, siphashWords } from "../firmware/crypto/siphash";
 import { bytesToHex, hexToBytes } from "../firmware/hex";
 import { XsProbe } from "../hosts/xsnap/engine";
 import { NOT_BYTES } from "./bad-inputs";
-import { hashLoop, hashRows, type SipRow } from "./probes/siphash.probe";
+import { hashLoop, hashRows, type SipRow } from "../tools/probes/siphash.probe";
 import { readVectors } from "./vectors";
 
 const rows = readVectors<SipRow>("siphash24.jsonl");
@@ -18,7 +18,7 @@ describe("SipHash-2-4", () => {
   });
 
   it("matches every paper vector inside XS", async () => {
-    const xs = await XsProbe.load("test/probes/siphash.probe.ts");
+    const xs = await XsProbe.load("tools/probes/siphash.probe.ts");
     try {
       const { result } = await xs.call<string[]>("hashRows", rows);
       expect(result).toEqual(rows.map((r) => r.hash_le));
@@ -54,7 +54,7 @@ describe("SipHash-2-4", () => {
   });
 
   it("hashes one reused buffer the same inside XS as under Node", async () => {
-    const xs = await XsProbe.load("test/probes/siphash.probe.ts");
+    const xs = await XsProbe.load("tools/probes/siphash.probe.ts");
     try {
       const { result } = await xs.call<number>("hashLoop", 300);
       expect(result).toBe(hashLoop(300));

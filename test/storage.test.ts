@@ -17,7 +17,7 @@ import { bytesToHex, hexToBytes } from "../firmware/hex";
 import { NorSim, TEARS, PowerCut } from "../hosts/node/nor";
 import { NOT_BYTES } from "./bad-inputs";
 import { XsProbe } from "../hosts/xsnap/engine";
-import { tortureRun } from "./probes/storage.probe";
+import { tortureRun } from "../tools/probes/storage.probe";
 
 const sim = (chip: ChipProfile = NRF52, blocks = 2) => new NorSim({ chip, blocks });
 const bytes = (...values: number[]) => Uint8Array.from(values);
@@ -329,7 +329,7 @@ function crc(data: Uint8Array): number {
 
 describe("under XS", () => {
   it("mounts, appends and survives cuts exactly as under Node", async () => {
-    const xs = await XsProbe.load("test/probes/storage.probe.ts");
+    const xs = await XsProbe.load("tools/probes/storage.probe.ts");
     try {
       const { result } = await xs.call<string[]>("tortureRun", 400, 7, 11);
       expect(result).toEqual(tortureRun(400, 7, 11));

@@ -9,6 +9,12 @@ import * as keycode from "./commands/keycode";
 import * as torture from "./commands/torture";
 import * as sim from "./commands/sim";
 import * as recover from "./commands/recover";
+import * as explain from "./commands/explain";
+import * as web from "./commands/web";
+import * as hub from "./commands/hub";
+import * as plan from "./commands/plan";
+import * as account from "./commands/account";
+import * as payments from "./commands/payments";
 
 import { version as VERSION } from "../package.json";
 
@@ -21,17 +27,40 @@ const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   torture,
   sim,
   recover,
+  explain,
+  web,
+  hub,
+  plan,
+  account,
+  payments,
 ];
 
 export function program(): Command {
   const cli = new Command("solkey")
     .description("Pay-as-you-go keycodes for solar home systems: device simulator, factory and operator tools")
     .version(VERSION)
-    .showHelpAfterError("Usage: solkey <command> [options]   (`solkey --help` lists the commands)")
+    .configureOutput(_oneLine("`solkey --help` lists the commands"))
     .exitOverride();
   for (const command of COMMANDS) command.register(cli);
-  for (const command of cli.commands) command.exitOverride().showHelpAfterError();
+  for (const command of cli.commands)
+    command.exitOverride().configureOutput(_oneLine(`\`solkey help ${command.name()}\` lists its options`));
   return cli;
+}
+
+/**
+ * Commander's usage errors as one line, its suggestion kept ("unknown option '--dayz' (Did you mean --days?)"),
+ * and where the help is: never the whole help text, which buries the one line that matters.
+ */
+function _oneLine(help: string): { outputError(text: string, write: (text: string) => void): void } {
+  return {
+    outputError: (text, write) =>
+      write(
+        `solkey: ${text
+          .replace(/^error: /, "")
+          .trim()
+          .replace(/\s*\n\s*/g, " ")}; ${help}\n`,
+      ),
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {

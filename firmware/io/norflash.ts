@@ -1,8 +1,10 @@
 // The journal's NorFlash interface (firmware/storage/flash.ts, ECMA-419 flash shape) over Moddable's `flash`
 // module: one partition (ESP32, by label) or address range (nRF52), with the chip's NOR limits from its profile.
 import Flash from "flash";
-import type { FlashArea } from "../provision/board";
 import { regionStatus, type ChipProfile, type FlashStatus, type NorFlash } from "../storage/flash";
+
+/** Where a flash area lives: an ESP32 partition label, or an absolute range on chips without a partition table. */
+export type FlashArea = { readonly partition: string } | { readonly offset: number; readonly size: number };
 
 /** Opens `area` with Moddable's Flash class. */
 export function openFlash(area: FlashArea): Flash {

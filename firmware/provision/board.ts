@@ -4,6 +4,10 @@
 // For the device port (hosts/moddable, firmware/main.ts): these offsets are the contract. The ESP32 partitions file
 // must hold a data partition `solkey_prov` of `provisionSize` bytes at `provisionOffset`, and the nRF52 linker
 // layout must leave that page out of the application image.
+import type { FlashArea } from "../io/norflash";
+
+/** Re-exported for the tools that place images (fleet/journal.ts): the type lives with the flash it opens. */
+export type { FlashArea };
 
 /** Board names as the tools spell them; the record stores the board's `id` byte. */
 export type BoardName = "esp32" | "nrf52";
@@ -36,9 +40,6 @@ export function boardById(id: number): Board | undefined {
   if (id === BOARDS.nrf52.id) return BOARDS.nrf52;
   return undefined;
 }
-
-/** Where a flash area lives: an ESP32 partition label, or an absolute range on chips without a partition table. */
-export type FlashArea = { readonly partition: string } | { readonly offset: number; readonly size: number };
 
 /**
  * The provisioning and journal areas per board. ESP32: partitions by label (hosts/moddable/esp32/partitions.csv);

@@ -1,15 +1,23 @@
 // The simulator's demo devices: one fixed, public demo key per protocol, and the next valid codes for a demo device
 // computed from its own flash with solkey's encoders (the same code an operator's server would issue).
-import { mountedDevice } from "../../firmware/ledger/codec";
-import { deviceProtocol } from "../../firmware/provision/protocol";
-import { encodeFull } from "../../firmware/protocols/nexus/full";
-import { encodeSmall } from "../../firmware/protocols/nexus/small";
-import type { NexusState } from "../../firmware/protocols/nexus/window";
-import { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
-import type { OpenPaygoState } from "../../firmware/protocols/openpaygo/replay";
-import { encodeProvision, decodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
-import { CHIPS, regionStatus, type FlashStatus, type NorFlash } from "../../firmware/storage/flash";
-import { Journal, journalKey } from "../../firmware/storage/journal";
+import {
+  CHIPS,
+  decodeProvision,
+  deviceProtocol,
+  encodeFull,
+  encodeProvision,
+  encodeSmall,
+  Journal,
+  mountedDevice,
+  regionStatus,
+  TokenIssuer,
+  type FlashStatus,
+  type NexusState,
+  type NorFlash,
+  type OpenPaygoState,
+  type ProvisionRecord,
+} from "./simfirmware";
+import { journalKey } from "../../firmware/storage/journal";
 import { NO_OTP } from "../../firmware/storage/otp";
 import config from "./simconfig";
 

@@ -1,9 +1,7 @@
 // One simulated controller: firmware/main.ts booted on a fresh simulated board at every power-on, with its flash
-// carried across power cuts. Pure TypeScript: the same simulation runs under Node and inside XS (test/probes/sim).
-import type { DeviceEvent } from "../../firmware/controller";
-import { start, type Device } from "../../firmware/main";
-import { AREAS, type BoardName, type FlashArea } from "../../firmware/provision/board";
-import { decodeProvision } from "../../firmware/provision/record";
+// carried across power cuts. Pure TypeScript: the same simulation runs under Node and inside XS (tools/probes/sim).
+import { decodeProvision, start, type Device, type DeviceEvent } from "./simfirmware";
+import { BOARDS, type BoardName } from "../../firmware/provision/board";
 import { OtpSim } from "./otp";
 import config from "./simconfig";
 import { Finger, type KeyWiring } from "./simkeys";
@@ -15,11 +13,30 @@ export const SIM_PARTITIONS = {
   provision: { name: "solkey_prov", offset: 0x3ff000, size: 0x1000 },
 } as const;
 
-/** The simulated nRF52's flash pages: no partition table, firmware/main.ts opens them by address (AREAS). */
-export const SIM_NRF52_PARTITIONS = {
-  journal: { name: "nrf52_journal", ..._addressed(AREAS.nrf52.journal) },
-  provision: { name: "nrf52_provision", ..._addressed(AREAS.nrf52.provision) },
-} as const;
+/** An area of the simulated flash: a named partition at an address of the chip's map. */
+export interface SimArea {
+  readonly name: string;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/**
+ * Each board's flash areas. The nRF52 has no partition table: the firmware opens its areas by address
+ * (firmware/provision/board.ts AREAS), so the names here are only the simulator's and never match an ESP32 label.
+ */
+export const SIM_LAYOUTS: Readonly<Record<BoardName, { readonly journal: SimArea; readonly provision: SimArea }>> = {
+  esp32: SIM_PARTITIONS,
+  nrf52: {
+    journal: { name: "nrf52_journal", offset: BOARDS.nrf52.provisionOffset - 0x2000, size: 0x2000 },
+    provision: { name: "nrf52_provision", offset: BOARDS.nrf52.provisionOffset, size: BOARDS.nrf52.provisionSize },
+  },
+};
+
+/** The board a provisioning image names (an unreadable one runs on the ESP32 board, which then shows it). */
+export function boardOf(provision: Uint8Array | undefined): BoardName {
+  const read = decodeProvision(provision ?? new Uint8Array(0));
+  return read.kind === "provisioned" ? read.record.board : "esp32";
+}
 
 /**
  * OTP bits each simulated chip lends solkey (docs/SECURITY.md: ESP32 eFuse BLK3 under coding scheme None, 128 bits
@@ -35,8 +52,6 @@ export const SIM_STATUS_LOAD = config.solkey.load;
 export type TraceEvent = { readonly t: number } & DeviceEvent;
 
 export interface SimImages {
-  /** The board whose flash layout the device has (default esp32); the record must name the same board. */
-  readonly board?: BoardName;
   /** The journal partition; undefined: erased. */
   readonly journal?: Uint8Array;
   /** The provisioning partition (a record image at its start is enough); undefined: erased. */
@@ -58,7 +73,8 @@ export class SimDevice {
   private finger: Finger | undefined;
   private journal: Uint8Array;
   private readonly provision: Uint8Array;
-  private readonly layout: typeof SIM_PARTITIONS | typeof SIM_NRF52_PARTITIONS;
+  /** The flash areas of the board the provisioning record names. */
+  readonly layout: (typeof SIM_LAYOUTS)[BoardName];
   /** The chip's OTP bits, kept across power cuts like the flash (the journal's mark and anchor). */
   readonly otp: OtpSim;
   private timeMs = 0;
@@ -74,9 +90,8 @@ export class SimDevice {
   readonly trace: TraceEvent[] = [];
 
   constructor(images: SimImages = {}) {
-    const board = images.board ?? "esp32";
-    this.layout = board === "nrf52" ? SIM_NRF52_PARTITIONS : SIM_PARTITIONS;
-    this.otp = new OtpSim(SIM_OTP_BITS[board]);
+    this.layout = SIM_LAYOUTS[boardOf(images.provision)];
+    this.otp = new OtpSim(SIM_OTP_BITS[boardOf(images.provision)]);
     this.journal = _area(this.layout.journal.size, images.journal);
     this.provision = _area(this.layout.provision.size, images.provision);
   }
@@ -190,11 +205,6 @@ export class SimDevice {
     this.trace.push(stamped);
     this.onEvent?.(stamped);
   }
-}
-
-function _addressed(area: FlashArea): { readonly offset: number; readonly size: number } {
-  if (!("offset" in area)) throw new Error("nRF52 flash area has no address: firmware/provision/board.ts changed");
-  return area;
 }
 
 function _area(size: number, bytes: Uint8Array | undefined): Uint8Array {

@@ -15,6 +15,7 @@ export type ScenarioStep =
   | { readonly op: "wait"; readonly ms: number }
   | { readonly op: "power"; readonly to: "on" | "off" | "cut" };
 
+const MAX_WAIT_MS = 366 * 86_400_000;
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Parses a duration such as `16s`, `90m`, `1h30m` or `250ms` into ms; undefined when it is not one. */
@@ -46,6 +47,8 @@ export function parseScenario(text: string): ScenarioStep[] {
     } else if (word === "wait") {
       const ms = parseDuration(rest);
       if (ms === undefined) throw fail("expected a duration such as 16s, 90m or 1h30m");
+      // The device is stepped through every tick: a year takes about 2 s (measured), so one line waits at most that.
+      if (ms > MAX_WAIT_MS) throw fail("at most 366d per wait line (repeat the line for longer)");
       steps.push({ op: "wait", ms });
     } else if (word === "power") {
       if (rest !== "on" && rest !== "off" && rest !== "cut")

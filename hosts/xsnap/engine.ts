@@ -2,21 +2,25 @@
 // engine (hosts/xsnap/worker.mjs), so tests and benchmarks run the very same module code under Node and under XS.
 import { spawn, type ChildProcessByStdio } from "child_process";
 import { buildSync } from "esbuild";
+import fs from "fs";
 import path from "path";
 import readline from "readline";
 import type { Readable, Writable } from "stream";
+import aliases from "../node/aliases.json";
 
-const ROOT = path.resolve(__dirname, "../..");
+/** The repository root: the nearest folder above this module holding package.json (from the sources or dist/). */
+function _root(dir: string): string {
+  return fs.existsSync(path.join(dir, "package.json")) ? dir : _root(path.dirname(dir));
+}
+const ROOT = _root(__dirname);
 
-/** Moddable's built-in modules, mapped to the pure-TypeScript stand-ins in hosts/node (they run in XS too). */
-export const MODDABLE_ALIASES: Readonly<Record<string, string>> = {
-  "embedded:io/digital": path.join(ROOT, "hosts/node/digital.ts"),
-  "embedded:io/digitalbank": path.join(ROOT, "hosts/node/digitalbank.ts"),
-  flash: path.join(ROOT, "hosts/node/flash.ts"),
-  timer: path.join(ROOT, "hosts/node/timer.ts"),
-  "mc/config": path.join(ROOT, "hosts/node/simconfig.ts"),
-  otp: path.join(ROOT, "hosts/node/otp.ts"),
-};
+/**
+ * Moddable's built-in modules, mapped to the pure-TypeScript stand-ins in hosts/node (they run in XS too). One table
+ * (hosts/node/aliases.json) for this bundler, jest's moduleNameMapper and the command's build (tools/build.mjs).
+ */
+export const MODDABLE_ALIASES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(aliases).map(([name, file]) => [name, path.join(ROOT, file)]),
+);
 
 /** Bundles `entry` (a path from the repository root) into one script that sets `globalThis[globalName]` to its exports. */
 export function bundle(entry: string, globalName = "probe"): string {
@@ -40,6 +44,8 @@ export interface Evaluation {
   readonly messages: string[];
   /** XS's deterministic count of work done by this evaluation (xsnap meterUsage.compute). */
   readonly compute: number;
+  /** XS slots in use when the evaluation ended, garbage included until a collection (meterUsage.currentHeapCount). */
+  readonly heapCount: number;
 }
 
 type Pending = { resolve(e: Evaluation): void; reject(e: Error): void };
@@ -52,10 +58,17 @@ export class XsEngine {
 
   private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, null>) {
     readline.createInterface({ input: child.stdout }).on("line", (line) => {
-      const reply = JSON.parse(line) as { id: number; ok: boolean; messages: string[]; compute: number; error: string };
+      const reply = JSON.parse(line) as {
+        id: number;
+        ok: boolean;
+        messages: string[];
+        compute: number;
+        heapCount: number;
+        error: string;
+      };
       const waiter = this.pending.get(reply.id);
       this.pending.delete(reply.id);
-      if (reply.ok) waiter?.resolve({ messages: reply.messages, compute: reply.compute });
+      if (reply.ok) waiter?.resolve({ messages: reply.messages, compute: reply.compute, heapCount: reply.heapCount });
       else waiter?.reject(new Error(`XS: ${reply.error}`));
     });
     child.on("exit", (code) => {
@@ -65,7 +78,9 @@ export class XsEngine {
   }
 
   static start(): XsEngine {
-    const child = spawn(process.execPath, [path.join(__dirname, "worker.mjs")], { stdio: ["pipe", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [path.join(ROOT, "hosts/xsnap/worker.mjs")], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
     return new XsEngine(child);
   }
 
@@ -92,6 +107,8 @@ export class XsEngine {
 export interface ProbeResult<T> {
   readonly result: T;
   readonly compute: number;
+  /** XS slots in use after the call (see Evaluation.heapCount). */
+  readonly heapCount: number;
 }
 
 /**
@@ -117,8 +134,8 @@ export class XsProbe {
     const code =
       `issueCommand(new TextEncoder().encode(JSON.stringify({ r: probe[${JSON.stringify(name)}]` +
       `(...${JSON.stringify(args)}) })).buffer);`;
-    const { messages, compute } = await this.engine.evaluate(code);
-    return { result: (JSON.parse(messages[messages.length - 1]) as { r: T }).r, compute };
+    const { messages, compute, heapCount } = await this.engine.evaluate(code);
+    return { result: (JSON.parse(messages[messages.length - 1]) as { r: T }).r, compute, heapCount };
   }
 
   close(): Promise<void> {

@@ -1,6 +1,6 @@
 // The XS side of the two-engine harness: one Moddable XS machine (through @agoric/xsnap) driven by JSON lines.
 // In:  {"id": n, "code": "..."} per line on stdin. Out: {"id": n, "ok": true, "messages": [...], "compute": c}
-// or {"id": n, "ok": false, "error": "..."} per line on stdout. Scripts report with issueCommand(ArrayBuffer).
+// (and "heapCount": XS slots in use, the meter's currentHeapCount) or {"id": n, "ok": false, "error": "..."} per line on stdout. Scripts report with issueCommand(ArrayBuffer).
 // It runs in its own Node process because xsnap needs SES's lockdown, which must not touch the test runner.
 import "@endo/init";
 import { xsnap } from "@agoric/xsnap";
@@ -37,7 +37,7 @@ readline
       messages = [];
       try {
         const { meterUsage } = await worker.evaluate(code);
-        write({ id, ok: true, messages, compute: meterUsage.compute });
+        write({ id, ok: true, messages, compute: meterUsage.compute, heapCount: meterUsage.currentHeapCount });
       } catch (e) {
         write({ id, ok: false, error: String(e && e.message ? e.message : e), messages });
       }

@@ -40,7 +40,7 @@ async function nsPerCompute(xs: XsProbe): Promise<number> {
 
 /** One protocol: ROUNDS codes handed to the firmware entry, ROUNDS typed on the simulated keypad. */
 async function measure(protocol: string): Promise<{ rows: Cell[][]; ns: number }> {
-  const xs = await XsProbe.load("test/probes/sim.probe.ts");
+  const xs = await XsProbe.load("tools/probes/sim.probe.ts");
   try {
     await xs.call("benchBoot", protocol, 2 * ROUNDS + 1);
     const refill = protocol === "openpaygo" ? 0 : REFILL_MS;

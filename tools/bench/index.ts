@@ -3,8 +3,14 @@ import * as issuing from "./issuing";
 import * as nexus from "./nexus";
 import * as openpaygo from "./openpaygo";
 import * as siphash from "./siphash";
+import * as sms from "./sms";
 import * as device from "./device";
 import * as wear from "./wear";
+import * as memory from "./memory";
+import * as chips from "./chips";
+import * as startup from "./startup";
+import * as web from "./web";
+import * as hub from "./hub";
 
 /** Each section prints its own table(s). */
 const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [
@@ -14,6 +20,12 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   issuing,
   device,
   wear,
+  memory,
+  chips,
+  startup,
+  sms,
+  web,
+  hub,
 ];
 
 async function main(names: string[]): Promise<void> {

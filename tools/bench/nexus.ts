@@ -7,7 +7,7 @@ import { fullDigits } from "../../firmware/protocols/nexus/full";
 import { NexusHasher } from "../../firmware/protocols/nexus/hash";
 import { smallEntry, smallSymbols } from "../../firmware/protocols/nexus/small";
 import { XsProbe } from "../../hosts/xsnap/engine";
-import { verifyEntries } from "../../test/probes/nexus.probe";
+import { verifyEntries } from "../probes/nexus.probe";
 import { printTable, type Cell } from "./table";
 
 export const name = "nexus";
@@ -76,7 +76,7 @@ function countHashes(c: Case): number {
 
 export async function run(): Promise<void> {
   const rows: Cell[][] = [];
-  const xs = await XsProbe.load("test/probes/nexus.probe.ts");
+  const xs = await XsProbe.load("tools/probes/nexus.probe.ts");
   try {
     for (const c of cases()) {
       const base = (await xs.call("verifyEntries", c.protocol, KEY_HEX, [], c.extended)).compute;

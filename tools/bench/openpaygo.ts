@@ -5,7 +5,7 @@
 import { hexToBytes } from "../../firmware/hex";
 import { TokenIssuer, encodeToken } from "../../firmware/protocols/openpaygo/encoder";
 import { XsProbe } from "../../hosts/xsnap/engine";
-import { prepareVerdict, runVerdict, type Entry } from "../../test/probes/openpaygo.probe";
+import { prepareVerdict, runVerdict, type Entry } from "../probes/openpaygo.probe";
 import { printTable, type Cell } from "./table";
 
 export const name = "openpaygo";
@@ -13,7 +13,7 @@ export const name = "openpaygo";
 const COUNTS = [10, 1_000, 10_000];
 
 async function verdicts(): Promise<void> {
-  const xs = await XsProbe.load("test/probes/openpaygo.probe.ts");
+  const xs = await XsProbe.load("tools/probes/openpaygo.probe.ts");
   const rows: Cell[][] = [];
   try {
     const overhead = (await xs.call<number>("nothing")).compute;

@@ -12,7 +12,8 @@ import {
 } from "../../firmware/ledger/reducer";
 import { freshState } from "../../firmware/ledger/state";
 import { NRF52, ESP32, type ChipProfile } from "../../firmware/storage/flash";
-import { Journal, journalKey } from "../../firmware/storage/journal";
+import { Journal, journalKey, packedBytes } from "../../firmware/storage/journal";
+import { XsProbe } from "../../hosts/xsnap/engine";
 import { NorSim } from "../../hosts/node/nor";
 import { OtpSim } from "../../hosts/node/otp";
 import { Random } from "../../hosts/node/nor-random";
@@ -137,6 +138,30 @@ export async function run(): Promise<void> {
       `${SIMULATED_DAYS} simulated days; years = erase cycles / erases of the most-erased block per day / 365.25`,
     ],
   );
+  printTable(
+    "Journal CPU in XS (compute units; SipHash-2-4 of 8 bytes is 1,944)",
+    ["journal", "mount", "append"],
+    await xsCost(),
+    ["mount and append include the simulator's own reads (a byte loop that a chip's flash.read does natively)"],
+  );
+}
+
+/** XS compute units of one mount and one append on a full 2-block journal (the boot's and a commit's CPU cost). */
+async function xsCost(): Promise<Cell[][]> {
+  const rows: Cell[][] = [];
+  const xs = await XsProbe.load("tools/probes/storage.probe.ts");
+  try {
+    for (const payload of [36, 48, 256]) {
+      const perBlock = Math.floor(NRF52.blockLength / packedBytes(payload));
+      await xs.call("prepare", 2 * perBlock - 1, payload);
+      const mount = (await xs.call<number>("mountPrepared")).compute;
+      const both = (await xs.call<number>("mountAndAppend", payload)).compute;
+      rows.push([`${packedBytes(payload)} B records, ${2 * perBlock - 1} in 2 blocks`, mount, both - mount]);
+    }
+  } finally {
+    await xs.close();
+  }
+  return rows;
 }
 
 function _zero(): _Tally {

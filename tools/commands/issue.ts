@@ -2,17 +2,27 @@
 // action; idempotent per payment reference; refuses codes past the device's acceptance window unless told.
 // Also: record a code as entered, list a device's codes, issue a whole batch file in one transaction.
 import type { Command } from "commander";
-import fs from "fs";
 import { UsageError } from "../../fleet/errors";
-import { amountSeconds, definePackage, parseAmount, type AmountOptions } from "../../fleet/amounts";
+import {
+  amountSeconds,
+  definePackage,
+  parseAmount,
+  ROUNDINGS,
+  type AmountOptions,
+  type Rounding,
+} from "../../fleet/amounts";
 import type { CodeRequest } from "../../fleet/codes";
 import { openFleet, type Db } from "../../fleet/database";
 import { Ledger, type IssuedCode, type IssueRequest } from "../../fleet/ledger";
 import { parseWhole } from "../../fleet/profile";
+import { normalizeRef } from "../../fleet/references";
+import { readInput } from "../files";
+import { printable } from "../printable";
 import { DEFAULT_DB } from "./provision";
 
 /** The flags that say which code: an amount, or one action. */
 export interface CodeOptions extends AmountOptions {
+  round?: string;
   set?: boolean;
   unlock?: boolean;
   lock?: boolean;
@@ -42,14 +52,24 @@ export function codeRequest(db: Db | null, o: CodeOptions): CodeRequest {
   if (o.set || actions.length === 0) {
     if (seconds === undefined)
       throw new UsageError(`${o.set ? "--set" : "adding credit"} needs --days, --hours or --package`);
-    return { kind: o.set ? "set" : "add", seconds };
+    const round = roundingOf(o);
+    return { kind: o.set ? "set" : "add", seconds, ...(round && { round }) };
   }
-  if (seconds !== undefined) throw new UsageError("only add and --set codes carry an amount");
+  if (seconds !== undefined || o.round !== undefined)
+    throw new UsageError("only add and --set codes carry an amount (and --round)");
   if (o.unlock) return { kind: "unlock" };
   if (o.lock) return { kind: "lock" };
   if (o.counterSync) return { kind: "counter_sync" };
   if (o.wipe !== undefined) return { kind: "wipe", target: o.wipe };
   return { kind: "test", minutes: parseWhole(o.test as string, 1, 99, "--test MINUTES") };
+}
+
+/** --round up|down, or undefined: an amount the device cannot carry exactly is then refused. */
+export function roundingOf(o: Pick<CodeOptions, "round">): Rounding | undefined {
+  if (o.round === undefined) return undefined;
+  if (!(ROUNDINGS as readonly string[]).includes(o.round))
+    throw new UsageError(`--round expected up or down, got "${o.round}"`);
+  return o.round as Rounding;
 }
 
 export function describe(c: Pick<IssuedCode, "kind" | "seq" | "protocol" | "units" | "seconds">): string {
@@ -82,7 +102,7 @@ export function runIssue(
     if (o.batch !== undefined) {
       if (device !== undefined)
         throw new UsageError("--batch FILE takes the devices from the file, not the command line");
-      const issued = ledger.issueMany(_readBatch(db, o.batch, o.pastWindow ?? false));
+      const issued = ledger.issueMany(_readBatch(db, o.batch, o.pastWindow ?? false, roundingOf(o)));
       out(o.json ? JSON.stringify(issued) + "\n" : issued.map(_line).join(""));
       return;
     }
@@ -107,12 +127,17 @@ export function runIssue(
         const state =
           c.enteredAt !== null ? "entered" : c.seq !== null && c.seq <= d.enteredSeq ? "superseded?" : "outstanding";
         out(
-          `  ${c.issuedAt}  ${c.keycode}  ${describe({ ...c, protocol: d.record.protocol })}  ${state}${c.paymentRef ? `  ref ${c.paymentRef}` : ""}\n`,
+          `  ${c.issuedAt}  ${c.keycode}  ${describe({ ...c, protocol: d.record.protocol })}  ${state}${c.paymentRef ? `  ref ${printable(c.paymentRef)}` : ""}\n`,
         );
       }
       return;
     }
-    const issued = ledger.issue({ device, code: codeRequest(db, o), paymentRef: o.ref, pastWindow: o.pastWindow });
+    const issued = ledger.issue({
+      device,
+      code: codeRequest(db, o),
+      paymentRef: _ref(o.ref),
+      pastWindow: o.pastWindow,
+    });
     if (issued.warning !== null) err(`warning: ${issued.warning}\n`);
     out(o.json ? JSON.stringify(issued) + "\n" : _line(issued));
   } finally {
@@ -120,23 +145,31 @@ export function runIssue(
   }
 }
 
+/** A receipt as typed, in the one form the ledger compares (case, spaces and dashes folded). */
+function _ref(typed: string | undefined): string | undefined {
+  return typed === undefined ? undefined : normalizeRef(typed);
+}
+
 /** Batch file: CSV lines `device,amount[,payment_ref]`, amount `7d`, `12h` or a package; a header line is skipped. */
-function _readBatch(db: Db, file: string, pastWindow: boolean): IssueRequest[] {
-  if (!fs.existsSync(file)) throw new UsageError(`no batch file ${file}`);
+function _readBatch(db: Db, file: string, pastWindow: boolean, round: Rounding | undefined): IssueRequest[] {
   const requests: IssueRequest[] = [];
-  fs.readFileSync(file, "utf8")
+  readInput(file, "batch file")
+    .toString("utf8")
     .split(/\r?\n/)
     .forEach((line, i) => {
       if (line.trim() === "" || (i === 0 && /^\s*(device|serial)\s*,/i.test(line))) return;
       const [device, amount, ref] = line.split(",").map((f) => f.trim());
       if (!device || !amount) throw new UsageError(`${file}:${i + 1}: expected device,amount[,payment_ref]`);
       let seconds: number;
+      let paymentRef: string | undefined;
       try {
         seconds = parseAmount(db, amount);
+        paymentRef = _ref(ref || undefined);
       } catch (e) {
         throw new UsageError(`${file}:${i + 1}: ${(e as Error).message}`);
       }
-      requests.push({ device, code: { kind: "add", seconds }, paymentRef: ref || undefined, pastWindow });
+      const code = { kind: "add" as const, seconds, ...(round && { round }) };
+      requests.push({ device, code, paymentRef, pastWindow });
     });
   if (requests.length === 0) throw new UsageError(`${file} holds no requests`);
   return requests;
@@ -150,6 +183,7 @@ export function register(program: Command): void {
     .option("--days <n>", "credit in days")
     .option("--hours <n>", "credit in hours")
     .option("--package <name>", "a named package (day, week, month, or --define-package)")
+    .option("--round <way>", "an amount the device cannot carry exactly: up or down (default: refuse it)")
     .option("--set", "set credit to the amount instead of adding it")
     .option("--unlock", "PAYG off for ever")
     .option("--lock", "credit to zero")

@@ -1,14 +1,14 @@
 // `solkey keycode`: one keycode from explicit arguments, no database (support staff, tests, other back ends). The
 // device key comes from a file or $SOLKEY_DEVICE_KEY, never from the command line.
-import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
-import fs from "fs";
 import { hexToBytes } from "../../firmware/hex";
 import { MAX_COUNT } from "../../firmware/protocols/openpaygo/replay";
 import type { ProtocolName } from "../../firmware/provision/record";
 import { UsageError } from "../../fleet/errors";
 import { encodeCode, spendsSeq, WALK_STEP, type Encoded } from "../../fleet/codes";
 import { parseWhole, PROTOCOLS } from "../../fleet/profile";
+import { readInput } from "../files";
+import { progressBar } from "../progress";
 import { codeRequest, describe, type CodeOptions } from "./issue";
 
 export const DEVICE_KEY_ENV = "SOLKEY_DEVICE_KEY";
@@ -54,10 +54,7 @@ export function runKeycode(o: KeycodeOptions, env: NodeJS.ProcessEnv = process.e
     restricted: o.restricted ?? false,
   };
   // An OpenPAYGO token hashes its chain from count 0; past WALK_STEP counts a bar on stderr (a terminal only) shows it.
-  const bar = new SingleBar(
-    { format: "hashing the token chain [{bar}] count {value}/{total}, {eta}s left", stream: process.stderr },
-    Presets.shades_classic,
-  );
+  const bar = progressBar("hashing the token chain [{bar}] count {value}/{total}, {eta}s left");
   try {
     return {
       protocol,
@@ -79,8 +76,7 @@ function _required(value: string | undefined, what: string): string {
 function _deviceKey(file: string | undefined, env: NodeJS.ProcessEnv): Uint8Array {
   let text: string | undefined;
   if (file !== undefined) {
-    if (!fs.existsSync(file)) throw new UsageError(`no key file ${file}`);
-    text = fs.readFileSync(file, "latin1").trim();
+    text = readInput(file, "key file").toString("latin1").trim();
   } else text = env[DEVICE_KEY_ENV]?.trim();
   if (text === undefined)
     throw new UsageError(`no device key: pass --key-file FILE or set ${DEVICE_KEY_ENV} (32 hex digits)`);
@@ -106,6 +102,7 @@ export function register(program: Command): void {
     .option("--restricted", "OpenPAYGO restricted digits (keys 1-4)")
     .option("--days <n>", "credit in days")
     .option("--hours <n>", "credit in hours")
+    .option("--round <way>", "an amount the device cannot carry exactly: up or down (default: refuse it)")
     .option("--set", "set credit instead of adding")
     .option("--unlock", "PAYG off for ever")
     .option("--lock", "credit to zero")

@@ -2,16 +2,17 @@
 // (firmware/provision/record.ts) and its journal image (first record: the fresh device state, fleet/journal.ts)
 // ready for its board's flash offsets, plus the CSV a PAYG platform imports.
 // All or nothing: images are staged beside the output and moved in only once the database has committed.
-import { SingleBar, Presets } from "cli-progress";
 import type { Command } from "commander";
 import fs from "fs";
 import path from "path";
 import { bytesToHex } from "../../firmware/hex";
 import { UsageError } from "../../fleet/errors";
 import { openFleet } from "../../fleet/database";
-import { allDevices, csvHeader, csvLine, provisionBatch, type NewDevice } from "../../fleet/devices";
+import { allDevices, fleetSalt, csvHeader, csvLine, provisionBatch, type NewDevice } from "../../fleet/devices";
 import { checkOutDir, flashInstructions, imageFiles, stagingDir } from "../../fleet/flashing";
+import { HARDENING_FILE, hardeningSteps } from "../../fleet/hardening";
 import { makeProfile, parseWhole, type ProfileOptions } from "../../fleet/profile";
+import { progressBar } from "../progress";
 import { masterFingerprint, MASTER_KEY_ENV, readMasterKey, writeNewMasterKey } from "../../fleet/secrets";
 
 export const DEFAULT_DB = "fleet.db";
@@ -43,14 +44,10 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
   if (o.randomKeys && o.masterKeyFile !== undefined)
     throw new UsageError("--random-keys and --master-key-file conflict");
   const master = o.randomKeys ? null : readMasterKey(o.masterKeyFile);
-  if (o.csv !== undefined && fs.existsSync(o.csv))
-    throw new UsageError(`${o.csv} exists; secrets files are never overwritten`);
+  if (o.csv !== undefined) checkNewFile(o.csv, "--csv");
 
   checkOutDir(o.out);
-  const bar = new SingleBar(
-    { format: "provisioning [{bar}] {value}/{total} devices, {eta}s left", stream: process.stderr, hideCursor: true },
-    Presets.shades_classic,
-  );
+  const bar = progressBar("provisioning [{bar}] {value}/{total} devices, {eta}s left");
   const files: string[] = [];
   let csv = "";
   const db = openFleet(o.db, { create: true });
@@ -65,7 +62,7 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
         })) {
           if (fs.existsSync(path.join(o.out, name)))
             throw new UsageError(`${path.join(o.out, name)} exists; use another --out`);
-          fs.writeFileSync(path.join(staging, name), data);
+          fs.writeFileSync(path.join(staging, name), data, { mode: 0o600 }); // device secrets: owner only
           files.push(name);
         }
         if (o.csv !== undefined) csv += csvLine(device);
@@ -73,8 +70,9 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
       });
       bar.stop();
       for (const name of files) fs.renameSync(path.join(staging, name), path.join(o.out, name));
+      fs.writeFileSync(path.join(o.out, HARDENING_FILE), hardeningSteps(profile.board), { mode: 0o600 });
       if (o.csv !== undefined) fs.writeFileSync(o.csv, csvHeader() + csv, { mode: 0o600, flag: "wx" });
-      _report(o, devices, master, write);
+      _report(o, devices, master, fleetSalt(db), write);
     } finally {
       bar.stop();
       fs.rmSync(staging, { recursive: true, force: true });
@@ -88,6 +86,7 @@ function _report(
   o: ProvisionOptions,
   devices: NewDevice[],
   master: Uint8Array | null,
+  kdf: { version: 1 | 2; salt: Uint8Array },
   write: (t: string) => void,
 ): void {
   const board = devices[0].record.board;
@@ -108,6 +107,7 @@ function _report(
         board,
         count: devices.length,
         keys: master === null ? "random" : "hkdf",
+        ...(master !== null && { kdf: { version: kdf.version, salt: bytesToHex(kdf.salt) } }),
         images: o.out,
         csv: o.csv ?? null,
         flash: flashInstructions(board, o.out, "provision"),
@@ -118,7 +118,7 @@ function _report(
   }
   write(
     `provisioned ${devices.length} ${first.record.protocol} devices for ${board}: ${first.serial} .. ${last.serial}\n` +
-      `  keys: ${master === null ? "random per device" : `HKDF-SHA-256 from master key ${masterFingerprint(master)}`}\n` +
+      `  keys: ${master === null ? "random per device" : `HKDF-SHA-256 from master key ${masterFingerprint(master)} and this fleet's salt ${bytesToHex(kdf.salt)} (derivation v${kdf.version}, kept in ${o.db}: back both up together)`}\n` +
       `  images: ${o.out}/ (provisioning records and first journal records, each mounted by the firmware's readers)\n` +
       (o.csv === undefined ? "" : `  CSV for the PAYG platform (holds secrets): ${o.csv}\n`) +
       `  flash each device: ${flashInstructions(board, o.out, "provision")}\n`,
@@ -141,7 +141,7 @@ function _newMasterKey(o: ProvisionOptions, write: (t: string) => void): void {
 
 function _exportCsv(o: ProvisionOptions, write: (t: string) => void): void {
   const file = o.exportCsv as string;
-  if (fs.existsSync(file)) throw new UsageError(`${file} exists; secrets files are never overwritten`);
+  checkNewFile(file, "--export-csv");
   const db = openFleet(o.db);
   try {
     let text = csvHeader();
@@ -155,6 +155,23 @@ function _exportCsv(o: ProvisionOptions, write: (t: string) => void): void {
   } finally {
     db.close();
   }
+}
+
+/**
+ * Refuses, before anything is written, a secrets file that could not be created: it exists (never overwritten), is
+ * empty, or its folder is missing or a file. A failure after the database commits would leave devices whose secrets
+ * file was never written, and a retry would provision more.
+ */
+function checkNewFile(file: string, flag: string): void {
+  if (file === "") throw new UsageError(`${flag} expected a file name, got an empty one`);
+  if (fs.existsSync(file))
+    throw new UsageError(
+      `${file} exists${fs.statSync(file).isDirectory() ? " (a directory)" : ""}; ${flag} writes a new file and ` +
+        `never overwrites one`,
+    );
+  const folder = path.dirname(path.resolve(file));
+  if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory())
+    throw new UsageError(`${flag} ${file}: no folder ${path.dirname(file)}; create it, or pass another path`);
 }
 
 export function register(program: Command): void {

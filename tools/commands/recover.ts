@@ -7,6 +7,7 @@ import fs from "fs";
 import path from "path";
 import { UsageError } from "../../fleet/errors";
 import { openFleet } from "../../fleet/database";
+import { findDevice } from "../../fleet/devices";
 import { flashInstructions, imageFiles, stagingDir } from "../../fleet/flashing";
 import { parseWhole } from "../../fleet/profile";
 import { recoverDevice, type Owed, type Recovery } from "../../fleet/recovery";
@@ -41,8 +42,11 @@ export function owedOf(o: Pick<RecoverOptions, "creditDays" | "creditHours" | "u
 
 export function runRecover(serial: string, o: RecoverOptions, write: (text: string) => void): void {
   const owed = owedOf(o);
+  if (o.note !== undefined && /\p{Cc}/u.test(o.note))
+    throw new UsageError("--note holds control characters (a terminal escape?); type it again");
   const db = openFleet(o.db);
   try {
+    findDevice(db, o.db, serial); // a wrong serial is refused before --out is created
     const staging = stagingDir(o.out);
     const files: string[] = [];
     try {
@@ -50,7 +54,7 @@ export function runRecover(serial: string, o: RecoverOptions, write: (text: stri
         for (const [name, data] of imageFiles(r.serial, r.record.board, { journal: r.journal })) {
           if (fs.existsSync(path.join(o.out, name)))
             throw new UsageError(`${path.join(o.out, name)} exists (an earlier recovery?); flash or move it first`);
-          fs.writeFileSync(path.join(staging, name), data);
+          fs.writeFileSync(path.join(staging, name), data, { mode: 0o600 }); // device secrets: owner only
           files.push(name);
         }
       });

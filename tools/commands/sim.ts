@@ -1,19 +1,21 @@
 // `solkey sim`: the device simulator. firmware/main.ts runs on the hosts/node stand-ins; its flash (journal and
 // provisioning record) lives in a directory, so a simulated device survives restarts. Interactive in a terminal, or
 // `--script FILE` runs a scenario (hosts/node/simscript.ts) and prints one JSON line per device event.
-import "../../hosts/node/simresolve"; // first: firmware/main.ts imports Moddable's modules by name
 import type { Command } from "commander";
 import fs from "fs";
 import path from "path";
 import { bytesToHex, hexToBytes } from "../../firmware/hex";
 import { LEASE_MS } from "../../firmware/ledger/reducer";
-import { decodeProvision } from "../../firmware/provision/record";
-import { DEMO_PROTOCOLS, demoProvision, nextCodes, type DemoProtocol } from "../../hosts/node/simdemo";
-import { SIM_PARTITIONS, SimDevice, type TraceEvent } from "../../hosts/node/simdevice";
+import { FRAMES } from "../../firmware/io/framing";
+import { deviceProtocol } from "../../firmware/provision/protocol";
+import { decodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
+import { DEMO_PROTOCOLS, demoProvision, type DemoProtocol } from "../../hosts/node/simdemo";
+import { SIM_PARTITIONS, type TraceEvent } from "../../hosts/node/simdevice";
+import { describeDevice, formatDuration, FRAME_MS, LiveDevice, SPEEDS } from "../../hosts/node/simlive";
 import { parseScenario, scenario, type ScenarioRun } from "../../hosts/node/simscript";
-import { XsProbe } from "../../hosts/xsnap/engine";
 import { SolkeyError, UsageError } from "../../fleet/errors";
-import { journalFileBeside } from "../../fleet/flashing";
+import { checkOutDir, journalFileBeside } from "../../fleet/flashing";
+import { readInput } from "../files";
 
 export const DEFAULT_DIR = ".sim";
 const PROVISION_FILE = "provision.bin";
@@ -23,7 +25,8 @@ const JOURNAL_FILE = "journal.bin";
 const DEFAULT_PROTOCOL: DemoProtocol = "nexus-full";
 
 interface SimOptions {
-  dir: string;
+  /** Undefined when not given: DEFAULT_DIR/<protocol>. */
+  dir?: string;
   /** Undefined when not given: the device in --dir, or a demo DEFAULT_PROTOCOL device. */
   protocol?: string;
   provision?: string;
@@ -43,7 +46,7 @@ export interface SimState {
 }
 
 /** Opens (or creates) the device in `o.dir`: a demo device unless `--provision FILE` brings a factory image. */
-export function openState(o: Pick<SimOptions, "dir" | "protocol" | "provision" | "reset">): SimState {
+export function openState(o: Pick<SimOptions, "protocol" | "provision" | "reset"> & { dir: string }): SimState {
   const protocol = (o.protocol ?? DEFAULT_PROTOCOL) as DemoProtocol;
   if (!DEMO_PROTOCOLS.includes(protocol))
     throw new UsageError(`--protocol expected one of ${DEMO_PROTOCOLS.join(", ")}, got ${protocol}`);
@@ -57,8 +60,17 @@ export function openState(o: Pick<SimOptions, "dir" | "protocol" | "provision" |
   let provision: Uint8Array;
   let factoryJournal: Uint8Array | undefined;
   if (o.provision !== undefined) {
-    if (!fs.existsSync(o.provision)) throw new UsageError(`no such provisioning image: ${o.provision}`);
-    provision = new Uint8Array(fs.readFileSync(o.provision));
+    provision = new Uint8Array(readInput(o.provision, "provisioning image"));
+    const read = decodeProvision(provision);
+    if (read.kind !== "provisioned") {
+      const hex = provision[0] === 0x3a; // ':' opens every Intel HEX record
+      throw new UsageError(
+        hex
+          ? `${o.provision} is an nRF52 Intel HEX image; the simulator runs ESP32 images (\`solkey provision --board esp32\`)`
+          : `${o.provision} is not a provisioning image (${read.kind === "corrupt" ? read.reason : "blank"}); pass ` +
+              `the <serial>.bin that \`solkey provision\` wrote`,
+      );
+    }
     if (fs.existsSync(provisionPath) && !_same(provision, new Uint8Array(fs.readFileSync(provisionPath))))
       throw new UsageError(`${o.dir} holds another device; use another --dir, or --reset to replace it`);
     notes.push(`loaded provisioning image ${o.provision}`);
@@ -93,35 +105,45 @@ function _same(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** Lines telling the user what the device is and which codes it takes next. */
-export function describeDevice(state: SimState): string[] {
-  const read = decodeProvision(state.provision);
-  if (read.kind !== "provisioned")
-    return [`device: not provisioned (${read.kind === "corrupt" ? read.reason : "blank record"}): it will not run`];
-  const r = read.record;
-  const lines = [`device: ${r.protocol} ${r.keypad} id ${r.deviceId} on a simulated ${r.board}`];
-  const codes = nextCodes(state.provision, state.journal ?? new Uint8Array(SIM_PARTITIONS.journal.size).fill(0xff));
-  if (codes === undefined) {
-    lines.push("codes: issue them with `solkey issue` for this device (it does not use the demo key)");
-  } else {
-    lines.push("valid codes for it now (type one):");
-    for (const code of codes) lines.push(`  ${code.keys.padEnd(24)} ${code.what}`);
+/** Runs a scenario file on the device in its directory, on Node or inside XS; the flash is saved back. */
+export async function runScript(o: SimOptions & { dir: string }, state: SimState): Promise<ScenarioRun> {
+  const text = _parse(o.script as string);
+  const journalHex = state.journal ? bytesToHex(state.journal) : "";
+  let run: ScenarioRun;
+  try {
+    run = await _run(o.engine, text, state, journalHex);
+  } catch (e) {
+    // A key the device's keypad lacks (hosts/node/simdevice.ts keyDown), under Node or inside XS.
+    if (/is not on this device's keypad/.test((e as Error).message))
+      throw new UsageError(`${o.script}: ${(e as Error).message.replace(/^XS: (RangeError: )?/, "")}`);
+    throw e;
   }
-  return lines;
+  fs.writeFileSync(path.join(o.dir, JOURNAL_FILE), hexToBytes(run.journal));
+  return run;
 }
 
-/** Runs a scenario file on the device in its directory, on Node or inside XS; the flash is saved back. */
-export async function runScript(o: SimOptions, state: SimState): Promise<ScenarioRun> {
-  const text = fs.readFileSync(o.script as string, "utf8");
+/** The protocol of a provisioning image file, if it is one (its default --dir is named after it). */
+function _imageProtocol(file: string | undefined): string | undefined {
+  if (file === undefined || !fs.existsSync(file) || !fs.statSync(file).isFile()) return undefined;
+  const read = decodeProvision(new Uint8Array(fs.readFileSync(file)));
+  return read.kind === "provisioned" ? read.record.protocol : undefined;
+}
+
+/** The scenario file's text, once it parses (a UsageError naming the line otherwise). */
+function _parse(file: string): string {
+  const text = readInput(file, "scenario file").toString("utf8");
   try {
     parseScenario(text);
   } catch (e) {
-    throw new UsageError(`${o.script}: ${(e as Error).message}`);
+    throw new UsageError(`${file}: ${(e as Error).message}`);
   }
-  const journalHex = state.journal ? bytesToHex(state.journal) : "";
+  return text;
+}
+
+async function _run(engine: string, text: string, state: SimState, journalHex: string): Promise<ScenarioRun> {
   let run: ScenarioRun;
-  if (o.engine === "xs") {
-    const xs = await XsProbe.load("hosts/node/simscript.ts");
+  if (engine === "xs") {
+    const xs = await _xsEngine().XsProbe.load("hosts/node/simscript.ts");
     try {
       run = (await xs.call<ScenarioRun>("scenario", text, bytesToHex(state.provision), journalHex)).result;
     } finally {
@@ -130,15 +152,32 @@ export async function runScript(o: SimOptions, state: SimState): Promise<Scenari
   } else {
     run = scenario(text, bytesToHex(state.provision), journalHex);
   }
-  fs.writeFileSync(path.join(o.dir, JOURNAL_FILE), hexToBytes(run.journal));
   return run;
+}
+
+/**
+ * The XS harness, loaded only for `--engine xs`: it needs the development install (@agoric/xsnap, esbuild and the
+ * TypeScript sources), which a production install (`npm ci --omit=dev`, `npm pack`) leaves out.
+ */
+function _xsEngine(): typeof import("../../hosts/xsnap/engine") {
+  try {
+    // A call-time require (an import() would be ESM under nodenext): the bundle evaluates the module only here.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("../../hosts/xsnap/engine");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
+    throw new UsageError("--engine xs needs the development install (`npm ci` with dev dependencies); use node");
+  }
 }
 
 export function register(program: Command): void {
   program
     .command("sim")
     .description("run a simulated device: type codes on its keypad, watch its LED, load and credit")
-    .option("--dir <dir>", "directory holding the device's flash (it survives restarts)", DEFAULT_DIR)
+    .option(
+      "--dir <dir>",
+      `directory holding the device's flash (it survives restarts); default ${DEFAULT_DIR}/<protocol>`,
+    )
     .option(
       "--protocol <name>",
       `demo device to create: ${DEMO_PROTOCOLS.join(", ")} (default: ${DEFAULT_PROTOCOL}, or the device in --dir)`,
@@ -154,82 +193,94 @@ export function register(program: Command): void {
     .option("--no-key-blinks", "with --script: leave the per-key blink events out of the output")
     .addHelpText(
       "after",
-      "\nExamples:\n  solkey sim                              a demo Nexus device in .sim/, with codes to type" +
+      "\nExamples:\n  solkey sim                              a demo Nexus device in .sim/nexus-full/, with codes to type" +
         "\n  solkey sim --protocol openpaygo --dir .sim/opg" +
         "\n  solkey sim --script test/scenarios/openpaygo-happy.txt --dir .sim/opg" +
         "\n\nScenario lines: `power on|off|cut`, `keys *123#`, `wait 16s|90m|1h30m|2d`; # starts a comment.",
     )
-    .action(async (o: SimOptions) => {
-      if (o.engine !== "node" && o.engine !== "xs")
-        throw new UsageError(`--engine expected node or xs, got ${o.engine}`);
-      const speed = Number(o.speed);
-      if (!Number.isFinite(speed) || speed <= 0)
-        throw new UsageError(`--speed expected a positive number, got ${o.speed}`);
-      if (o.script !== undefined && !fs.existsSync(o.script))
-        throw new UsageError(`no such scenario file: ${o.script}`);
+    .action(async (options: SimOptions) => {
+      if (options.engine !== "node" && options.engine !== "xs")
+        throw new UsageError(`--engine expected node or xs, got ${options.engine}`);
+      const speed = Number(options.speed);
+      // Bounded: each frame steps the device through every tick of simulated time (a day per real second at most).
+      if (!Number.isFinite(speed) || speed <= 0 || speed > MAX_SPEED)
+        throw new UsageError(
+          `--speed expected a number above 0 up to ${MAX_SPEED} (a day a second), got ${options.speed}`,
+        );
+      if (options.script !== undefined) _parse(options.script);
+      if (options.dir !== undefined) checkOutDir(options.dir, "--dir");
+      // Each protocol its own default folder: after `npm start` (Nexus), `--protocol openpaygo` starts another device.
+      const o = {
+        ...options,
+        dir:
+          options.dir ??
+          path.join(DEFAULT_DIR, options.protocol ?? _imageProtocol(options.provision) ?? DEFAULT_PROTOCOL),
+      };
+      const fresh = !fs.existsSync(o.dir);
       const state = openState(o);
       if (o.script !== undefined) {
-        const run = await runScript(o, state);
+        let run: ScenarioRun;
+        try {
+          run = await runScript(o, state);
+        } catch (e) {
+          if (fresh) fs.rmSync(o.dir, { recursive: true, force: true }); // a refused run leaves no device behind
+          throw e;
+        }
         for (const event of run.trace)
           if (o.keyBlinks || !(event.type === "feedback" && event.pattern === "key"))
             process.stdout.write(`${JSON.stringify(event)}\n`);
         return;
       }
-      for (const line of [...state.notes, ...describeDevice(state)]) process.stdout.write(`${line}\n`);
+      const erased = new Uint8Array(SIM_PARTITIONS.journal.size).fill(0xff);
+      for (const line of [...state.notes, ...describeDevice(state.provision, state.journal ?? erased)])
+        process.stdout.write(`${line}\n`);
+      // Without a terminal the listing above is the answer (scripts read the device's codes), then exit 1.
       if (!process.stdin.isTTY)
         throw new SolkeyError("the interactive device needs a terminal; run a scenario with --script FILE instead");
       await interactive(o.dir, state, speed);
     });
 }
 
-const SPEEDS = [1, 10, 60, 600, 3600, 86_400];
-const FRAME_MS = 100;
-/** After a typed key the clock runs at real time for this long (the entry's idle timeout), so people can type. */
-const TYPING_MS = 16_000;
+const MAX_SPEED = SPEEDS[SPEEDS.length - 1];
 
 /** The terminal device: keys typed, LED, load and credit shown, speed-up, power cut; flash saved as it changes. */
 function interactive(dir: string, state: SimState, initialSpeed: number): Promise<void> {
-  const sim = new SimDevice({ provision: state.provision, journal: state.journal });
   const read = decodeProvision(state.provision);
-  const pins = read.kind === "provisioned" ? read.record.pins : undefined;
-  let speed = initialSpeed;
-  let typedAt = -Infinity;
-  const typing = () => Date.now() - typedAt < TYPING_MS;
-  let credit: { seconds: number | "unlocked"; t: number } | undefined;
-  let load = false;
-  let savedMutations = -1;
+  const keys = read.kind === "provisioned" ? keyHint(read.record) : "";
   const out = process.stdout;
   const status = () => {
-    const board = sim.board;
-    const led = board && pins ? board.pins.driven(pins.led) === 1 : false;
+    const v = live.view();
     let left = "-";
-    if (credit?.seconds === "unlocked") left = "unlocked";
-    else if (credit) left = _duration(Math.max(0, credit.seconds - (load ? (sim.now - credit.t) / 1000 : 0)));
+    if (v.credit === "unlocked") left = "unlocked";
+    else if (v.credit !== undefined) left = formatDuration(v.credit);
     return (
-      `\r\x1b[2K LED ${led ? "\x1b[93m●\x1b[0m" : "○"}  load ${load ? "\x1b[92mON \x1b[0m" : "off"}  ` +
-      `credit ${left}  ${typing() ? "x1 (typing)" : `x${speed}`}  ${sim.powered ? "" : "POWER OFF  "}` +
-      `keys: 0-9 * #  p: power cut  + -: speed  c: codes  q: quit`
+      `\r\x1b[2K LED ${v.led ? "\x1b[93m●\x1b[0m" : "○"}  load ${v.load ? "\x1b[92mON \x1b[0m" : "off"}  ` +
+      `credit ${left}  ${v.typing ? "x1 (typing)" : `x${v.speed}`}  ${v.powered ? "" : "POWER OFF  "}` +
+      `${keys}  p: power cut  + -: speed  c: codes  q: quit`
     );
   };
   const log = (text: string) => out.write(`\r\x1b[2K${text}\n${status()}`);
-  sim.onEvent = (event: TraceEvent) => {
-    if (event.type === "load") load = event.on;
-    if (event.type === "credit") credit = { seconds: event.seconds, t: event.t };
-    if (event.type === "feedback" && event.pattern === "key") return;
-    const { t, ...rest } = event;
-    log(`${_duration(t / 1000).padStart(12)}  ${JSON.stringify(rest)}`);
-  };
+  const live: LiveDevice = new LiveDevice(
+    { provision: state.provision, journal: state.journal },
+    {
+      speed: initialSpeed,
+      realNow: Date.now,
+      onEvent: (event: TraceEvent) => {
+        if (event.type === "feedback" && event.pattern === "key") return;
+        const { t, ...rest } = event;
+        log(`${formatDuration(t / 1000).padStart(12)}  ${JSON.stringify(rest)}`);
+      },
+    },
+  );
   const save = () => {
-    const partition = sim.board?.partitions.get(SIM_PARTITIONS.journal.name);
-    if (!partition || partition.mutations === savedMutations) return;
-    savedMutations = partition.mutations;
-    fs.writeFileSync(path.join(dir, JOURNAL_FILE), partition.bytes);
+    const journal = live.changedJournal();
+    if (journal) fs.writeFileSync(path.join(dir, JOURNAL_FILE), journal);
   };
-  sim.powerOn();
+  live.powerOn();
   save();
   return new Promise((resolve) => {
     const timer = setInterval(() => {
-      sim.wait(Math.round(FRAME_MS * (typing() ? 1 : speed)));
+      live.frame(FRAME_MS);
       save();
       out.write(status());
     }, FRAME_MS);
@@ -251,25 +302,18 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
     const onData = (text: string) => {
       for (const key of text) {
         if (key === "q" || key === "\u0003") return quit();
+        // A pasted code keeps its grouping ("*599 791 493 194 43#"): spaces and dashes are not keys, just skipped.
+        if (/[\s-]/.test(key)) continue;
         if (key === "p") {
           log("-- power cut --");
-          sim.powerOff();
-          load = false; // before power-on, which reports the load as it boots
-          sim.powerOn();
+          live.powerCut();
         } else if (key === "+" || key === "-") {
-          const i = SPEEDS.findIndex((s) => s >= speed);
-          speed =
-            SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, (i < 0 ? SPEEDS.length : i) + (key === "+" ? 1 : -1)))];
+          live.stepSpeed(key === "+" ? 1 : -1);
         } else if (key === "c") {
           save();
-          for (const line of describeDevice({ ...state, journal: sim.images().journal })) log(line);
-        } else {
-          typedAt = Date.now();
-          try {
-            sim.press(key);
-          } catch {
-            log(`(${JSON.stringify(key)} is not a key of this keypad)`);
-          }
+          for (const line of live.describe()) log(line);
+        } else if (!live.press(key)) {
+          log(`(${JSON.stringify(key)} is not a key of this keypad)`);
         }
         save();
       }
@@ -279,12 +323,10 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
   });
 }
 
-/** Seconds as `1d 02:03:04`. */
-function _duration(seconds: number): string {
-  const s = Math.floor(seconds);
-  const days = Math.floor(s / 86_400);
-  const hms = [Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60), s % 60]
-    .map((n) => String(n).padStart(2, "0"))
-    .join(":");
-  return days > 0 ? `${days}d ${hms}` : hms;
+/** The keypad's keys and how an entry starts and ends, for the status line: `keys 2345, start key 1, no end key`. */
+export function keyHint(record: ProvisionRecord): string {
+  const spec = FRAMES[deviceProtocol(record).frame];
+  const start = spec.start === undefined ? "the first digit starts a code" : `start key ${spec.start}`;
+  const end = spec.end === undefined ? "no end key" : `end key ${spec.end}`;
+  return `keys ${spec.digits}, ${start}, ${end}`;
 }

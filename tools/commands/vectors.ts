@@ -1,11 +1,11 @@
 // `solkey vectors FILE...`: checks conformance vector files (JSON lines, see ../shared/vectors/README.md) against
 // solkey's encoders and device verifiers. One line per failure, then `N passed, M failed`; exit 1 on any failure.
-import fs from "fs";
 import type { Command } from "commander";
 import { checkNexus, type NexusRow } from "../conformance/nexus";
 import { checkOpenPaygo, type OpenPaygoRow } from "../conformance/openpaygo";
 import { checkSiphash, type SiphashRow } from "../conformance/siphash";
-import { UsageError } from "../../fleet/errors";
+import { SolkeyError } from "../../fleet/errors";
+import { readInput } from "../files";
 
 /** A row's checker: null when it passes, else what differed. Keyed by the row's `protocol` field. */
 type Checker = (row: never) => string | null;
@@ -29,8 +29,7 @@ export interface VectorsReport {
 export function runVectors(files: string[]): VectorsReport {
   const report: VectorsReport = { passed: 0, failures: [] };
   for (const file of files) {
-    if (!fs.existsSync(file)) throw new UsageError(`no such vector file: ${file}`);
-    const lines = fs.readFileSync(file, "utf8").split("\n");
+    const lines = readInput(file, "vector file").toString("utf8").split("\n");
     lines.forEach((line, i) => {
       if (line.trim() === "") return;
       const where = `${file}:${i + 1}`;
@@ -64,8 +63,11 @@ export function register(program: Command): void {
     .addHelpText("after", "\nExample:\n  solkey vectors ../shared/vectors/*.jsonl")
     .action((files: string[]) => {
       const { passed, failures } = runVectors(files);
+      // Zero vectors checked is not a pass: an empty or truncated file must not look like conformance.
+      if (passed + failures.length === 0) throw new SolkeyError(`no vectors in ${files.join(", ")}: nothing checked`);
       for (const failure of failures) process.stdout.write(`FAIL ${failure}\n`);
       process.stdout.write(`${passed} passed, ${failures.length} failed\n`);
-      if (failures.length > 0) process.exitCode = 1;
+      if (failures.length > 0)
+        throw new SolkeyError(`${failures.length} of ${passed + failures.length} vectors failed (listed above)`);
     });
 }

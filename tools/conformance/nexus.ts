@@ -1,10 +1,12 @@
-// Conformance check of one Nexus Keycode vector row (../shared/vectors/README.md, nexus.jsonl): encodes the keycode and
-// compares it, then verifies it on a device whose window holds the row's ID unused and compares the action.
-// No Node APIs: the XS probe (test/probes/nexus.probe.ts) runs this same check inside XS.
+// Conformance check of one Nexus Keycode vector row (../shared/vectors/README.md, nexus.jsonl; the optional fields
+// `highest`, `refused` and the type `extended_set_credit` are solkey's own rows, vectors/README.md): encodes the
+// keycode and compares it, then verifies it on a device whose window holds the row's ID unused and compares the
+// action. A `refused` row passes when solkey's encoder refuses the message.
+// No Node APIs: the XS probe (tools/probes/nexus.probe.ts) runs this same check inside XS.
 import type { Action } from "../../firmware/protocols/action";
 import { fullDigits, type FullMessage, type FullWipe } from "../../firmware/protocols/nexus/full";
 import { nexusFull } from "../../firmware/protocols/nexus/full_device";
-import { roundSmallDays, smallSymbols, type SmallMessage } from "../../firmware/protocols/nexus/small";
+import { roundSmallDays, smallRefusal, smallSymbols, type SmallMessage } from "../../firmware/protocols/nexus/small";
 import { nexusSmall } from "../../firmware/protocols/nexus/small_device";
 import { freshState, WINDOW_BELOW, type NexusState } from "../../firmware/protocols/nexus/window";
 import { hexToBytes } from "../../firmware/hex";
@@ -18,7 +20,11 @@ export interface NexusRow {
   days?: number;
   minutes?: number;
   wipe?: FullWipe;
-  keycode: string;
+  /** The device's window top (default: the fresh window, or the row's ID when above it). */
+  highest?: number;
+  /** The encoder must refuse this message (no keycode, or the keycode a reference issues and solkey does not). */
+  refused?: boolean;
+  keycode?: string;
 }
 
 const HOUR = 3600;
@@ -31,13 +37,20 @@ export function checkNexus(row: NexusRow): string | null {
   const key = hexToBytes(row.key ?? ANY_KEY);
   const full = row.protocol === "nexus-full";
   const message = { ...row, key } as unknown;
+  if (row.refused === true) {
+    const refusal = full ? null : smallRefusal(message as SmallMessage);
+    return refusal === null ? "encoder issued a message the row says it must refuse" : null;
+  }
+  if (typeof row.keycode !== "string") throw new TypeError('"keycode" expected a string');
   const digits = full ? fullDigits(message as FullMessage) : smallSymbols(message as SmallMessage);
   // Compare digits and framing only: `*...#` for full, a leading start key `1` for small.
   const printed = row.keycode.replace(/ /g, "");
   const expected = full ? `*${digits}#` : `1${digits}`;
   if (printed !== expected) return `keycode ${expected}, expected ${printed}`;
-  const protocol = full ? nexusFull({ key }) : nexusSmall({ key });
-  const verdict = protocol.verify(windowHolding(row.id ?? 0), digits);
+  const enableExtendedSmallMessage = row.type === "extended_set_credit";
+  const protocol = full ? nexusFull({ key }) : nexusSmall({ key, enableExtendedSmallMessage });
+  const state = row.highest === undefined ? windowHolding(row.id ?? 0) : { ...windowHolding(0), highest: row.highest };
+  const verdict = protocol.verify(state, digits);
   if (verdict.kind !== "applied")
     return `device said ${verdict.kind}${"reason" in verdict ? ` (${verdict.reason})` : ""}`;
   const want = expectedAction(row);
@@ -60,6 +73,7 @@ export function expectedAction(row: NexusRow): Action {
         seconds: full ? _n(row.hours) * HOUR : roundSmallDays("add_credit", _n(row.days)) * DAY,
       };
     case "set_credit":
+    case "extended_set_credit":
       return {
         type: "set_credit",
         seconds: full ? _n(row.hours) * HOUR : roundSmallDays("set_credit", _n(row.days)) * DAY,

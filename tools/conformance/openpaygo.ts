@@ -1,6 +1,6 @@
 // Conformance check of one OpenPAYGO Token vector row (../shared/vectors/README.md): the encoder must issue the row's
 // token and new count, and a device whose last count is the row's count must apply it with the row's type and value.
-// No Node APIs: the same checker runs inside XS (test/probes/openpaygo.probe.ts).
+// No Node APIs: the same checker runs inside XS (tools/probes/openpaygo.probe.ts).
 import { hexToBytes } from "../../firmware/hex";
 import { encodeToken } from "../../firmware/protocols/openpaygo/encoder";
 import type { TokenType } from "../../firmware/protocols/openpaygo/token";

@@ -16,6 +16,7 @@ import {
   resetWindow,
   stateFromWords,
   stateToWords,
+  WINDOW_BELOW,
   type NexusState,
 } from "./window";
 
@@ -92,7 +93,11 @@ export function nexusFull(options: NexusFullOptions): KeycodeProtocol<NexusState
         return _applied({ type: "add_credit", seconds: body * 3600 }, markUsed(state, messageId));
       case FULL_TYPE.DEMO:
         // Flaw 2: the reference applies demo codes without marking their ID ("Demo codes *can* be reused"), so one
-        // demo code gives minutes again and again. Here it is an ordinary add of minutes, applied once.
+        // demo code gives minutes again and again. Here it is an add of minutes, applied once. Marking its ID may move
+        // the window up, which would make every unused ID that falls below it invalid: a demo code (free minutes,
+        // handed out by support) must never void a code the customer paid for and has not entered yet, so it is
+        // refused until they are entered (the reference never moves the window for a demo code).
+        if (_dropsUnused(state, messageId)) return _invalid("demo code would push unused IDs out of the window");
         return _applied({ type: "add_credit", seconds: body * 60 }, markUsed(state, messageId));
       case FULL_TYPE.SET_CREDIT:
         return _applied(
@@ -182,6 +187,13 @@ export function nexusFull(options: NexusFullOptions): KeycodeProtocol<NexusState
     toWords: stateToWords,
     fromWords: stateFromWords,
   };
+}
+
+/** Whether moving the window up to `id` would leave an unused ID below it: IDs highest-23 .. id-24 fall out. */
+function _dropsUnused(state: NexusState, id: number): boolean {
+  for (let dropped = state.highest - WINDOW_BELOW; dropped < id - WINDOW_BELOW; dropped++)
+    if (dropped >= 0 && !isUsed(state, dropped)) return true;
+  return false;
 }
 
 function _applied(action: Action, state: NexusState): Verdict<NexusState> {

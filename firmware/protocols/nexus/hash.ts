@@ -1,6 +1,8 @@
 // The SipHash-2-4 inputs Nexus Keycode builds (MAC messages and the obscuring pad), on scratch buffers owned by one
 // protocol instance or one encoder call (not module-level: Moddable freezes preloaded modules' objects).
-import { sipKey, siphashWords, type SipKey } from "../../crypto/siphash";
+import { sipKey, type SipKey } from "../../crypto/siphash";
+// One call per MAC check or pad: native on Moddable (crypto/sipwalk).
+import { siphashWords } from "../../crypto/sipwalk";
 
 /** The all-zero key: factory codes (full protocol) and the obscuring pad (both keypads). */
 export const ZERO_KEY: SipKey = sipKey(new Uint8Array(16));

@@ -116,8 +116,49 @@ export function encodeSmall(message: SmallMessage): string {
   return formatSmall(smallSymbols(message));
 }
 
-/** The 14 symbol keys after the start key (what the device's verifier receives). */
+/**
+ * IDs on either side of a code's own that a device window holding it can also hold: a window spans
+ * WINDOW_BELOW + 1 + WINDOW_ABOVE = 64 IDs (./window.ts), so two IDs 63 apart can be in it at once.
+ */
+const SAME_WINDOW = 63;
+
+/**
+ * Why the encoder refuses `message` at its ID, or null when it may be issued. The server then takes the next ID
+ * that is not refused (fleet/codes.ts does); skipping an ID costs nothing, the device takes any ID in its window.
+ * - A 1-day set-credit code (increment 0) at an ID that is 63 mod 64. nexus-python refuses it
+ *   (`SetCreditSmallMessage`, PossibleMessageCollisionError): "older small protocol test codes ... are interpreted as
+ *   a SET_CREDIT message with increment ID 0 and message ID 63", so a paid code with that header could not be told
+ *   apart from an old test code on a unit that knows both. solkey refuses the same IDs, so that a fleet moving
+ *   between solkey and nexus-python servers never holds a code one of them would not issue.
+ * - An extended set-credit code whose 12-bit MAC equals the MAC the same message has at another ID with the same
+ *   2 low bits, within 63 IDs: a device whose window holds both applies the code at the lower one, then again at
+ *   the other when re-entered (once moving the window 51 -> 91). nexus-python checks the IDs 23 below to 40 above
+ *   (`compute_auth_with_no_collisions`); a window holding the code's ID may reach 63 either side, so solkey checks
+ *   all of them and refuses a superset of what nexus-python refuses.
+ */
+export function smallRefusal(message: SmallMessage): string | null {
+  if (message.type === "set_credit" && setIncrement(message.days) === 0 && (message.id & 63) === 63)
+    return `a 1-day set-credit code at ID ${message.id} (63 mod 64) reads as an older small-protocol test code`;
+  if (message.type !== "extended_set_credit") return null;
+  expectBytes(message.key, 16, "key");
+  expectInt(message.id, 0, 0xffffffff, "id");
+  const h = new NexusHasher();
+  const key = sipKey(message.key);
+  const increment = _extendedIncrement(message.days);
+  const id = message.id;
+  const mac = extendedMac(h, key, id, increment);
+  const reach = SAME_WINDOW - (SAME_WINDOW % 4); // 60: the farthest ID with the same 2 low bits
+  for (let other = id < reach ? id % 4 : id - reach; other <= id + reach && other <= 0xffffffff; other += 4) {
+    if (other !== id && extendedMac(h, key, other, increment) === mac)
+      return `extended code at ID ${id} has the same MAC at ID ${other}: a device would accept it at both`;
+  }
+  return null;
+}
+
+/** The 14 symbol keys after the start key (what the device's verifier receives); throws on a refused ID. */
 export function smallSymbols(message: SmallMessage): string {
+  const refusal = smallRefusal(message);
+  if (refusal !== null) throw new RangeError(`${refusal}; issue it at the next ID`);
   const h = new NexusHasher();
   switch (message.type) {
     case "add_credit":
@@ -149,8 +190,7 @@ export function smallSymbols(message: SmallMessage): string {
     case "extended_set_credit": {
       expectBytes(message.key, 16, "key");
       expectInt(message.id, 0, 0xffffffff, "id");
-      const days = message.days;
-      const increment = days === "unlock" ? INCREMENT.UNLOCK : days === 0 ? INCREMENT.LOCK : setIncrement(days);
+      const increment = _extendedIncrement(message.days);
       const mac = extendedMac(h, sipKey(message.key), message.id, increment);
       // First 6 bits: application "extended keycode" (1), extended type 0 (000), ID mod 4.
       return smallEntry(h, ((0x20 | (message.id & 3)) << 10) | (SMALL_TYPE.PASSTHROUGH << 8) | increment, mac);
@@ -163,6 +203,10 @@ export function smallSymbols(message: SmallMessage): string {
 /** `1` + the symbols, in groups of three, the way the reference prints keycodes. */
 export function formatSmall(symbols: string): string {
   return (`1${symbols}`.match(/.{1,3}/g) ?? []).join(" ");
+}
+
+function _extendedIncrement(days: number | "unlock"): number {
+  return days === "unlock" ? INCREMENT.UNLOCK : days === 0 ? INCREMENT.LOCK : setIncrement(days);
 }
 
 function _standard(h: NexusHasher, key: Uint8Array, messageId: number, type: number, body: number): string {

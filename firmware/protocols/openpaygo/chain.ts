@@ -7,9 +7,8 @@
 // user has its last digits replaced by the base. Standard codes stay below 10^9 < 2^31, so their arithmetic is int32;
 // extended codes stay below 10^12 < 2^53 and are exact JS doubles (no BigInt: XS runs it far slower).
 
-import { siphashWords, type SipKey } from "../../crypto/siphash";
-
-const TWO_POW_32 = 4294967296;
+import type { SipKey } from "../../crypto/siphash";
+import { chainNext, chainWalk } from "../../crypto/sipwalk";
 
 /** One device's chain family (standard or extended); `next` is the hot path of every verdict and every issue. */
 export class TokenChain {
@@ -17,8 +16,6 @@ export class TokenChain {
   readonly modulus: number;
   /** SipHashes computed so far: the cost measure of the benchmarks and of the cache tests. */
   hashes = 0;
-  private readonly message = new Uint8Array(8);
-  private readonly tag = new Int32Array(2);
 
   constructor(
     private readonly key: SipKey,
@@ -54,34 +51,20 @@ export class TokenChain {
     return this.mask(this.startingCode, base);
   }
 
-  /** The chain state one count after `code`. */
+  /** The chain state one count after `code` (crypto/sipwalk: native on Moddable). */
   next(code: number): number {
-    const m = this.message;
-    const tag = this.tag;
     this.hashes++;
-    if (!this.extended) {
-      // The code as a big-endian u32, twice (SipHash's message is 8 bytes); the tag's halves XORed to 32 bits, the
-      // top 30 kept and folded below 10^9: 2^30 - 1 - 73741825 = 999,999,998 (reference `_convert_to_29_5_bits`).
-      m[0] = m[4] = code >>> 24;
-      m[1] = m[5] = code >>> 16;
-      m[2] = m[6] = code >>> 8;
-      m[3] = m[7] = code;
-      siphashWords(this.key, m, 8, tag);
-      const folded = (tag[0] ^ tag[1]) >>> 2;
-      return folded > 999999999 ? folded - 73741825 : folded;
-    }
-    // The code as a big-endian u64; bits 24-63 of the tag folded below 10^12 (reference `_convert_to_40_bits`).
-    const high = Math.floor(code / TWO_POW_32);
-    const low = code - high * TWO_POW_32;
-    m[0] = m[1] = m[2] = 0;
-    m[3] = high;
-    m[4] = low >>> 24;
-    m[5] = low >>> 16;
-    m[6] = low >>> 8;
-    m[7] = low;
-    siphashWords(this.key, m, 8, tag);
-    const folded = (tag[1] >>> 0) * 256 + (tag[0] >>> 24);
-    return folded > 999999999999 ? folded - 99511627777 : folded;
+    return chainNext(this.key, code, this.extended);
+  }
+
+  /**
+   * Walks from `code` (the state at count `at`) through count `to` in one call (crypto/sipwalk `chainWalk`: native
+   * on Moddable, so one crossing into C per verdict): the first count in [from, to] carrying `token`, or -1.
+   */
+  walk(code: number, at: number, from: number, to: number, token: number, states: Float64Array): number {
+    const found = chainWalk(this.key, this.extended, code, at, from, to, token, states);
+    this.hashes += (found < 0 ? to : found) - at;
+    return found;
   }
 }
 

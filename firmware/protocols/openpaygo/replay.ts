@@ -9,13 +9,18 @@
 //   so forgets which counts were used);
 // - set time, disable PAYG and counter sync mark everything older as used; a counter sync must be newer than the
 //   last count (the references also take one up to 64 below it, which lowers the count or burns unused add tokens);
-// - count 0 is never valid: its token is the starting code with the value digits, no key needed.
+// - count 0 is never valid: its token is the starting code with the value digits, no key needed. A last count of 0
+//   is a valid state all the same: a device fresh from a server that starts at count 0 (the Python reference's
+//   default), whose first tokens take counts 1 (set time) and 2 (add time).
 
 import type { TokenType } from "./token";
 
 /** The device's OpenPAYGO replay state. */
 export interface OpenPaygoState {
-  /** The highest count applied (a factory-fresh device: 1, the count servers start from). */
+  /**
+   * The highest count applied: a factory-fresh solkey device 1; 0 for a device fresh from a server that starts at
+   * count 0 (no token has count 0, so none applied there).
+   */
   readonly lastCount: number;
   /** Bit i: count lastCount - 1 - i was used (bits 0-14; older counts are all used). */
   readonly usedMask: number;
@@ -30,6 +35,8 @@ export const OLDER_COUNTS = 15;
 const ALL_OLDER = (1 << OLDER_COUNTS) - 1;
 /** Counts stay far below 2^31 so that every count computation is int32. */
 export const MAX_COUNT = 0x7fffffff - MAX_TOKEN_JUMP_COUNTER_SYNC - 1;
+/** The lowest last count a state may hold: 0, a device fresh from a server that starts there (see above). */
+export const MIN_LAST_COUNT = 0;
 /** Journal format of the state words: word 1 carries it in its top 16 bits. */
 const FORMAT = 1;
 
@@ -70,7 +77,7 @@ export function stateToWords(state: OpenPaygoState): number[] {
 export function stateFromWords(words: readonly number[]): OpenPaygoState | undefined {
   if (!Array.isArray(words) || words.length !== 2) return undefined;
   const [lastCount, tagged] = words;
-  if (!Number.isInteger(lastCount) || lastCount < 1 || lastCount > MAX_COUNT) return undefined;
+  if (!Number.isInteger(lastCount) || lastCount < MIN_LAST_COUNT || lastCount > MAX_COUNT) return undefined;
   if (!Number.isInteger(tagged) || tagged < 0 || tagged > 0xffffffff) return undefined;
   if (tagged >>> 16 !== FORMAT || (tagged & 0xffff & ~ALL_OLDER) !== 0) return undefined;
   return { lastCount, usedMask: tagged & ALL_OLDER };

@@ -11,6 +11,7 @@ import type { Action, Verdict } from "../action";
 import type { KeycodeProtocol } from "../protocol";
 import { expectBoolean, expectBytes, expectInt } from "../../assert";
 import { sipKey } from "../../crypto/siphash";
+import { WALK_STATES } from "../../crypto/sipwalk";
 import { ChainCache, TokenChain } from "./chain";
 import { parseToken } from "./digits";
 import {
@@ -18,6 +19,7 @@ import {
   MAX_COUNT,
   MAX_TOKEN_JUMP,
   MAX_TOKEN_JUMP_COUNTER_SYNC,
+  MIN_LAST_COUNT,
   OLDER_COUNTS,
   afterApplying,
   canApply,
@@ -130,10 +132,10 @@ class _OpenPaygo implements OpenPaygoProtocol {
   }
 }
 
-/** One chain (standard or extended) with its cache of states and a ring of the last 16 states of a scan. */
+/** One chain (standard or extended) with its cache of states and the states a walk leaves (crypto/sipwalk). */
 class _Scanner {
   private readonly cache: ChainCache;
-  private readonly ring = new Float64Array(16);
+  private readonly states = new Float64Array(WALK_STATES);
 
   constructor(
     readonly chain: TokenChain,
@@ -151,37 +153,35 @@ class _Scanner {
   scan(state: OpenPaygoState, token: number, value: number): number {
     const chain = this.chain;
     const cache = this.cache;
-    const ring = this.ring;
+    const states = this.states;
     const base = chain.base(token);
     const lowest = lowestCount(state);
     const highest = _highestCount(state, value);
     const slot = cache.lookup(base, lowest);
-    let count = slot < 0 ? 0 : cache.countAt(slot);
-    let code = slot < 0 ? chain.origin(base) : cache.codeAt(slot);
-    for (; count < lowest; count++) code = chain.next(code);
-    const lowestCode = code;
+    const start = slot < 0 ? 0 : cache.countAt(slot);
+    // One walk from the cached state through the window (one crossing into C on the device); another only after a
+    // count where the token is genuine but may not apply.
+    let count = chain.walk(slot < 0 ? chain.origin(base) : cache.codeAt(slot), start, lowest, highest, token, states);
+    const lowestCode = states[16];
     let outcome = NOT_FOUND;
-    for (; ; count++) {
-      ring[count & 15] = code;
-      if (chain.mask(code, base) === token) {
-        const type = tokenTypeOf(count, value);
-        if (type === undefined) {
-          if (outcome === NOT_FOUND) outcome = RESERVED;
-        } else if (canApply(state, count, type)) {
-          outcome = count;
-          break;
-        } else {
-          outcome = USED;
-        }
+    while (count >= 0) {
+      const type = tokenTypeOf(count, value);
+      if (type === undefined) {
+        if (outcome === NOT_FOUND) outcome = RESERVED;
+      } else if (canApply(state, count, type)) {
+        outcome = count;
+        break;
+      } else {
+        outcome = USED;
       }
       if (count >= highest) break;
-      code = chain.next(code);
+      count = chain.walk(chain.next(states[count & 15]), count + 1, count + 1, highest, token, states);
     }
     // Keep this value's chain at the lowest count any later window can start from. After a newer token that is
-    // its count - OLDER_COUNTS, at most 15 counts back, still in the ring.
+    // its count - OLDER_COUNTS, at most 15 counts back, still in `states`.
     if (outcome > state.lastCount) {
       const next = outcome - OLDER_COUNTS < 1 ? 1 : outcome - OLDER_COUNTS;
-      cache.store(base, next, ring[next & 15]);
+      cache.store(base, next, states[next & 15]);
     } else if (outcome !== NOT_FOUND) {
       cache.store(base, lowest, lowestCode);
     }
@@ -196,7 +196,9 @@ function _highestCount(state: OpenPaygoState, value: number): number {
 function _isState(state: OpenPaygoState): boolean {
   if (typeof state !== "object" || state === null) return false;
   const { lastCount, usedMask } = state;
-  return Number.isInteger(lastCount) && lastCount >= 1 && lastCount <= MAX_COUNT && Number.isInteger(usedMask);
+  return (
+    Number.isInteger(lastCount) && lastCount >= MIN_LAST_COUNT && lastCount <= MAX_COUNT && Number.isInteger(usedMask)
+  );
 }
 
 function _invalid(reason: string): Verdict<OpenPaygoState> {

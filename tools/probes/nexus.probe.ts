@@ -2,7 +2,7 @@
 import { hexToBytes } from "../../firmware/hex";
 import { nexusFull } from "../../firmware/protocols/nexus/full_device";
 import { nexusSmall } from "../../firmware/protocols/nexus/small_device";
-import { checkNexus, type NexusRow } from "../../tools/conformance/nexus";
+import { checkNexus, type NexusRow } from "../conformance/nexus";
 
 /** Each row's failure (null when it passes), from the same checker `solkey vectors` runs. */
 export function checkRows(rows: NexusRow[]): (string | null)[] {

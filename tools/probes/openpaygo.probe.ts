@@ -5,7 +5,7 @@ import { TokenChain } from "../../firmware/protocols/openpaygo/chain";
 import { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
 import type { OpenPaygoState } from "../../firmware/protocols/openpaygo/replay";
 import { openPaygo, type OpenPaygoProtocol } from "../../firmware/protocols/openpaygo/verifier";
-import { checkOpenPaygo, type OpenPaygoRow } from "../../tools/conformance/openpaygo";
+import { checkOpenPaygo, type OpenPaygoRow } from "../conformance/openpaygo";
 
 /** The failures among `rows` ("index: what differed"), empty when all pass. */
 export function checkRows(rows: OpenPaygoRow[]): string[] {

@@ -1,9 +1,12 @@
 // Probe: the journal over the NOR simulator with power cuts, identical under Node (imported) and XS (bundled).
-import { TEST_JOURNAL } from "../journal.helpers";
 import { NRF52 } from "../../firmware/storage/flash";
-import { Journal } from "../../firmware/storage/journal";
+import { Journal, journalKey } from "../../firmware/storage/journal";
+import { NO_OTP } from "../../firmware/storage/otp";
 import { bytesToHex } from "../../firmware/hex";
 import { NorSim, PowerCut, TEARS } from "../../hosts/node/nor";
+
+/** The journal options of test/journal.helpers.ts (bundled here: a probe imports nothing from test/). */
+const TEST_JOURNAL = { key: journalKey(Uint8Array.from({ length: 16 }, (_, i) => i)), otp: NO_OTP };
 
 /**
  * Appends `records` payloads, cutting power every `cutEvery`-th mutation with the tears in turn, remounting after

@@ -1,0 +1,599 @@
+// The fleet store on SQLite (better-sqlite3): the FleetStore interface over the fleet database file. Writes are
+// group-committed: everything asked in one turn of the event loop runs in one IMMEDIATE transaction, each request in
+// its own savepoint, and every promise settles only after the commit (WAL, synchronous=FULL: on disk). One fsync
+// carries a whole burst of payments, so the hub keeps up with bursts without ever answering before the disk has it.
+import type { Statement } from "better-sqlite3";
+import { SolkeyError, UsageError } from "./errors";
+import { openFleet, type Db } from "./database";
+import { findDevice } from "./devices";
+import { Ledger, type CodeRow, type IssuedCode } from "./ledger";
+import { parsePhone, phoneHash, readMsisdn, serialKey, phoneDigits } from "./accounts";
+import { buy, creditCode, DAY_MS, type Money } from "./payments";
+import { secretsOf, type CodeRequest } from "./codes";
+import { exactCredit } from "./amounts";
+import type {
+  Account,
+  AccountSpec,
+  FleetStore,
+  IncomingPayment,
+  PaymentOutcome,
+  PaymentStatus,
+  Plan,
+  PlanSpec,
+  Verdict,
+} from "./store";
+
+export interface SqliteStoreOptions {
+  /** A code delivered this many days ago counts as entered (window rule). Default 3. */
+  readonly enteredAfterDays?: number;
+  /** The clock (tests run months of payments in seconds). */
+  readonly now?: () => Date;
+  /** For local numbers typed as account references (07XX...). Default 254. */
+  readonly countryCode?: string;
+  /**
+   * Runs inside the transaction that issued `code` for `payment`, before it commits: the SMS outbox (issue 16)
+   * writes its row here, so code, payment and message commit together.
+   */
+  readonly onCode?: (db: Db, code: IssuedCode, account: Account, payment: PaymentOutcome | null) => void;
+}
+
+interface PlanRow {
+  plan_id: number;
+  name: string;
+  currency: string;
+  per_day: number;
+  min_payment: number;
+  deposit: number;
+  total: number | null;
+  approve_unlock: number;
+}
+
+interface AccountRow {
+  account_id: number;
+  device_id: number;
+  phone: string;
+  plan_id: number;
+  language: Account["language"];
+  paid: number;
+  deposit_due: number;
+  remainder: number;
+  days_bought: number;
+  held_days: number;
+  paid_until: string | null;
+  unlock: Account["unlock"];
+  serial: string;
+  protocol: string;
+}
+
+interface PaymentRow {
+  payment_id: number;
+  provider: string;
+  trans_id: string;
+  amount: number;
+  currency: string;
+  account_ref: string;
+  account_id: number | null;
+  status: PaymentStatus;
+  code_id: number | null;
+  received_at: string;
+}
+
+interface Pending {
+  work(): unknown;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+const ACCOUNT_SELECT = `SELECT a.*, d.serial, d.protocol FROM accounts a JOIN devices d ON d.device_id = a.device_id`;
+
+export class SqliteStore implements FleetStore {
+  private readonly ledger: Ledger;
+  private readonly enteredAfterMs: number;
+  private readonly now: () => Date;
+  private readonly countryCode: string;
+  private readonly q: Record<string, Statement>;
+  private readonly plansById = new Map<number, Plan>();
+  private queue: Pending[] = [];
+  private scheduled = false;
+
+  private constructor(
+    private readonly db: Db,
+    readonly where: string,
+    private readonly options: SqliteStoreOptions,
+  ) {
+    this.ledger = new Ledger(db, where);
+    this.enteredAfterMs = (options.enteredAfterDays ?? 3) * DAY_MS;
+    this.now = options.now ?? (() => new Date());
+    this.countryCode = options.countryCode ?? "254";
+    const p = (sql: string) => db.prepare(sql);
+    this.q = {
+      paymentByTrans: p("SELECT * FROM payments WHERE provider = ? AND trans_id = ?"),
+      insertPayment: p(
+        `INSERT INTO payments (provider, trans_id, amount, currency, short_code, account_ref, msisdn, paid_at,
+           received_at, via, account_id, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      setPayment: p("UPDATE payments SET account_id = ?, status = ?, code_id = ?, coded_at = ? WHERE payment_id = ?"),
+      accountById: p(`${ACCOUNT_SELECT} WHERE a.account_id = ?`),
+      accountBySerial: p(`${ACCOUNT_SELECT} WHERE a.serial_key = ?`),
+      accountsByPhone: p(`${ACCOUNT_SELECT} WHERE a.phone = ? LIMIT 2`),
+      accountsByHash: p(`${ACCOUNT_SELECT} WHERE a.phone_sha256 = ? LIMIT 2`),
+      accountsByPrefix: p(`${ACCOUNT_SELECT} WHERE a.phone LIKE ? AND length(a.phone) = ?`),
+      saveMoney: p(
+        `UPDATE accounts SET paid = ?, deposit_due = ?, remainder = ?, days_bought = ?, held_days = ?, paid_until = ?,
+           unlock = ? WHERE account_id = ?`,
+      ),
+      assumedEntered: p(
+        `SELECT max(c.seq) AS seq FROM payments p JOIN codes c ON c.code_id = p.code_id
+         WHERE p.account_id = ? AND p.coded_at <= ?`,
+      ),
+      codeById: p("SELECT code_id FROM codes WHERE device_id = ? ORDER BY code_id DESC LIMIT 1"),
+      heldPayments: p(
+        "UPDATE payments SET status = 'coded', code_id = ?, coded_at = ? WHERE account_id = ? AND status = 'held'",
+      ),
+    };
+  }
+
+  /** Opens the fleet database at `file` (it must exist: `solkey provision` makes it). */
+  static open(file: string, options: SqliteStoreOptions = {}): SqliteStore {
+    return new SqliteStore(openFleet(file), file, options);
+  }
+
+  // ---- plans and accounts
+
+  async addPlan(spec: PlanSpec): Promise<Plan> {
+    return this._write(() => {
+      try {
+        const r = this.db
+          .prepare(
+            `INSERT INTO plans (name, currency, per_day, min_payment, deposit, total, approve_unlock, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            spec.name,
+            spec.currency,
+            spec.perDay,
+            spec.minPayment,
+            spec.deposit,
+            spec.total,
+            spec.approveUnlock ? 1 : 0,
+            this._now(),
+          );
+        return { ...spec, planId: Number(r.lastInsertRowid) };
+      } catch (e) {
+        if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE")
+          throw new UsageError(`plan ${spec.name} is already in ${this.where}; choose another name`);
+        throw e;
+      }
+    });
+  }
+
+  async plans(): Promise<Plan[]> {
+    return (this.db.prepare("SELECT * FROM plans ORDER BY name").all() as PlanRow[]).map(_plan);
+  }
+
+  async addAccount(spec: AccountSpec): Promise<Account> {
+    return this._write(() => {
+      // The serial as the operator typed it, or as matching reads it (any case, spaces, dashes).
+      const typed = this.db
+        .prepare("SELECT serial FROM devices WHERE upper(replace(replace(serial, '-', ''), ' ', '')) = ?")
+        .get(serialKey(spec.device)) as { serial: string } | undefined;
+      const device = findDevice(this.db, this.where, typed?.serial ?? spec.device);
+      const plan = this.db.prepare("SELECT * FROM plans WHERE name = ?").get(spec.plan) as PlanRow | undefined;
+      if (plan === undefined)
+        throw new UsageError(`no plan ${spec.plan} in ${this.where}. Add it with \`solkey plan add ${spec.plan} ...\``);
+      const phone = parsePhone(spec.phone, this.countryCode);
+      try {
+        const r = this.db
+          .prepare(
+            `INSERT INTO accounts (device_id, serial_key, phone, phone_sha256, plan_id, language, deposit_due, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            device.deviceId,
+            serialKey(device.serial),
+            phone,
+            phoneHash(phone),
+            plan.plan_id,
+            spec.language,
+            plan.deposit,
+            this._now(),
+          );
+        return this._account(this.q.accountById.get(r.lastInsertRowid) as AccountRow);
+      } catch (e) {
+        if ((e as { code?: string }).code?.startsWith("SQLITE_CONSTRAINT"))
+          throw new UsageError(`${device.serial} already has an account in ${this.where}`);
+        throw e;
+      }
+    });
+  }
+
+  async account(serial: string): Promise<Account> {
+    const row = this.q.accountBySerial.get(serialKey(serial)) as AccountRow | undefined;
+    if (row === undefined)
+      throw new UsageError(
+        `no account for ${serial} in ${this.where}. Add one with \`solkey account add ${serial} ...\``,
+      );
+    return this._account(row);
+  }
+
+  async matchAccount(accountRef: string, msisdn: string | null): Promise<Account | undefined> {
+    const row = this._match(accountRef, msisdn);
+    return row === undefined ? undefined : this._account(row);
+  }
+
+  async check(p: Pick<IncomingPayment, "accountRef" | "msisdn" | "amount" | "currency">): Promise<Verdict> {
+    const row = this._match(p.accountRef, p.msisdn);
+    if (row === undefined) return { ok: false, reason: "unknown_account" };
+    const account = this._account(row);
+    if (account.plan.currency !== p.currency) return { ok: false, reason: "wrong_currency" };
+    if (p.amount < account.plan.minPayment) return { ok: false, reason: "below_minimum" };
+    return { ok: true, account };
+  }
+
+  // ---- payments
+
+  receive(payment: IncomingPayment): Promise<PaymentOutcome> {
+    return this._write(() => {
+      const before = this.q.paymentByTrans.get(payment.provider, payment.transId) as PaymentRow | undefined;
+      if (before !== undefined) return this._outcome(before, true);
+      const row = this._match(payment.accountRef, payment.msisdn);
+      const account = row === undefined ? undefined : this._account(row);
+      const wrongCurrency = account !== undefined && account.plan.currency !== payment.currency;
+      const r = this.q.insertPayment.run(
+        payment.provider,
+        payment.transId,
+        payment.amount,
+        payment.currency,
+        payment.shortCode,
+        payment.accountRef,
+        payment.msisdn,
+        payment.paidAt,
+        this._now(),
+        payment.via,
+        null,
+        "orphan",
+      );
+      const paymentId = Number(r.lastInsertRowid);
+      if (account !== undefined && !wrongCurrency) this._credit(paymentId, account);
+      return this._outcome(this._paymentById(paymentId), false);
+    });
+  }
+
+  async payment(provider: string, transId: string): Promise<PaymentOutcome | undefined> {
+    const row = this.q.paymentByTrans.get(provider, transId) as PaymentRow | undefined;
+    return row === undefined ? undefined : this._outcome(row, false);
+  }
+
+  async orphans(): Promise<PaymentOutcome[]> {
+    const rows = this.db.prepare("SELECT * FROM payments WHERE status = 'orphan' ORDER BY payment_id").all();
+    return (rows as PaymentRow[]).map((row) => this._outcome(row, false));
+  }
+
+  assign(provider: string, transId: string, serial: string): Promise<PaymentOutcome> {
+    return this._write(() => {
+      const row = this._existing(provider, transId);
+      if (row.status !== "orphan")
+        throw new UsageError(`payment ${transId} is not an orphan (it is ${row.status}); nothing to assign`);
+      const account = this._accountBySerial(serial);
+      if (account.plan.currency !== row.currency)
+        throw new UsageError(
+          `payment ${transId} is in ${row.currency}; ${serial}'s plan is in ${account.plan.currency}`,
+        );
+      this._credit(row.payment_id, account);
+      return this._outcome(this._paymentById(row.payment_id), false);
+    });
+  }
+
+  reverse(provider: string, transId: string, note: string): Promise<PaymentOutcome> {
+    return this._write(() => {
+      const row = this._existing(provider, transId);
+      if (row.status === "reversed") return this._outcome(row, true);
+      if (row.account_id !== null) {
+        const a = this.q.accountById.get(row.account_id) as AccountRow;
+        // The money is owed again: it comes off what the next payments buy (a code already issued stays issued).
+        this.q.saveMoney.run(
+          a.paid - row.amount,
+          a.deposit_due,
+          a.remainder - row.amount,
+          a.days_bought,
+          a.held_days,
+          a.paid_until,
+          a.unlock,
+          a.account_id,
+        );
+      }
+      this.db
+        .prepare("UPDATE payments SET status = 'reversed', reversed_at = ?, note = ? WHERE payment_id = ?")
+        .run(this._now(), note, row.payment_id);
+      return this._outcome(this._paymentById(row.payment_id), false);
+    });
+  }
+
+  approveUnlock(serial: string): Promise<PaymentOutcome> {
+    return this._write(() => {
+      const account = this._accountBySerial(serial);
+      if (account.unlock !== "pending") throw new UsageError(`${account.serial} has no unlock waiting for approval`);
+      const row = this.db
+        .prepare("SELECT * FROM payments WHERE account_id = ? AND status = 'unlock_pending' ORDER BY payment_id DESC")
+        .get(account.accountId) as PaymentRow;
+      const code = this._issue(account, { kind: "unlock" }, `${row.provider}:${row.trans_id}`);
+      this.q.setPayment.run(account.accountId, "coded", this._codeId(account), this._now(), row.payment_id);
+      this.db.prepare("UPDATE accounts SET unlock = 'issued' WHERE account_id = ?").run(account.accountId);
+      const outcome = this._outcome(this._paymentById(row.payment_id), false);
+      this.options.onCode?.(this.db, code, account, outcome);
+      return outcome;
+    });
+  }
+
+  releaseHeld(): Promise<PaymentOutcome[]> {
+    return this._write(() => {
+      const ids = this.db.prepare("SELECT account_id FROM accounts WHERE held_days > 0").all() as {
+        account_id: number;
+      }[];
+      const out: PaymentOutcome[] = [];
+      for (const { account_id } of ids) {
+        const account = this._account(this.q.accountById.get(account_id) as AccountRow);
+        // Held payments, or only the days a coarse device could not carry (the newest payment stands for them).
+        const last = this.db
+          .prepare(
+            "SELECT payment_id FROM payments WHERE account_id = ? ORDER BY status = 'held' DESC, payment_id DESC",
+          )
+          .get(account_id) as { payment_id: number };
+        if (this._codeCredit(account, 0, last.payment_id))
+          out.push(this._outcome(this._paymentById(last.payment_id), false));
+      }
+      return out;
+    });
+  }
+
+  async close(): Promise<void> {
+    while (this.queue.length > 0 || this.scheduled) await new Promise((r) => setImmediate(r));
+    this.db.close();
+  }
+
+  // ---- inside a transaction
+
+  /** A matched payment's effect on its account: what it buys, then the code the window rule picks. */
+  private _credit(paymentId: number, account: Account): void {
+    const payment = this._paymentById(paymentId);
+    const bought = buy(account.plan, account, payment.amount);
+    const now = this.now();
+    let paidUntil = account.paidUntil;
+    if (bought.days > 0) {
+      const from = Math.max(now.getTime(), paidUntil === null ? 0 : Date.parse(paidUntil));
+      paidUntil = new Date(from + bought.days * DAY_MS).toISOString();
+    }
+    const m: Money = bought.money;
+    this.q.saveMoney.run(
+      m.paid,
+      m.depositDue,
+      m.remainder,
+      account.daysBought + bought.days,
+      account.heldDays,
+      paidUntil,
+      m.unlock,
+      account.accountId,
+    );
+    this.q.setPayment.run(account.accountId, bought.status, null, null, paymentId);
+    const updated = this._account(this.q.accountById.get(account.accountId) as AccountRow);
+    if (bought.unlock && bought.status === "coded") {
+      const code = this._issue(updated, { kind: "unlock" }, `${payment.provider}:${payment.trans_id}`);
+      this.q.setPayment.run(account.accountId, "coded", this._codeId(updated), this._now(), paymentId);
+      this.options.onCode?.(this.db, code, updated, this._outcome(this._paymentById(paymentId), false));
+    } else if (bought.days > 0) this._codeCredit(updated, bought.days, paymentId);
+  }
+
+  /** Codes `days` (and any held days) by the window rule, or holds them; true when a code was issued. */
+  private _codeCredit(account: Account, days: number, paymentId: number): boolean {
+    const device = findDevice(this.db, this.where, String(account.deviceId));
+    const now = this.now();
+    const delivered = this.q.assumedEntered.get(
+      account.accountId,
+      new Date(now.getTime() - this.enteredAfterMs).toISOString(),
+    ) as { seq: number | null };
+    const owedMs = account.paidUntil === null ? 0 : Date.parse(account.paidUntil) - now.getTime();
+    const choice = creditCode({
+      protocol: device.record.protocol,
+      issuedSeq: device.issuedSeq,
+      assumedEntered: Math.max(device.enteredSeq, delivered.seq ?? -Infinity),
+      days,
+      heldDays: account.heldDays,
+      owedDays: Math.max(0, Math.ceil(owedMs / DAY_MS)),
+    });
+    const payment = this._paymentById(paymentId);
+    if (choice.kind === "hold") {
+      this.db
+        .prepare("UPDATE accounts SET held_days = held_days + ? WHERE account_id = ?")
+        .run(days, account.accountId);
+      if (days > 0) this.q.setPayment.run(account.accountId, "held", null, null, paymentId);
+      return false;
+    }
+    const ref = days > 0 ? `${payment.provider}:${payment.trans_id}` : undefined;
+    // A device that carries coarser steps (Nexus small above 90 days) gets the days it can carry exactly; the rest
+    // waits as held days for the next code, so nothing paid is lost and nothing unpaid is given.
+    const wanted = choice.days * 86400;
+    const seconds = exactCredit(secretsOf(device.record), choice.kind, wanted, "down");
+    const code = this._issue(account, { kind: choice.kind, seconds }, ref);
+    const codeId = this._codeId(account);
+    const at = now.toISOString();
+    this.q.heldPayments.run(codeId, at, account.accountId);
+    if (days > 0) this.q.setPayment.run(account.accountId, "coded", codeId, at, paymentId);
+    this.db
+      .prepare("UPDATE accounts SET held_days = ? WHERE account_id = ?")
+      .run((wanted - seconds) / 86400, account.accountId);
+    this.options.onCode?.(this.db, code, account, this._outcome(this._paymentById(paymentId), false));
+    return true;
+  }
+
+  /** The ledger issues (its own window guard already answered by the window rule: past it only by assumption). */
+  private _issue(account: Account, code: CodeRequest, paymentRef: string | undefined): IssuedCode {
+    return this.ledger.issue({ device: String(account.deviceId), code, paymentRef, pastWindow: true });
+  }
+
+  private _codeId(account: Account): number {
+    return (this.q.codeById.get(account.deviceId) as { code_id: number }).code_id;
+  }
+
+  private _match(accountRef: string, msisdn: string | null): AccountRow | undefined {
+    const bySerial = this.q.accountBySerial.get(serialKey(accountRef)) as AccountRow | undefined;
+    if (bySerial !== undefined) return bySerial;
+    const refPhone = phoneDigits(accountRef, this.countryCode);
+    if (refPhone !== undefined) {
+      const rows = this.q.accountsByPhone.all(refPhone) as AccountRow[];
+      if (rows.length === 1) return rows[0];
+    }
+    const payer = readMsisdn(msisdn);
+    let rows: AccountRow[] = [];
+    if (payer.kind === "clear") rows = this.q.accountsByPhone.all(payer.digits) as AccountRow[];
+    else if (payer.kind === "hash") rows = this.q.accountsByHash.all(payer.hex) as AccountRow[];
+    else if (payer.kind === "masked") {
+      const prefix = /^\d+/.exec(msisdn!.trim())![0];
+      const all = this.q.accountsByPrefix.all(`${prefix}%`, msisdn!.trim().length) as AccountRow[];
+      rows = all.filter((r) => payer.pattern.test(r.phone));
+    }
+    // A payer's number names an account only when it names exactly one (a shared phone pays for which device?).
+    return rows.length === 1 ? rows[0] : undefined;
+  }
+
+  private _accountBySerial(serial: string): Account {
+    const row = this.q.accountBySerial.get(serialKey(serial)) as AccountRow | undefined;
+    if (row === undefined)
+      throw new UsageError(`no account for ${serial} in ${this.where}; see \`solkey account add\``);
+    return this._account(row);
+  }
+
+  private _existing(provider: string, transId: string): PaymentRow {
+    const row = this.q.paymentByTrans.get(provider, transId) as PaymentRow | undefined;
+    if (row === undefined)
+      throw new UsageError(`no ${provider} payment ${transId} in ${this.where}; see \`solkey payments orphans\``);
+    return row;
+  }
+
+  private _paymentById(id: number): PaymentRow {
+    return this.db.prepare("SELECT * FROM payments WHERE payment_id = ?").get(id) as PaymentRow;
+  }
+
+  private _outcome(row: PaymentRow, replayed: boolean): PaymentOutcome {
+    let serial: string | null = null;
+    let code: IssuedCode | null = null;
+    if (row.account_id !== null) {
+      const a = this.q.accountById.get(row.account_id) as AccountRow;
+      serial = a.serial;
+      if (row.code_id !== null) {
+        const c = this.db.prepare("SELECT * FROM codes WHERE code_id = ?").get(row.code_id) as CodeRow;
+        code = {
+          serial: a.serial,
+          deviceId: a.device_id,
+          protocol: a.protocol,
+          kind: c.kind,
+          seq: c.seq,
+          keycode: c.keycode,
+          units: c.units,
+          seconds: c.seconds,
+          paymentRef: c.payment_ref,
+          replayed,
+          warning: null,
+        };
+      }
+    }
+    return {
+      paymentId: row.payment_id,
+      provider: row.provider,
+      transId: row.trans_id,
+      amount: row.amount,
+      currency: row.currency,
+      accountRef: row.account_ref,
+      status: row.status,
+      serial,
+      code,
+      replayed,
+      receivedAt: row.received_at,
+    };
+  }
+
+  private _account(row: AccountRow): Account {
+    let plan = this.plansById.get(row.plan_id);
+    if (plan === undefined) {
+      plan = _plan(this.db.prepare("SELECT * FROM plans WHERE plan_id = ?").get(row.plan_id) as PlanRow);
+      this.plansById.set(row.plan_id, plan);
+    }
+    return {
+      accountId: row.account_id,
+      deviceId: row.device_id,
+      serial: row.serial,
+      phone: row.phone,
+      plan,
+      language: row.language,
+      paid: row.paid,
+      depositDue: row.deposit_due,
+      remainder: row.remainder,
+      daysBought: row.days_bought,
+      heldDays: row.held_days,
+      paidUntil: row.paid_until,
+      unlock: row.unlock,
+    };
+  }
+
+  private _now(): string {
+    return this.now().toISOString();
+  }
+
+  // ---- group commit
+
+  private _write<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this._flush());
+      }
+    });
+  }
+
+  private _flush(): void {
+    this.scheduled = false;
+    const batch = this.queue.splice(0, 1000);
+    const one = this.db.transaction((p: Pending) => p.work());
+    const results: ({ ok: true; value: unknown } | { ok: false; error: Error })[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const p of batch) {
+            try {
+              results.push({ ok: true, value: one(p) });
+            } catch (e) {
+              // Its savepoint rolled back; the others stand. Only the operator's own errors are expected here.
+              results.push({ ok: false, error: e as Error });
+            }
+          }
+        })
+        .immediate();
+    } catch (e) {
+      // The commit itself failed (disk full, locked): nothing in the batch is stored.
+      const error =
+        e instanceof UsageError || e instanceof SolkeyError
+          ? e
+          : new SolkeyError(`${this.where}: ${(e as Error).message}`);
+      for (const p of batch) p.reject(error);
+      results.length = 0;
+    }
+    results.forEach((r, i) => (r.ok ? batch[i].resolve(r.value) : batch[i].reject(r.error)));
+    if (this.queue.length > 0 && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this._flush());
+    }
+  }
+}
+
+function _plan(row: PlanRow): Plan {
+  return {
+    planId: row.plan_id,
+    name: row.name,
+    currency: row.currency,
+    perDay: row.per_day,
+    minPayment: row.min_payment,
+    deposit: row.deposit,
+    total: row.total,
+    approveUnlock: row.approve_unlock === 1,
+  };
+}

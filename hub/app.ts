@@ -1,0 +1,76 @@
+// The hub's HTTP application: buildApp(options) returns the fastify app without listening (tests use inject() and
+// real HTTP; `solkey hub` adds listen and signals). Routes come as plugins by resource; every body has a JSON
+// schema; bad input is a 4xx naming the problem, never a 500; logs are pino lines with tokens and codes redacted.
+import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import type { DestinationStream } from "pino";
+import { SolkeyError, UsageError } from "../fleet/errors";
+import type { FleetStore } from "../fleet/store";
+import { addressList } from "./addresses";
+import type { HubConfig } from "./config";
+import { c2bRoutes } from "./plugins/c2b";
+import { healthRoutes } from "./plugins/health";
+import { webhookRoutes } from "./plugins/webhook";
+
+/** Largest body taken: a Daraja callback is about 500 bytes. */
+export const BODY_LIMIT = 16 * 1024;
+
+export interface AppOptions {
+  readonly config: HubConfig;
+  readonly store: FleetStore;
+  /** Where log lines go (default stdout); false: no logs. */
+  readonly log?: DestinationStream | false;
+  /** The clock, in ms (the webhook's replay window). */
+  readonly now?: () => number;
+}
+
+/** Paths carry the C2B token: logged as /c2b/<redacted>/... */
+export function redactUrl(url: string): string {
+  return url.replace(/^\/c2b\/[^/?]*/, "/c2b/<redacted>");
+}
+
+export function buildApp(options: AppOptions): FastifyInstance {
+  const { config, store } = options;
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
+    logger:
+      options.log === false
+        ? false
+        : {
+            level: config.logLevel,
+            stream: options.log,
+            redact: { paths: ["keycode", "*.keycode", "code", "*.code", "token", "headers"], censor: "<redacted>" },
+            serializers: {
+              req: (req: { method: string; url: string; ip?: string }) => ({
+                method: req.method,
+                url: redactUrl(req.url),
+                ip: req.ip,
+              }),
+            },
+          },
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation !== undefined) return reply.code(400).send({ error: error.message });
+    // fastify's own 4xx first (a body too large is a RangeError with 413), then an adapter's RangeError naming a field.
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
+      return reply.code(error.statusCode).send({ error: error.message });
+    if (error instanceof RangeError || error instanceof UsageError)
+      return reply.code(400).send({ error: error.message });
+    // The store could not commit (disk full, locked): nothing was stored; the provider may retry.
+    request.log.error({ err: error }, "request failed");
+    const message = error instanceof SolkeyError ? error.message : "the hub could not store this now; retry";
+    return reply.code(503).send({ error: message });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `no route ${request.method} ${redactUrl(request.url)}` }),
+  );
+
+  app.register(healthRoutes(store));
+  app.register(c2bRoutes(config, store, addressList(config.mpesaAllow)));
+  const secret = config.webhookSecret;
+  if (secret !== null)
+    app.register(webhookRoutes({ ...config, webhookSecret: secret }, store, options.now ?? Date.now));
+  return app;
+}

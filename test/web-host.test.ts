@@ -1,0 +1,152 @@
+// The browser host without a browser: the flash kept in a Web Storage (a Map here) across page loads, the images a
+// person may drop on the page, and the server's answers and headers. test/web.test.ts runs the same in Chromium.
+import fc from "fast-check";
+import { segmentsToIntelHex } from "../fleet/ihex";
+import { BrowserDevice } from "../hosts/browser/device";
+import { deviceFromFiles } from "../hosts/browser/images";
+import type { KeyValueStore } from "../hosts/browser/store";
+import { demoProvision, nextCodes } from "../hosts/node/simdemo";
+import { SIM_LAYOUTS } from "../hosts/node/simdevice";
+import { encodeProvision, decodeProvision } from "../firmware/provision/record";
+import { CONTENT_SECURITY_POLICY, startWebServer } from "../web/server";
+
+class MapStore implements KeyValueStore {
+  readonly map = new Map<string, string>();
+  getItem(key: string): string | null {
+    return this.map.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.map.set(key, value);
+  }
+  removeItem(key: string): void {
+    this.map.delete(key);
+  }
+}
+
+const host = (store: KeyValueStore) => new BrowserDevice({ store, realNow: () => 0, speed: 60 });
+
+describe("browser host", () => {
+  it("keeps the flash in the store: a new page on the same store powers on the same device, load on", () => {
+    const store = new MapStore();
+    const first = host(store);
+    expect(first.resume()).toBe(false);
+    first.install({ provision: demoProvision("openpaygo") });
+    const code = (first.live?.codes() ?? [])[0].keys;
+    for (const key of code) expect(first.press(key)).toBe(true);
+    expect(first.live?.view().load).toBe(true);
+    expect(first.lastKeyMs).toBeGreaterThanOrEqual(0);
+
+    const reloaded = host(store);
+    expect(reloaded.resume()).toBe(true);
+    expect(reloaded.live?.view().load).toBe(true);
+    // The code is spent on the kept journal: the next demo codes start after it.
+    const journal = reloaded.live?.sim.images().journal as Uint8Array;
+    expect(nextCodes(demoProvision("openpaygo"), journal)?.[0].keys).not.toBe(code);
+    expect(reloaded.press("x")).toBe(false);
+  });
+
+  it("treats stored text that is not hex as erased (no device), never as a crash", () => {
+    const store = new MapStore();
+    store.setItem("solkey.sim.provision", "not hex");
+    expect(host(store).resume()).toBe(false);
+    expect(store.map.size).toBe(0);
+  });
+});
+
+describe("images dropped on the page", () => {
+  const record = demoProvision("nexus-full");
+  const erased = new Uint8Array(SIM_LAYOUTS.esp32.journal.size).fill(0xff);
+
+  it("reads an ESP32 pair and an nRF52 Intel HEX", () => {
+    const pair = deviceFromFiles([
+      { name: "SK-1.bin", bytes: record },
+      { name: "SK-1.journal.bin", bytes: erased },
+    ]);
+    expect(pair).toEqual({ ok: true, device: { provision: record, journal: erased } });
+    const read = decodeProvision(record);
+    if (read.kind !== "provisioned") throw new Error("demo record");
+    const nrf = encodeProvision({ ...read.record, board: "nrf52" });
+    const { journal, provision } = SIM_LAYOUTS.nrf52;
+    const text = segmentsToIntelHex([
+      { address: journal.offset, data: new Uint8Array(journal.size).fill(0xff) },
+      { address: provision.offset, data: nrf },
+    ]);
+    const hex = deviceFromFiles([{ name: "SK-1.hex", bytes: new TextEncoder().encode(text) }]);
+    expect(hex.ok && decodeProvision(hex.device.provision).kind).toBe("provisioned");
+    expect(hex.ok && hex.device.journal?.length).toBe(journal.size);
+  });
+
+  it.each([
+    ["no file", [], /^no file: choose/],
+    ["another kind of file", [{ name: "a.txt", bytes: record }], /^a\.txt is neither a \.bin nor a \.hex image/],
+    [
+      "two devices",
+      [
+        { name: "a.bin", bytes: record },
+        { name: "b.bin", bytes: record },
+      ],
+      /^one device at a time/,
+    ],
+    ["a journal alone", [{ name: "a.journal.bin", bytes: erased }], /^one device at a time/],
+    [
+      "a short journal",
+      [
+        { name: "a.bin", bytes: record },
+        { name: "a.journal.bin", bytes: erased.subarray(1) },
+      ],
+      /expected 16384 bytes/,
+    ],
+    ["a blank record", [{ name: "a.bin", bytes: new Uint8Array(64).fill(0xff) }], /no provisioning record \(blank\)/],
+    [
+      "a bad hex line",
+      [{ name: "a.hex", bytes: new TextEncoder().encode(":00000001FE\n") }],
+      /^a\.hex: Intel HEX line 1/,
+    ],
+  ])("refuses %s with one line naming the fix", (_what, files, message) => {
+    const read = deviceFromFiles(files);
+    expect(read.ok).toBe(false);
+    if (!read.ok) {
+      expect(read.error).toMatch(message);
+      expect(read.error).not.toContain("\n");
+    }
+  });
+
+  it("never throws on arbitrary files", () => {
+    const file = fc.record({
+      name: fc.constantFrom("x.bin", "x.journal.bin", "x.hex", "x"),
+      bytes: fc.uint8Array({ maxLength: 200 }),
+    });
+    fc.assert(fc.property(fc.array(file, { maxLength: 3 }), (files) => typeof deviceFromFiles(files).ok === "boolean"));
+  });
+});
+
+describe("web server", () => {
+  it("serves the page, its script and styles under the CSP; 404 and 405 as one line", async () => {
+    const server = await startWebServer({ port: 0, host: "127.0.0.1" });
+    try {
+      const page = await fetch(server.url);
+      expect(page.status).toBe(200);
+      expect(page.headers.get("content-security-policy")).toBe(CONTENT_SECURITY_POLICY);
+      expect(CONTENT_SECURITY_POLICY).toMatch(/script-src 'self';/);
+      const html = await page.text();
+      // Only the page's own relative files: it works at / and mounted at /sim/; no inline script.
+      expect([...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1])).toEqual(["data:,", "sim.css", "sim.js"]);
+      expect(html).not.toMatch(/<script>|<style|style="/);
+      for (const [file, type] of [
+        ["sim.js", "text/javascript"],
+        ["sim.css", "text/css"],
+      ]) {
+        const res = await fetch(server.url + file);
+        expect(res.headers.get("content-type")).toContain(type);
+        expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+      }
+      expect(server.page.bundleBytes).toBeGreaterThan(10_000);
+      const missing = await fetch(server.url + "nope");
+      expect([missing.status, await missing.text()]).toEqual([404, "no such file: /nope; the simulator is at /\n"]);
+      const post = await fetch(server.url, { method: "POST", body: "x" });
+      expect(post.status).toBe(405);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,97 @@
+// `solkey explain DEVICE CODE`: what a code a customer reads out over the phone is, in one line: which device and
+// message ID / count it was issued as (or another device's, or never issued), when and for which payment, whether
+// it is known to be entered, and whether the device would accept it now by the ledger's account.
+import type { Command } from "commander";
+import { windowAbove, type CodeKind } from "../../fleet/codes";
+import { openFleet } from "../../fleet/database";
+import { findDevice } from "../../fleet/devices";
+import type { CodeRow } from "../../fleet/ledger";
+import { UsageError } from "../../fleet/errors";
+import { printable } from "../printable";
+import { DEFAULT_DB } from "./provision";
+
+interface ExplainOptions {
+  db: string;
+  json?: boolean;
+}
+
+/** A code row with its device's serial. */
+type SerialCodeRow = CodeRow & { serial: string };
+
+export interface Explanation {
+  readonly verdict: "issued" | "other-device" | "never-issued";
+  readonly serial: string;
+  readonly code: string;
+  readonly line: string;
+}
+
+/** The digits of a keycode as typed or read out: spaces, dashes, * and # are only grouping. */
+function _digits(code: string): string {
+  const digits = code.replace(/[\s*#-]/g, "");
+  if (!/^\d{1,40}$/.test(digits)) throw new UsageError(`expected a keycode (digits, * and #), got "${code}"`);
+  return digits;
+}
+
+export function runExplain(device: string, code: string, o: ExplainOptions): Explanation {
+  const digits = _digits(code);
+  const db = openFleet(o.db);
+  try {
+    const d = findDevice(db, o.db, device);
+    const rows = (
+      db
+        .prepare("SELECT codes.*, devices.serial FROM codes JOIN devices USING (device_id) ORDER BY code_id")
+        .all() as SerialCodeRow[]
+    ).filter((r) => r.keycode.replace(/[\s*#-]/g, "") === digits);
+    const mine = rows.find((r) => r.device_id === d.deviceId);
+    const what = d.record.protocol === "openpaygo" ? "count" : "ID";
+    if (mine === undefined) {
+      const other = rows[0];
+      if (other !== undefined)
+        return {
+          verdict: "other-device",
+          serial: d.serial,
+          code,
+          line:
+            `${code} is not ${d.serial}'s: it was issued to ${other.serial} (${other.kind}, ${what} ${other.seq}) ` +
+            `on ${other.issued_at}; ${d.serial} refuses it`,
+        };
+      return {
+        verdict: "never-issued",
+        serial: d.serial,
+        code,
+        line: `${code} was never issued by this fleet (mistyped, forged, or from another system); ${d.serial} refuses it`,
+      };
+    }
+    const paid = mine.payment_ref === null ? "no payment reference" : `payment ${printable(mine.payment_ref)}`;
+    const entered = mine.entered_at !== null ? `known entered ${mine.entered_at}` : "not known to be entered";
+    let accept: string;
+    if (mine.seq === null) accept = "a test code: no ID spent, accepted while its lifetime count lasts";
+    else if (mine.entered_at !== null) accept = "the device would refuse it now (already applied)";
+    else if (mine.seq > d.enteredSeq + windowAbove(d.record.protocol, mine.kind as CodeKind))
+      accept = `the device would refuse it now (${what} ${mine.seq} is past the window above ${d.enteredSeq}; enter the older codes first)`;
+    else accept = "the device would accept it now if it was not typed before";
+    return {
+      verdict: "issued",
+      serial: d.serial,
+      code,
+      line: `${code} is ${d.serial}'s ${mine.kind} code, ${what} ${mine.seq ?? "none"}, issued ${mine.issued_at} for ${paid}; ${entered}; ${accept}`,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command("explain")
+    .description("what a code a customer reads out is: which device, ID/count, payment, entered, accepted now")
+    .argument("<device>", "serial or device id")
+    .argument("<code>", "the keycode as read out, e.g. '*599 791 493 194 43#'")
+    .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option("--json", "one JSON object on stdout")
+    .addHelpText("after", "\nExample:\n  solkey explain SK-00000042 '*599 791 493 194 43#'")
+    .action((device: string, code: string, o: ExplainOptions) => {
+      const e = runExplain(device, code, o);
+      process.stdout.write((o.json ? JSON.stringify(e) : e.line) + "\n");
+    });
+}

@@ -1,0 +1,147 @@
+// Serves the web pages (issue 19): the device simulator (web/sim) now, the operator console (web/console) beside it
+// later. The page script is bundled with esbuild once, when the server starts (about 0.1 s), from the TypeScript
+// sources: the browser runs the firmware's own modules, never a copy. Plain node:http so that `solkey web` and the
+// hub (mounting `simPage().assets` at /sim/) share it; every response carries a Content-Security-Policy that lets
+// the page run only its own script and reach nothing but its own files.
+import { buildSync } from "esbuild";
+import fs from "fs";
+import http from "http";
+import type { AddressInfo } from "net";
+import path from "path";
+import zlib from "zlib";
+import { MODDABLE_ALIASES } from "../hosts/xsnap/engine";
+
+/** The package root (where package.json is), found upward from here: works from the sources and a compiled copy. */
+export function packageRoot(from = __dirname): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "package.json")) && fs.existsSync(path.join(dir, "web", "sim", "index.html")))
+      return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no solkey package (package.json with web/sim/) above ${from}`);
+  }
+}
+
+/**
+ * Only the page's own script, styles and files; no inline script or style, no fetch, no frames, no form posts. The
+ * favicon is an empty data: URL so the browser asks for nothing else.
+ */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "content-security-policy": CONTENT_SECURITY_POLICY,
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cross-origin-opener-policy": "same-origin",
+  // A new build is picked up at the next load; the files are small and local.
+  "cache-control": "no-cache",
+});
+
+export interface WebAsset {
+  readonly type: string;
+  readonly body: Buffer;
+}
+
+/** A built page: its files by path below its mount point ("/" is the page), and the bundle's measures. */
+export interface BuiltPage {
+  readonly assets: ReadonlyMap<string, WebAsset>;
+  /** The page script, minified, and gzipped (what a compressing proxy would send). */
+  readonly bundleBytes: number;
+  readonly bundleGzipBytes: number;
+  readonly buildMs: number;
+}
+
+/** Builds the device simulator page: web/sim/index.html and sim.css as they are, sim.js bundled from main.ts. */
+export function simPage(root = packageRoot()): BuiltPage {
+  const dir = path.join(root, "web", "sim");
+  const started = performance.now();
+  const result = buildSync({
+    entryPoints: [path.join(dir, "main.ts")],
+    bundle: true,
+    write: false,
+    format: "iife",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    legalComments: "none",
+    // Moddable's modules (timer, flash, embedded:io/*, mc/config) -> the simulated board's stand-ins, as in XS.
+    alias: MODDABLE_ALIASES,
+    logLevel: "silent",
+  });
+  const script = Buffer.from(result.outputFiles[0].contents);
+  const html = fs.readFileSync(path.join(dir, "index.html"));
+  const assets = new Map<string, WebAsset>([
+    ["/", { type: "text/html; charset=utf-8", body: html }],
+    ["/index.html", { type: "text/html; charset=utf-8", body: html }],
+    ["/sim.js", { type: "text/javascript; charset=utf-8", body: script }],
+    ["/sim.css", { type: "text/css; charset=utf-8", body: fs.readFileSync(path.join(dir, "sim.css")) }],
+  ]);
+  return {
+    assets,
+    bundleBytes: script.length,
+    bundleGzipBytes: zlib.gzipSync(script).length,
+    buildMs: performance.now() - started,
+  };
+}
+
+/**
+ * Answers `request` from `assets` (`pathname` is the request's path below the mount point). Only GET and HEAD; a
+ * query string is ignored. Always answers: 404 or 405 with one line of text for anything else.
+ */
+export function serveAsset(
+  assets: ReadonlyMap<string, WebAsset>,
+  method: string | undefined,
+  pathname: string,
+  response: http.ServerResponse,
+): void {
+  const asset = assets.get(pathname);
+  const headers = { ...SECURITY_HEADERS };
+  if (method !== "GET" && method !== "HEAD") {
+    response.writeHead(405, { ...headers, allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" });
+    response.end("only GET and HEAD here\n");
+  } else if (!asset) {
+    response.writeHead(404, { ...headers, "content-type": "text/plain; charset=utf-8" });
+    response.end(`no such file: ${pathname}; the simulator is at /\n`);
+  } else {
+    response.writeHead(200, { ...headers, "content-type": asset.type, "content-length": asset.body.length });
+    response.end(method === "HEAD" ? undefined : asset.body);
+  }
+}
+
+export interface WebServer {
+  /** The page's address, e.g. http://127.0.0.1:8080/ */
+  readonly url: string;
+  readonly page: BuiltPage;
+  close(): Promise<void>;
+}
+
+/** Builds the page and listens on `host`:`port` (0: any free port). Resolves once it listens. */
+export function startWebServer(options: { port: number; host: string }): Promise<WebServer> {
+  const page = simPage();
+  const server = http.createServer((request, response) => {
+    let pathname: string;
+    try {
+      pathname = new URL(request.url ?? "/", "http://localhost").pathname;
+    } catch {
+      pathname = "";
+    }
+    serveAsset(page.assets, request.method, pathname, response);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      const { port } = server.address() as AddressInfo;
+      const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+      resolve({
+        url: `http://${host}:${port}/`,
+        page,
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
