@@ -14,6 +14,16 @@ import Timer from "timer";
 /** Uptime resolution: credit, lease and limiter are counted in whole ticks of powered time. */
 export const TICK_MS = 1000;
 
+/**
+ * How long the device waits after power-up, load off and keys ignored, before the first minute is charged
+ * (docs/DESIGN.md, "Brown-out back-off"): none after a normal session; after k trailing one-minute sessions in the
+ * journal's tally (a supply that browns out), 5 s x 4^(k-1), at most 10 minutes. A supply that resets the device
+ * faster than this writes nothing and charges nothing.
+ */
+export function settleMs(shortSessions: number): number {
+  return shortSessions === 0 ? 0 : Math.min(600_000, 5000 * 4 ** Math.min(shortSessions - 1, 5));
+}
+
 /** What the device did, for the simulator's trace, tests and support logs (no effect on the device itself). */
 export type DeviceEvent =
   /** `locked`: the journal holds content but no readable record (ARCHITECTURE.md, Journal): codes are refused. */
@@ -42,7 +52,7 @@ export interface ControllerOptions<S> {
   readonly onPassthrough?: (digits: string) => void;
 }
 
-type Mode = "starting" | "ready" | "locked" | "fault";
+type Mode = "starting" | "settling" | "ready" | "locked" | "fault";
 
 export class Controller<S> {
   private mode: Mode = "starting";
@@ -72,13 +82,27 @@ export class Controller<S> {
         this.emit({ type: "feedback", pattern: "fault" });
         return;
       }
+      // Migration (docs/SPEC.md): the first boot of v2 firmware writes the state as a v2 record if need be, then
+      // the OTP mark.
+      if (!journal.migrated) journal.migrate(encodeDevice(protocol, device));
       this.ledger = mount(device);
-      this.mode = "ready";
+      this.mode = "settling";
       this.emit({ type: "boot", status: "ready" });
-      this.step({ type: "boot" });
-      this.emitCredit();
-      this.ticker = Timer.repeat(() => this.guard(() => this.tick()), TICK_MS);
+      const settle = settleMs(journal.shortSessions);
+      if (settle === 0) return this.start();
+      this.options.load.set(false);
+      this.emit({ type: "load", on: false });
+      Timer.set(() => this.guard(() => this.start()), settle);
     });
+  }
+
+  /** After the settle time: the ledger's boot (the first minute charged, the load on) and metering. */
+  private start(): void {
+    if (this.mode !== "settling") return;
+    this.mode = "ready";
+    this.step({ type: "boot" });
+    this.emitCredit();
+    this.ticker = Timer.repeat(() => this.guard(() => this.tick()), TICK_MS);
   }
 
   /** One key from the keypad. */
@@ -133,7 +157,10 @@ export class Controller<S> {
     const { protocol, journal, load } = this.options;
     const { state, effects } = reduce(protocol, this.ledger as LedgerState<S>, event);
     // Commit first: if the journal throws, guard() turns the load off and nothing of this step is shown.
-    for (const effect of effects) if (effect.type === "persist") journal.append(encodeDevice(protocol, effect.device));
+    for (const effect of effects) {
+      if (effect.type === "persist") journal.append(encodeDevice(protocol, effect.device), effect);
+      else if (effect.type === "tick") journal.tick();
+    }
     this.ledger = state;
     for (const effect of effects) {
       if (effect.type === "load") {

@@ -3,6 +3,7 @@
 // module on the hosts/node stand-ins, under Node and inside XS.
 import Digital from "embedded:io/digital";
 import config from "mc/config";
+import OTP from "otp";
 import { Controller, type DeviceEvent } from "./controller";
 import { FeedbackPlayer, patternFor } from "./io/feedback";
 import { FRAMES } from "./io/framing";
@@ -13,7 +14,7 @@ import { AREAS, type BoardName } from "./provision/board";
 import { deviceProtocol } from "./provision/protocol";
 import { decodeProvision, RECORD_LENGTH, type ProvisionRecord } from "./provision/record";
 import { CHIPS } from "./storage/flash";
-import { Journal } from "./storage/journal";
+import { Journal, journalKey } from "./storage/journal";
 
 /** Keys of the keypad types a provisioning record names, in the record's pin order. */
 const KEYS = Object.freeze({ "matrix-4x3": "123456789*0#", "buttons-4": "1234", "buttons-5": "12345" } as const);
@@ -67,7 +68,11 @@ export function start(options: StartOptions = {}): Device {
   let controller: Controller<unknown> | undefined;
   try {
     const { protocol, frame } = deviceProtocol(record);
-    const journal = Journal.mount(new ModdableNor(openFlash(AREAS[board].journal), CHIPS[board]));
+    // The chip's OTP bits: the never-fresh-twice mark and the rollback anchor (docs/SPEC.md, "Anchor and mark").
+    const journal = Journal.mount(new ModdableNor(openFlash(AREAS[board].journal), CHIPS[board]), {
+      key: journalKey(record.key),
+      otp: new OTP(),
+    });
     controller = new Controller({
       protocol,
       journal,

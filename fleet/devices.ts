@@ -90,7 +90,6 @@ export function provisionBatch(
     );
     const seq = initialSeq(profile.protocol);
     const devices: ProvisionedDevice[] = [];
-    let journal: Uint8Array | undefined;
     for (let i = 0; i < count; i++) {
       const deviceId = firstId + i;
       const key = master === null || salt === null ? randomDeviceKey() : deriveDeviceKey(master, deviceId, salt);
@@ -101,8 +100,9 @@ export function provisionBatch(
       // The journal mounts, with this device's own protocol, as exactly its fresh state, or nothing is committed.
       const protocol = protocolOf(record);
       const fresh = freshState(protocol);
-      journal ??= journalImage(record.board, protocol, fresh);
-      expectJournal(record.board, journal, protocol, fresh);
+      // One image per device: its record is MAC'd under the device's own journal key (docs/SPEC.md, v2).
+      const journal = journalImage(record.board, protocol, fresh, key);
+      expectJournal(record.board, journal, protocol, fresh, key);
       const device = { deviceId, serial: serialOf(profile, deviceId), record, image, journal };
       try {
         insert.run(deviceId, device.serial, batchId, profile.protocol, image, seq, seq, now);

@@ -1,7 +1,8 @@
 // Journal-region images for the factory and for operator recovery (ARCHITECTURE.md, Journal: the first record is
 // written at the factory; "Recovering a corrupt device"). An image is the device's whole journal region: record 1
-// holding a device state at offset 0, every other byte erased, made by the firmware's own `Journal.format` on a
-// strict NOR simulator and mounted back before anyone may write it to a chip.
+// (format v2, MAC'd under the device's journal key, so one image per device) holding a device state at offset 0,
+// every other byte erased, made by the firmware's own `Journal.format` on a strict NOR simulator and mounted back
+// before anyone may write it to a chip.
 import { decodeDevice, encodeDevice } from "../firmware/ledger/codec";
 import type { DeviceState } from "../firmware/ledger/state";
 import { AREAS, type BoardName, type FlashArea } from "../firmware/provision/board";
@@ -9,7 +10,8 @@ import { deviceProtocol } from "../firmware/provision/protocol";
 import type { KeycodeProtocol } from "../firmware/protocols/protocol";
 import type { ProvisionRecord } from "../firmware/provision/record";
 import { CHIPS } from "../firmware/storage/flash";
-import { Journal } from "../firmware/storage/journal";
+import { Journal, journalKey, type JournalOptions } from "../firmware/storage/journal";
+import type { Otp } from "../firmware/storage/otp";
 import { NorSim } from "../hosts/node/nor";
 
 /** Where each board's journal region lies in its flash address map, and how big it is. */
@@ -34,34 +36,56 @@ export function protocolOf(record: ProvisionRecord): KeycodeProtocol<unknown> {
 }
 
 /**
- * The whole journal region of `board` holding `device` as record 1 and nothing else: `Journal.format` on an erased
- * simulated region with the board's chip rules, then checked by `expectJournal`. Throws (a bug) if it does not mount.
+ * The whole journal region of `board` holding `device` as record 1 and nothing else, MAC'd under `deviceKey`'s
+ * journal key at anchor step `anchor` (0 at the factory; for a recovery, the anchor count read off the chip):
+ * `Journal.format` on an erased simulated region with the board's chip rules, then checked by `expectJournal`.
+ * Throws (a bug) if it does not mount.
  */
-export function journalImage<S>(board: BoardName, protocol: KeycodeProtocol<S>, device: DeviceState<S>): Uint8Array {
+export function journalImage<S>(
+  board: BoardName,
+  protocol: KeycodeProtocol<S>,
+  device: DeviceState<S>,
+  deviceKey: Uint8Array,
+  anchor = 0,
+): Uint8Array {
   const flash = _region(board);
-  Journal.format(flash, encodeDevice(protocol, device));
+  Journal.format(flash, encodeDevice(protocol, device), _options(deviceKey, anchor), anchor);
   const image = flash.image.bytes.slice();
-  expectJournal(board, image, protocol, device);
+  expectJournal(board, image, protocol, device, deviceKey, anchor);
   return image;
 }
 
 /**
- * Mounts `image` as the firmware will (`Journal.mount`) and throws unless it is exactly one record, number 1, whose
- * payload is `device` as `protocol` encodes it and decodes back to it.
+ * Mounts `image` as the firmware will (`Journal.mount`, on a chip whose anchor count is `anchor`) and throws unless
+ * it is exactly one record, number 1, whose payload is `device` as `protocol` encodes it and decodes back to it.
  */
 export function expectJournal<S>(
   board: BoardName,
   image: Uint8Array,
   protocol: KeycodeProtocol<S>,
   device: DeviceState<S>,
+  deviceKey: Uint8Array,
+  anchor = 0,
 ): void {
-  const mounted = Journal.mount(_region(board, image)).mounted;
+  const mounted = Journal.mount(_region(board, image), _options(deviceKey, anchor)).mounted;
   const want = encodeDevice(protocol, device);
   if (mounted.kind !== "record" || mounted.sequence !== 1 || !_same(mounted.payload, want))
     throw new Error(`journal image does not mount as the state written (${mounted.kind}): a solkey bug`);
   const back = decodeDevice(protocol, mounted.payload);
   if (back === undefined || !_same(encodeDevice(protocol, back), want))
     throw new Error("journal image's record does not decode to the state written: a solkey bug");
+}
+
+/** The journal options of a device whose OTP reads `anchor` anchor bits set (bit 0, the mark, set when anchor > 0). */
+function _options(deviceKey: Uint8Array, anchor: number): JournalOptions {
+  const otp: Otp = {
+    size: anchor + 2,
+    read: (index) => (index > 0 ? index <= anchor : anchor > 0),
+    set: () => {
+      throw new Error("a journal image is only formatted and mounted, never written: a solkey bug");
+    },
+  };
+  return { key: journalKey(deviceKey), otp };
 }
 
 function _addressed(area: FlashArea): JournalArea {

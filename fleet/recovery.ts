@@ -24,6 +24,11 @@ export interface RecoveryRequest {
   readonly owed: Owed;
   /** Free text for the failure report (ticket number, what the customer said). */
   readonly note?: string;
+  /**
+   * The device's OTP anchor count, read off the chip (docs/SPEC.md, "Anchor and mark"; 0 on a device that never
+   * took a step): the recovery record must carry it, or the device mounts it as an older image and stays locked.
+   */
+  readonly anchor?: number;
 }
 
 export interface Recovery {
@@ -64,7 +69,16 @@ export function recoveryState<S>(protocol: KeycodeProtocol<S>, issuedSeq: number
     replay = afterApplying(fresh as OpenPaygoState, issuedSeq, "set_time");
   } else {
     const window = markThrough(fresh as NexusState, issuedSeq);
-    replay = { ...window, qcShort: QC_SPENT, qcLong: QC_SPENT, shortTests: QC_SPENT } satisfies NexusState;
+    // Every lifetime flag spent too: the small keypad's wipe-IDs and wipe-credit-and-IDs codes are one constant code
+    // per device, so unspent flags would let a voided code's wipe apply again after the recovery (issue 12 #5).
+    replay = {
+      ...window,
+      qcShort: QC_SPENT,
+      qcLong: QC_SPENT,
+      shortTests: QC_SPENT,
+      smallWipeIds: true,
+      smallWipeCreditAndIds: true,
+    } satisfies NexusState;
   }
   // Back through the protocol's own words: a state this firmware could not read would leave the device locked.
   const words = protocol.toWords(replay as S);
@@ -114,7 +128,7 @@ export function recoverDevice(
       if (verdict.kind === "applied")
         throw new Error(`recovery state of ${device.serial} would apply code #${code.seq} again: a solkey bug`);
     }
-    const journal = journalImage(record.board, protocol, state);
+    const journal = journalImage(record.board, protocol, state, record.key, request.anchor ?? 0);
     const previous = db
       .prepare("SELECT recovered_at FROM recoveries WHERE device_id = ? ORDER BY recovery_id DESC LIMIT 1")
       .get(device.deviceId) as { recovered_at: string } | undefined;

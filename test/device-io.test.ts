@@ -1,5 +1,6 @@
 // Device outputs and flash adapter on the simulated board: feedback rhythms as specified, load polarity, and the
 // journal's NOR interface over Moddable's flash module.
+import { TEST_JOURNAL } from "./journal.helpers";
 import Digital from "../hosts/node/digital";
 import Flash from "../hosts/node/flash";
 import { SimWorld, useWorld } from "../hosts/node/simworld";
@@ -138,10 +139,13 @@ describe("ModdableNor", () => {
 
   it("carries the journal: a record appended is there at the next mount, in the partition's bytes", () => {
     const { world, nor: flash } = nor();
-    const journal = Journal.mount(flash);
+    const journal = Journal.mount(flash, TEST_JOURNAL);
     expect(journal.mounted.kind).toBe("fresh");
     journal.append(new Uint8Array([1, 2, 3, 4, 5]));
-    expect(Journal.mount(flash).mounted).toMatchObject({ kind: "record", payload: new Uint8Array([1, 2, 3, 4, 5]) });
+    expect(Journal.mount(flash, TEST_JOURNAL).mounted).toMatchObject({
+      kind: "record",
+      payload: new Uint8Array([1, 2, 3, 4, 5]),
+    });
     expect(world.partitions.get("solkey_jrnl")?.bytes[0]).toBe(0x4a); // the record's magic, at the partition start
   });
 });

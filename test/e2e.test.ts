@@ -3,7 +3,7 @@
 // credit and load follow what was paid, to the minute.
 import fs from "fs";
 import path from "path";
-import { CHECKPOINT_INTERVAL_MS } from "../firmware/ledger/reducer";
+import { LEASE_MS } from "../firmware/ledger/reducer";
 import { SimDevice, type TraceEvent } from "../hosts/node/simdevice";
 import { MASTER_HEX, scratch, solkey } from "./fleet.helpers";
 
@@ -53,7 +53,8 @@ describe.each([
     sim.powerOn();
     expect(sim.trace.find((e) => e.type === "boot")).toMatchObject({ status: "ready" });
     expect(sim.loadPin()).toBe(false);
-    expect(sim.images().journal).toEqual(journal); // a fresh device's boot writes nothing
+    expect(sim.images().journal).toEqual(journal); // a fresh device's boot writes nothing to flash...
+    expect(sim.otp.read(0)).toBe(true); // ...and sets the OTP mark: never fresh twice (docs/SPEC.md, "Migration")
 
     const first = await issue("--days", "2", "--ref", "PAY-1");
     sim.type(keysFor(protocol, restricted, first.keycode));
@@ -77,20 +78,20 @@ describe.each([
     const entered = await solkey(["issue", "SK-00000001", "--entered", second.keycode, "--db", db]);
     expect(entered.code).toBe(0);
 
-    // Credit runs only while powered; a power cut costs at most one checkpoint interval of it (the lease the
-    // device had already written off); the load goes off when the credit is spent.
+    // Credit runs only while powered; a power cut costs at most one lease of it (the minute the device had
+    // already charged in its tally); the load goes off when the credit is spent.
     const paidAt = sim.now;
     sim.wait(DAY_MS);
     sim.powerOff();
     sim.powerOn();
     sim.wait(1000);
     expect(sim.loadPin()).toBe(true);
-    sim.wait(2 * DAY_MS - CHECKPOINT_INTERVAL_MS - 60_000);
+    sim.wait(2 * DAY_MS - LEASE_MS - 60_000);
     expect(sim.loadPin()).toBe(true);
-    sim.wait(CHECKPOINT_INTERVAL_MS + 2 * 60_000);
+    sim.wait(LEASE_MS + 2 * 60_000);
     expect(sim.loadPin()).toBe(false);
     const off = sim.trace.filter((e) => e.type === "load" && !e.on).pop() as TraceEvent;
-    expect(off.t - paidAt).toBeGreaterThanOrEqual(3 * DAY_MS - CHECKPOINT_INTERVAL_MS);
+    expect(off.t - paidAt).toBeGreaterThanOrEqual(3 * DAY_MS - LEASE_MS);
     expect(off.t - paidAt).toBeLessThanOrEqual(3 * DAY_MS + 60_000);
   });
 });
@@ -144,11 +145,13 @@ describe("solkey sim --provision", () => {
     expect(withJournal.code).toBe(0);
     expect(JSON.parse(withJournal.stdout.split("\n")[0])).toMatchObject({ type: "boot", status: "ready" });
     expect(fs.readFileSync(path.join(dir, "SK-00000001", "journal.bin"))).toEqual(factory);
-    // An image from before journal images: the device starts from an erased journal, as such devices do.
+    // An image from before journal images: the device starts from an erased journal, as such devices do, and its
+    // first boot writes the very record 1 the factory writes today (the v2 migration, docs/SPEC.md).
+    const factory2 = fs.readFileSync(path.join(dir, "SK-00000002.journal.bin"));
     fs.rmSync(path.join(dir, "SK-00000002.journal.bin"));
     const without = await sim("SK-00000002");
     expect(without.code).toBe(0);
     expect(JSON.parse(without.stdout.split("\n")[0])).toMatchObject({ type: "boot", status: "ready" });
-    expect(fs.readFileSync(path.join(dir, "SK-00000002", "journal.bin")).every((b) => b === 0xff)).toBe(true);
+    expect(fs.readFileSync(path.join(dir, "SK-00000002", "journal.bin"))).toEqual(factory2);
   });
 });

@@ -1,8 +1,11 @@
-// Helpers for the fleet, issue and end-to-end suites: the solkey CLI run in-process with captured output, and
-// scratch directories.
+// Helpers for the fleet, issue and end-to-end suites: the solkey CLI run in-process with captured output, scratch
+// directories, and one provisioned device.
 import fs from "fs";
 import os from "os";
 import path from "path";
+import { openFleet } from "../fleet/database";
+import { provisionBatch, type ProvisionedDevice } from "../fleet/devices";
+import { makeProfile } from "../fleet/profile";
 import { main } from "../tools/cli";
 
 export interface CliResult {
@@ -40,3 +43,14 @@ export function scratch(name: string): string {
 }
 
 export const MASTER_HEX = "8f3c2a1b9d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeef";
+
+/** One device of `protocol` on `board`, provisioned with a random key into a database in memory. */
+export function provisionOne(protocol: string, board: string): ProvisionedDevice {
+  const db = openFleet(":memory:", { create: true });
+  try {
+    return provisionBatch(db, ":memory:", { profile: makeProfile({ protocol, board }), count: 1, master: null })
+      .devices[0];
+  } finally {
+    db.close();
+  }
+}

@@ -1,5 +1,6 @@
 // The fleet database and provisioning: schema and its failures, secrets (HKDF against Node's own implementation),
 // batches that commit whole or not at all, Intel HEX, and `solkey provision` on disk.
+import { keyed } from "./journal.helpers";
 import Database from "better-sqlite3";
 import { hkdfSync } from "crypto";
 import fs from "fs";
@@ -331,7 +332,10 @@ describe("solkey provision", () => {
       if (read.kind !== "provisioned") return -1;
       // Its journal image beside it mounts as record 1 holding the fresh state of that very device's protocol.
       const journal = fs.readFileSync(path.join(out, f.replace(/\.bin$/, ".journal.bin")));
-      const mounted = Journal.mount(new NorSim({ chip: ESP32, blocks: 4, image: imageOf(journal) })).mounted;
+      const mounted = Journal.mount(
+        new NorSim({ chip: ESP32, blocks: 4, image: imageOf(journal) }),
+        keyed(read),
+      ).mounted;
       const verifier = protocolOf(read.record);
       if (mounted.kind !== "record" || mounted.sequence !== 1) return -2;
       expect(decodeDevice(verifier, mounted.payload)).toEqual(freshState(verifier));
@@ -370,7 +374,7 @@ describe("solkey provision", () => {
     expect(read.kind).toBe("provisioned");
     const journal = at(BOARDS.nrf52.provisionOffset - 0x2000, 0x2000);
     expect(bytes.size).toBe(0x2000 + 64);
-    const mounted = Journal.mount(new NorSim({ chip: NRF52, blocks: 2, image: imageOf(journal) })).mounted;
+    const mounted = Journal.mount(new NorSim({ chip: NRF52, blocks: 2, image: imageOf(journal) }), keyed(read)).mounted;
     expect(mounted).toMatchObject({ kind: "record", sequence: 1 });
     const verifier = protocolOf((read as { record: ProvisionRecord }).record);
     expect(decodeDevice(verifier, (mounted as { payload: Uint8Array }).payload)).toEqual(freshState(verifier));

@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { decodeDevice, encodeDevice } from "../firmware/ledger/codec";
 import { NEXUS_BUCKET, bootLimiter } from "../firmware/ledger/limiter";
-import { CHECKPOINT_INTERVAL_MS, loadOn, remainingMs } from "../firmware/ledger/reducer";
+import { LEASE_MS, loadOn, remainingMs } from "../firmware/ledger/reducer";
 import { atLeastAsStrict } from "../tools/torture/ledger";
 import { Bench, HOUR, feedbackOf } from "./ledger.helpers";
 import { FAKE_OP, fakeCode, fakeProtocol } from "./probes/ledger.probe";
@@ -39,7 +39,7 @@ describe.each(["nexus-full", "openpaygo"] as const)("ledger properties (%s)", (n
         const b = new Bench(fakeProtocol(name));
         b.boot();
         let model = 0; // powered ms an ideal device that never loses power would have left
-        let loss = 0; // what power cuts may have cost since the last set/unlock: one interval each
+        let loss = 0; // what power cuts may have cost since the last set/unlock: one lease (a minute) each
         let verified = 0;
         let uptime = 0;
         for (const s of steps) {
@@ -48,7 +48,7 @@ describe.each(["nexus-full", "openpaygo"] as const)("ledger properties (%s)", (n
             b.cut();
             b.boot();
             expect(atLeastAsStrict(b.state.device.limiter, before)).toBe(true);
-            loss += CHECKPOINT_INTERVAL_MS;
+            loss += LEASE_MS;
           } else {
             const limiterBefore = b.state.device.limiter;
             const replayBefore = b.state.device.protocol;
@@ -73,8 +73,11 @@ describe.each(["nexus-full", "openpaygo"] as const)("ledger properties (%s)", (n
             // No entry lowers the failure count, not even a genuine new code: only powered time does (issue 11).
             if (s.type !== "elapsed")
               expect(b.state.device.limiter.failures).toBeGreaterThanOrEqual(limiterBefore.failures);
-            // Durable before shown: a persist, when there is one, is the first effect.
+            // Durable before shown: a persist, when there is one, is the first effect, and no minute's tally word
+            // comes after the load or feedback it pays for.
             effects.forEach((e, i) => expect(e.type !== "persist" || i === 0).toBe(true));
+            const shown = effects.findIndex((e) => e.type !== "persist" && e.type !== "tick");
+            if (shown >= 0) expect(effects.slice(shown).some((e) => e.type === "tick")).toBe(false);
           }
           const actual = remainingMs(b.state);
           expect(actual).toBeLessThanOrEqual(model);

@@ -1,7 +1,7 @@
 // The ledger driving the real protocols with real codes: Nexus full and small keypads, OpenPAYGO Token.
 import { decodeDevice, encodeDevice } from "../firmware/ledger/codec";
 import { NEXUS_BUCKET, LOCKOUT, lockoutAfter } from "../firmware/ledger/limiter";
-import { CHECKPOINT_INTERVAL_MS, loadOn, remainingMs } from "../firmware/ledger/reducer";
+import { LEASE_MS, loadOn, remainingMs } from "../firmware/ledger/reducer";
 import { fullDigits } from "../firmware/protocols/nexus/full";
 import { nexusFull } from "../firmware/protocols/nexus/full_device";
 import { smallSymbols } from "../firmware/protocols/nexus/small";
@@ -24,7 +24,7 @@ describe("ledger with Nexus full keypad", () => {
     b.cut();
     b.boot();
     expect(b.enter(code)).toEqual({ kind: "duplicate" });
-    b.elapse(2 * HOUR - CHECKPOINT_INTERVAL_MS - 1); // the lease the cut lost is gone (one interval)
+    b.elapse(2 * HOUR - LEASE_MS - 1); // the lease the cut lost is gone (one minute)
     expect(loadOn(b.state)).toBe(true);
     b.elapse(1);
     expect(loadOn(b.state)).toBe(false);

@@ -1,5 +1,5 @@
 // The PAYG reducer (issue 6 "firmware/ledger"): boot and load, each action, time and checkpoints, two engines.
-import { CHECKPOINT_INTERVAL_MS, loadOn, mount, nextWakeMs, reduce, remainingMs } from "../firmware/ledger/reducer";
+import { LEASE_MS, loadOn, mount, nextWakeMs, reduce, remainingMs } from "../firmware/ledger/reducer";
 import { freshState } from "../firmware/ledger/state";
 import { XsProbe } from "../hosts/xsnap/engine";
 import { Bench, HOUR, MINUTE, loadOf } from "./ledger.helpers";
@@ -22,10 +22,11 @@ describe("ledger: boot and load", () => {
     b.enter(add(1, 120));
     b.cut();
     const effects = b.boot();
-    expect(effects.map((e) => e.type)).toEqual(["persist", "load"]);
+    // The boot's minute is one tally word (docs/SPEC.md, "Tally"), committed before the load goes on.
+    expect(effects.map((e) => e.type)).toEqual(["tick", "load"]);
     expect(loadOf(effects)).toBe(true);
     // two leases paid ahead: the one the cut lost, and the boot's
-    const leaseSeconds = CHECKPOINT_INTERVAL_MS / 1000;
+    const leaseSeconds = LEASE_MS / 1000;
     expect(b.saved.payg).toEqual({ kind: "metered", creditSeconds: 120 * 60 - 2 * leaseSeconds, testSeconds: 0 });
   });
 
@@ -139,7 +140,7 @@ describe("ledger: actions", () => {
     const b = new Bench(fakeProtocol("nexus-small"));
     b.boot();
     const fx = b.send({ type: "entry", digits: fakeCode(1, FAKE_OP.clearRestricted) });
-    expect(fx[0]).toEqual({ type: "persist", device: b.state.device });
+    expect(fx[0]).toEqual({ type: "persist", device: b.state.device, codes: 1, minutes: 0 });
     expect(b.saved.protocol.used).toEqual([1]);
   });
 
@@ -190,17 +191,20 @@ describe("ledger: time and checkpoints", () => {
     b.boot();
     b.enter(add(1, 30));
     b.elapse(10 * MINUTE);
-    b.send({ type: "boot" }); // a reboot without a cut also drops the lease: the record already paid for it
-    expect(remainingMs(b.state)).toBe(Math.max(0, 30 * MINUTE - CHECKPOINT_INTERVAL_MS));
+    b.send({ type: "boot" }); // a reboot without a cut also drops the lease: the tally already paid for it
+    expect(remainingMs(b.state)).toBe(30 * MINUTE - 10 * MINUTE - LEASE_MS);
   });
 
-  it("writes one record per checkpoint interval while credit runs", () => {
+  it("charges one tally minute per lease while credit runs, and writes no record for it", () => {
     const b = new Bench(fakeProtocol("openpaygo"));
     b.boot();
     b.enter(add(1, 10 * 60));
-    const before = b.records;
+    const records = b.records;
+    const ticks = b.ticks;
     for (let i = 0; i < 10 * 60; i++) b.elapse(MINUTE);
-    expect(b.records - before).toBe((10 * HOUR) / CHECKPOINT_INTERVAL_MS - 1); // the first lease came with the code
+    expect(b.ticks - ticks).toBe((10 * HOUR) / LEASE_MS - 1); // the first lease came with the code's record
+    expect(b.records).toBe(records);
+    expect(b.saved.payg).toEqual({ kind: "metered", creditSeconds: 0, testSeconds: 0 });
     expect(loadOn(b.state)).toBe(false);
   });
 
@@ -216,25 +220,36 @@ describe("ledger: time and checkpoints", () => {
     expect(b.records - records).toBe(26);
   });
 
-  it("loses at most one checkpoint interval of credit to a power cut", () => {
+  it("reports the minutes a checkpoint record deducts instead of tally words (the journal's anchor counts them)", () => {
+    const b = nexus();
+    b.boot();
+    b.enter(add(1, 10 * 60));
+    for (let i = 0; i < 6; i++) b.enter(fakeCode(10 + i, FAKE_OP.none)); // the bucket refills: checkpoints due
+    const fx = b.elapse(HOUR);
+    expect(fx.filter((e) => e.type === "tick")).toEqual([]);
+    expect(fx[0]).toMatchObject({ type: "persist", codes: 0, minutes: HOUR / LEASE_MS });
+  });
+
+  it("loses at most one lease (a minute) of credit to a power cut", () => {
     const b = nexus();
     b.boot();
     b.enter(add(1, 5 * 60));
-    b.elapse(MINUTE);
+    b.elapse(MINUTE + 20_000);
     b.cut();
     b.boot();
-    expect(remainingMs(b.state)).toBe(5 * HOUR - CHECKPOINT_INTERVAL_MS);
+    // 80 s used, the 40 s left of the running minute lost: what remains is paid less two whole minutes.
+    expect(remainingMs(b.state)).toBe(5 * HOUR - 2 * LEASE_MS);
   });
 
   it("asks to be woken when the lease runs out", () => {
     const b = nexus();
     b.boot();
     b.enter(add(1, 100));
-    const tail = (100 * MINUTE) % CHECKPOINT_INTERVAL_MS; // the last lease is shorter than an interval
-    expect(tail).toBeGreaterThan(0);
-    expect(nextWakeMs(b.state)).toBe(CHECKPOINT_INTERVAL_MS);
-    b.elapse(100 * MINUTE - tail);
-    expect(nextWakeMs(b.state)).toBe(tail);
+    expect(nextWakeMs(b.state)).toBe(LEASE_MS);
+    b.elapse(99 * MINUTE + 20_000);
+    expect(nextWakeMs(b.state)).toBe(40_000); // the rest of the last minute
+    b.elapse(40_000);
+    expect(loadOn(b.state)).toBe(false);
   });
 
   it("rejects negative or fractional elapsed time", () => {

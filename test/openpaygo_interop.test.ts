@@ -74,14 +74,15 @@ describe("OpenPAYGO: a device fresh from count 0", () => {
     const p = device();
     expect(p.fromWords(p.toWords(AT_ZERO))).toEqual(AT_ZERO);
     const state = { ...freshState(p), protocol: AT_ZERO };
-    for (const board of ["esp32", "nrf52"] as const) expect(journalImage(board, p, state).length).toBeGreaterThan(0);
+    for (const board of ["esp32", "nrf52"] as const)
+      expect(journalImage(board, p, state, new Uint8Array(16).fill(7)).length).toBeGreaterThan(0);
   });
 
   it("gets the sim's next codes from a journal at count 0, and they apply", () => {
     const record = demoRecord("openpaygo");
     if (record.protocol !== "openpaygo") throw new Error("unreachable");
     const p = openPaygo({ key: DEMO_KEY, startingCode: record.startingCode, timeDivider: 1, restricted: false });
-    const journal = journalImage("esp32", p, { ...freshState(p), protocol: AT_ZERO });
+    const journal = journalImage("esp32", p, { ...freshState(p), protocol: AT_ZERO }, DEMO_KEY);
     expect(journal.length % CHIPS.esp32.blockLength).toBe(0);
     const codes = nextCodes(encodeProvision(record), journal);
     expect(codes).toBeDefined();

@@ -1,8 +1,10 @@
 // The journal image `solkey provision` writes with each device (ARCHITECTURE.md, Journal): where it goes on each
 // board, that it is record 1 holding the fresh device state and nothing else, and that a power cut during the first
 // code after provisioning can no longer lock a device.
+import { keyed } from "./journal.helpers";
+import { provisionOne } from "./fleet.helpers";
 import fs from "fs";
-import { CHECKPOINT_INTERVAL_MS, mount, reduce, type LedgerState } from "../firmware/ledger/reducer";
+import { LEASE_MS, mount, reduce, type LedgerState } from "../firmware/ledger/reducer";
 import { decodeDevice, encodeDevice, mountedDevice } from "../firmware/ledger/codec";
 import { freshState, type DeviceState } from "../firmware/ledger/state";
 import { AREAS } from "../firmware/provision/board";
@@ -10,14 +12,12 @@ import type { KeycodeProtocol } from "../firmware/protocols/protocol";
 import type { ProvisionRecord } from "../firmware/provision/record";
 import { BOARDS } from "../firmware/provision/board";
 import { CHIPS } from "../firmware/storage/flash";
-import { encodeRecord, Journal } from "../firmware/storage/journal";
+import { sipKey } from "../firmware/crypto/siphash";
+import { encodeRecordV2, Journal, journalKey, type JournalOptions } from "../firmware/storage/journal";
 import { NorSim, PowerCut, TEARS } from "../hosts/node/nor";
 import { SIM_PARTITIONS } from "../hosts/node/simdevice";
 import { encodeCode, initialSeq, secretsOf } from "../fleet/codes";
-import { openFleet } from "../fleet/database";
-import { provisionBatch, type ProvisionedDevice } from "../fleet/devices";
 import { JOURNAL_AREAS, protocolOf } from "../fleet/journal";
-import { makeProfile } from "../fleet/profile";
 import { entryDigits } from "../fleet/recovery";
 
 const PROFILES = [
@@ -27,16 +27,6 @@ const PROFILES = [
   ["openpaygo", "nrf52"],
   ["nexus-full", "nrf52"],
 ] as const;
-
-function provisionOne(protocol: string, board: string): ProvisionedDevice {
-  const db = openFleet(":memory:", { create: true });
-  try {
-    return provisionBatch(db, ":memory:", { profile: makeProfile({ protocol, board }), count: 1, master: null })
-      .devices[0];
-  } finally {
-    db.close();
-  }
-}
 
 /** The journal region of `record`'s board on a strict NOR simulator, holding `bytes`. */
 function region(record: ProvisionRecord, bytes: Uint8Array, seed = 1): NorSim {
@@ -77,13 +67,15 @@ describe.each(PROFILES)("the factory journal of a %s device on %s", (protocol, b
 
   it("is the whole region: record 1 holding the protocol's fresh state at offset 0, every other byte erased", () => {
     expect(journal.length).toBe(JOURNAL_AREAS[board].size);
-    const first = encodeRecord(encodeDevice(verifier, freshState(verifier)), 1, CHIPS[board].writeAlignment);
+    // Format v2 (docs/SPEC.md): MAC'd under this device's own journal key, anchor step 0, nothing charged or spent.
+    const header = { sequence: 1, carry: 0, anchor: 0, codes: 0, spent: 0 };
+    const first = encodeRecordV2(encodeDevice(verifier, freshState(verifier)), header, sipKey(journalKey(record.key)));
     expect(Array.from(journal.subarray(0, first.length))).toEqual(Array.from(first));
     expect(journal.subarray(first.length).every((b) => b === 0xff)).toBe(true);
   });
 
   it("mounts as a record that decodes to the fresh state, not as a fresh (erased) journal", () => {
-    const mounted = Journal.mount(region(record, journal.slice())).mounted;
+    const mounted = Journal.mount(region(record, journal.slice()), keyed({ record })).mounted;
     expect(mounted).toMatchObject({ kind: "record", sequence: 1 });
     const state = mounted.kind === "record" ? decodeDevice(verifier, mounted.payload) : undefined;
     expect(state).toEqual(freshState(verifier));
@@ -91,22 +83,29 @@ describe.each(PROFILES)("the factory journal of a %s device on %s", (protocol, b
 });
 
 /**
- * Power-on and the first code after provisioning, as the device core runs them (firmware/controller.ts: ledger
- * step, then one journal append per persist), on `flash`. Returns the device states committed, in order.
+ * Power-on and the first code after provisioning, as the device core runs them (firmware/controller.ts: the v2
+ * migration when due, then per ledger step one journal append per persist and one tally word per tick), on `flash`
+ * under `options`. Returns the device states committed, in order.
  */
-function firstCode<S>(protocol: KeycodeProtocol<S>, flash: NorSim, digits: string): DeviceState<S>[] {
-  const journal = Journal.mount(flash);
+function firstCode<S>(
+  protocol: KeycodeProtocol<S>,
+  flash: NorSim,
+  options: JournalOptions,
+  digits: string,
+): DeviceState<S>[] {
+  const journal = Journal.mount(flash, options);
   const device = mountedDevice(protocol, journal.mounted);
   if (device === undefined) throw new Error(`journal mounted ${journal.mounted.kind}: the device is locked`);
+  if (!journal.migrated) journal.migrate(encodeDevice(protocol, device));
   let ledger: LedgerState<S> = mount(device);
   const committed: DeviceState<S>[] = [];
   for (const event of [{ type: "boot" } as const, { type: "entry", digits } as const]) {
     const step = reduce(protocol, ledger, event);
     for (const effect of step.effects)
       if (effect.type === "persist") {
-        journal.append(encodeDevice(protocol, effect.device));
+        journal.append(encodeDevice(protocol, effect.device), effect);
         committed.push(effect.device);
-      }
+      } else if (effect.type === "tick") journal.tick();
     ledger = step.state;
   }
   return committed;
@@ -117,6 +116,7 @@ describe.each(PROFILES)("a power cut during the first code of a %s device on %s"
   const verifier = protocolOf(record);
   const code = encodeCode(secretsOf(record), { kind: "add", seconds: 86400 }, initialSeq(record.protocol));
   const digits = entryDigits(record, code.keycode);
+  const options = keyed({ record });
 
   const hex = (s: DeviceState<unknown>) => Buffer.from(encodeDevice(verifier, s)).toString("hex");
 
@@ -126,7 +126,7 @@ describe.each(PROFILES)("a power cut during the first code of a %s device on %s"
    */
   function campaign(start: Uint8Array): { cuts: number; outcomes: string[]; bad: string[] } {
     const uncut = region(record, start.slice());
-    const committed = firstCode(verifier, uncut, digits);
+    const committed = firstCode(verifier, uncut, options, digits);
     expect(committed.length).toBeGreaterThanOrEqual(1);
     const paid = committed[committed.length - 1];
     const allowed = [freshState(verifier), ...committed].map(hex);
@@ -137,9 +137,9 @@ describe.each(PROFILES)("a power cut during the first code of a %s device on %s"
         const id = `cut=${cut} tear=${tear}`;
         const flash = region(record, start.slice(), cut);
         flash.cut(cut, tear);
-        expect(() => firstCode(verifier, flash, digits)).toThrow(PowerCut);
+        expect(() => firstCode(verifier, flash, options, digits)).toThrow(PowerCut);
         flash.powerOn();
-        const mounted = Journal.mount(flash).mounted;
+        const mounted = Journal.mount(flash, options).mounted;
         outcomes.push(mounted.kind);
         if (mounted.kind === "corrupt") {
           bad.push(`${id}: corrupt`);
@@ -147,14 +147,14 @@ describe.each(PROFILES)("a power cut during the first code of a %s device on %s"
         }
         if (mounted.kind === "record" && !allowed.includes(Buffer.from(mounted.payload).toString("hex")))
           bad.push(`${id}: a state neither before nor after the code`);
-        // Power on again and retype: the code counts once, and its credit is there less at most two leases.
-        firstCode(verifier, flash, digits);
-        const after = Journal.mount(flash).mounted;
-        const state = after.kind === "record" ? decodeDevice(verifier, after.payload) : undefined;
+        // Power on again and retype: the code counts once, and its credit is there less at most two leases (the
+        // minute the cut lost and the boot's), the tally's minutes charged.
+        firstCode(verifier, flash, options, digits);
+        const state = mountedDevice(verifier, Journal.mount(flash, options).mounted);
         const credit = state?.payg.kind === "metered" ? state.payg.creditSeconds : -1;
         if (state === undefined || JSON.stringify(state.protocol) !== JSON.stringify(paid.protocol))
           bad.push(`${id}: replay state after retyping differs from the uncut run`);
-        if (!(credit <= 86400 && credit >= 86400 - (2 * CHECKPOINT_INTERVAL_MS) / 1000))
+        if (!(credit <= 86400 && credit >= 86400 - (2 * LEASE_MS) / 1000))
           bad.push(`${id}: credit ${credit} after retyping a code of 86400 s`);
       }
     return { cuts: uncut.mutations, outcomes, bad };

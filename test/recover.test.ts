@@ -173,6 +173,13 @@ describe("recovery state", () => {
     );
   });
 
+  it("Nexus small: the wipe-IDs and wipe-credit-and-IDs codes are spent by a recovery (issue 12 #5)", () => {
+    const small = nexusSmall({ key });
+    const state = recoveryState(small, 100, { kind: "credit", seconds: 0 }).protocol;
+    for (const type of ["wipe_ids", "wipe_credit_and_ids"] as const)
+      expect(small.verify(state, smallSymbols({ type, key })).kind).toBe("duplicate");
+  });
+
   it("OpenPAYGO: every count up to the highest issued is refused, the next count of either type applies", () => {
     const startingCode = 123456789;
     const protocol = openPaygo({ key, startingCode, timeDivider: 1, restricted: false });

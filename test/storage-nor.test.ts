@@ -1,5 +1,6 @@
 // The NOR simulator (hosts/node/nor.ts): NOR rules in strict mode, counters, the five tear models, weak bits,
 // and the file-backed mode (hosts/node/nor-file.ts).
+import { TEST_JOURNAL } from "./journal.helpers";
 import fs from "fs";
 import os from "os";
 import path from "path";
@@ -20,7 +21,7 @@ describe("NOR rules", () => {
     expect(read(flash, 4, 4096)).toEqual([0xc0, 0x0f, 0xff, 0x00]);
     flash.eraseBlock(1);
     expect(read(flash, 4, 4096)).toEqual([0xff, 0xff, 0xff, 0xff]);
-    expect(flash.counters).toEqual({ programs: 2, erases: 1, bytesProgrammed: 8 });
+    expect(flash.counters).toEqual({ programs: 2, erases: 1, bytesProgrammed: 8, external: 0 });
     expect([...flash.image.blockErases]).toEqual([0, 1]);
   });
 
@@ -146,10 +147,15 @@ describe("file-backed mode", () => {
 
   it("keeps the journal, wear and write counts across processes (reopen)", () => {
     const first = openNorDirectory(dir, { chip: NRF52, blocks: 2 });
-    const journal = Journal.mount(first);
+    const journal = Journal.mount(first, TEST_JOURNAL);
     for (let i = 0; i < 100; i++) journal.append(Uint8Array.of(i, i, i));
     const again = openNorDirectory(dir, { chip: NRF52, blocks: 2 });
-    expect(Journal.mount(again).mounted).toEqual({ kind: "record", payload: Uint8Array.of(99, 99, 99), sequence: 100 });
+    expect(Journal.mount(again, TEST_JOURNAL).mounted).toEqual({
+      kind: "record",
+      payload: Uint8Array.of(99, 99, 99),
+      sequence: 100,
+      minutes: 0,
+    });
     expect(again.counters).toEqual(first.counters);
     expect([...again.image.blockErases]).toEqual([...first.image.blockErases]);
     expect([...again.image.wordWrites]).toEqual([...first.image.wordWrites]);

@@ -1,13 +1,15 @@
 // The journal (firmware/storage/journal.ts): record layout pinned, mount outcomes, rotation, errors, and fuzzed
 // garbage that must never throw, never invent a state and never look factory-fresh.
+import { TEST_JOURNAL } from "./journal.helpers";
 import fc from "fast-check";
 import { regionStatus, ESP32, NRF52, type ChipProfile } from "../firmware/storage/flash";
 import {
-  encodeRecord,
+  encodeRecordV1,
   FORMAT_VERSION,
   Journal,
   JournalError,
   MAX_PAYLOAD,
+  packedBytes,
   recordBytes,
   type Mounted,
 } from "../firmware/storage/journal";
@@ -27,10 +29,10 @@ describe("record layout v1 (docs/SPEC.md)", () => {
   const GOLDEN = "4a01030007000000a1b2c300b7242752";
 
   it("places magic, version, length, sequence, payload, padding and CRC at their offsets", () => {
-    const record = encodeRecord(bytes(0xa1, 0xb2, 0xc3), 7, 4);
+    const record = encodeRecordV1(bytes(0xa1, 0xb2, 0xc3), 7, 4);
     expect(bytesToHex(record)).toBe(GOLDEN);
     expect(record[0]).toBe(0x4a);
-    expect(record[1]).toBe(FORMAT_VERSION);
+    expect(record[1]).toBe(1);
     expect(record[2] | (record[3] << 8)).toBe(3);
     expect(new DataView(record.buffer).getUint32(4, true)).toBe(7);
   });
@@ -38,7 +40,12 @@ describe("record layout v1 (docs/SPEC.md)", () => {
   it("mounts an image written by format v1", () => {
     const flash = sim();
     flash.write(hexToBytes(GOLDEN), 0);
-    expect(Journal.mount(flash).mounted).toEqual({ kind: "record", payload: bytes(0xa1, 0xb2, 0xc3), sequence: 7 });
+    expect(Journal.mount(flash, TEST_JOURNAL).mounted).toEqual({
+      kind: "record",
+      payload: bytes(0xa1, 0xb2, 0xc3),
+      sequence: 7,
+      minutes: 0,
+    });
   });
 
   it.each([
@@ -50,14 +57,14 @@ describe("record layout v1 (docs/SPEC.md)", () => {
     [5, 16, 32],
   ])("a %i-byte payload takes %i-aligned %i bytes", (length, alignment, size) => {
     expect(recordBytes(length, alignment)).toBe(size);
-    expect(encodeRecord(new Uint8Array(length), 1, alignment).length).toBe(size);
+    expect(encodeRecordV1(new Uint8Array(length), 1, alignment).length).toBe(size);
   });
 });
 
 describe("mount", () => {
   it("finds a fully erased region fresh and writes nothing", () => {
     const flash = sim();
-    expect(Journal.mount(flash).mounted).toEqual({ kind: "fresh" });
+    expect(Journal.mount(flash, TEST_JOURNAL).mounted).toEqual({ kind: "fresh" });
     expect(flash.mutations).toBe(0);
   });
 
@@ -67,9 +74,9 @@ describe("mount", () => {
       for (const k of [1, 2]) {
         const flash = new NorSim({ chip: NRF52, blocks: 2, seed: k });
         flash.cut(k, tear);
-        expect(() => Journal.mount(flash).append(bytes(7, 7, 7))).toThrow(PowerCut);
+        expect(() => Journal.mount(flash, TEST_JOURNAL).append(bytes(7, 7, 7))).toThrow(PowerCut);
         flash.powerOn();
-        const kind = payloadOf(Journal.mount(flash).mounted);
+        const kind = payloadOf(Journal.mount(flash, TEST_JOURNAL).mounted);
         expect(["fresh", "corrupt", "070707"]).toContain(kind);
         seen.add(kind);
       }
@@ -80,11 +87,16 @@ describe("mount", () => {
 
   it("returns the newest record after many rotations, and boot erases nothing", () => {
     const flash = sim(NRF52, 3);
-    let journal = Journal.mount(flash);
+    let journal = Journal.mount(flash, TEST_JOURNAL);
     for (let i = 1; i <= 500; i++) journal.append(bytes(i & 0xff, i >> 8, 0x55));
     const before = flash.mutations;
-    journal = Journal.mount(flash);
-    expect(journal.mounted).toEqual({ kind: "record", payload: bytes(500 & 0xff, 500 >> 8, 0x55), sequence: 500 });
+    journal = Journal.mount(flash, TEST_JOURNAL);
+    expect(journal.mounted).toEqual({
+      kind: "record",
+      payload: bytes(500 & 0xff, 500 >> 8, 0x55),
+      sequence: 500,
+      minutes: 0,
+    });
     expect(flash.mutations).toBe(before);
     // Round-robin rotation spreads the erases over every block.
     const erases = [...flash.image.blockErases];
@@ -94,7 +106,7 @@ describe("mount", () => {
   it("finds content without a valid record corrupt, and refuses to append to it", () => {
     const flash = sim();
     flash.write(bytes(0x4a, 0x01, 0x03, 0x00), 4096 + 8);
-    const journal = Journal.mount(flash);
+    const journal = Journal.mount(flash, TEST_JOURNAL);
     expect(journal.mounted).toEqual({ kind: "corrupt" });
     expect(() => journal.append(bytes(1))).toThrow(JournalError);
     expect(() => journal.append(bytes(1))).toThrow(/state unchanged, the device stays locked/);
@@ -104,63 +116,72 @@ describe("mount", () => {
   it("recovers a corrupt region with format, which leaves exactly the given record", () => {
     const flash = sim();
     flash.write(bytes(0, 0, 0, 0), 100);
-    const journal = Journal.format(flash, bytes(9, 9));
-    expect(journal.mounted).toEqual({ kind: "record", payload: bytes(9, 9), sequence: 1 });
+    const journal = Journal.format(flash, bytes(9, 9), TEST_JOURNAL);
+    expect(journal.mounted).toEqual({ kind: "record", payload: bytes(9, 9), sequence: 1, minutes: 0 });
     journal.append(bytes(8));
-    expect(payloadOf(Journal.mount(flash).mounted)).toBe("08");
+    expect(payloadOf(Journal.mount(flash, TEST_JOURNAL).mounted)).toBe("08");
   });
 
   it("stays locked (corrupt) when the newest record has a format version it does not know", () => {
     const flash = sim();
-    const journal = Journal.mount(flash);
+    const journal = Journal.mount(flash, TEST_JOURNAL);
     journal.append(bytes(1));
-    const future = encodeRecord(bytes(2), 2, 4);
+    const future = encodeRecordV1(bytes(2), 2, 4);
     future[1] = FORMAT_VERSION + 1;
     const view = new DataView(future.buffer);
     view.setUint32(future.length - 4, crc(future.subarray(0, future.length - 4)), true);
-    flash.write(future, recordBytes(1, 4));
-    expect(Journal.mount(flash).mounted).toEqual({ kind: "corrupt" });
+    flash.write(future, packedBytes(1));
+    expect(Journal.mount(flash, TEST_JOURNAL).mounted).toEqual({ kind: "corrupt" });
   });
 
-  it("moves to the next block after a torn append instead of writing over its bits", () => {
+  it("writes past a torn append, and the word after it, instead of over its bits", () => {
     const flash = sim();
-    Journal.mount(flash).append(bytes(1, 2, 3));
+    Journal.mount(flash, TEST_JOURNAL).append(bytes(1, 2, 3));
     flash.cut(1, "subset");
-    expect(() => Journal.mount(flash).append(bytes(4, 5, 6))).toThrow(PowerCut);
+    expect(() => Journal.mount(flash, TEST_JOURNAL).append(bytes(4, 5, 6))).toThrow(PowerCut);
     flash.powerOn();
-    const journal = Journal.mount(flash);
+    const torn = flash.image.bytes.slice(0, 4096);
+    const journal = Journal.mount(flash, TEST_JOURNAL);
     expect(payloadOf(journal.mounted)).toBe("010203");
     journal.append(bytes(7));
-    expect(flash.image.blockErases[1]).toBe(1);
-    expect(payloadOf(Journal.mount(flash).mounted)).toBe("07");
+    expect(payloadOf(Journal.mount(flash, TEST_JOURNAL).mounted)).toBe("07");
+    // Every torn byte is as the cut left it, the record went after the last of them and a word more (I3), and
+    // no word was written twice (strict nRF52 simulator).
+    let tornEnd = torn.length;
+    while (tornEnd > 0 && torn[tornEnd - 1] === 0xff) tornEnd--;
+    expect(tornEnd).toBeGreaterThan(packedBytes(3));
+    expect(flash.image.bytes.slice(0, tornEnd)).toEqual(torn.slice(0, tornEnd));
+    expect(flash.image.bytes.slice(tornEnd, tornEnd + 4).every((b) => b === 0xff)).toBe(true);
+    expect(Math.max(...flash.image.wordWrites)).toBe(1);
   });
 
   it("finds the records after a damaged one (a torn header or bit rot cannot hide newer records)", () => {
     const flash = sim();
-    const journal = Journal.mount(flash);
+    const journal = Journal.mount(flash, TEST_JOURNAL);
     for (let i = 1; i <= 5; i++) journal.append(bytes(i, i, i, i));
-    flash.image.bytes[16 + 2] = 0x00; // record 2's length field: 4 -> 0 (a different, invalid record)
-    flash.image.bytes[4 * 16 + 9] ^= 0x10; // bit rot in record 5's payload
-    expect(payloadOf(Journal.mount(flash).mounted)).toBe("04040404");
+    const size = packedBytes(4);
+    flash.image.bytes[size + 2] = 0x00; // record 2's length field: 4 -> 0 (a different, invalid record)
+    flash.image.bytes[4 * size + 24] ^= 0x10; // bit rot in record 5's payload (logical bits 186..193)
+    expect(payloadOf(Journal.mount(flash, TEST_JOURNAL).mounted)).toBe("04040404");
   });
 
   it("keeps newer records when an older one in the same block later reads back wrong (weak cells)", () => {
     const flash = sim();
-    const journal = Journal.mount(flash);
+    const journal = Journal.mount(flash, TEST_JOURNAL);
     for (let i = 1; i <= 4; i++) journal.append(bytes(i, i, i, i));
-    flash.image.unstable.fill(0xff, 16, 32); // record 2 turns weak after it was verified
-    expect(payloadOf(Journal.mount(flash).mounted)).toBe("04040404");
+    flash.image.unstable.fill(0xff, packedBytes(4), 2 * packedBytes(4)); // record 2 turns weak after it was verified
+    expect(payloadOf(Journal.mount(flash, TEST_JOURNAL).mounted)).toBe("04040404");
   });
 
   it("rewrites a record that does not read back (weak bits) in the next block", () => {
     const flash = sim();
-    const journal = Journal.mount(flash);
+    const journal = Journal.mount(flash, TEST_JOURNAL);
     journal.append(bytes(1));
     // Weak bits where the next record goes: it programs, but does not read back as written.
-    flash.image.unstable.fill(0xff, 12, 24);
+    flash.image.unstable.fill(0xff, packedBytes(1), packedBytes(1) + 12);
     journal.append(bytes(2, 2, 2, 2, 2, 2, 2, 2));
     expect(flash.image.blockErases[1]).toBe(1);
-    expect(payloadOf(Journal.mount(flash).mounted)).toBe("0202020202020202");
+    expect(payloadOf(Journal.mount(flash, TEST_JOURNAL).mounted)).toBe("0202020202020202");
   });
 });
 
@@ -168,12 +189,12 @@ describe("append", () => {
   it.each([0, 1, 255, 256, MAX_PAYLOAD])("stores a %i-byte payload", (length) => {
     const flash = sim(ESP32);
     const payload = Uint8Array.from({ length }, (_, i) => (i * 7) & 0xff);
-    Journal.mount(flash).append(payload);
-    expect(Journal.mount(flash).mounted).toEqual({ kind: "record", payload, sequence: 1 });
+    Journal.mount(flash, TEST_JOURNAL).append(payload);
+    expect(Journal.mount(flash, TEST_JOURNAL).mounted).toEqual({ kind: "record", payload, sequence: 1, minutes: 0 });
   });
 
   it(`rejects a payload over ${MAX_PAYLOAD} bytes with a RangeError`, () => {
-    expect(() => Journal.mount(sim()).append(new Uint8Array(MAX_PAYLOAD + 1))).toThrow(
+    expect(() => Journal.mount(sim(), TEST_JOURNAL).append(new Uint8Array(MAX_PAYLOAD + 1))).toThrow(
       new RangeError(`"payload.length" expected 0..${MAX_PAYLOAD}, got ${MAX_PAYLOAD + 1}`),
     );
   });
@@ -181,14 +202,14 @@ describe("append", () => {
   it.each(NOT_BYTES.map((value) => [String(value), value]))(
     "rejects %s as payload with a TypeError",
     (_name, value) => {
-      expect(() => Journal.mount(sim()).append(value as Uint8Array)).toThrow(TypeError);
+      expect(() => Journal.mount(sim(), TEST_JOURNAL).append(value as Uint8Array)).toThrow(TypeError);
     },
   );
 
   it("keeps the caller's buffer out of the journal (a later change to it is not the state)", () => {
     const flash = sim();
     const payload = bytes(1, 2);
-    const journal = Journal.mount(flash);
+    const journal = Journal.mount(flash, TEST_JOURNAL);
     journal.append(payload);
     payload[0] = 9;
     expect(payloadOf(journal.mounted)).toBe("0102");
@@ -196,7 +217,7 @@ describe("append", () => {
 
   it("writes each word at most once between erases on nRF52 (strict simulator)", () => {
     const flash = sim(NRF52, 2);
-    const journal = Journal.mount(flash);
+    const journal = Journal.mount(flash, TEST_JOURNAL);
     for (let i = 0; i < 1000; i++) journal.append(new Uint8Array(40).fill(i & 0xff));
     expect(Math.max(...flash.image.wordWrites)).toBe(1);
   });
@@ -204,7 +225,7 @@ describe("append", () => {
   it("refuses a region of fewer than two blocks", () => {
     const flash = sim();
     const one = { ...flash, status: () => regionStatus(NRF52, 1) } as unknown as NorSim;
-    expect(() => Journal.mount(one)).toThrow(new RangeError(`"status.blocks" expected 2..65535, got 1`));
+    expect(() => Journal.mount(one, TEST_JOURNAL)).toThrow(new RangeError(`"status.blocks" expected 2..65535, got 1`));
   });
 });
 
@@ -218,7 +239,7 @@ describe("fuzzed flash images", () => {
         flash.image.bytes.set(image);
         flash.image.bytes.fill(0xff, erasedFrom); // often with an erased tail, like a real journal
         const erased = flash.image.bytes.every((b) => b === 0xff);
-        return Journal.mount(flash).mounted.kind === (erased ? "fresh" : "corrupt");
+        return Journal.mount(flash, TEST_JOURNAL).mounted.kind === (erased ? "fresh" : "corrupt");
       }),
       { numRuns: 200 },
     );
@@ -232,7 +253,7 @@ describe("fuzzed flash images", () => {
           const flash = sim();
           for (const [at, value] of pokes) flash.image.bytes[at] = value;
           const erased = flash.image.bytes.every((b) => b === 0xff);
-          const { mounted } = Journal.mount(flash);
+          const { mounted } = Journal.mount(flash, TEST_JOURNAL);
           if (erased) return mounted.kind === "fresh";
           return mounted.kind === "corrupt";
         },
@@ -248,7 +269,7 @@ describe("fuzzed flash images", () => {
         fc.array(fc.tuple(fc.nat(SIZE - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 16 }),
         (records, pokes) => {
           const flash = sim();
-          const journal = Journal.mount(flash);
+          const journal = Journal.mount(flash, TEST_JOURNAL);
           const written = new Set<string>();
           for (let i = 0; i < records; i++) {
             const payload = Uint8Array.from({ length: 20 + (i % 40) }, (_, j) => (i * 31 + j) & 0xff);
@@ -256,7 +277,7 @@ describe("fuzzed flash images", () => {
             written.add(bytesToHex(payload));
           }
           for (const [at, value] of pokes) flash.image.bytes[at] = value;
-          const { mounted } = Journal.mount(flash);
+          const { mounted } = Journal.mount(flash, TEST_JOURNAL);
           return mounted.kind === "corrupt" || (mounted.kind === "record" && written.has(bytesToHex(mounted.payload)));
         },
       ),
@@ -273,7 +294,7 @@ describe("fuzzed flash images", () => {
         fc.nat(),
         (records, k, tear, seed) => {
           const flash = new NorSim({ chip: NRF52, blocks: 2, seed });
-          const journal = Journal.mount(flash);
+          const journal = Journal.mount(flash, TEST_JOURNAL);
           const payload = (i: number) => new Uint8Array(60).fill(i & 0xff);
           for (let i = 1; i < records; i++) journal.append(payload(i));
           flash.cut(k, tear);
@@ -285,7 +306,7 @@ describe("fuzzed flash images", () => {
             cut = true;
           }
           flash.powerOn();
-          const got = Journal.mount(flash).mounted;
+          const got = Journal.mount(flash, TEST_JOURNAL).mounted;
           if (!cut || got.kind !== "record") return false;
           // The cut interrupted append number records - 1 + (appends completed) + 1.
           return got.payload[0] === (got.sequence & 0xff) && got.sequence >= records - 1;

@@ -32,7 +32,7 @@ import { expectInt } from "../assert";
 import type { KeycodeProtocol } from "../protocols/protocol";
 import type { Mounted } from "../storage/journal";
 import { initialLimiter, isLimiterState, type LimiterState, type Lockout } from "./limiter";
-import { freshState, MAX_SECONDS, type DeviceState, type Payg } from "./state";
+import { chargeMinutes, freshState, MAX_SECONDS, type DeviceState, type Payg } from "./state";
 
 /** The format version encodeDevice writes. */
 export const RECORD_VERSION = 1;
@@ -83,12 +83,15 @@ export function encodeDevice<S>(protocol: KeycodeProtocol<S>, device: DeviceStat
 
 /**
  * The state a mounted journal gives the device at boot: a fresh journal is a factory-fresh device, a record its
- * state; undefined (the device stays locked) for content without a state this firmware can read, which may have
- * seen codes and so must never start afresh.
+ * state less the minutes charged since it was written (its tally and carry); undefined (the device stays locked)
+ * for content without a state this firmware can read, which may have seen codes and so must never start afresh.
  */
 export function mountedDevice<S>(protocol: KeycodeProtocol<S>, mounted: Mounted): DeviceState<S> | undefined {
   if (mounted.kind === "fresh") return freshState(protocol);
-  return mounted.kind === "record" ? decodeDevice(protocol, mounted.payload) : undefined;
+  if (mounted.kind !== "record") return undefined;
+  const device = decodeDevice(protocol, mounted.payload);
+  if (device === undefined || mounted.minutes === 0) return device;
+  return { ...device, payg: chargeMinutes(device.payg, mounted.minutes) };
 }
 
 /** The state a record holds, or undefined for anything this firmware cannot read. Never throws. */

@@ -1,23 +1,28 @@
 // The PAYG state machine: a pure reducer from (state, event) to (state, effects), issue 6 "firmware/ledger".
 //
 // Time is powered uptime only: the caller reports how much has passed (`elapsed`), so no wall clock is read and
-// setting one back cannot add credit. Credit is charged AHEAD: each journal record already deducts a lease of up
-// to CHECKPOINT_INTERVAL_MS of powered time, which the load then uses from RAM. A power cut loses the rest of the
-// lease (the customer's cost is at most one interval per cut); pulling the plug never gives free time, because
-// the time being used was paid for before the load could use it.
+// setting one back cannot add credit. Credit is charged AHEAD, one minute at a time (LEASE_MS): a `tick` effect
+// charges the next minute in the journal's tally (one word, docs/SPEC.md "Tally") before the load may use it, or a
+// step that persists anyway deducts it in its record. A power cut loses the rest of the running minute (at most 60 s
+// per cut, issue 21); pulling the plug never gives free time, because the minute in use was paid before it began.
 import type { Action } from "../protocols/action";
 import type { KeycodeProtocol } from "../protocols/protocol";
 import { bootLimiter, chargeLimiter, elapseLimiter, limiterWaitMs, type AttemptOutcome } from "./limiter";
 import { MAX_SECONDS, type DeviceState, type Payg } from "./state";
+import { MINUTE_MS } from "../storage/journal";
 
 /**
- * Powered time between checkpoints: the lease each record pays ahead, and how often a refilling limiter is saved.
- * A power cut costs the customer at most this much credit, so it is the shortest interval the wear budget allows:
- * at 15 minutes the smallest journal (two 4 KB blocks of 10k-cycle flash, 60-byte Nexus records) lasts about 29
- * years at 10 codes and 20 power cuts a day, against the 25-year budget (`npm run bench -- wear`; hourly would last
- * about 100 years and cost up to an hour per cut).
+ * Powered time between checkpoints of a refilling limiter: a record per hour of uptime while it refills. A cut loses
+ * at most this much refill (fewer attempts, never more). Hourly, not every 15 minutes: the Nexus bucket refills for
+ * hours after each code, and 15-minute checkpoints (~24 records a day) left nRF52 at 23.8 years under the v2 clock.
  */
-export const CHECKPOINT_INTERVAL_MS = 15 * 60_000;
+export const CHECKPOINT_INTERVAL_MS = 60 * 60_000;
+
+/**
+ * The lease charged ahead: one tally minute. A power cut costs the customer at most this much credit (issue 21);
+ * the tally costs 4 bytes per minute (25+ years on both boards: `npm run bench -- wear`).
+ */
+export const LEASE_MS = MINUTE_MS;
 
 /** Powered time already deducted from the device's record but not yet used by the load. */
 export interface Lease {
@@ -66,7 +71,13 @@ export type Feedback =
  * before the rest is shown: if it fails, the caller turns the load off and shows nothing.
  */
 export type Effect<S> =
-  | { readonly type: "persist"; readonly device: DeviceState<S> }
+  /**
+   * Commit `device` as one record; `codes`: codes this step applied, `minutes`: minutes charged in `device` itself
+   * since the last commit instead of as tally words (the journal's anchor counts both, docs/SPEC.md "Anchor").
+   */
+  | { readonly type: "persist"; readonly device: DeviceState<S>; readonly codes: number; readonly minutes: number }
+  /** Charge the next minute of the running lease in the journal's tally (already deducted from `device`). */
+  | { readonly type: "tick" }
   | { readonly type: "load"; readonly on: boolean }
   | { readonly type: "feedback"; readonly feedback: Feedback }
   /** A Nexus passthrough code for the product hook. */
@@ -120,8 +131,9 @@ export function reduce<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, e
         booted: true,
       };
       const booted = _takeLease(mounted);
-      // Measured against a mounted (unbooted) ledger, so a reboot states the load too.
-      return _finish(mount(state.device), booted, [], booted !== mounted);
+      // Measured against a mounted (unbooted) ledger, so a reboot states the load too. The boot's minute is a tally
+      // word, not a record: a boot writes 4 bytes (DESIGN.md, "Brown-out back-off").
+      return _finish(mount(state.device), booted, [], { ticks: booted !== mounted ? 1 : 0 });
     }
     case "elapsed":
       if (typeof event.ms !== "number" || !Number.isInteger(event.ms) || event.ms < 0)
@@ -144,9 +156,9 @@ function _elapse<S>(state: LedgerState<S>, ms: number): Step<S> {
     sinceCheckpointMs: state.sinceCheckpointMs + ms,
     limiterDirty: state.limiterDirty || limiter !== state.device.limiter,
   };
-  let leaseTaken = false;
+  let ticks = 0;
   let left = ms;
-  // Use the lease, renewing it from the record each time it runs out; one record at the end pays for them all.
+  // Use the lease, charging the next minute each time it runs out (a tally word each, or one record for them all).
   while (left > 0 && _leaseMs(next.lease) > 0) {
     const test = Math.min(left, next.lease.testMs);
     const credit = Math.min(left - test, next.lease.creditMs);
@@ -154,11 +166,12 @@ function _elapse<S>(state: LedgerState<S>, ms: number): Step<S> {
     next = { ...next, lease: { testMs: next.lease.testMs - test, creditMs: next.lease.creditMs - credit } };
     if (_leaseMs(next.lease) === 0) {
       next = _takeLease(next);
-      leaseTaken ||= _leaseMs(next.lease) > 0;
+      if (_leaseMs(next.lease) > 0) ticks++;
     }
   }
   const checkpointDue = next.limiterDirty && next.sinceCheckpointMs >= CHECKPOINT_INTERVAL_MS;
-  return _finish(state, next, [], leaseTaken || checkpointDue);
+  // A checkpoint's record deducts the minutes charged meanwhile instead of their tally words: it reports them.
+  return _finish(state, next, [], checkpointDue ? { persist: true, minutes: ticks } : { ticks });
 }
 
 function _entry<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, digits: string): Step<S> {
@@ -190,8 +203,13 @@ function _entry<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, digits: 
   }
   const limiter = chargeLimiter(next.device.limiter, outcome);
   if (limiter !== next.device.limiter) next = { ...next, device: { ...next.device, limiter } };
-  next = _takeLease(next);
-  return _finish(state, next, [_feedback(feedback), ...extra], next.device !== state.device);
+  const changed = next.device !== state.device;
+  const leased = _takeLease(next);
+  // A step that writes a record anyway deducts the new minute in it; otherwise the minute is a tally word.
+  const commit: _Commit = changed
+    ? { persist: true, codes: outcome === "applied" ? 1 : 0, minutes: leased !== next ? 1 : 0 }
+    : { ticks: leased !== next ? 1 : 0 };
+  return _finish(state, leased, [_feedback(feedback), ...extra], commit);
 }
 
 interface _Applied<S> {
@@ -239,7 +257,7 @@ function _takeLease<S>(state: LedgerState<S>): LedgerState<S> {
   const payg = state.device.payg;
   if (payg.kind === "unlocked" || _leaseMs(state.lease) > 0 || payg.creditSeconds + payg.testSeconds === 0)
     return state;
-  const intervalSeconds = CHECKPOINT_INTERVAL_MS / 1000;
+  const intervalSeconds = LEASE_MS / 1000;
   const test = Math.min(payg.testSeconds, intervalSeconds);
   const credit = Math.min(payg.creditSeconds, intervalSeconds - test);
   return {
@@ -249,13 +267,20 @@ function _takeLease<S>(state: LedgerState<S>): LedgerState<S> {
   };
 }
 
-/** Wraps up a step: the persist (if any) first, then the load if it changed (always at boot), then the rest. */
-function _finish<S>(before: LedgerState<S>, after: LedgerState<S>, rest: Effect<S>[], persist: boolean): Step<S> {
+/** What a step commits: a record (with the codes it applied and minutes it charged), or `ticks` tally minutes. */
+type _Commit =
+  | { readonly persist: true; readonly codes?: number; readonly minutes: number }
+  | { readonly persist?: false; readonly ticks: number };
+
+/** Wraps up a step: the commit (if any) first, then the load if it changed (always at boot), then the rest. */
+function _finish<S>(before: LedgerState<S>, after: LedgerState<S>, rest: Effect<S>[], commit: _Commit): Step<S> {
   const effects: Effect<S>[] = [];
   let state = after;
-  if (persist) {
+  if (commit.persist) {
     state = { ...after, sinceCheckpointMs: 0, limiterDirty: false };
-    effects.push({ type: "persist", device: state.device });
+    effects.push({ type: "persist", device: state.device, codes: commit.codes ?? 0, minutes: commit.minutes });
+  } else {
+    for (let i = 0; i < commit.ticks; i++) effects.push({ type: "tick" });
   }
   const on = loadOn(state);
   if (!before.booted || on !== loadOn(before)) effects.push({ type: "load", on });

@@ -7,8 +7,8 @@ export const MAX_SECONDS = 0xffff_ffff;
 
 /**
  * Whether PAYG meters the load. Unlocked for ever has no credit to count: that state cannot carry one.
- * `creditSeconds` and `testSeconds` are what is left AFTER the running checkpoint lease (see reducer.ts): a
- * device that boots from this record has already paid for the time it may have used before the cut.
+ * `creditSeconds` and `testSeconds` are what is left AFTER the running one-minute lease (see reducer.ts): a
+ * device that boots from this state has already paid for the time it may have used before the cut.
  */
 export type Payg =
   | { readonly kind: "unlocked" }
@@ -43,4 +43,17 @@ export function freshState<S>(protocol: KeycodeProtocol<S>): DeviceState<S> {
     protocol: protocol.initialState(),
     limiter: initialLimiter(protocol.name),
   };
+}
+
+/**
+ * `payg` less `minutes` charged in the journal's tally since it was written (docs/SPEC.md, "Tally"): test power
+ * first, then credit, as the reducer's lease takes them, never below zero. Unlocked is unchanged.
+ */
+export function chargeMinutes(payg: Payg, minutes: number): Payg {
+  if (payg.kind === "unlocked" || minutes === 0) return payg;
+  let seconds = minutes * 60;
+  const test = Math.min(payg.testSeconds, seconds);
+  seconds -= test;
+  const credit = Math.min(payg.creditSeconds, seconds);
+  return { kind: "metered", creditSeconds: payg.creditSeconds - credit, testSeconds: payg.testSeconds - test };
 }

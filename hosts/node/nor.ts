@@ -13,9 +13,11 @@ import { Random } from "./nor-random";
  *   allbutone  every changing bit but one changed
  *   half       a half-done operation: every changing bit reads 0 or 1 at random on each read until the next erase
  *              (the weak cells of a half-done erase, or of a half-done program)
+ *   weak       an almost-done operation: every changing bit changed, but a random subset of them is weak and reads
+ *              differently on each read (power failed as the cells were being set); a read-back may pass once
  */
-export type Tear = "none" | "prefix" | "subset" | "allbutone" | "half";
-export const TEARS: readonly Tear[] = ["none", "prefix", "subset", "allbutone", "half"];
+export type Tear = "none" | "prefix" | "subset" | "allbutone" | "half" | "weak";
+export const TEARS: readonly Tear[] = ["none", "prefix", "subset", "allbutone", "half", "weak"];
 
 /** Thrown by the interrupted operation and every mutation after it, until `powerOn`. */
 export class PowerCut extends Error {
@@ -41,6 +43,8 @@ export interface NorCounters {
   erases: number;
   /** Bytes passed to program calls. */
   bytesProgrammed: number;
+  /** Operations of other parts on the same supply (OTP bits: `mutate`), which a cut can interrupt too. */
+  external: number;
 }
 
 export interface NorSimOptions {
@@ -58,12 +62,12 @@ export interface NorSimOptions {
 
 export class NorSim implements NorFlash {
   readonly image: NorImage;
-  readonly counters: NorCounters = { programs: 0, erases: 0, bytesProgrammed: 0 };
+  readonly counters: NorCounters = { programs: 0, erases: 0, bytesProgrammed: 0, external: 0 };
   private readonly flashStatus: FlashStatus;
   private readonly strict: boolean;
   private readonly random: Random;
   private readonly onChange?: (byteOffset: number, byteLength: number) => void;
-  /** The 1-based number of the mutation to interrupt (counting `counters.programs + counters.erases`), 0 = none. */
+  /** The 1-based number of the mutation to interrupt (counting programs, erases and external), 0 = none. */
   private cutAt = 0;
   private cutTear: Tear = "none";
   private off = false;
@@ -92,7 +96,20 @@ export class NorSim implements NorFlash {
 
   /** Mutations so far (programs + erases); `cut(k)` counts on from here. */
   get mutations(): number {
-    return this.counters.programs + this.counters.erases;
+    return this.counters.programs + this.counters.erases + this.counters.external;
+  }
+
+  /**
+   * Counts an operation of another part on this supply (an OTP bit being set) as a mutation. Returns true when the
+   * power fails during it: the caller leaves its part as a cut leaves it and throws `PowerCut`.
+   */
+  mutate(): boolean {
+    this.checkPower();
+    this.counters.external++;
+    if (this.mutations !== this.cutAt) return false;
+    this.off = true;
+    this.cutAt = 0;
+    return true;
   }
 
   /** Whether power has been cut and not restored. */
@@ -191,7 +208,11 @@ export class NorSim implements NorFlash {
       let apply: number;
       if (this.cutTear === "prefix") apply = bits;
       else if (this.cutTear === "subset") apply = bits & this.random.next();
-      else if (this.cutTear === "allbutone") apply = one >>> 3 === i ? bits & ~(1 << (one & 7)) : bits;
+      else if (this.cutTear === "weak") {
+        bytes[byteOffset + i] &= ~bits;
+        unstable[byteOffset + i] |= bits & this.random.next(); // set, but some cells are weak
+        continue;
+      } else if (this.cutTear === "allbutone") apply = one >>> 3 === i ? bits & ~(1 << (one & 7)) : bits;
       else {
         unstable[byteOffset + i] |= bits; // "half": the cleared bits are weak
         continue;
@@ -214,7 +235,10 @@ export class NorSim implements NorFlash {
         bytes[start + i] = 0xff;
         unstable[start + i] = 0;
       } else if (this.cutTear === "subset") bytes[start + i] |= bits & this.random.next();
-      else if (this.cutTear === "allbutone") bytes[start + i] |= one >>> 3 === i ? bits & ~(1 << (one & 7)) : bits;
+      else if (this.cutTear === "weak") {
+        bytes[start + i] |= bits;
+        unstable[start + i] |= bits & this.random.next();
+      } else if (this.cutTear === "allbutone") bytes[start + i] |= one >>> 3 === i ? bits & ~(1 << (one & 7)) : bits;
       else unstable[start + i] |= bits;
     }
     return reached;

@@ -17,6 +17,8 @@ import {
   type OpenPaygoState,
   type ProvisionRecord,
 } from "./simfirmware";
+import { journalKey } from "../../firmware/storage/journal";
+import { NO_OTP } from "../../firmware/storage/otp";
 import config from "./simconfig";
 
 /** "solkey-demo-key!": public, for demonstrations only. A real device's key comes from `solkey provision`. */
@@ -75,7 +77,11 @@ export function nextCodes(provision: Uint8Array, journal: Uint8Array): DemoCode[
   if (read.kind !== "provisioned" || !_same(read.record.key, DEMO_KEY)) return undefined;
   const record = read.record;
   const { protocol } = deviceProtocol(record);
-  const mounted = Journal.mount(new _ReadOnlyNor(journal, CHIPS[record.board])).mounted;
+  // Read only, for the demo's replay state: no OTP, so a v1 image and the newest v2 record both read.
+  const mounted = Journal.mount(new _ReadOnlyNor(journal, CHIPS[record.board]), {
+    key: journalKey(record.key),
+    otp: NO_OTP,
+  }).mounted;
   const device = mountedDevice(protocol, mounted);
   if (device === undefined) return undefined; // a locked device takes no codes
   const replay = device.protocol;

@@ -2,6 +2,7 @@
 // carried across power cuts. Pure TypeScript: the same simulation runs under Node and inside XS (tools/probes/sim).
 import { decodeProvision, start, type Device, type DeviceEvent } from "./simfirmware";
 import { BOARDS, type BoardName } from "../../firmware/provision/board";
+import { OtpSim } from "./otp";
 import config from "./simconfig";
 import { Finger, type KeyWiring } from "./simkeys";
 import { SimWorld, useWorld } from "./simworld";
@@ -37,6 +38,12 @@ export function boardOf(provision: Uint8Array | undefined): BoardName {
   return read.kind === "provisioned" ? read.record.board : "esp32";
 }
 
+/**
+ * OTP bits each simulated chip lends solkey (docs/SECURITY.md: ESP32 eFuse BLK3 under coding scheme None, 128 bits
+ * budgeted; nRF52 UICR CUSTOMER words, one bit per word, 32).
+ */
+export const SIM_OTP_BITS = Object.freeze({ esp32: 128, nrf52: 32 });
+
 /** The board LED that shows "not provisioned" when no record names one (manifest.json, esp32 config). */
 export const SIM_STATUS_LED = config.solkey.led;
 export const SIM_STATUS_LOAD = config.solkey.load;
@@ -68,6 +75,8 @@ export class SimDevice {
   private readonly provision: Uint8Array;
   /** The flash areas of the board the provisioning record names. */
   readonly layout: (typeof SIM_LAYOUTS)[BoardName];
+  /** The chip's OTP bits, kept across power cuts like the flash (the journal's mark and anchor). */
+  readonly otp: OtpSim;
   private timeMs = 0;
   /** The firmware's handle while powered. */
   device: Device | undefined;
@@ -82,6 +91,7 @@ export class SimDevice {
 
   constructor(images: SimImages = {}) {
     this.layout = SIM_LAYOUTS[boardOf(images.provision)];
+    this.otp = new OtpSim(SIM_OTP_BITS[boardOf(images.provision)]);
     this.journal = _area(this.layout.journal.size, images.journal);
     this.provision = _area(this.layout.provision.size, images.provision);
   }
@@ -116,6 +126,7 @@ export class SimDevice {
     const { journal, provision } = this.layout;
     world.addPartition(journal.name, journal.offset, journal.size, this.journal);
     world.addPartition(provision.name, provision.offset, provision.size, this.provision);
+    world.otp = this.otp;
     this.world = world;
     this.bootAtMs = this.timeMs;
     const wiring = wiringOf(this.provision);

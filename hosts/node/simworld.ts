@@ -1,5 +1,6 @@
 // The simulated board behind the Moddable stand-ins: a virtual clock, GPIO nets with switches, and flash partitions.
 // Pure TypeScript (no Node API) so the simulator and the firmware it drives run inside XS as well as under Node.
+import { NO_OTP, type Otp } from "../../firmware/storage/otp";
 
 /** A pseudo-pin that always drives low: a button between a GPIO and ground is a switch to GROUND. */
 export const GROUND = -1;
@@ -225,6 +226,8 @@ export class SimWorld {
   readonly clock = new Clock();
   readonly pins = new Pins(this.clock);
   readonly partitions = new Map<string, Partition>();
+  /** The chip's OTP bits (hosts/node/otp.ts); a host carries them across power cuts as it does the flash. */
+  otp: Otp = NO_OTP;
 
   /** Adds an erased partition (or one holding `bytes`), found by name or by its offset in the address map. */
   addPartition(name: string, offset: number, byteLength: number, bytes?: Uint8Array, blockSize = 4096): Partition {

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import fs from "fs";
 import path from "path";
 import { bytesToHex, hexToBytes } from "../../firmware/hex";
-import { CHECKPOINT_INTERVAL_MS } from "../../firmware/ledger/reducer";
+import { LEASE_MS } from "../../firmware/ledger/reducer";
 import { FRAMES } from "../../firmware/io/framing";
 import { deviceProtocol } from "../../firmware/provision/protocol";
 import { decodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
@@ -295,7 +295,7 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
       stdin.off("data", onData);
       out.write(
         `\nPower off; the flash is in ${dir}. Like a real unit, the device loses the unused part of the time it ` +
-          `charged ahead (at most ${CHECKPOINT_INTERVAL_MS / 60_000} minutes, firmware/ledger/reducer.ts).\n`,
+          `charged ahead (at most ${LEASE_MS / 1000} seconds, firmware/ledger/reducer.ts).\n`,
       );
       resolve();
     };

@@ -1,7 +1,15 @@
 // The torture workload on the real device: keycodes issued by the server side of Nexus Keycode (full and small
 // keypads) or OpenPAYGO Token, typed into the ledger's reducer (firmware/ledger), with uptime and power cycles.
-import { decodeDevice, encodeDevice } from "../../firmware/ledger/codec";
-import { mount, reduce, type Effect, type LedgerEvent, type LedgerState } from "../../firmware/ledger/reducer";
+import { decodeDevice, encodeDevice, mountedDevice } from "../../firmware/ledger/codec";
+import {
+  LEASE_MS,
+  mount,
+  reduce,
+  remainingMs,
+  type Effect,
+  type LedgerEvent,
+  type LedgerState,
+} from "../../firmware/ledger/reducer";
 import { freshState, type DeviceState } from "../../firmware/ledger/state";
 import type { LimiterState } from "../../firmware/ledger/limiter";
 import { fullDigits } from "../../firmware/protocols/nexus/full";
@@ -33,7 +41,7 @@ export function ledgerWorkload(
   protocolName: TortureProtocol,
   seed: number,
   count: number,
-): Workload<LedgerState<unknown>, LedgerOp> {
+): Workload<LedgerState<unknown>, LedgerOp> & { readonly protocol: KeycodeProtocol<unknown> } {
   const random = new Random(seed);
   const key = Uint8Array.from({ length: 16 }, () => random.below(256));
   const { protocol, sell } = deviceAndServer(protocolName, key, random);
@@ -67,34 +75,47 @@ export function ledgerWorkload(
     digits?: string,
   ): Transition<LedgerState<unknown>> => {
     let commit: Uint8Array | undefined;
+    let codes = 0;
+    let minutes = 0;
+    let ticks = 0;
     const applied: string[] = [];
     for (const effect of step.effects) {
-      if (effect.type === "persist") commit = encode(effect.device);
+      if (effect.type === "persist") {
+        commit = encode(effect.device);
+        codes = effect.codes;
+        minutes = effect.minutes;
+      }
+      if (effect.type === "tick") ticks++;
       if (effect.type === "feedback" && effect.feedback.kind === "applied" && digits !== undefined)
         applied.push(digits);
     }
-    return { machine: step.state, commit, applied };
+    return { machine: step.state, commit, codes, minutes, ticks, applied };
   };
+  const event = (op: LedgerOp): LedgerEvent =>
+    op.type === "entry" ? { type: "entry", digits: op.digits } : { type: "elapsed", ms: (op as { ms: number }).ms };
 
   return {
     name: `${protocolName} ledger (seed ${seed})`,
+    protocol,
     genesis: encode(freshState(protocol)),
     operations,
     describe: (op) =>
       op.type === "entry" ? `entry ${op.digits} (${op.note})` : op.type === "elapsed" ? `elapsed ${op.ms} ms` : op.type,
     isPowerOn: (op) => op.type === "power_on",
+    fold(held) {
+      const device = mountedDevice(protocol, { kind: "record", sequence: 0, ...held });
+      return device === undefined ? undefined : encode(device);
+    },
     boot(payload) {
       const device = decode(payload);
       if (device === undefined) return undefined;
       return transition(reduce(protocol, mount(device), { type: "boot" }));
     },
     step(machine, op) {
-      const event: LedgerEvent =
-        op.type === "entry" ? { type: "entry", digits: op.digits } : { type: "elapsed", ms: (op as { ms: number }).ms };
-      return transition(reduce(protocol, machine, event), op.type === "entry" ? op.digits : undefined);
+      return transition(reduce(protocol, machine, event(op)), op.type === "entry" ? op.digits : undefined);
     },
     retry: (op) => op.type === "entry",
-    audit(mounted, before, after, index) {
+    audit(mounted, before, after, machine, index) {
       const device = decode(mounted);
       if (device === undefined) return ["the mounted record does not decode"];
       const problems: string[] = [];
@@ -102,6 +123,16 @@ export function ledgerWorkload(
       if (payg.kind === "unlocked") problems.push("unlocked, but no unlock code was sold");
       else if (payg.creditSeconds + payg.testSeconds > paidThrough[index])
         problems.push(`credit ${payg.creditSeconds + payg.testSeconds} s exceeds the ${paidThrough[index]} s paid`);
+      // Issue 21's window: paid minus powered, less at most the running minute (the reducer's RAM before and after
+      // the interrupted operation bound paid minus powered at the instant of the cut).
+      const op = operations[index];
+      if (machine !== undefined && payg.kind === "metered" && op.type !== "power_on") {
+        const ms = (payg.creditSeconds + payg.testSeconds) * 1000;
+        const ends = [remainingMs(machine), remainingMs(reduce(protocol, machine, event(op)).state)];
+        if (ms > Math.max(...ends)) problems.push(`credit ${ms} ms is above paid minus powered (${Math.max(...ends)})`);
+        if (ms < Math.min(...ends) - LEASE_MS)
+          problems.push(`credit ${ms} ms lost more than a minute (paid minus powered ${Math.min(...ends)})`);
+      }
       const was = [decode(before), decode(after)].filter((d) => d !== undefined);
       if (!was.some((d) => atLeastAsStrict(device.limiter, d.limiter)))
         problems.push("the attempt limiter went back (more attempts than before or after the cut)");
