@@ -186,6 +186,7 @@ function _entry<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, digits: 
   let outcome: AttemptOutcome;
   let feedback: Feedback;
   const extra: Effect<S>[] = [];
+  let spent = false;
   if (verdict.kind === "invalid") {
     outcome = "invalid";
     feedback = { kind: "invalid", reason: verdict.reason };
@@ -195,10 +196,11 @@ function _entry<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, digits: 
   } else {
     const applied = _apply(state, verdict.action, verdict.state);
     next = applied.state;
+    spent = applied.outcome === "spent";
     // Only a code that needed the secret, spent now, refunds its own attempt; a public one never relieves.
     outcome = applied.outcome === "spent" && !verdict.secret ? "public" : applied.outcome;
     feedback = applied.feedback;
-    if (verdict.action.type === "passthrough" && applied.outcome === "spent")
+    if (verdict.action.type === "passthrough" && spent)
       extra.push({ type: "passthrough", digits: verdict.action.digits });
   }
   const limiter = chargeLimiter(next.device.limiter, outcome);
@@ -207,7 +209,7 @@ function _entry<S>(protocol: KeycodeProtocol<S>, state: LedgerState<S>, digits: 
   const leased = _takeLease(next);
   // A step that writes a record anyway deducts the new minute in it; otherwise the minute is a tally word.
   const commit: _Commit = changed
-    ? { persist: true, codes: outcome === "applied" ? 1 : 0, minutes: leased !== next ? 1 : 0 }
+    ? { persist: true, codes: spent ? 1 : 0, minutes: leased !== next ? 1 : 0 }
     : { ticks: leased !== next ? 1 : 0 };
   return _finish(state, leased, [_feedback(feedback), ...extra], commit);
 }
