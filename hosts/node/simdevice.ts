@@ -1,7 +1,7 @@
 // One simulated controller: firmware/main.ts booted on a fresh simulated board at every power-on, with its flash
 // carried across power cuts. Pure TypeScript: the same simulation runs under Node and inside XS (tools/probes/sim).
-import { decodeProvision, start, type Device, type DeviceEvent } from "./simfirmware";
-import { BOARDS, type BoardName } from "../../firmware/provision/board";
+// BOARDS through simfirmware: a relative path into firmware/ has no Moddable module name on the lin build.
+import { BOARDS, decodeProvision, start, type BoardName, type Device, type DeviceEvent } from "./simfirmware";
 import { OtpSim } from "./otp";
 import config from "./simconfig";
 import { Finger, type KeyWiring } from "./simkeys";

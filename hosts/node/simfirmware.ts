@@ -4,6 +4,7 @@
 export type { DeviceEvent } from "../../firmware/controller";
 export { mountedDevice } from "../../firmware/ledger/codec";
 export { start, type Device } from "../../firmware/main";
+export { BOARDS, type BoardName } from "../../firmware/provision/board";
 export { deviceProtocol } from "../../firmware/provision/protocol";
 export { decodeProvision, encodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
 export { encodeFull } from "../../firmware/protocols/nexus/full";

@@ -9,6 +9,9 @@
 // probe, the simulated board and its flash images). The harness's own call is subtracted. One slot is 16 bytes on
 // the 32-bit chips (ESP32, nRF52840). Chunks (strings, typed arrays, array storage) and the stack are not metered by
 // xsnap: Moddable's instrumentation on the lin target reports them (README, "Moddable's simulator").
+import { execFileSync } from "child_process";
+import fs from "fs";
+import path from "path";
 import { XsProbe } from "../../hosts/xsnap/engine";
 import { DEMO_PROTOCOLS, type DemoProtocol } from "../../hosts/node/simdemo";
 import { printTable, type Cell } from "./table";
@@ -73,6 +76,47 @@ async function measure(protocol: DemoProtocol): Promise<Cell[][]> {
   }
 }
 
+/**
+ * The preloaded module archive each Moddable build of solkey left under $MODDABLE/build/tmp (mcconfig's xsl links
+ * every preloaded module into mc.xs.c; its object is what the image carries in flash), sized with binutils' `size`.
+ */
+function printArchives(): void {
+  const title = "Flash: the preloaded XS module archive (mc.xs.c.o) of each Moddable build of solkey";
+  const moddable = process.env.MODDABLE;
+  if (!moddable) {
+    console.log(
+      `\n${title}: skipped, MODDABLE is not set (README, Pinned toolchains; then mcconfig -m -p lin manifest.json)`,
+    );
+    return;
+  }
+  const tmp = path.join(moddable, "build", "tmp");
+  const builds = (fs.existsSync(tmp) ? fs.readdirSync(tmp) : []).flatMap((platform) =>
+    ["debug", "release"]
+      .map((mode) => ({ platform, mode, file: path.join(tmp, platform, "mc", mode, "solkey", "mc.xs.c.o") }))
+      .filter((b) => fs.existsSync(b.file)),
+  );
+  if (builds.length === 0) {
+    console.log(`\n${title}: skipped, no solkey build under ${tmp} (mcconfig -m -p lin manifest.json builds one)`);
+    return;
+  }
+  const rows = builds.map(({ platform, mode, file }): Cell[] => {
+    // `size -A`: one line per section, "name bytes address"; read-only sections stay in flash, .data would be copied.
+    const sections = execFileSync("size", ["-A", file], { encoding: "utf8" })
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/))
+      .filter((f) => f.length === 3 && f[0].startsWith(".") && /^\d+$/.test(f[1]));
+    const sum = (test: (name: string) => boolean) =>
+      sections.filter(([name]) => test(name)).reduce((total, [, bytes]) => total + Number(bytes), 0);
+    const all = sum(() => true);
+    return [platform, mode, all, all / 1024, sum((n) => n.startsWith(".data.rel.ro")) / 1024];
+  });
+  printTable(title, ["platform", "build", "bytes", "KB", "KB of it slots and pointers"], rows, [
+    "The archive holds solkey's preloaded modules and the Moddable runtime modules the manifest includes (base, io,",
+    "files, the lin host's). Slots and pointers are 8-byte pointers on a 64-bit host (lin), 4-byte on the 32-bit chips:",
+    "an esp32 or nrf52 build's archive is smaller by about half of that column (build one and rerun to see it).",
+  ]);
+}
+
 export async function run(): Promise<void> {
   const rows: Cell[][] = [];
   for (const protocol of DEMO_PROTOCOLS) rows.push(...(await measure(protocol)));
@@ -91,4 +135,5 @@ export async function run(): Promise<void> {
         `KB at ${SLOT_BYTES} B/slot (goal: heap <= 32 KB with chunks). Chunks and stack: the lin target.`,
     ],
   );
+  printArchives();
 }

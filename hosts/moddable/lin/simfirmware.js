@@ -2,6 +2,7 @@
 // test/moddable-manifest.test.ts checks that both files export the same names.
 export { mountedDevice } from "ledger/codec";
 export { start } from "main";
+export { BOARDS } from "provision/board";
 export { deviceProtocol } from "provision/protocol";
 export { decodeProvision, encodeProvision } from "provision/record";
 export { encodeFull } from "protocols/nexus/full";
