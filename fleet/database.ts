@@ -9,6 +9,14 @@ import fs from "fs";
 import { createRequire } from "module";
 import path from "path";
 import { SolkeyError, UsageError } from "./errors";
+import {
+  keyFileBeside,
+  recordedFingerprint,
+  resolveSecretKey,
+  SecretKey,
+  unlockFleet,
+  type SecretKeySource,
+} from "./sealing";
 
 export type Db = Database.Database;
 
@@ -65,7 +73,9 @@ const MIGRATIONS: readonly string[] = [
      note TEXT
    ) STRICT;
    CREATE INDEX recoveries_by_device ON recoveries (device_id, recovery_id);`,
-  // 3: reserved for the tools branch (secrets encrypted at rest, per-fleet salt); the merge puts it here.
+  // 3: empty. Sealing device secrets at rest needs the secret key, which SQL does not have, and fleets made while this
+  // slot was a placeholder are already past it: fleet/sealing.ts seals a fleet at open, versioned by meta
+  // `secrets_format` (1: AES-256-GCM) and enforced by triggers it adds. The per-fleet salt is meta `kdf_salt`.
   ``,
   // 4: the hub (fleet/sqlitestore.ts): plans, accounts and payments, each payment once per (provider, transaction
   // id). Money is integer minor units; `remainder` is paid money not yet turned into credit (negative after a
@@ -126,7 +136,7 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export interface OpenOptions {
+export interface OpenOptions extends SecretKeySource {
   /** Create the file if it does not exist (provisioning); otherwise a missing file is a usage error. */
   readonly create?: boolean;
   /** Milliseconds to wait for another writer (default 10,000: a 10,000-device batch holds the lock for seconds). */
@@ -158,6 +168,13 @@ export function openFleet(file: string, options: OpenOptions = {}): Db {
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
     _migrate(db, file);
+    // Device secrets are sealed under the secret key (fleet/sealing.ts): bound to this handle, or the open fails.
+    const memory = file === ":memory:" && options.secretKeyFile === undefined;
+    unlockFleet(
+      db,
+      file,
+      memory ? SecretKey.random() : resolveSecretKey(file, options, keyFileBeside(file), recordedFingerprint(db)),
+    );
     return db;
   } catch (e) {
     db?.close();
