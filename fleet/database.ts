@@ -10,9 +10,10 @@ import { createRequire } from "module";
 import path from "path";
 import { SolkeyError, UsageError } from "./errors";
 import {
+  givenSecretKey,
+  keyBeside,
   keyFileBeside,
   recordedFingerprint,
-  resolveSecretKey,
   SecretKey,
   unlockFleet,
   type SecretKeySource,
@@ -157,6 +158,8 @@ export function openFleet(file: string, options: OpenOptions = {}): Db {
     throw new UsageError(
       `no directory ${path.dirname(file)} for the fleet database ${file}; create it, or pass another --db`,
     );
+  // The key given (file or environment) is read before anything is created: a bad key file changes nothing.
+  const given = givenSecretKey(options);
   // A new fleet holds device secrets: created readable by its owner only (SQLite gives its WAL files the same mode).
   if (options.create && file !== ":memory:" && !fs.existsSync(file)) _createPrivate(file);
   let db: Db | undefined;
@@ -169,12 +172,12 @@ export function openFleet(file: string, options: OpenOptions = {}): Db {
     db.pragma("foreign_keys = ON");
     _migrate(db, file);
     // Device secrets are sealed under the secret key (fleet/sealing.ts): bound to this handle, or the open fails.
-    const memory = file === ":memory:" && options.secretKeyFile === undefined;
-    unlockFleet(
-      db,
-      file,
-      memory ? SecretKey.random() : resolveSecretKey(file, options, keyFileBeside(file), recordedFingerprint(db)),
-    );
+    const key =
+      given ??
+      (file === ":memory:"
+        ? SecretKey.random()
+        : keyBeside(file, keyFileBeside(file), recordedFingerprint(db), options.notice));
+    unlockFleet(db, file, key);
     return db;
   } catch (e) {
     db?.close();

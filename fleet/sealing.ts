@@ -11,7 +11,7 @@
 // Rules: given neither, a file-backed SQLite fleet uses its key file beside it (`fleet.db` -> `fleet.secret-key`),
 // creating one (mode 600) for a new or still-plaintext fleet; a fleet already sealed without its key, or with another
 // key, is refused with one line naming the fix. A server database (PostgreSQL, issue 18) has no "beside": it calls
-// resolveSecretKey with `beside` null and so must be given the key, from the file or the environment.
+// keyBeside with `beside` null and so must be given the key, from the file or the environment.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "crypto";
 import fs from "fs";
 import path from "path";
@@ -100,24 +100,32 @@ export function keyFileBeside(dbFile: string): string {
 }
 
 /**
- * The secret key for the fleet at `where`: the file given, else the environment, else (file-backed SQLite only,
- * `beside` not null) the key file beside the database, created when the fleet is not sealed yet. `sealed` is the
- * fleet's recorded key fingerprint, undefined for a new or plaintext fleet.
+ * The secret key given to the process: the file, else the environment, else undefined. Read before a database file
+ * is created or opened, so a bad key file changes nothing.
  */
-export function resolveSecretKey(
-  where: string,
-  source: SecretKeySource,
-  beside: string | null,
-  sealed: string | undefined,
-): SecretKey {
+export function givenSecretKey(source: SecretKeySource): SecretKey | undefined {
   const env = source.env ?? process.env;
   if (source.secretKeyFile !== undefined) return _readKeyFile(source.secretKeyFile, "--secret-key-file");
   if (env[SECRET_KEY_ENV] !== undefined) return SecretKey.fromHex(env[SECRET_KEY_ENV], `$${SECRET_KEY_ENV}`);
-  if (beside !== null && fs.existsSync(beside)) return _readKeyFile(beside, "the key file");
+  return undefined;
+}
+
+/**
+ * The key of a fleet given none: its key file `beside` it, created when the fleet is not sealed yet (`sealed` is the
+ * recorded key fingerprint, undefined for a new or plaintext fleet). A server database has no `beside` (null): it
+ * must be given its key.
+ */
+export function keyBeside(
+  where: string,
+  beside: string | null,
+  sealed: string | undefined,
+  notice: (line: string) => void = () => {},
+): SecretKey {
   if (beside === null)
     throw new UsageError(
       `${where} is a server database: give its secret key with --secret-key-file FILE or $${SECRET_KEY_ENV}`,
     );
+  if (fs.existsSync(beside)) return _readKeyFile(beside, "the key file");
   if (sealed !== undefined)
     throw new UsageError(
       `${where}'s device secrets are encrypted and its key file ${beside} is missing: pass --secret-key-file FILE ` +
@@ -131,7 +139,7 @@ export function resolveSecretKey(
     if (code === "EEXIST") return _readKeyFile(beside, "the key file"); // another solkey made it a moment ago
     throw new SolkeyError(`cannot create the secret key file ${beside} (${code}): check the directory's permissions`);
   }
-  source.notice?.(
+  notice(
     `created ${beside} (mode 600): ${where}'s device secrets are encrypted under it; back it up apart from the database`,
   );
   return key;
