@@ -71,7 +71,7 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
       });
       bar.stop();
       for (const name of files) fs.renameSync(path.join(staging, name), path.join(o.out, name));
-      fs.writeFileSync(path.join(o.out, HARDENING_FILE), hardeningSteps(profile.board));
+      fs.writeFileSync(path.join(o.out, HARDENING_FILE), hardeningSteps(profile.board), { mode: 0o600 }); // folder is 700: all 600
       if (o.csv !== undefined) fs.writeFileSync(o.csv, csvHeader() + csv, { mode: 0o600, flag: "wx" });
       _report(o, devices, master, fleetSalt(db), write);
     } finally {
