@@ -9,6 +9,15 @@ import fs from "fs";
 import { createRequire } from "module";
 import path from "path";
 import { SolkeyError, UsageError } from "./errors";
+import {
+  givenSecretKey,
+  keyBeside,
+  keyFileBeside,
+  recordedFingerprint,
+  SecretKey,
+  unlockFleet,
+  type SecretKeySource,
+} from "./sealing";
 
 export type Db = Database.Database;
 
@@ -65,7 +74,9 @@ const MIGRATIONS: readonly string[] = [
      note TEXT
    ) STRICT;
    CREATE INDEX recoveries_by_device ON recoveries (device_id, recovery_id);`,
-  // 3: reserved for the tools branch (secrets encrypted at rest, per-fleet salt); the merge puts it here.
+  // 3: empty. Sealing device secrets at rest needs the secret key, which SQL does not have, and fleets made while this
+  // slot was a placeholder are already past it: fleet/sealing.ts seals a fleet at open, versioned by meta
+  // `secrets_format` (1: AES-256-GCM) and enforced by triggers it adds. The per-fleet salt is meta `kdf_salt`.
   ``,
   // 4: the hub (fleet/sqlitestore.ts): plans, accounts and payments, each payment once per (provider, transaction
   // id). Money is integer minor units; `remainder` is paid money not yet turned into credit (negative after a
@@ -126,7 +137,7 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export interface OpenOptions {
+export interface OpenOptions extends SecretKeySource {
   /** Create the file if it does not exist (provisioning); otherwise a missing file is a usage error. */
   readonly create?: boolean;
   /** Milliseconds to wait for another writer (default 10,000: a 10,000-device batch holds the lock for seconds). */
@@ -147,6 +158,8 @@ export function openFleet(file: string, options: OpenOptions = {}): Db {
     throw new UsageError(
       `no directory ${path.dirname(file)} for the fleet database ${file}; create it, or pass another --db`,
     );
+  // The key given (file or environment) is read before anything is created: a bad key file changes nothing.
+  const given = givenSecretKey(options);
   // A new fleet holds device secrets: created readable by its owner only (SQLite gives its WAL files the same mode).
   if (options.create && file !== ":memory:" && !fs.existsSync(file)) _createPrivate(file);
   let db: Db | undefined;
@@ -158,6 +171,13 @@ export function openFleet(file: string, options: OpenOptions = {}): Db {
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
     _migrate(db, file);
+    // Device secrets are sealed under the secret key (fleet/sealing.ts): bound to this handle, or the open fails.
+    const key =
+      given ??
+      (file === ":memory:"
+        ? SecretKey.random()
+        : keyBeside(file, keyFileBeside(file), recordedFingerprint(db), options.notice));
+    unlockFleet(db, file, key);
     return db;
   } catch (e) {
     db?.close();

@@ -1,6 +1,7 @@
 // Provisioning a batch of devices into the fleet database: ids, serials, secrets, each device's provisioning image and
 // the journal image holding its first record (ARCHITECTURE.md, Journal), in one transaction. The image is the record of truth for a device's secrets: the ledger and the CSV export read
-// them back through the firmware's own reader, so what the tools use is exactly what the device mounts.
+// them back through the firmware's own reader, so what the tools use is exactly what the device mounts. It is stored
+// sealed (fleet/sealing.ts): written through sealImage, read through openImage, nowhere else.
 import { bytesToHex, hexToBytes } from "../firmware/hex";
 import { freshState } from "../firmware/ledger/state";
 import { decodeProvision, encodeProvision, type ProvisionRecord } from "../firmware/provision/record";
@@ -10,6 +11,7 @@ import { inTransaction, type Db } from "./database";
 import { initialSeq } from "./codes";
 import { expectJournal, journalImage, protocolOf } from "./journal";
 import { recordFor, serialOf, type Profile } from "./profile";
+import { openImage, sealImage } from "./sealing";
 import {
   deriveDeviceKey,
   masterFingerprint,
@@ -105,7 +107,7 @@ export function provisionBatch(
       expectJournal(record.board, journal, protocol, fresh, key);
       const device = { deviceId, serial: serialOf(profile, deviceId), record, image, journal };
       try {
-        insert.run(deviceId, device.serial, batchId, profile.protocol, image, seq, seq, now);
+        insert.run(deviceId, device.serial, batchId, profile.protocol, sealImage(db, deviceId, image), seq, seq, now);
       } catch (e) {
         if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE")
           throw new UsageError(`serial ${device.serial} is already in ${file}; choose another --serial-prefix`);
@@ -147,24 +149,25 @@ export function findDevice(db: Db, file: string, serialOrId: string): FleetDevic
         `${rows.find((r) => r.serial !== serialOrId)?.serial}; give that device's serial to mean it (this fleet ` +
         `was provisioned with an all-digit --serial-prefix, which solkey now refuses)`,
     );
-  return deviceFromRow(rows[0], file);
+  return _deviceFromRow(db, rows[0], file);
 }
 
 /** Every device, in id order (for the CSV export). */
 export function* allDevices(db: Db, file: string): Generator<FleetDevice> {
   const rows = db.prepare("SELECT device_id, serial, image, issued_seq, entered_seq FROM devices ORDER BY device_id");
-  for (const row of rows.iterate() as Iterable<DeviceRow>) yield deviceFromRow(row, file);
+  for (const row of rows.iterate() as Iterable<DeviceRow>) yield _deviceFromRow(db, row, file);
 }
 
-export function deviceFromRow(row: DeviceRow, file: string): FleetDevice {
-  const read = decodeProvision(new Uint8Array(row.image));
+function _deviceFromRow(db: Db, row: DeviceRow, file: string): FleetDevice {
+  const image = openImage(db, file, row.device_id, row.serial, row.image);
+  const read = decodeProvision(image);
   if (read.kind !== "provisioned")
     throw new SolkeyError(`${row.serial}'s provisioning image in ${file} is damaged (${read.kind}); restore a backup`);
   return {
     deviceId: row.device_id,
     serial: row.serial,
     record: read.record,
-    image: new Uint8Array(row.image),
+    image,
     issuedSeq: row.issued_seq,
     enteredSeq: row.entered_seq,
   };

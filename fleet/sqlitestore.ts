@@ -5,6 +5,7 @@
 import type { Statement } from "better-sqlite3";
 import { SolkeyError, UsageError } from "./errors";
 import { openFleet, type Db } from "./database";
+import type { SecretKeySource } from "./sealing";
 import { findDevice } from "./devices";
 import { Ledger, type CodeRow, type IssuedCode } from "./ledger";
 import { parsePhone, phoneHash, readMsisdn, serialKey, phoneDigits } from "./accounts";
@@ -23,7 +24,7 @@ import type {
   Verdict,
 } from "./store";
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends SecretKeySource {
   /** A code delivered this many days ago counts as entered (window rule). Default 3. */
   readonly enteredAfterDays?: number;
   /** The clock (tests run months of payments in seconds). */
@@ -135,7 +136,7 @@ export class SqliteStore implements FleetStore {
 
   /** Opens the fleet database at `file` (it must exist: `solkey provision` makes it). */
   static open(file: string, options: SqliteStoreOptions = {}): SqliteStore {
-    return new SqliteStore(openFleet(file), file, options);
+    return new SqliteStore(openFleet(file, options), file, options);
   }
 
   // ---- plans and accounts

@@ -315,6 +315,23 @@ const CASES: Case[] = [
   ["explain", "SK-00000001", "*123#", "--db", "$D/empty"],
   ["explain", "SK-00000001", "*123#", "--db", "$D/adir"],
   ["explain", "SK-00000001", "*123#", "--db", "$D/nothing.db"],
+  // the secret key device secrets are sealed under (fleet/sealing.ts): missing, unreadable, malformed, another's
+  ...["$D/nothing.key", "$D/adir", "$D/empty", "$D/afile.txt", "$D/dev.key", "$D/other.key"].flatMap((k) => [
+    ["issue", "SK-00000001", "--days", "1", "--secret-key-file", k],
+    ["explain", "SK-00000001", "*123#", "--secret-key-file", k],
+    ["provision", "--protocol", "nexus-full", "--count", "1", "--random-keys", "--secret-key-file", k],
+    ["recover", "SK-00000001", "--credit-days", "1", "--out", "$D/rec", "--secret-key-file", k],
+    ["plan", "list", "--secret-key-file", k],
+    ["account", "show", "SK-00000001", "--secret-key-file", k],
+    ["payments", "orphans", "--secret-key-file", k],
+  ]),
+  ...["$D/nothing.key", "$D/adir", "$D/empty", "$D/dev.key"].map((k) => [
+    ...["provision", "--protocol", "nexus-full", "--count", "1", "--random-keys", "--db", "$D/new.db"],
+    ...["--secret-key-file", k],
+  ]),
+  ["issue", "SK-00000001", "--days", "1", "--db", "$D/nokey/fleet.db"],
+  ["explain", "SK-00000001", "*123#", "--db", "$D/nokey/fleet.db"],
+  ["plan", "list", "--db", "$D/nokey/fleet.db"],
   // torture
   ["torture", "--protocol", "nexus"],
   ...NUMBERS.map((n) => ["torture", "--ops", n]),
@@ -381,6 +398,11 @@ beforeAll(async () => {
   expect((await provision("--protocol", "openpaygo", "--random-keys")).code).toBe(0);
   expect((await provision("--protocol", "nexus-small", "--random-keys")).code).toBe(0);
   expect((await solkey(["issue", "SK-00000001", "--days", "1", "--ref", "PAID-1"])).code).toBe(0);
+  // A copy of the sealed fleet without its key file beside it.
+  fs.mkdirSync(path.join(dir, "nokey"));
+  const sealed = new Database(path.join(dir, "fleet.db"));
+  sealed.exec(`VACUUM INTO '${path.join(dir, "nokey", "fleet.db")}'`);
+  sealed.close();
   write("afile.txt", "hello\n");
   fs.mkdirSync(path.join(dir, "adir"));
   write("adir/inside.txt", "x");

@@ -279,7 +279,14 @@ describe("solkey provision", () => {
       ],
       env,
     );
-    expect(r).toMatchObject({ code: 0, stderr: "" });
+    // A new fleet given no secret key makes one beside it, owner-only, and says so (fleet/sealing.ts).
+    expect(r).toMatchObject({
+      code: 0,
+      stderr:
+        `solkey: created ${path.join(dir, "fleet.secret-key")} (mode 600): ` +
+        `${db}'s device secrets are encrypted under it; back it up apart from the database\n`,
+    });
+    expect(fs.statSync(path.join(dir, "fleet.secret-key")).mode & 0o777).toBe(0o600);
     expect(r.stdout).toMatch(
       /esptool.py --chip esp32 write_flash 0x3ff000 \S+<serial>.bin 0x3f0000 \S+<serial>.journal.bin/,
     );

@@ -9,6 +9,8 @@ import fc from "fast-check";
 import { confirmation, benchFleet } from "../tools/bench/hub";
 import { post, startHub } from "../tools/hubprocess";
 import { scratch } from "./fleet.helpers";
+import { openFleet } from "../fleet/database";
+import { findDevice } from "../fleet/devices";
 import { SimDevice } from "../hosts/node/simdevice";
 import { verdicts } from "./hub.helpers";
 
@@ -90,15 +92,14 @@ it(`every confirmed payment has exactly one code across ${KILLS} SIGKILLs under 
   expect(confirmed.size).toBeGreaterThan(KILLS * 5);
 
   // The codes of one device, typed in order on its simulated controller, all apply.
-  const device = fleet.prepare("SELECT device_id, image FROM devices ORDER BY device_id LIMIT 1").get() as {
-    device_id: number;
-    image: Uint8Array;
-  };
-  const keycodes = fleet
-    .prepare("SELECT keycode FROM codes WHERE device_id = ? ORDER BY seq")
-    .all(device.device_id) as { keycode: string }[];
+  const sealed = openFleet(db); // the image is sealed (fleet/sealing.ts): read through the fleet, with its key file
+  const device = findDevice(sealed, db, "1");
+  sealed.close();
+  const keycodes = fleet.prepare("SELECT keycode FROM codes WHERE device_id = ? ORDER BY seq").all(device.deviceId) as {
+    keycode: string;
+  }[];
   fleet.close();
-  const sim = new SimDevice({ provision: new Uint8Array(device.image) }); // an erased journal: a fresh device
+  const sim = new SimDevice({ provision: device.image }); // an erased journal: a fresh device
   sim.powerOn();
   for (const k of keycodes.slice(0, 30)) {
     sim.wait(720_000);

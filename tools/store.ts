@@ -2,11 +2,30 @@
 // errors (exit 2) naming the flag.
 import { UsageError } from "../fleet/errors";
 import { minorUnits } from "../fleet/payments";
+import type { SecretKeySource } from "../fleet/sealing";
 import { SqliteStore } from "../fleet/sqlitestore";
 import type { FleetStore } from "../fleet/store";
 
-export async function withStore<T>(db: string, work: (store: FleetStore) => Promise<T>): Promise<T> {
-  const store = SqliteStore.open(db);
+/** The fleet a command names: its database, and the key file its device secrets are sealed under. */
+export interface FleetFlags {
+  db: string;
+  secretKeyFile?: string;
+}
+
+/** The flag every command that opens a fleet takes beside --db (fleet/sealing.ts). */
+export const SECRET_KEY_OPTION = [
+  "--secret-key-file <file>",
+  "the key (64 hex digits) device secrets are encrypted under in the database; default $SOLKEY_SECRET_KEY, " +
+    "else the .secret-key file beside the database",
+] as const;
+
+/** How a command opens its fleet: with the key it was given; a key file created is said in one line on stderr. */
+export function fleetAccess(o: FleetFlags): SecretKeySource {
+  return { secretKeyFile: o.secretKeyFile, notice: (line) => process.stderr.write(`solkey: ${line}\n`) };
+}
+
+export async function withStore<T>(o: FleetFlags, work: (store: FleetStore) => Promise<T>): Promise<T> {
+  const store = SqliteStore.open(o.db, fleetAccess(o));
   try {
     return await work(store);
   } finally {

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../fleet/errors";
 import type { Account, Language } from "../../fleet/store";
-import { money, withStore } from "../store";
+import { money, SECRET_KEY_OPTION, withStore, type FleetFlags } from "../store";
 import { DEFAULT_DB } from "./provision";
 
 const LANGUAGES: readonly Language[] = ["en", "sw", "fr"];
@@ -28,7 +28,7 @@ export function describeAccount(a: Account): string {
 export async function runAccountAdd(serial: string, o: AccountOptions, out: (t: string) => void): Promise<void> {
   if (!LANGUAGES.includes(o.language as Language))
     throw new UsageError(`--language expected one of ${LANGUAGES.join(", ")}, got "${o.language}"`);
-  const account = await withStore(o.db, (store) =>
+  const account = await withStore(o, (store) =>
     store.addAccount({ device: serial, phone: o.phone, plan: o.plan, language: o.language as Language }),
   );
   out(o.json ? JSON.stringify(account) + "\n" : describeAccount(account));
@@ -45,6 +45,7 @@ export function register(program: Command): void {
     .requiredOption("--plan <name>", "a plan from `solkey plan add`")
     .option("--language <code>", "en, sw or fr (messages to the customer)", "en")
     .option("--db <file>", "fleet database", db())
+    .option(...SECRET_KEY_OPTION)
     .option("--json", "JSON on stdout")
     .addHelpText(
       "after",
@@ -56,9 +57,10 @@ export function register(program: Command): void {
     .description("an account's payments so far")
     .argument("<serial>", "device serial")
     .option("--db <file>", "fleet database", db())
+    .option(...SECRET_KEY_OPTION)
     .option("--json", "JSON on stdout")
-    .action(async (serial: string, o: { db: string; json?: boolean }) => {
-      const a = await withStore(o.db, (store) => store.account(serial));
+    .action(async (serial: string, o: FleetFlags & { json?: boolean }) => {
+      const a = await withStore(o, (store) => store.account(serial));
       process.stdout.write(o.json ? JSON.stringify(a) + "\n" : describeAccount(a));
     });
   account
@@ -66,9 +68,10 @@ export function register(program: Command): void {
     .description("issue the unlock code a paid-off account waits for (plans with --approve-unlock)")
     .argument("<serial>", "device serial")
     .option("--db <file>", "fleet database", db())
+    .option(...SECRET_KEY_OPTION)
     .option("--json", "JSON on stdout")
-    .action(async (serial: string, o: { db: string; json?: boolean }) => {
-      const p = await withStore(o.db, (store) => store.approveUnlock(serial));
+    .action(async (serial: string, o: FleetFlags & { json?: boolean }) => {
+      const p = await withStore(o, (store) => store.approveUnlock(serial));
       process.stdout.write(o.json ? JSON.stringify(p) + "\n" : `${p.serial}  ${p.code?.keycode}  unlock\n`);
     });
 }

@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import { windowAbove, type CodeKind } from "../../fleet/codes";
 import { openFleet } from "../../fleet/database";
+import { fleetAccess, SECRET_KEY_OPTION } from "../store";
 import { findDevice } from "../../fleet/devices";
 import type { CodeRow } from "../../fleet/ledger";
 import { UsageError } from "../../fleet/errors";
@@ -34,7 +35,7 @@ function _digits(code: string): string {
 
 export function runExplain(device: string, code: string, o: ExplainOptions): Explanation {
   const digits = _digits(code);
-  const db = openFleet(o.db);
+  const db = openFleet(o.db, fleetAccess(o));
   try {
     const d = findDevice(db, o.db, device);
     const rows = (
@@ -88,6 +89,7 @@ export function register(program: Command): void {
     .argument("<device>", "serial or device id")
     .argument("<code>", "the keycode as read out, e.g. '*599 791 493 194 43#'")
     .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(...SECRET_KEY_OPTION)
     .option("--json", "one JSON object on stdout")
     .addHelpText("after", "\nExample:\n  solkey explain SK-00000042 '*599 791 493 194 43#'")
     .action((device: string, code: string, o: ExplainOptions) => {

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { UsageError } from "../../fleet/errors";
 import { parseWhole } from "../../fleet/profile";
 import { SqliteStore } from "../../fleet/sqlitestore";
+import { fleetAccess, SECRET_KEY_OPTION } from "../store";
 import { buildApp } from "../../hub/app";
 import { parseConfig, readEnvFile } from "../../hub/config";
 import { DEFAULT_DB } from "./provision";
@@ -22,7 +23,11 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   const port = parseWhole(o.port, 0, 65535, "--port");
   const env = { ...(o.envFile === undefined ? {} : readEnvFile(o.envFile)), ...process.env };
   const config = parseConfig(env);
-  const store = SqliteStore.open(o.db, { enteredAfterDays: config.enteredAfterDays, countryCode: config.countryCode });
+  const store = SqliteStore.open(o.db, {
+    ...fleetAccess(o),
+    enteredAfterDays: config.enteredAfterDays,
+    countryCode: config.countryCode,
+  });
   const app = buildApp({ config, store });
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
@@ -55,6 +60,7 @@ export function register(program: Command): void {
     .command("hub")
     .description("the payment hub: M-Pesa C2B and signed-webhook payments in, each the device's next code once")
     .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(...SECRET_KEY_OPTION)
     .option("--port <n>", "TCP port", "8080")
     .option("--host <address>", "address to listen on (a TLS proxy in front for Daraja)", "127.0.0.1")
     .option("--env-file <file>", "KEY=VALUE settings (the environment wins)")

@@ -13,6 +13,7 @@ import {
 } from "../../fleet/amounts";
 import type { CodeRequest } from "../../fleet/codes";
 import { openFleet, type Db } from "../../fleet/database";
+import { fleetAccess, SECRET_KEY_OPTION } from "../store";
 import { Ledger, type IssuedCode, type IssueRequest } from "../../fleet/ledger";
 import { parseWhole } from "../../fleet/profile";
 import { normalizeRef } from "../../fleet/references";
@@ -91,7 +92,7 @@ export function runIssue(
   out: (t: string) => void,
   err: (t: string) => void,
 ): void {
-  const db = openFleet(o.db);
+  const db = openFleet(o.db, fleetAccess(o));
   try {
     const ledger = new Ledger(db, o.db);
     if (o.definePackage !== undefined) {
@@ -197,6 +198,7 @@ export function register(program: Command): void {
     .option("--batch <file>", "issue add codes for every line device,amount[,payment_ref] in one transaction")
     .option("--define-package <name=amount>", "add or change a package, e.g. week=7d or evening=4h")
     .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(...SECRET_KEY_OPTION)
     .option("--json", "JSON on stdout")
     .addHelpText(
       "after",

@@ -6,7 +6,7 @@ import fs from "fs";
 import { UsageError } from "../../fleet/errors";
 import type { FleetStore, PaymentOutcome } from "../../fleet/store";
 import { readStatement } from "../../hub/providers/statement";
-import { money, withStore } from "../store";
+import { money, SECRET_KEY_OPTION, withStore } from "../store";
 import { DEFAULT_DB } from "./provision";
 
 interface Common {
@@ -44,7 +44,7 @@ export async function reconcile(
 
 export async function runReconcile(file: string, o: Common, out: Out): Promise<void> {
   if (!fs.existsSync(file)) throw new UsageError(`no statement file ${file}`);
-  const r = await withStore(o.db, (store) => reconcile(store, fs.readFileSync(file, "utf8")));
+  const r = await withStore(o, (store) => reconcile(store, fs.readFileSync(file, "utf8")));
   if (o.json) return out(JSON.stringify(r) + "\n");
   out(
     `${file}: ${r.known.length + r.added.length} payments in, ${r.known.length} already received, ${r.added.length} missing now processed\n`,
@@ -58,10 +58,11 @@ export function register(program: Command): void {
     c
       .option("--provider <name>", "payment provider (mpesa, or a webhook's name)", "mpesa")
       .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+      .option(...SECRET_KEY_OPTION)
       .option("--json", "JSON on stdout");
   const out: Out = (t) => process.stdout.write(t);
   common(payments.command("orphans").description("payments no account matched, oldest first")).action(
-    async (o: Common) => _print(o, out, await withStore(o.db, (s) => s.orphans())),
+    async (o: Common) => _print(o, out, await withStore(o, (s) => s.orphans())),
   );
   common(
     payments
@@ -70,7 +71,7 @@ export function register(program: Command): void {
       .argument("<transid>", "the provider's transaction id")
       .argument("<serial>", "the device serial"),
   ).action(async (transId: string, serial: string, o: Common) =>
-    _print(o, out, await withStore(o.db, (s) => s.assign(o.provider, transId, serial))),
+    _print(o, out, await withStore(o, (s) => s.assign(o.provider, transId, serial))),
   );
   common(
     payments
@@ -79,10 +80,10 @@ export function register(program: Command): void {
       .argument("<transid>", "the provider's transaction id")
       .requiredOption("--note <text>", "why (the provider's reversal reference)"),
   ).action(async (transId: string, o: Common & { note: string }) =>
-    _print(o, out, await withStore(o.db, (s) => s.reverse(o.provider, transId, o.note))),
+    _print(o, out, await withStore(o, (s) => s.reverse(o.provider, transId, o.note))),
   );
   common(payments.command("release").description("issue the catch-up codes of credit held by the window rule")).action(
-    async (o: Common) => _print(o, out, await withStore(o.db, (s) => s.releaseHeld())),
+    async (o: Common) => _print(o, out, await withStore(o, (s) => s.releaseHeld())),
   );
   common(
     payments

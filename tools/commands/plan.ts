@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../fleet/errors";
 import type { Plan } from "../../fleet/store";
-import { money, moneyFlag, withStore } from "../store";
+import { money, moneyFlag, SECRET_KEY_OPTION, withStore, type FleetFlags } from "../store";
 import { DEFAULT_DB } from "./provision";
 
 interface PlanOptions {
@@ -43,7 +43,7 @@ export async function runPlanAdd(name: string, o: PlanOptions, out: (t: string) 
     total,
     approveUnlock: o.approveUnlock ?? false,
   };
-  const plan = await withStore(o.db, (store) => store.addPlan(spec));
+  const plan = await withStore(o, (store) => store.addPlan(spec));
   out(o.json ? JSON.stringify(plan) + "\n" : `plan ${describePlan(plan)}\n`);
 }
 
@@ -60,6 +60,7 @@ export function register(program: Command): void {
     .option("--total <amount>", "paid in total, the device is unlocked for good")
     .option("--approve-unlock", "hold the unlock code for `solkey account approve`")
     .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(...SECRET_KEY_OPTION)
     .option("--json", "JSON on stdout")
     .addHelpText(
       "after",
@@ -70,9 +71,10 @@ export function register(program: Command): void {
     .command("list")
     .description("list the plans")
     .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(...SECRET_KEY_OPTION)
     .option("--json", "JSON on stdout")
-    .action(async (o: { db: string; json?: boolean }) => {
-      const plans = await withStore(o.db, (store) => store.plans());
+    .action(async (o: FleetFlags & { json?: boolean }) => {
+      const plans = await withStore(o, (store) => store.plans());
       process.stdout.write(o.json ? JSON.stringify(plans) + "\n" : plans.map((p) => describePlan(p) + "\n").join(""));
     });
 }

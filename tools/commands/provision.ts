@@ -8,6 +8,7 @@ import path from "path";
 import { bytesToHex } from "../../firmware/hex";
 import { UsageError } from "../../fleet/errors";
 import { openFleet } from "../../fleet/database";
+import { fleetAccess, SECRET_KEY_OPTION } from "../store";
 import { allDevices, fleetSalt, csvHeader, csvLine, provisionBatch, type NewDevice } from "../../fleet/devices";
 import { checkOutDir, flashInstructions, imageFiles, stagingDir } from "../../fleet/flashing";
 import { HARDENING_FILE, hardeningSteps } from "../../fleet/hardening";
@@ -50,7 +51,7 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
   const bar = progressBar("provisioning [{bar}] {value}/{total} devices, {eta}s left");
   const files: string[] = [];
   let csv = "";
-  const db = openFleet(o.db, { create: true });
+  const db = openFleet(o.db, { create: true, ...fleetAccess(o) });
   try {
     const staging = stagingDir(o.out);
     try {
@@ -142,7 +143,7 @@ function _newMasterKey(o: ProvisionOptions, write: (t: string) => void): void {
 function _exportCsv(o: ProvisionOptions, write: (t: string) => void): void {
   const file = o.exportCsv as string;
   checkNewFile(file, "--export-csv");
-  const db = openFleet(o.db);
+  const db = openFleet(o.db, fleetAccess(o));
   try {
     let text = csvHeader();
     let n = 0;
@@ -192,6 +193,7 @@ export function register(program: Command): void {
     .option("--serial-prefix <text>", "serial prefix, serial = prefix + 8-digit id", "SK-")
     .option("--first-id <n>", "first device id (default: one above the fleet's highest)")
     .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(...SECRET_KEY_OPTION)
     .option("--out <dir>", "where the images go", "images")
     .option("--csv <file>", "also write the PAYG platform CSV (serial, key, starting code, protocol) to FILE")
     .option("--master-key-file <file>", `factory master key (hex); default: $${MASTER_KEY_ENV}`)

@@ -7,6 +7,7 @@ import fs from "fs";
 import path from "path";
 import { UsageError } from "../../fleet/errors";
 import { openFleet } from "../../fleet/database";
+import { fleetAccess, SECRET_KEY_OPTION } from "../store";
 import { findDevice } from "../../fleet/devices";
 import { flashInstructions, imageFiles, stagingDir } from "../../fleet/flashing";
 import { parseWhole } from "../../fleet/profile";
@@ -44,7 +45,7 @@ export function runRecover(serial: string, o: RecoverOptions, write: (text: stri
   const owed = owedOf(o);
   if (o.note !== undefined && /\p{Cc}/u.test(o.note))
     throw new UsageError("--note holds control characters (a terminal escape?); type it again");
-  const db = openFleet(o.db);
+  const db = openFleet(o.db, fleetAccess(o));
   try {
     findDevice(db, o.db, serial); // a wrong serial is refused before --out is created
     const staging = stagingDir(o.out);
@@ -123,6 +124,7 @@ export function register(program: Command): void {
     .option("--unlocked", "the device was paid off: unlocked for ever")
     .option("--note <text>", "kept with the recovery in the fleet database (ticket, what happened)")
     .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(...SECRET_KEY_OPTION)
     .option("--out <dir>", "where the journal image goes", "recovery")
     .option("--json", "one JSON object on stdout")
     .addHelpText(
