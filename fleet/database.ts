@@ -9,6 +9,7 @@ import fs from "fs";
 import { createRequire } from "module";
 import path from "path";
 import { SolkeyError, UsageError } from "./errors";
+import { SMS_MIGRATION } from "./smsschema";
 
 export type Db = Database.Database;
 
@@ -122,6 +123,7 @@ const MIGRATIONS: readonly string[] = [
    ) STRICT;
    CREATE INDEX payments_by_account ON payments (account_id, payment_id);
    CREATE INDEX payments_by_status ON payments (status, payment_id);`,
+  SMS_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -6,6 +6,7 @@ import { parseWhole } from "../../fleet/profile";
 import { SqliteStore } from "../../fleet/sqlitestore";
 import { buildApp } from "../../hub/app";
 import { parseConfig, readEnvFile } from "../../hub/config";
+import { logOutboxEvent, startSms } from "../../hub/sms/service";
 import { DEFAULT_DB } from "./provision";
 
 interface HubOptions {
@@ -22,13 +23,19 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   const port = parseWhole(o.port, 0, 65535, "--port");
   const env = { ...(o.envFile === undefined ? {} : readEnvFile(o.envFile)), ...process.env };
   const config = parseConfig(env);
-  const store = SqliteStore.open(o.db, { enteredAfterDays: config.enteredAfterDays, countryCode: config.countryCode });
+  const sms = startSms({ file: o.db, env, onEvent: (event) => logOutboxEvent(app.log, event) });
+  const store = SqliteStore.open(o.db, {
+    enteredAfterDays: config.enteredAfterDays,
+    countryCode: config.countryCode,
+    onCode: sms.onCode,
+  });
   const app = buildApp({ config, store });
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
   try {
     await app.listen({ port, host: o.host });
   } catch (e) {
+    await sms.stop();
     await store.close();
     throw new UsageError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`);
   }
@@ -47,6 +54,7 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   });
   clearInterval(timer);
   await app.close();
+  await sms.stop();
   await store.close();
 }
 
