@@ -1,11 +1,12 @@
 // The SMS side of `solkey hub`: the outbox worker on its own connection to the fleet database, the configured
 // gateway (Africa's Talking when SOLKEY_SMS_URL is set, the log driver otherwise) and the issuing hook that queues
 // each code's SMS in the code's own transaction.
-import type { FastifyBaseLogger } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { openFleet } from "../../fleet/database";
 import type { SqliteStoreOptions } from "../../fleet/sqlitestore";
 import { smsConfig, smsGateway } from "./config";
 import type { RetryPolicy } from "./outbox";
+import { smsRoutes } from "./routes";
 import { queueCodeSms, SqliteOutbox } from "./sqlite";
 import { OutboxWorker, systemClock, type OutboxEvent } from "./worker";
 
@@ -14,6 +15,8 @@ export interface SmsService {
   readonly onCode: NonNullable<SqliteStoreOptions["onCode"]>;
   readonly outbox: SqliteOutbox;
   readonly worker: OutboxWorker;
+  /** POST /sms/<token>/delivery and /inbound, when SOLKEY_SMS_TOKEN is set. */
+  readonly routes: readonly ((app: FastifyInstance) => Promise<void>)[];
   /** Stops the worker (a send under way finishes or its lease lapses) and closes the connection. */
   stop(): Promise<void>;
 }
@@ -43,10 +46,13 @@ export function startSms(o: SmsServiceOptions): SmsService {
   // The row is visible to the worker's connection once the issuing transaction commits, after this turn.
   const onCode = queueCodeSms(o.file, systemClock.now, () => setImmediate(() => worker.wake()));
   worker.start();
+  const token = o.env.SOLKEY_SMS_TOKEN;
+  const wake = () => worker.wake();
   return {
     onCode,
     outbox,
     worker,
+    routes: token === undefined || token === "" ? [] : [smsRoutes({ token, outbox, wake, onEvent: o.onEvent })],
     async stop() {
       await worker.stop();
       db.close();

@@ -7,10 +7,14 @@ import type { IssuedCode } from "../../fleet/ledger";
 import type { Account } from "../../fleet/store";
 import { deviceProtocol } from "../../firmware/provision/protocol";
 import type { DeliveryReport } from "./delivery";
+import { recognizeCommand, resendAllowed, type InboundSms } from "./inbound";
 import type { DeliveryRecord, OutboxMessage, OutboxState, OutboxStore } from "./outbox";
-import { renderSms, type SmsTemplate } from "./templates";
+import { renderSms, type Language, type SmsTemplate } from "./templates";
 
 const DAY_S = 86_400;
+
+const ENQUEUE = `INSERT INTO sms_outbox (code_id, purpose, to_phone, language, text, created_at, round_started_at,
+  due_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /** The account's registered phone (E.164 digits in the fleet) as the outbox's `+` form. */
 export function registeredPhone(account: Account): string {
@@ -40,10 +44,7 @@ export function queueCodeSms(
       }
     ).id;
     const at = now();
-    db.prepare(
-      `INSERT INTO sms_outbox (code_id, purpose, to_phone, language, text, created_at, round_started_at, due_at,
-         updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
+    db.prepare(ENQUEUE).run(
       codeId,
       template.kind,
       registeredPhone(account),
@@ -101,6 +102,7 @@ export class SqliteOutbox implements OutboxStore {
       bySend: p("SELECT message_id FROM sms_events WHERE kind = 'sent' AND provider_id = ?"),
       delivered: p("UPDATE sms_outbox SET state = 'delivered', updated_at = ? WHERE message_id = ?"),
       record: p("SELECT message_id, state, provider_id, round FROM sms_outbox WHERE message_id = ?"),
+      enqueue: p(ENQUEUE),
       redeliver: p(
         `UPDATE sms_outbox SET state = 'queued', round = round + 1, round_started_at = @at, due_at = @at,
            lease_until = NULL, updated_at = @now
@@ -166,6 +168,59 @@ export class SqliteOutbox implements OutboxStore {
       const changed = this.q.redeliver.run({ id, providerId, at, now }).changes === 1;
       if (changed) this.q.event.run(id, now, "redeliver", providerId, null, null);
       return changed;
+    });
+  }
+
+  /**
+   * Handles an inbound SMS once (AT's id): RESEND queues the account's latest code SMS again, the same text, within
+   * RESEND_LIMIT; BALANCE queues the balance in the account's language. Only an account's registered phone is
+   * answered; what it did, for the log.
+   */
+  answerInbound(sms: InboundSms, now: number): "repeated" | "unknown sender" | "ignored" | "limited" | "queued" {
+    return this._tx(() => {
+      if (this.db.prepare("SELECT 1 FROM sms_inbound WHERE inbound_id = ?").get(sms.id) !== undefined)
+        return "repeated";
+      const account = this.db
+        .prepare(
+          `SELECT a.phone, a.language, a.paid, p.total, p.currency FROM accounts a JOIN plans p USING (plan_id)
+           WHERE a.phone = ? ORDER BY a.account_id DESC LIMIT 1`,
+        )
+        .get(sms.from.replace(/^\+/, "")) as
+        { phone: string; language: Language; paid: number; total: number | null; currency: string } | undefined;
+      const command = account === undefined ? undefined : recognizeCommand(sms.text);
+      let answer: { purpose: "resend" | "balance"; text: string } | undefined;
+      if (account !== undefined && command?.kind === "resend") {
+        const earlier = this.db
+          .prepare("SELECT received_at FROM sms_inbound WHERE from_phone = ? AND command = 'resend' AND answered = 1")
+          .pluck()
+          .all(sms.from) as number[];
+        const latest = this.db
+          .prepare(
+            `SELECT text FROM sms_outbox WHERE to_phone = ? AND purpose IN ('code', 'unlock')
+             ORDER BY message_id DESC LIMIT 1`,
+          )
+          .pluck()
+          .get(`+${account.phone}`) as string | undefined;
+        if (latest !== undefined && resendAllowed(earlier, now)) answer = { purpose: "resend", text: latest };
+      } else if (account !== undefined && command?.kind === "balance") {
+        const paid = { minor: account.paid, currency: account.currency };
+        const left =
+          account.total === null
+            ? null
+            : { minor: Math.max(0, account.total - account.paid), currency: account.currency };
+        answer = { purpose: "balance", text: renderSms(account.language, { kind: "balance", paid, left }) };
+      }
+      this.db
+        .prepare(
+          `INSERT INTO sms_inbound (inbound_id, from_phone, to_code, text, command, answered, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(sms.id, sms.from, sms.to, sms.text, command?.kind ?? null, answer === undefined ? 0 : 1, now);
+      if (account === undefined) return "unknown sender";
+      if (command === undefined) return "ignored";
+      if (answer === undefined) return "limited";
+      this.q.enqueue.run(null, answer.purpose, `+${account.phone}`, account.language, answer.text, now, now, now, now);
+      return "queued";
     });
   }
 

@@ -29,7 +29,7 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
     countryCode: config.countryCode,
     onCode: sms.onCode,
   });
-  const app = buildApp({ config, store });
+  const app = buildApp({ config, store, routes: sms.routes });
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
   try {
@@ -76,7 +76,9 @@ export function register(program: Command): void {
         "  SOLKEY_WEBHOOK_SECRET     enables POST /webhook/<provider> (HMAC-SHA-256, >= 32 chars)\n" +
         "  SOLKEY_ENTERED_AFTER_DAYS window rule: a code delivered this long ago counts as entered (3)\n" +
         "  SOLKEY_COUNTRY_CODE       for local numbers typed as account (254)\n" +
-        "  SOLKEY_LOG_LEVEL          pino level (info)\n",
+        "  SOLKEY_LOG_LEVEL          pino level (info)\n" +
+        "  SOLKEY_SMS_URL, _USERNAME, _API_KEY, _FROM  Africa's Talking (unset: the log driver prints each SMS)\n" +
+        "  SOLKEY_SMS_TOKEN          enables POST /sms/<token>/delivery and /sms/<token>/inbound (AT callbacks)\n",
     )
     .action((o: HubOptions) => runHub(o, (t) => process.stderr.write(t)));
 }
