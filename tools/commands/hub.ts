@@ -7,6 +7,7 @@ import { SqliteStore } from "../../fleet/sqlitestore";
 import { buildApp } from "../../hub/app";
 import { parseConfig, readEnvFile } from "../../hub/config";
 import { logOutboxEvent, startSms } from "../../hub/sms/service";
+import { prepareDemo } from "./hubdemo";
 import { DEFAULT_DB } from "./provision";
 
 interface HubOptions {
@@ -14,6 +15,7 @@ interface HubOptions {
   port: string;
   host: string;
   envFile?: string;
+  demo?: boolean;
 }
 
 /** How often held credit is looked at again (window rule: it waits for codes to age into "entered"). */
@@ -21,7 +23,9 @@ const RELEASE_EVERY_MS = 60_000;
 
 export async function runHub(o: HubOptions, err: (t: string) => void): Promise<void> {
   const port = parseWhole(o.port, 0, 65535, "--port");
-  const env = { ...(o.envFile === undefined ? {} : readEnvFile(o.envFile)), ...process.env };
+  const demo = o.demo ? await prepareDemo() : undefined;
+  const env = { ...(o.envFile === undefined ? {} : readEnvFile(o.envFile)), ...process.env, ...demo?.env };
+  if (demo !== undefined) o = { ...o, db: demo.db };
   const config = parseConfig(env);
   const sms = startSms({ file: o.db, env, onEvent: (event) => logOutboxEvent(app.log, event) });
   const store = SqliteStore.open(o.db, {
@@ -41,6 +45,8 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   }
   const { port: bound } = app.server.address() as { port: number };
   err(`solkey hub: listening on http://${o.host}:${bound}\n`);
+  if (demo !== undefined)
+    err(`solkey hub --demo: a throwaway fleet in ${demo.db}; post a payment:\n${demo.curls(bound)}`);
   const timer = setInterval(() => {
     store.releaseHeld().catch((e: Error) => app.log.error({ err: e }, "releasing held credit failed"));
   }, RELEASE_EVERY_MS);
@@ -56,6 +62,7 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   await app.close();
   await sms.stop();
   await store.close();
+  demo?.remove();
 }
 
 export function register(program: Command): void {
@@ -66,6 +73,7 @@ export function register(program: Command): void {
     .option("--port <n>", "TCP port", "8080")
     .option("--host <address>", "address to listen on (a TLS proxy in front for Daraja)", "127.0.0.1")
     .option("--env-file <file>", "KEY=VALUE settings (the environment wins)")
+    .option("--demo", "a throwaway fleet of 3 devices, SMS printed (log driver), and curl lines that post a payment")
     .addHelpText(
       "after",
       "\nSettings (environment):\n" +
