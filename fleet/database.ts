@@ -18,6 +18,7 @@ import {
   unlockFleet,
   type SecretKeySource,
 } from "./sealing";
+import { SMS_MIGRATION } from "./smsschema";
 
 export type Db = Database.Database;
 
@@ -133,6 +134,7 @@ const MIGRATIONS: readonly string[] = [
    ) STRICT;
    CREATE INDEX payments_by_account ON payments (account_id, payment_id);
    CREATE INDEX payments_by_status ON payments (status, payment_id);`,
+  SMS_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

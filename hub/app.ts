@@ -21,11 +21,13 @@ export interface AppOptions {
   readonly log?: DestinationStream | false;
   /** The clock, in ms (the webhook's replay window). */
   readonly now?: () => number;
+  /** More routes (the SMS callbacks, hub/sms/routes.ts), registered after the payment routes. */
+  readonly routes?: readonly ((app: FastifyInstance) => Promise<void>)[];
 }
 
-/** Paths carry the C2B token: logged as /c2b/<redacted>/... */
+/** Paths carry the C2B and SMS tokens: logged as /c2b/<redacted>/..., /sms/<redacted>/... */
 export function redactUrl(url: string): string {
-  return url.replace(/^\/c2b\/[^/?]*/, "/c2b/<redacted>");
+  return url.replace(/^\/(c2b|sms)\/[^/?]*/, "/$1/<redacted>");
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
@@ -72,5 +74,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const secret = config.webhookSecret;
   if (secret !== null)
     app.register(webhookRoutes({ ...config, webhookSecret: secret }, store, options.now ?? Date.now));
+  for (const routes of options.routes ?? []) app.register(routes);
   return app;
 }

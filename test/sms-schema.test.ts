@@ -1,12 +1,10 @@
-// The SMS outbox tables (hub/sms/schema.ts, fleet migration 5): they apply on a fleet database and their constraints
+// The SMS outbox tables (fleet/smsschema.ts, fleet migration 5): they apply on a fleet database and their constraints
 // refuse rows the outbox contract forbids.
 import { openFleet, type Db } from "../fleet/database";
-import { SMS_MIGRATION } from "../hub/sms/schema";
 
 let db: Db;
 beforeEach(() => {
   db = openFleet(":memory:");
-  db.exec(SMS_MIGRATION);
 });
 afterEach(() => db.close());
 

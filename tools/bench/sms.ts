@@ -1,8 +1,14 @@
 // SMS (issue 16): messages per second through the outbox worker, the Africa's Talking driver and the local stand-in
 // over loopback; what an hour-long gateway outage does (fake clock, real stand-in); segment counts per template.
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { openFleet } from "../../fleet/database";
 import { FRAMES, type FrameName } from "../../firmware/io/framing";
 import { africasTalking } from "../../hub/sms/africastalking";
 import { countSegments } from "../../hub/sms/gsm";
+import type { OutboxStore } from "../../hub/sms/outbox";
+import { SqliteOutbox } from "../../hub/sms/sqlite";
 import { AtStandIn } from "../../hub/sms/standin";
 import { LANGUAGES, MAX_DAYS, MAX_MINOR, renderSms, type SmsTemplate } from "../../hub/sms/templates";
 import { OutboxWorker } from "../../hub/sms/worker";
@@ -16,15 +22,16 @@ const TEXT = "Solar code: *535 392 201 659 46# = 30 days. Left to pay: KES 12,50
 
 export async function run(): Promise<void> {
   const rows: Cell[][] = [];
-  for (const batch of [1, 16, 64]) rows.push([String(batch), await _throughput(batch)]);
+  for (const batch of [1, 16, 64])
+    rows.push([String(batch), await _throughput(batch, _memoryStore()), await _throughput(batch, _fleetStore())]);
   printTable(
     "SMS through the outbox (worker + Africa's Talking driver + stand-in over loopback)",
-    ["batch", "messages/s"],
+    ["batch", "messages/s, in memory", "messages/s, fleet database"],
     rows,
     [
       `${MESSAGES} messages queued at once; a message counts when the stand-in has answered 201 and the store marked it sent`,
-      "batch: messages claimed and sent concurrently per worker round (default 32). In-memory store: the database's",
-      "  cost is the hub's (one short transaction per result); Node fetch keep-alive to a node:http stand-in.",
+      "batch: messages claimed and sent concurrently per worker round (default 32). Fleet database: the hub's",
+      "  SqliteOutbox (WAL, synchronous=FULL: one fsync per claim and per result). Node fetch keep-alive to the stand-in.",
     ],
   );
   const o = await runOutage(100, 100);
@@ -47,21 +54,60 @@ export async function run(): Promise<void> {
   _segmentTable();
 }
 
-async function _throughput(batch: number): Promise<number> {
+/** An outbox to measure: the store, how a message is queued, how many are not yet sent, and cleanup. */
+interface BenchOutbox {
+  readonly store: OutboxStore;
+  enqueue(i: number): void;
+  unsent(): number;
+  close(): void;
+}
+
+function _memoryStore(): BenchOutbox {
+  const store = new MemoryOutbox();
+  return {
+    store,
+    enqueue: (i) => store.enqueue(phoneNumber(i), TEXT, Date.now()),
+    unsent: () => store.rows.filter((r) => r.state !== "sent").length,
+    close: () => {},
+  };
+}
+
+function _fleetStore(): BenchOutbox {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "solkey-bench-sms-"));
+  const db = openFleet(path.join(dir, "fleet.db"), { create: true });
+  const insert = db.prepare(
+    `INSERT INTO sms_outbox (purpose, to_phone, language, text, created_at, round_started_at, due_at, updated_at)
+     VALUES ('code', ?, 'en', ?, ?, ?, ?, ?)`,
+  );
+  return {
+    store: new SqliteOutbox(db),
+    enqueue: (i) => {
+      const now = Date.now();
+      insert.run(phoneNumber(i), TEXT, now, now, now, now);
+    },
+    unsent: () => (db.prepare("SELECT count(*) AS n FROM sms_outbox WHERE state <> 'sent'").get() as { n: number }).n,
+    close: () => {
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function _throughput(batch: number, outbox: BenchOutbox): Promise<number> {
   const standIn = await AtStandIn.start();
   try {
-    const store = new MemoryOutbox();
     const gateway = africasTalking({ url: standIn.url, username: standIn.username, apiKey: standIn.apiKey });
-    const worker = new OutboxWorker({ store, gateway, batch });
-    for (let i = 0; i < 50; i++) store.enqueue(phoneNumber(i), TEXT, Date.now()); // warm-up: connections, JIT
+    const worker = new OutboxWorker({ store: outbox.store, gateway, batch });
+    for (let i = 0; i < 50; i++) outbox.enqueue(i); // warm-up: connections, JIT
     while ((await worker.runOnce()) > 0);
     const start = performance.now();
-    for (let i = 0; i < MESSAGES; i++) store.enqueue(phoneNumber(i), TEXT, Date.now());
+    for (let i = 0; i < MESSAGES; i++) outbox.enqueue(i);
     while ((await worker.runOnce()) > 0);
     const seconds = (performance.now() - start) / 1000;
-    if (store.rows.some((r) => r.state !== "sent")) throw new Error("bench: a message was not sent");
+    if (outbox.unsent() > 0) throw new Error("bench: a message was not sent");
     return MESSAGES / seconds;
   } finally {
+    outbox.close();
     await standIn.close();
   }
 }

@@ -7,6 +7,8 @@ import { SqliteStore } from "../../fleet/sqlitestore";
 import { fleetAccess, SECRET_KEY_OPTION } from "../store";
 import { buildApp } from "../../hub/app";
 import { parseConfig, readEnvFile } from "../../hub/config";
+import { logOutboxEvent, startSms } from "../../hub/sms/service";
+import { prepareDemo } from "./hubdemo";
 import { DEFAULT_DB } from "./provision";
 
 interface HubOptions {
@@ -14,6 +16,7 @@ interface HubOptions {
   port: string;
   host: string;
   envFile?: string;
+  demo?: boolean;
 }
 
 /** How often held credit is looked at again (window rule: it waits for codes to age into "entered"). */
@@ -21,24 +24,31 @@ const RELEASE_EVERY_MS = 60_000;
 
 export async function runHub(o: HubOptions, err: (t: string) => void): Promise<void> {
   const port = parseWhole(o.port, 0, 65535, "--port");
-  const env = { ...(o.envFile === undefined ? {} : readEnvFile(o.envFile)), ...process.env };
+  const demo = o.demo ? await prepareDemo() : undefined;
+  const env = { ...(o.envFile === undefined ? {} : readEnvFile(o.envFile)), ...process.env, ...demo?.env };
+  if (demo !== undefined) o = { ...o, db: demo.db };
   const config = parseConfig(env);
+  const sms = startSms({ file: o.db, env, onEvent: (event) => logOutboxEvent(app.log, event) });
   const store = SqliteStore.open(o.db, {
     ...fleetAccess(o),
     enteredAfterDays: config.enteredAfterDays,
     countryCode: config.countryCode,
+    onCode: sms.onCode,
   });
-  const app = buildApp({ config, store });
+  const app = buildApp({ config, store, routes: sms.routes });
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
   try {
     await app.listen({ port, host: o.host });
   } catch (e) {
+    await sms.stop();
     await store.close();
     throw new UsageError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`);
   }
   const { port: bound } = app.server.address() as { port: number };
   err(`solkey hub: listening on http://${o.host}:${bound}\n`);
+  if (demo !== undefined)
+    err(`solkey hub --demo: a throwaway fleet in ${demo.db}; post a payment:\n${demo.curls(bound)}`);
   const timer = setInterval(() => {
     store.releaseHeld().catch((e: Error) => app.log.error({ err: e }, "releasing held credit failed"));
   }, RELEASE_EVERY_MS);
@@ -52,7 +62,9 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   });
   clearInterval(timer);
   await app.close();
+  await sms.stop();
   await store.close();
+  demo?.remove();
 }
 
 export function register(program: Command): void {
@@ -64,6 +76,7 @@ export function register(program: Command): void {
     .option("--port <n>", "TCP port", "8080")
     .option("--host <address>", "address to listen on (a TLS proxy in front for Daraja)", "127.0.0.1")
     .option("--env-file <file>", "KEY=VALUE settings (the environment wins)")
+    .option("--demo", "a throwaway fleet of 3 devices, SMS printed (log driver), and curl lines that post a payment")
     .addHelpText(
       "after",
       "\nSettings (environment):\n" +
@@ -74,7 +87,9 @@ export function register(program: Command): void {
         "  SOLKEY_WEBHOOK_SECRET     enables POST /webhook/<provider> (HMAC-SHA-256, >= 32 chars)\n" +
         "  SOLKEY_ENTERED_AFTER_DAYS window rule: a code delivered this long ago counts as entered (3)\n" +
         "  SOLKEY_COUNTRY_CODE       for local numbers typed as account (254)\n" +
-        "  SOLKEY_LOG_LEVEL          pino level (info)\n",
+        "  SOLKEY_LOG_LEVEL          pino level (info)\n" +
+        "  SOLKEY_SMS_URL, _USERNAME, _API_KEY, _FROM  Africa's Talking (unset: the log driver prints each SMS)\n" +
+        "  SOLKEY_SMS_TOKEN          enables POST /sms/<token>/delivery and /sms/<token>/inbound (AT callbacks)\n",
     )
     .action((o: HubOptions) => runHub(o, (t) => process.stderr.write(t)));
 }

@@ -1,5 +1,5 @@
-// The SQL of the SMS outbox for the fleet database, to be appended as fleet migration 5 (fleet/database.ts
-// MIGRATIONS): the outbox rows the worker claims (OutboxStore in outbox.ts) and every send and report in order.
+// The SQL of the SMS outbox for the fleet database, fleet migration 5 (fleet/database.ts MIGRATIONS): the outbox
+// rows the hub's worker claims (OutboxStore in hub/sms/outbox.ts) and every send and report in order.
 //
 // A row is inserted in the transaction that issues the code (or answers RESEND / BALANCE), with the rendered text:
 // never rendered again, so every send of it is the same SMS. Times are integer milliseconds since the epoch, as the

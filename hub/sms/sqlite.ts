@@ -1,0 +1,230 @@
+// The SMS outbox on the fleet database (migration 5, fleet/smsschema.ts): OutboxStore for the worker, and the row a
+// code's SMS is queued as, written inside the transaction that issues the code (SqliteStoreOptions.onCode).
+import type { Statement } from "better-sqlite3";
+import type { Db } from "../../fleet/database";
+import { findDevice } from "../../fleet/devices";
+import type { IssuedCode } from "../../fleet/ledger";
+import type { Account } from "../../fleet/store";
+import { deviceProtocol } from "../../firmware/provision/protocol";
+import type { DeliveryReport } from "./delivery";
+import { recognizeCommand, resendAllowed, type InboundSms } from "./inbound";
+import type { DeliveryRecord, OutboxMessage, OutboxState, OutboxStore } from "./outbox";
+import { renderSms, type Language, type SmsTemplate } from "./templates";
+
+const DAY_S = 86_400;
+
+const ENQUEUE = `INSERT INTO sms_outbox (code_id, purpose, to_phone, language, text, created_at, round_started_at,
+  due_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The account's registered phone (E.164 digits in the fleet) as the outbox's `+` form. */
+export function registeredPhone(account: Account): string {
+  return `+${account.phone}`;
+}
+
+/**
+ * The `onCode` hook: queues the code's SMS in the issuing transaction, rendered once in the account's language and
+ * addressed to its registered phone (never the payment's msisdn). `queued` is told the new row after the hook ran;
+ * the caller wakes the worker once the commit is on disk.
+ */
+export function queueCodeSms(
+  file: string,
+  now: () => number,
+  queued: () => void,
+): (db: Db, code: IssuedCode, account: Account) => void {
+  return (db, code, account) => {
+    const { frame } = deviceProtocol(findDevice(db, file, code.serial).record);
+    const typed = { keycode: code.keycode, frame };
+    const template: SmsTemplate =
+      code.kind === "unlock"
+        ? { kind: "unlock", code: typed }
+        : { kind: "code", code: typed, days: Math.round((code.seconds ?? 0) / DAY_S), left: leftToPay(account) };
+    const codeId = (
+      db.prepare("SELECT max(code_id) AS id FROM codes WHERE device_id = ?").get(code.deviceId) as {
+        id: number;
+      }
+    ).id;
+    const at = now();
+    db.prepare(ENQUEUE).run(
+      codeId,
+      template.kind,
+      registeredPhone(account),
+      account.language,
+      renderSms(account.language, template),
+      at,
+      at,
+      at,
+      at,
+    );
+    queued();
+  };
+}
+
+/** What is left to pay on the plan (null: it has no total). */
+export function leftToPay(account: Account): { minor: number; currency: string } | null {
+  if (account.plan.total === null) return null;
+  return { minor: Math.max(0, account.plan.total - account.paid), currency: account.plan.currency };
+}
+
+interface OutboxRow {
+  message_id: number;
+  to_phone: string;
+  text: string;
+  attempts: number;
+  round: number;
+  round_started_at: number;
+}
+
+/** OutboxStore over the fleet database: each method one IMMEDIATE transaction on this connection. */
+export class SqliteOutbox implements OutboxStore {
+  private readonly q: Record<string, Statement>;
+
+  constructor(private readonly db: Db) {
+    const p = (sql: string) => db.prepare(sql);
+    this.q = {
+      claim: p(
+        `UPDATE sms_outbox SET lease_until = @now + @lease, attempts = attempts + 1, updated_at = @now
+         WHERE message_id IN (SELECT message_id FROM sms_outbox WHERE state = 'queued' AND due_at <= @now
+           AND coalesce(lease_until, 0) <= @now ORDER BY due_at, message_id LIMIT @n)
+         RETURNING message_id, to_phone, text, attempts, round, round_started_at`,
+      ),
+      sent: p(
+        `UPDATE sms_outbox SET state = 'sent', gateway = ?, provider_id = ?, lease_until = NULL, updated_at = ?
+         WHERE message_id = ?`,
+      ),
+      event: p("INSERT INTO sms_events (message_id, at, kind, provider_id, status, detail) VALUES (?, ?, ?, ?, ?, ?)"),
+      retry: p(
+        "UPDATE sms_outbox SET due_at = ?, lease_until = NULL, last_error = ?, updated_at = ? WHERE message_id = ?",
+      ),
+      failed: p(
+        `UPDATE sms_outbox SET state = 'failed', lease_until = NULL, last_error = ?, updated_at = ?
+         WHERE message_id = ?`,
+      ),
+      bySend: p("SELECT message_id FROM sms_events WHERE kind = 'sent' AND provider_id = ?"),
+      delivered: p("UPDATE sms_outbox SET state = 'delivered', updated_at = ? WHERE message_id = ?"),
+      record: p("SELECT message_id, state, provider_id, round FROM sms_outbox WHERE message_id = ?"),
+      enqueue: p(ENQUEUE),
+      redeliver: p(
+        `UPDATE sms_outbox SET state = 'queued', round = round + 1, round_started_at = @at, due_at = @at,
+           lease_until = NULL, updated_at = @now
+         WHERE message_id = @id AND state = 'sent' AND provider_id = @providerId`,
+      ),
+    };
+  }
+
+  async claimDue(now: number, limit: number, leaseMs: number): Promise<readonly OutboxMessage[]> {
+    const rows = this._tx(() => this.q.claim.all({ now, lease: leaseMs, n: limit }) as OutboxRow[]);
+    return rows
+      .sort((a, b) => a.message_id - b.message_id)
+      .map((r) => ({
+        id: r.message_id,
+        to: r.to_phone,
+        text: r.text,
+        attempts: r.attempts,
+        round: r.round,
+        roundStartedAt: r.round_started_at,
+      }));
+  }
+
+  async markSent(id: number, gateway: string, providerId: string, now: number): Promise<void> {
+    this._tx(() => {
+      this.q.sent.run(gateway, providerId, now, id);
+      this.q.event.run(id, now, "sent", providerId, null, null);
+    });
+  }
+
+  async retryAt(id: number, at: number, reason: string, now: number): Promise<void> {
+    this._tx(() => {
+      this.q.retry.run(at, reason, now, id);
+      this.q.event.run(id, now, "retry", null, null, reason);
+    });
+  }
+
+  async markFailed(id: number, reason: string, now: number): Promise<void> {
+    this._tx(() => {
+      this.q.failed.run(reason, now, id);
+      this.q.event.run(id, now, "failed", null, null, reason);
+    });
+  }
+
+  async recordDelivery(report: DeliveryReport, now: number): Promise<DeliveryRecord | undefined> {
+    return this._tx(() => {
+      const send = this.q.bySend.get(report.providerId) as { message_id: number } | undefined;
+      if (send === undefined) return undefined;
+      const id = send.message_id;
+      this.q.event.run(id, now, "report", report.providerId, report.status, report.failureReason ?? null);
+      if (report.outcome.kind === "delivered") this.q.delivered.run(now, id);
+      const r = this.q.record.get(id) as {
+        message_id: number;
+        state: OutboxState;
+        provider_id: string | null;
+        round: number;
+      };
+      return { id, state: r.state, providerId: r.provider_id, round: r.round };
+    });
+  }
+
+  async redeliver(id: number, providerId: string, at: number, now: number): Promise<boolean> {
+    return this._tx(() => {
+      const changed = this.q.redeliver.run({ id, providerId, at, now }).changes === 1;
+      if (changed) this.q.event.run(id, now, "redeliver", providerId, null, null);
+      return changed;
+    });
+  }
+
+  /**
+   * Handles an inbound SMS once (AT's id): RESEND queues the account's latest code SMS again, the same text, within
+   * RESEND_LIMIT; BALANCE queues the balance in the account's language. Only an account's registered phone is
+   * answered; what it did, for the log.
+   */
+  answerInbound(sms: InboundSms, now: number): "repeated" | "unknown sender" | "ignored" | "limited" | "queued" {
+    return this._tx(() => {
+      if (this.db.prepare("SELECT 1 FROM sms_inbound WHERE inbound_id = ?").get(sms.id) !== undefined)
+        return "repeated";
+      const account = this.db
+        .prepare(
+          `SELECT a.phone, a.language, a.paid, p.total, p.currency FROM accounts a JOIN plans p USING (plan_id)
+           WHERE a.phone = ? ORDER BY a.account_id DESC LIMIT 1`,
+        )
+        .get(sms.from.replace(/^\+/, "")) as
+        { phone: string; language: Language; paid: number; total: number | null; currency: string } | undefined;
+      const command = account === undefined ? undefined : recognizeCommand(sms.text);
+      let answer: { purpose: "resend" | "balance"; text: string } | undefined;
+      if (account !== undefined && command?.kind === "resend") {
+        const earlier = this.db
+          .prepare("SELECT received_at FROM sms_inbound WHERE from_phone = ? AND command = 'resend' AND answered = 1")
+          .pluck()
+          .all(sms.from) as number[];
+        const latest = this.db
+          .prepare(
+            `SELECT text FROM sms_outbox WHERE to_phone = ? AND purpose IN ('code', 'unlock')
+             ORDER BY message_id DESC LIMIT 1`,
+          )
+          .pluck()
+          .get(`+${account.phone}`) as string | undefined;
+        if (latest !== undefined && resendAllowed(earlier, now)) answer = { purpose: "resend", text: latest };
+      } else if (account !== undefined && command?.kind === "balance") {
+        const paid = { minor: account.paid, currency: account.currency };
+        const left =
+          account.total === null
+            ? null
+            : { minor: Math.max(0, account.total - account.paid), currency: account.currency };
+        answer = { purpose: "balance", text: renderSms(account.language, { kind: "balance", paid, left }) };
+      }
+      this.db
+        .prepare(
+          `INSERT INTO sms_inbound (inbound_id, from_phone, to_code, text, command, answered, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(sms.id, sms.from, sms.to, sms.text, command?.kind ?? null, answer === undefined ? 0 : 1, now);
+      if (account === undefined) return "unknown sender";
+      if (command === undefined) return "ignored";
+      if (answer === undefined) return "limited";
+      this.q.enqueue.run(null, answer.purpose, `+${account.phone}`, account.language, answer.text, now, now, now, now);
+      return "queued";
+    });
+  }
+
+  private _tx<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
+  }
+}

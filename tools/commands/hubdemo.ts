@@ -1,0 +1,57 @@
+// `solkey hub --demo`: a throwaway fleet database (three provisioned Nexus devices with accounts on a daily plan), the
+// log SMS driver, and the curl lines that post a payment, so a payment becoming an SMS is one command away.
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { openFleet } from "../../fleet/database";
+import { provisionBatch } from "../../fleet/devices";
+import { makeProfile } from "../../fleet/profile";
+import { SqliteStore } from "../../fleet/sqlitestore";
+
+const TOKEN = "demo-token-0123456789";
+const SHORT_CODE = "600638";
+const LANGUAGES = ["en", "sw", "fr"] as const;
+
+export interface Demo {
+  readonly db: string;
+  readonly env: Record<string, string>;
+  /** The curl lines for the hub listening on `port`. */
+  curls(port: number): string;
+  remove(): void;
+}
+
+export async function prepareDemo(): Promise<Demo> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "solkey-hub-demo-"));
+  const file = path.join(dir, "fleet.db");
+  const db = openFleet(file, { create: true });
+  const { devices } = provisionBatch(db, file, {
+    profile: makeProfile({ protocol: "nexus-full" }),
+    count: LANGUAGES.length,
+    master: null,
+  });
+  db.close();
+  const store = SqliteStore.open(file);
+  await store.addPlan({
+    ...{ name: "daily", currency: "KES", perDay: 5000, minPayment: 5000, deposit: 0, total: 500_000 },
+    approveUnlock: false,
+  });
+  for (const [i, d] of devices.entries())
+    await store.addAccount({ device: d.serial, phone: `25470000000${i}`, plan: "daily", language: LANGUAGES[i] });
+  await store.close();
+  const curl = (port: number, serial: string, i: number) =>
+    `curl -s http://127.0.0.1:${port}/c2b/${TOKEN}/confirmation -H 'content-type: application/json' -d '` +
+    JSON.stringify({
+      ...{ TransactionType: "Pay Bill", TransID: `DEMO${i}00001`, TransTime: "20261205103045" },
+      ...{ TransAmount: "150.00", BusinessShortCode: SHORT_CODE, BillRefNumber: serial, MSISDN: "254799999999" },
+    }) +
+    "'";
+  return {
+    db: file,
+    env: { SOLKEY_MPESA_TOKEN: TOKEN, SOLKEY_MPESA_SHORTCODES: SHORT_CODE, SOLKEY_SMS_DRIVER: "log" },
+    curls: (port) =>
+      devices
+        .map((d, i) => `# KES 150 (3 days) for ${d.serial}, SMS in ${LANGUAGES[i]}:\n${curl(port, d.serial, i)}\n`)
+        .join(""),
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
