@@ -3,9 +3,11 @@
 // schema; bad input is a 4xx naming the problem, never a 500; logs are pino lines with tokens and codes redacted.
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
+import type { ApiKeys } from "../fleet/apikeys";
 import { SolkeyError, UsageError } from "../fleet/errors";
 import type { FleetStore } from "../fleet/store";
 import { addressList } from "./addresses";
+import { apiRoutes } from "./api/routes";
 import type { HubConfig } from "./config";
 import { c2bRoutes } from "./plugins/c2b";
 import { healthRoutes } from "./plugins/health";
@@ -21,6 +23,8 @@ export interface AppOptions {
   readonly log?: DestinationStream | false;
   /** The clock, in ms (the webhook's replay window). */
   readonly now?: () => number;
+  /** The operator API's keys and audit log; without them /api/v1 is not served. */
+  readonly apiKeys?: ApiKeys;
 }
 
 /** Paths carry the C2B token: logged as /c2b/<redacted>/... */
@@ -69,6 +73,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.register(healthRoutes(store));
   app.register(c2bRoutes(config, store, addressList(config.mpesaAllow)));
+  if (options.apiKeys !== undefined) app.register(apiRoutes(store, options.apiKeys));
   const secret = config.webhookSecret;
   if (secret !== null)
     app.register(webhookRoutes({ ...config, webhookSecret: secret }, store, options.now ?? Date.now));

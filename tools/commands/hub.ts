@@ -1,6 +1,7 @@
 // `solkey hub`: the payment hub's HTTP service (hub/app.ts) on a fleet database, configured from the environment
 // (and an optional .env-style file); runs until SIGINT/SIGTERM, then closes the listener and the store cleanly.
 import type { Command } from "commander";
+import { ApiKeys } from "../../fleet/apikeys";
 import { UsageError } from "../../fleet/errors";
 import { parseWhole } from "../../fleet/profile";
 import { SqliteStore } from "../../fleet/sqlitestore";
@@ -23,13 +24,15 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   const env = { ...(o.envFile === undefined ? {} : readEnvFile(o.envFile)), ...process.env };
   const config = parseConfig(env);
   const store = SqliteStore.open(o.db, { enteredAfterDays: config.enteredAfterDays, countryCode: config.countryCode });
-  const app = buildApp({ config, store });
+  const apiKeys = ApiKeys.open(o.db);
+  const app = buildApp({ config, store, apiKeys });
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
   try {
     await app.listen({ port, host: o.host });
   } catch (e) {
     await store.close();
+    apiKeys.close();
     throw new UsageError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`);
   }
   const { port: bound } = app.server.address() as { port: number };
@@ -48,6 +51,7 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   clearInterval(timer);
   await app.close();
   await store.close();
+  apiKeys.close();
 }
 
 export function register(program: Command): void {
