@@ -25,6 +25,8 @@ export interface AppOptions {
   readonly now?: () => number;
   /** The operator API's keys and audit log; without them /api/v1 is not served. */
   readonly apiKeys?: ApiKeys;
+  /** Operator API requests a minute per key (default API_PER_MINUTE). */
+  readonly apiPerMinute?: number;
 }
 
 /** Paths carry the C2B token: logged as /c2b/<redacted>/... */
@@ -73,7 +75,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.register(healthRoutes(store));
   app.register(c2bRoutes(config, store, addressList(config.mpesaAllow)));
-  if (options.apiKeys !== undefined) app.register(apiRoutes(store, options.apiKeys));
+  if (options.apiKeys !== undefined) app.register(apiRoutes(store, options.apiKeys, options.apiPerMinute));
   const secret = config.webhookSecret;
   if (secret !== null)
     app.register(webhookRoutes({ ...config, webhookSecret: secret }, store, options.now ?? Date.now));

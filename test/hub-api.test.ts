@@ -6,10 +6,10 @@ import { buildApp } from "../hub/app";
 import { solkey } from "./fleet.helpers";
 import { c2b, hubFleet, testConfig, TOKEN } from "./hub.helpers";
 
-async function setup() {
+async function setup(apiPerMinute?: number) {
   const fleet = await hubFleet({ protocol: "nexus-full" }, 2);
   const keys = ApiKeys.open(fleet.file);
-  const app = buildApp({ config: testConfig(), store: fleet.store, log: false, apiKeys: keys });
+  const app = buildApp({ config: testConfig(), store: fleet.store, log: false, apiKeys: keys, apiPerMinute });
   const key = (scope: "read" | "issue" | "admin") => keys.create(scope, `${scope} test`).key;
   const get = (url: string, k?: string) =>
     app.inject({ method: "GET", url, headers: k === undefined ? {} : { authorization: `Bearer ${k}` } });
@@ -46,6 +46,16 @@ describe("operator API: keys and scopes", () => {
     const id = t.keys.list().find((k) => k.scope === "read")!.keyId;
     t.keys.revoke(id);
     expect((await t.get("/api/v1/plans", read)).statusCode).toBe(401);
+    await t.close();
+  });
+
+  it("limits the requests of each key, not of the others", async () => {
+    const t = await setup(5);
+    const [a, b] = [t.key("read"), t.key("read")];
+    const codes = [];
+    for (let i = 0; i < 7; i++) codes.push((await t.get("/api/v1/plans", a)).statusCode);
+    expect(codes).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    expect((await t.get("/api/v1/plans", b)).statusCode).toBe(200);
     await t.close();
   });
 

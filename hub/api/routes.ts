@@ -1,5 +1,7 @@
 // The operator API under /api/v1: plans, accounts, orphan payments, assigning an orphan (with a reason, audited)
 // and the audit log. Every write names its reason and is appended to the audit log with the key that made it.
+import rateLimit from "@fastify/rate-limit";
+import { createHash } from "crypto";
 import type { FastifyInstance } from "fastify";
 import type { ApiKeys } from "../../fleet/apikeys";
 import type { FleetStore } from "../../fleet/store";
@@ -10,8 +12,20 @@ const SERIAL = { type: "string", minLength: 1, maxLength: 64 } as const;
 const REASON = { type: "string", minLength: 3, maxLength: 500 } as const;
 const WHOLE = { type: "string", pattern: "^[0-9]{1,9}$" } as const;
 
-export function apiRoutes(store: FleetStore, keys: ApiKeys) {
+/** Requests a minute per key (per address without one): a runaway script cannot starve the payment callbacks. */
+export const API_PER_MINUTE = 600;
+
+export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_MINUTE) {
   return async (app: FastifyInstance): Promise<void> => {
+    // Counted before the key check, per SHA-256 of the Authorization header: no key text is kept as a bucket name.
+    await app.register(rateLimit, {
+      max: perMinute,
+      timeWindow: 60_000,
+      keyGenerator: (request) => {
+        const header = request.headers.authorization;
+        return header === undefined ? `ip:${request.ip}` : createHash("sha256").update(header).digest("hex");
+      },
+    });
     const read = needs(keys, "read");
     const issue = needs(keys, "issue");
     const admin = needs(keys, "admin");
