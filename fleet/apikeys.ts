@@ -3,6 +3,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { randomBytes } from "crypto";
 import { openFleet, type Db } from "./database";
 import { UsageError } from "./errors";
+import { metricsText } from "./metrics";
 
 /** Ordered: a key may do what its scope and every smaller scope allow. */
 export const SCOPES = ["read", "issue", "admin"] as const;
@@ -122,6 +123,11 @@ export class ApiKeys {
       .prepare("SELECT * FROM audit WHERE audit_id > ? ORDER BY audit_id LIMIT ?")
       .all(after, limit) as AuditRow[];
     return rows.map(_audit);
+  }
+
+  /** The fleet's counts for /metrics (Prometheus text). */
+  metrics(): string {
+    return metricsText(this.db);
   }
 
   close(): void {

@@ -126,6 +126,31 @@ describe("operator API: resources, writes and the audit log", () => {
     await t.close();
   });
 
+  it("serves /metrics in Prometheus text that moves with the work", async () => {
+    const t = await setup();
+    const read = t.key("read");
+    const metric = async (line: string) => {
+      const r = await t.get("/metrics", read);
+      expect(r.headers["content-type"]).toMatch(/^text\/plain; version=0.0.4/);
+      const m = new RegExp(`^${line.replace(/[{}"]/g, "\\$&")} (\\d+)$`, "m").exec(r.body);
+      return m === null ? 0 : Number(m[1]);
+    };
+    expect((await t.get("/metrics")).statusCode).toBe(401);
+    const before = {
+      orphans: await metric("solkey_orphan_payments"),
+      coded: await metric('solkey_payments{status="coded"}'),
+    };
+    const pay = (id: string, ref: string) =>
+      t.app.inject({ method: "POST", url: `/c2b/${TOKEN}/confirmation`, payload: c2b(id, "100.00", ref) });
+    await pay("QM1", "nobody");
+    await pay("QM2", t.fleet.devices[1].serial);
+    expect(await metric("solkey_orphan_payments")).toBe(before.orphans + 1);
+    expect(await metric('solkey_payments{status="orphan"}')).toBe(1);
+    expect(await metric('solkey_payments{status="coded"}')).toBe(before.coded + 1);
+    expect(await metric("solkey_audit_entries")).toBe(1);
+    await t.close();
+  });
+
   it("keeps the audit log append-only, even to SQL", async () => {
     const t = await setup();
     t.key("admin");

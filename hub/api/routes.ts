@@ -30,6 +30,11 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
     const issue = needs(keys, "issue");
     const admin = needs(keys, "admin");
 
+    // Prometheus scrapes with a read key (bearer_token in its scrape config).
+    app.get("/metrics", { preHandler: read }, async (_request, reply) =>
+      reply.type("text/plain; version=0.0.4; charset=utf-8").send(keys.metrics()),
+    );
+
     app.get("/api/v1/plans", { preHandler: read }, async () => ({ plans: await store.plans() }));
 
     app.get<{ Params: { serial: string } }>(
