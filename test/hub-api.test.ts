@@ -123,6 +123,16 @@ describe("operator API: resources, writes and the audit log", () => {
     expect(assign.keyId).toBe(t.keys.list().find((k) => k.scope === "issue")!.keyId);
     expect(JSON.parse(assign.effect as string)).toMatchObject({ serial, transId: "QAB1", status: "coded" });
     expect(entries.filter((e) => e.action === "apikey.create")).toHaveLength(3);
+    const reverse = "/api/v1/payments/mpesa/QAB1/reverse";
+    expect((await t.post(reverse, issue, {})).statusCode).toBe(400);
+    expect((await t.post(reverse, read, { reason: "chargeback" })).statusCode).toBe(403);
+    const reversed = await t.post(reverse, issue, { reason: "M-Pesa reversal R123" });
+    expect(reversed.statusCode).toBe(200);
+    expect(reversed.json().payment.status).toBe("reversed");
+    expect((await t.get(`/api/v1/accounts/${serial}`, read)).json().account.paid).toBe(0);
+    const last = (await t.get(`/api/v1/audit?after=${assign.auditId as number}`, admin)).json().entries;
+    expect(last.map((e: { action: string }) => e.action)).toEqual(["apikey.create", "payment.reverse"]);
+    expect(last[1]).toMatchObject({ reason: "M-Pesa reversal R123" });
     await t.close();
   });
 

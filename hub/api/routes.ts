@@ -1,10 +1,10 @@
-// The operator API under /api/v1: plans, accounts, orphan payments, assigning an orphan (with a reason, audited)
-// and the audit log. Every write names its reason and is appended to the audit log with the key that made it.
+// The operator API under /api/v1: plans, accounts, orphan payments, assigning an orphan and entering a reversal
+// (each with a reason, audited), the audit log and /metrics. Every write names its reason and is appended to the audit log with the key that made it.
 import rateLimit from "@fastify/rate-limit";
 import { createHash } from "crypto";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiKeys } from "../../fleet/apikeys";
-import type { FleetStore } from "../../fleet/store";
+import type { FleetStore, PaymentOutcome } from "../../fleet/store";
 import { keyOf, needs } from "./auth";
 
 const SERIAL = { type: "string", minLength: 1, maxLength: 64 } as const;
@@ -48,16 +48,27 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
 
     app.get("/api/v1/payments/orphans", { preHandler: read }, async () => ({ payments: await store.orphans() }));
 
+    const paymentParams = {
+      type: "object",
+      properties: { provider: SERIAL, transId: SERIAL },
+      required: ["provider", "transId"],
+    } as const;
+    /** The audit names the code's sequence, never the code itself (a code in a log could be typed by anyone). */
+    const audit = (request: FastifyRequest, action: string, reason: string, payment: PaymentOutcome) =>
+      keys.audit(keyOf(request), action, reason, {
+        provider: payment.provider,
+        transId: payment.transId,
+        serial: payment.serial,
+        status: payment.status,
+        codeSeq: payment.code?.seq ?? null,
+      });
+
     app.post<{ Params: { provider: string; transId: string }; Body: { serial: string; reason: string } }>(
       "/api/v1/payments/:provider/:transId/assign",
       {
         preHandler: issue,
         schema: {
-          params: {
-            type: "object",
-            properties: { provider: SERIAL, transId: SERIAL },
-            required: ["provider", "transId"],
-          },
+          params: paymentParams,
           body: {
             type: "object",
             properties: { serial: SERIAL, reason: REASON },
@@ -68,16 +79,31 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
       },
       async (request) => {
         const { provider, transId } = request.params;
-        const { serial, reason } = request.body;
-        const payment = await store.assign(provider, transId, serial);
-        // The audit names the code's sequence, never the code itself (a code in a log could be typed by anyone).
-        keys.audit(keyOf(request), "payment.assign", reason, {
-          provider,
-          transId,
-          serial,
-          status: payment.status,
-          codeSeq: payment.code?.seq ?? null,
-        });
+        const payment = await store.assign(provider, transId, request.body.serial);
+        audit(request, "payment.assign", request.body.reason, payment);
+        return { payment };
+      },
+    );
+
+    // A reversal the provider reported out of band (its money is owed again); the reason is also the payment's note.
+    app.post<{ Params: { provider: string; transId: string }; Body: { reason: string } }>(
+      "/api/v1/payments/:provider/:transId/reverse",
+      {
+        preHandler: issue,
+        schema: {
+          params: paymentParams,
+          body: {
+            type: "object",
+            properties: { reason: REASON },
+            required: ["reason"],
+            additionalProperties: false,
+          },
+        },
+      },
+      async (request) => {
+        const { provider, transId } = request.params;
+        const payment = await store.reverse(provider, transId, request.body.reason);
+        audit(request, "payment.reverse", request.body.reason, payment);
         return { payment };
       },
     );
