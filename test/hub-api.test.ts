@@ -161,6 +161,17 @@ describe("operator API: resources, writes and the audit log", () => {
     await t.close();
   });
 
+  it("serves its OpenAPI document at /docs/json without a key", async () => {
+    const t = await setup();
+    const doc = (await t.get("/docs/json")).json();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/api/v1/plans", "/api/v1/payments/{provider}/{transId}/reverse", "/api/v1/audit"]),
+    );
+    expect(doc.paths["/api/v1/payments/{provider}/{transId}/assign"].post.requestBody).toBeDefined();
+    await t.close();
+  });
+
   it("keeps the audit log append-only, even to SQL", async () => {
     const t = await setup();
     t.key("admin");

@@ -1,6 +1,7 @@
 // The operator API under /api/v1: plans, accounts, orphan payments, assigning an orphan and entering a reversal
 // (each with a reason, audited), the audit log and /metrics. Every write names its reason and is appended to the audit log with the key that made it.
 import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
 import { createHash } from "crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiKeys } from "../../fleet/apikeys";
@@ -18,6 +19,16 @@ export const API_PER_MINUTE = 600;
 export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_MINUTE) {
   return async (app: FastifyInstance): Promise<void> => {
     // Counted before the key check, per SHA-256 of the Authorization header: no key text is kept as a bucket name.
+    // The OpenAPI document of the routes below (this plugin's context only), served by GET /docs/json; no UI, so the
+    // hub needs nothing from the network.
+    await app.register(swagger, {
+      openapi: {
+        info: { title: "solkey operator API", version: "1" },
+        components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+        security: [{ bearer: [] }],
+      },
+    });
+    app.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
     await app.register(rateLimit, {
       max: perMinute,
       timeWindow: 60_000,
