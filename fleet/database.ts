@@ -135,6 +135,26 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX payments_by_account ON payments (account_id, payment_id);
    CREATE INDEX payments_by_status ON payments (status, payment_id);`,
   SMS_MIGRATION,
+  // 6: the operator API (fleet/apikeys.ts): keys stored as SHA-256 of 256 random bits (a leaked database gives no
+  // key), and the audit log, append-only: the triggers refuse any UPDATE or DELETE, whatever the code path.
+  `CREATE TABLE api_keys (
+     key_id INTEGER PRIMARY KEY,
+     key_sha256 BLOB NOT NULL UNIQUE CHECK (length(key_sha256) = 32),
+     scope TEXT NOT NULL CHECK (scope IN ('read', 'issue', 'admin')),
+     name TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     revoked_at TEXT
+   ) STRICT;
+   CREATE TABLE audit (
+     audit_id INTEGER PRIMARY KEY,
+     key_id INTEGER REFERENCES api_keys (key_id),
+     at TEXT NOT NULL,
+     action TEXT NOT NULL,
+     reason TEXT,
+     effect TEXT NOT NULL
+   ) STRICT;
+   CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,9 +3,11 @@
 // schema; bad input is a 4xx naming the problem, never a 500; logs are pino lines with tokens and codes redacted.
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
+import type { ApiKeys } from "../fleet/apikeys";
 import { SolkeyError, UsageError } from "../fleet/errors";
 import type { FleetStore } from "../fleet/store";
 import { addressList } from "./addresses";
+import { apiRoutes } from "./api/routes";
 import type { HubConfig } from "./config";
 import { c2bRoutes } from "./plugins/c2b";
 import { healthRoutes } from "./plugins/health";
@@ -23,6 +25,10 @@ export interface AppOptions {
   readonly now?: () => number;
   /** More routes (the SMS callbacks, hub/sms/routes.ts), registered after the payment routes. */
   readonly routes?: readonly ((app: FastifyInstance) => Promise<void>)[];
+  /** The operator API's keys and audit log; without them /api/v1 is not served. */
+  readonly apiKeys?: ApiKeys;
+  /** Operator API requests a minute per key (default API_PER_MINUTE). */
+  readonly apiPerMinute?: number;
 }
 
 /** Paths carry the C2B and SMS tokens: logged as /c2b/<redacted>/..., /sms/<redacted>/... */
@@ -71,6 +77,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.register(healthRoutes(store));
   app.register(c2bRoutes(config, store, addressList(config.mpesaAllow)));
+  if (options.apiKeys !== undefined) app.register(apiRoutes(store, options.apiKeys, options.apiPerMinute));
   const secret = config.webhookSecret;
   if (secret !== null)
     app.register(webhookRoutes({ ...config, webhookSecret: secret }, store, options.now ?? Date.now));

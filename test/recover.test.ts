@@ -292,6 +292,7 @@ describe("fleet database schema 2", () => {
     const provision = ["provision", "--protocol", "nexus-full", "--count", "3", "--random-keys", "--db", db];
     expect((await solkey([...provision, "--out", dir])).code).toBe(0);
     const old = new Database(db);
+    old.exec("DROP TABLE audit; DROP TABLE api_keys"); // schema 6 (the operator API)
     old.exec("DROP TABLE payments; DROP TABLE accounts; DROP TABLE plans; DROP TABLE recoveries"); // back to schema 1
     old.pragma("user_version = 1");
     old.close();

@@ -15,6 +15,7 @@ import * as hub from "./commands/hub";
 import * as plan from "./commands/plan";
 import * as account from "./commands/account";
 import * as payments from "./commands/payments";
+import * as apikey from "./commands/apikey";
 
 import { version as VERSION } from "../package.json";
 
@@ -33,6 +34,7 @@ const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   plan,
   account,
   payments,
+  apikey,
 ];
 
 export function program(): Command {

@@ -1,6 +1,7 @@
 // `solkey hub`: the payment hub's HTTP service (hub/app.ts) on a fleet database, configured from the environment
 // (and an optional .env-style file); runs until SIGINT/SIGTERM, then closes the listener and the store cleanly.
 import type { Command } from "commander";
+import { ApiKeys } from "../../fleet/apikeys";
 import { UsageError } from "../../fleet/errors";
 import { parseWhole } from "../../fleet/profile";
 import { SqliteStore } from "../../fleet/sqlitestore";
@@ -35,7 +36,8 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
     countryCode: config.countryCode,
     onCode: sms.onCode,
   });
-  const app = buildApp({ config, store, routes: sms.routes });
+  const apiKeys = ApiKeys.open(o.db);
+  const app = buildApp({ config, store, routes: sms.routes, apiKeys });
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
   try {
@@ -43,6 +45,7 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   } catch (e) {
     await sms.stop();
     await store.close();
+    apiKeys.close();
     throw new UsageError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`);
   }
   const { port: bound } = app.server.address() as { port: number };
@@ -64,6 +67,7 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   await app.close();
   await sms.stop();
   await store.close();
+  apiKeys.close();
   demo?.remove();
 }
 
