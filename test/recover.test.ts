@@ -293,6 +293,7 @@ describe("fleet database schema 2", () => {
     expect((await solkey([...provision, "--out", dir])).code).toBe(0);
     const old = new Database(db);
     old.exec("DROP TABLE audit; DROP TABLE api_keys"); // schema 6 (the operator API)
+    old.exec("DROP TABLE sms_inbound; DROP TABLE sms_events; DROP TABLE sms_outbox"); // schema 5 (the SMS outbox)
     old.exec("DROP TABLE payments; DROP TABLE accounts; DROP TABLE plans; DROP TABLE recoveries"); // back to schema 1
     old.pragma("user_version = 1");
     old.close();
