@@ -2,7 +2,7 @@
 // database. Everything becomes seconds here; an amount a device's codes cannot carry exactly is refused, or rounded
 // only the way the operator says (exactCredit).
 import { roundSmallDays } from "../firmware/protocols/nexus/small";
-import { valueToSeconds } from "../firmware/protocols/openpaygo/token";
+import { isReservedValue, valueToSeconds } from "../firmware/protocols/openpaygo/token";
 import type { DeviceSecrets } from "./codes";
 import { UsageError } from "./errors";
 import type { Db } from "./database";
@@ -113,11 +113,13 @@ function _nearest(
   if (device.protocol === "nexus-full")
     return { down: Math.floor(seconds / 3600) * 3600, up: Math.ceil(seconds / 3600) * 3600 };
   if (device.protocol === "openpaygo") {
+    // Values 996-999 are never issued (token.ts isReservedValue): rounding steps over them.
     const units = (seconds * device.timeDivider) / 86400;
-    return {
-      down: valueToSeconds(Math.floor(units), device.timeDivider),
-      up: valueToSeconds(Math.ceil(units), device.timeDivider),
-    };
+    let down = Math.floor(units);
+    let up = Math.ceil(units);
+    while (isReservedValue(down)) down--;
+    while (isReservedValue(up)) up++;
+    return { down: valueToSeconds(down, device.timeDivider), up: valueToSeconds(up, device.timeDivider) };
   }
   // Nexus small: whole days, and above 180 (add) or 90 (set) days only the increments' steps (small.ts).
   const type = kind === "add" ? "add_credit" : "set_credit";

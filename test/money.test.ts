@@ -140,6 +140,13 @@ describe("exactCredit", () => {
       { numRuns: 2000 },
     );
   });
+
+  it("steps over OpenPAYGO's reserved values 996-999 both ways", () => {
+    const device = DEVICES[0]; // time divider 1: one value a day
+    expect(exactCredit(device, "add", 997 * DAY, "up")).toBe(1000 * DAY);
+    expect(exactCredit(device, "add", 997 * DAY, "down")).toBe(995 * DAY);
+    expect(() => exactCredit(device, "add", 996 * DAY)).toThrow(/995 days .*1000 days/);
+  });
 });
 
 describe("payment references", () => {
