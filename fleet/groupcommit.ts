@@ -1,7 +1,8 @@
 // Group commit on one SQLite connection: the writes asked in one turn of the event loop run in one IMMEDIATE
 // transaction, each in its own savepoint, and every promise settles only after the COMMIT returned (WAL with
 // synchronous=FULL: the WAL is fsynced first). One fsync carries a whole burst; nothing is answered before the disk
-// has it. The hub's store, the SMS outbox and the ledger's IssueQueue write through this.
+// has it. The hub's store and the SMS outbox write through this (fleet/queue.ts does the same for bare ledger
+// issues).
 //
 // Contract: `run(work)` resolves with work's value once the transaction holding it committed, or rejects with work's
 // own error (its savepoint rolled back, the others in the batch stand), or with the commit's error (nothing in the
