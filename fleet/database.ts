@@ -192,6 +192,10 @@ export function openFleet(file: string, options: OpenOptions = {}): Db {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
+    // Savepoint journals (one per write in a group commit, fleet/groupcommit.ts) in memory, not in temp files: they
+    // only roll back a savepoint inside a live transaction, so durability is the WAL's alone. Measured: 450 instead
+    // of 650 us per hub payment.
+    db.pragma("temp_store = MEMORY");
     _migrate(db, file);
     // Device secrets are sealed under the secret key (fleet/sealing.ts): bound to this handle, or the open fails.
     const key =

@@ -3,7 +3,8 @@
 // its own savepoint, and every promise settles only after the commit (WAL, synchronous=FULL: on disk). One fsync
 // carries a whole burst of payments, so the hub keeps up with bursts without ever answering before the disk has it.
 import type { Statement } from "better-sqlite3";
-import { SolkeyError, UsageError } from "./errors";
+import { UsageError } from "./errors";
+import { GroupCommit } from "./groupcommit";
 import { openFleet, type Db } from "./database";
 import type { SecretKeySource } from "./sealing";
 import { findDevice } from "./devices";
@@ -79,12 +80,6 @@ interface PaymentRow {
   received_at: string;
 }
 
-interface Pending {
-  work(): unknown;
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-}
-
 const ACCOUNT_SELECT = `SELECT a.*, d.serial, d.protocol FROM accounts a JOIN devices d ON d.device_id = a.device_id`;
 
 export class SqliteStore implements FleetStore {
@@ -94,8 +89,7 @@ export class SqliteStore implements FleetStore {
   private readonly countryCode: string;
   private readonly q: Record<string, Statement>;
   private readonly plansById = new Map<number, Plan>();
-  private queue: Pending[] = [];
-  private scheduled = false;
+  private readonly group: GroupCommit;
 
   private constructor(
     private readonly db: Db,
@@ -103,6 +97,7 @@ export class SqliteStore implements FleetStore {
     private readonly options: SqliteStoreOptions,
   ) {
     this.ledger = new Ledger(db, where);
+    this.group = new GroupCommit(db, where);
     this.enteredAfterMs = (options.enteredAfterDays ?? 3) * DAY_MS;
     this.now = options.now ?? (() => new Date());
     this.countryCode = options.countryCode ?? "254";
@@ -131,6 +126,10 @@ export class SqliteStore implements FleetStore {
       heldPayments: p(
         "UPDATE payments SET status = 'coded', code_id = ?, coded_at = ? WHERE account_id = ? AND status = 'held'",
       ),
+      addHeld: p("UPDATE accounts SET held_days = held_days + ? WHERE account_id = ?"),
+      setHeld: p("UPDATE accounts SET held_days = ? WHERE account_id = ?"),
+      paymentById: p("SELECT * FROM payments WHERE payment_id = ?"),
+      code: p("SELECT * FROM codes WHERE code_id = ?"),
     };
   }
 
@@ -142,7 +141,7 @@ export class SqliteStore implements FleetStore {
   // ---- plans and accounts
 
   async addPlan(spec: PlanSpec): Promise<Plan> {
-    return this._write(() => {
+    return this.group.run(() => {
       try {
         const r = this.db
           .prepare(
@@ -173,7 +172,7 @@ export class SqliteStore implements FleetStore {
   }
 
   async addAccount(spec: AccountSpec): Promise<Account> {
-    return this._write(() => {
+    return this.group.run(() => {
       // The serial as the operator typed it, or as matching reads it (any case, spaces, dashes).
       const typed = this.db
         .prepare("SELECT serial FROM devices WHERE upper(replace(replace(serial, '-', ''), ' ', '')) = ?")
@@ -234,7 +233,7 @@ export class SqliteStore implements FleetStore {
   // ---- payments
 
   receive(payment: IncomingPayment): Promise<PaymentOutcome> {
-    return this._write(() => {
+    return this.group.run(() => {
       const before = this.q.paymentByTrans.get(payment.provider, payment.transId) as PaymentRow | undefined;
       if (before !== undefined) return this._outcome(before, true);
       const row = this._match(payment.accountRef, payment.msisdn);
@@ -271,7 +270,7 @@ export class SqliteStore implements FleetStore {
   }
 
   assign(provider: string, transId: string, serial: string): Promise<PaymentOutcome> {
-    return this._write(() => {
+    return this.group.run(() => {
       const row = this._existing(provider, transId);
       if (row.status !== "orphan")
         throw new UsageError(`payment ${transId} is not an orphan (it is ${row.status}); nothing to assign`);
@@ -286,7 +285,7 @@ export class SqliteStore implements FleetStore {
   }
 
   reverse(provider: string, transId: string, note: string): Promise<PaymentOutcome> {
-    return this._write(() => {
+    return this.group.run(() => {
       const row = this._existing(provider, transId);
       if (row.status === "reversed") return this._outcome(row, true);
       if (row.account_id !== null) {
@@ -311,7 +310,7 @@ export class SqliteStore implements FleetStore {
   }
 
   approveUnlock(serial: string): Promise<PaymentOutcome> {
-    return this._write(() => {
+    return this.group.run(() => {
       const account = this._accountBySerial(serial);
       if (account.unlock !== "pending") throw new UsageError(`${account.serial} has no unlock waiting for approval`);
       const row = this.db
@@ -327,7 +326,7 @@ export class SqliteStore implements FleetStore {
   }
 
   releaseHeld(): Promise<PaymentOutcome[]> {
-    return this._write(() => {
+    return this.group.run(() => {
       const ids = this.db.prepare("SELECT account_id FROM accounts WHERE held_days > 0").all() as {
         account_id: number;
       }[];
@@ -348,7 +347,7 @@ export class SqliteStore implements FleetStore {
   }
 
   async close(): Promise<void> {
-    while (this.queue.length > 0 || this.scheduled) await new Promise((r) => setImmediate(r));
+    await this.group.drain();
     this.db.close();
   }
 
@@ -403,9 +402,7 @@ export class SqliteStore implements FleetStore {
     });
     const payment = this._paymentById(paymentId);
     if (choice.kind === "hold") {
-      this.db
-        .prepare("UPDATE accounts SET held_days = held_days + ? WHERE account_id = ?")
-        .run(days, account.accountId);
+      this.q.addHeld.run(days, account.accountId);
       if (days > 0) this.q.setPayment.run(account.accountId, "held", null, null, paymentId);
       return false;
     }
@@ -417,11 +414,11 @@ export class SqliteStore implements FleetStore {
     const code = this._issue(account, { kind: choice.kind, seconds }, ref);
     const codeId = this._codeId(account);
     const at = now.toISOString();
-    this.q.heldPayments.run(codeId, at, account.accountId);
+    // Held payments imply held days (a hold adds its days), so an account without any has no held payment to code.
+    if (account.heldDays > 0) this.q.heldPayments.run(codeId, at, account.accountId);
     if (days > 0) this.q.setPayment.run(account.accountId, "coded", codeId, at, paymentId);
-    this.db
-      .prepare("UPDATE accounts SET held_days = ? WHERE account_id = ?")
-      .run((wanted - seconds) / 86400, account.accountId);
+    const heldDays = (wanted - seconds) / 86400;
+    if (heldDays !== account.heldDays) this.q.setHeld.run(heldDays, account.accountId);
     this.options.onCode?.(this.db, code, account, this._outcome(this._paymentById(paymentId), false));
     return true;
   }
@@ -471,7 +468,7 @@ export class SqliteStore implements FleetStore {
   }
 
   private _paymentById(id: number): PaymentRow {
-    return this.db.prepare("SELECT * FROM payments WHERE payment_id = ?").get(id) as PaymentRow;
+    return this.q.paymentById.get(id) as PaymentRow;
   }
 
   private _outcome(row: PaymentRow, replayed: boolean): PaymentOutcome {
@@ -481,7 +478,7 @@ export class SqliteStore implements FleetStore {
       const a = this.q.accountById.get(row.account_id) as AccountRow;
       serial = a.serial;
       if (row.code_id !== null) {
-        const c = this.db.prepare("SELECT * FROM codes WHERE code_id = ?").get(row.code_id) as CodeRow;
+        const c = this.q.code.get(row.code_id) as CodeRow;
         code = {
           serial: a.serial,
           deviceId: a.device_id,
@@ -537,52 +534,6 @@ export class SqliteStore implements FleetStore {
 
   private _now(): string {
     return this.now().toISOString();
-  }
-
-  // ---- group commit
-
-  private _write<T>(work: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this._flush());
-      }
-    });
-  }
-
-  private _flush(): void {
-    this.scheduled = false;
-    const batch = this.queue.splice(0, 1000);
-    const one = this.db.transaction((p: Pending) => p.work());
-    const results: ({ ok: true; value: unknown } | { ok: false; error: Error })[] = [];
-    try {
-      this.db
-        .transaction(() => {
-          for (const p of batch) {
-            try {
-              results.push({ ok: true, value: one(p) });
-            } catch (e) {
-              // Its savepoint rolled back; the others stand. Only the operator's own errors are expected here.
-              results.push({ ok: false, error: e as Error });
-            }
-          }
-        })
-        .immediate();
-    } catch (e) {
-      // The commit itself failed (disk full, locked): nothing in the batch is stored.
-      const error =
-        e instanceof UsageError || e instanceof SolkeyError
-          ? e
-          : new SolkeyError(`${this.where}: ${(e as Error).message}`);
-      for (const p of batch) p.reject(error);
-      results.length = 0;
-    }
-    results.forEach((r, i) => (r.ok ? batch[i].resolve(r.value) : batch[i].reject(r.error)));
-    if (this.queue.length > 0 && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this._flush());
-    }
   }
 }
 

@@ -1,7 +1,8 @@
 // The hub as a separate process, for the load benchmark and the SIGKILL test: the installed `solkey hub` (compiled
 // JavaScript: ts-node takes seconds to start; a restart loop needs well under one), started on a random loopback port, and a
-// keep-alive HTTP client that posts Daraja confirmations to it and times each answer.
+// keep-alive HTTP client that posts Daraja confirmations to it.
 import { execFileSync, spawn, type ChildProcess } from "child_process";
+import fs from "fs";
 import http from "http";
 import path from "path";
 
@@ -20,16 +21,30 @@ export interface HubProcess {
   readonly exited: Promise<void>;
 }
 
-/** Starts `solkey hub --db FILE --port 0` and resolves with its port once it listens. */
-export function startHub(db: string, env: Record<string, string>): Promise<HubProcess> {
-  const child = spawn(process.execPath, [SOLKEY, "hub", "--db", db, "--port", "0", "--host", "127.0.0.1"], {
-    env: { ...process.env, ...env, NODE_PATH: path.join(__dirname, "..", "node_modules") },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/**
+ * Starts `solkey hub --db FILE --port 0` and resolves with its port once it listens. Its stdout (log lines, and each
+ * SMS with the log driver) is appended to `FILE.log`, never to a pipe this process drains: a pipe the caller reads
+ * late fills, and the hub's next write to it blocks its event loop (measured: seconds-long stalls under load).
+ * `nodeArgs` go to node before the script (`--cpu-prof`).
+ */
+export function startHub(
+  db: string,
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<HubProcess> {
+  const log = fs.openSync(`${db}.log`, "a");
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, SOLKEY, "hub", "--db", db, "--port", "0", "--host", "127.0.0.1"],
+    {
+      env: { ...process.env, ...env, NODE_PATH: path.join(__dirname, "..", "node_modules") },
+      stdio: ["ignore", log, "pipe"],
+    },
+  );
+  fs.closeSync(log); // the child holds its own descriptor
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise((resolve, reject) => {
     let err = "";
-    child.stdout!.resume(); // log lines: drained, not kept
     child.stderr!.on("data", (chunk: Buffer) => {
       err += chunk;
       const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);

@@ -48,7 +48,7 @@ export function smsRoutes(o: SmsRouteOptions) {
     callback("inbound", async (form) => {
       const sms = parseInbound(form);
       if ("error" in sms) return sms.error;
-      const done = o.outbox.answerInbound(sms, now());
+      const done = await o.outbox.answerInbound(sms, now());
       app.log.info({ inbound: done }, "sms inbound");
       if (done === "queued") o.wake();
     });

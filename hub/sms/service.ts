@@ -35,7 +35,7 @@ export function startSms(o: SmsServiceOptions): SmsService {
   const driver = o.env.SOLKEY_SMS_DRIVER ?? (o.env.SOLKEY_SMS_URL === undefined ? "log" : "africastalking");
   const gateway = smsGateway(smsConfig({ ...o.env, SOLKEY_SMS_DRIVER: driver }), o.print);
   const db = openFleet(o.file);
-  const outbox = new SqliteOutbox(db);
+  const outbox = new SqliteOutbox(db, o.file);
   const worker = new OutboxWorker({
     store: outbox,
     gateway,
@@ -55,6 +55,7 @@ export function startSms(o: SmsServiceOptions): SmsService {
     routes: token === undefined || token === "" ? [] : [smsRoutes({ token, outbox, wake, onEvent: o.onEvent })],
     async stop() {
       await worker.stop();
+      await outbox.drain();
       db.close();
     },
   };

@@ -2,6 +2,7 @@
 // code's SMS is queued as, written inside the transaction that issues the code (SqliteStoreOptions.onCode).
 import type { Statement } from "better-sqlite3";
 import type { Db } from "../../fleet/database";
+import { GroupCommit } from "../../fleet/groupcommit";
 import { findDevice } from "../../fleet/devices";
 import type { IssuedCode } from "../../fleet/ledger";
 import type { Account } from "../../fleet/store";
@@ -31,20 +32,23 @@ export function queueCodeSms(
   now: () => number,
   queued: () => void,
 ): (db: Db, code: IssuedCode, account: Account) => void {
+  let prepared: { db: Db; lastCode: Statement; enqueue: Statement } | undefined;
   return (db, code, account) => {
+    if (prepared?.db !== db)
+      prepared = {
+        db,
+        lastCode: db.prepare("SELECT max(code_id) AS id FROM codes WHERE device_id = ?"),
+        enqueue: db.prepare(ENQUEUE),
+      };
     const { frame } = deviceProtocol(findDevice(db, file, code.serial).record);
     const typed = { keycode: code.keycode, frame };
     const template: SmsTemplate =
       code.kind === "unlock"
         ? { kind: "unlock", code: typed }
         : { kind: "code", code: typed, days: Math.round((code.seconds ?? 0) / DAY_S), left: leftToPay(account) };
-    const codeId = (
-      db.prepare("SELECT max(code_id) AS id FROM codes WHERE device_id = ?").get(code.deviceId) as {
-        id: number;
-      }
-    ).id;
+    const codeId = (prepared.lastCode.get(code.deviceId) as { id: number }).id;
     const at = now();
-    db.prepare(ENQUEUE).run(
+    prepared.enqueue.run(
       codeId,
       template.kind,
       registeredPhone(account),
@@ -74,11 +78,20 @@ interface OutboxRow {
   round_started_at: number;
 }
 
-/** OutboxStore over the fleet database: each method one IMMEDIATE transaction on this connection. */
+/**
+ * OutboxStore over the fleet database, on its own connection. Each method is one savepoint in a group commit
+ * (fleet/groupcommit.ts): a worker round's results, all settled in one turn, share one transaction and one fsync
+ * (measured: one durable transaction per markSent took 40 % of the hub's CPU at 700 payments/s).
+ */
 export class SqliteOutbox implements OutboxStore {
   private readonly q: Record<string, Statement>;
+  private readonly group: GroupCommit;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    where: string,
+  ) {
+    this.group = new GroupCommit(db, where);
     const p = (sql: string) => db.prepare(sql);
     this.q = {
       claim: p(
@@ -112,7 +125,7 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<readonly OutboxMessage[]> {
-    const rows = this._tx(() => this.q.claim.all({ now, lease: leaseMs, n: limit }) as OutboxRow[]);
+    const rows = await this.group.run(() => this.q.claim.all({ now, lease: leaseMs, n: limit }) as OutboxRow[]);
     return rows
       .sort((a, b) => a.message_id - b.message_id)
       .map((r) => ({
@@ -126,28 +139,28 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   async markSent(id: number, gateway: string, providerId: string, now: number): Promise<void> {
-    this._tx(() => {
+    await this.group.run(() => {
       this.q.sent.run(gateway, providerId, now, id);
       this.q.event.run(id, now, "sent", providerId, null, null);
     });
   }
 
   async retryAt(id: number, at: number, reason: string, now: number): Promise<void> {
-    this._tx(() => {
+    await this.group.run(() => {
       this.q.retry.run(at, reason, now, id);
       this.q.event.run(id, now, "retry", null, null, reason);
     });
   }
 
   async markFailed(id: number, reason: string, now: number): Promise<void> {
-    this._tx(() => {
+    await this.group.run(() => {
       this.q.failed.run(reason, now, id);
       this.q.event.run(id, now, "failed", null, null, reason);
     });
   }
 
   async recordDelivery(report: DeliveryReport, now: number): Promise<DeliveryRecord | undefined> {
-    return this._tx(() => {
+    return this.group.run(() => {
       const send = this.q.bySend.get(report.providerId) as { message_id: number } | undefined;
       if (send === undefined) return undefined;
       const id = send.message_id;
@@ -164,7 +177,7 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   async redeliver(id: number, providerId: string, at: number, now: number): Promise<boolean> {
-    return this._tx(() => {
+    return this.group.run(() => {
       const changed = this.q.redeliver.run({ id, providerId, at, now }).changes === 1;
       if (changed) this.q.event.run(id, now, "redeliver", providerId, null, null);
       return changed;
@@ -176,8 +189,11 @@ export class SqliteOutbox implements OutboxStore {
    * RESEND_LIMIT; BALANCE queues the balance in the account's language. Only an account's registered phone is
    * answered; what it did, for the log.
    */
-  answerInbound(sms: InboundSms, now: number): "repeated" | "unknown sender" | "ignored" | "limited" | "queued" {
-    return this._tx(() => {
+  answerInbound(
+    sms: InboundSms,
+    now: number,
+  ): Promise<"repeated" | "unknown sender" | "ignored" | "limited" | "queued"> {
+    return this.group.run(() => {
       if (this.db.prepare("SELECT 1 FROM sms_inbound WHERE inbound_id = ?").get(sms.id) !== undefined)
         return "repeated";
       const account = this.db
@@ -224,7 +240,8 @@ export class SqliteOutbox implements OutboxStore {
     });
   }
 
-  private _tx<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
+  /** Resolves once every write asked so far has settled. */
+  drain(): Promise<void> {
+    return this.group.drain();
   }
 }

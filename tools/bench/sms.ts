@@ -31,7 +31,8 @@ export async function run(): Promise<void> {
     [
       `${MESSAGES} messages queued at once; a message counts when the stand-in has answered 201 and the store marked it sent`,
       "batch: messages claimed and sent concurrently per worker round (default 32). Fleet database: the hub's",
-      "  SqliteOutbox (WAL, synchronous=FULL: one fsync per claim and per result). Node fetch keep-alive to the stand-in.",
+      "  SqliteOutbox (WAL, synchronous=FULL; results settled in one turn share a commit). Node fetch keep-alive to",
+      "  the stand-in.",
     ],
   );
   const o = await runOutage(100, 100);
@@ -74,13 +75,14 @@ function _memoryStore(): BenchOutbox {
 
 function _fleetStore(): BenchOutbox {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "solkey-bench-sms-"));
-  const db = openFleet(path.join(dir, "fleet.db"), { create: true });
+  const file = path.join(dir, "fleet.db");
+  const db = openFleet(file, { create: true });
   const insert = db.prepare(
     `INSERT INTO sms_outbox (purpose, to_phone, language, text, created_at, round_started_at, due_at, updated_at)
      VALUES ('code', ?, 'en', ?, ?, ?, ?, ?)`,
   );
   return {
-    store: new SqliteOutbox(db),
+    store: new SqliteOutbox(db, file),
     enqueue: (i) => {
       const now = Date.now();
       insert.run(phoneNumber(i), TEXT, now, now, now, now);
