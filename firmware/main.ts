@@ -1,6 +1,9 @@
 // The Moddable entry (issue 6): reads the provisioning record, opens the journal, wires keypad, LED, buzzer and load
 // switch (ECMA-419 embedded:io/digital and digitalbank, timer, flash) to the device core. The simulator runs this same
 // module on the hosts/node stand-ins, under Node and inside XS.
+// The reference: mcconfig type-checks each module on its own, with no include that would find the `otp` typing.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- no import can load an ambient declaration
+/// <reference path="./typings/otp.d.ts" />
 import Digital from "embedded:io/digital";
 import config from "mc/config";
 import OTP from "otp";

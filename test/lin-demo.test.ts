@@ -3,6 +3,29 @@
 import fs from "fs";
 import path from "path";
 import { runDemo } from "../hosts/moddable/lin/main";
+import manifest from "../manifest.json";
+
+const ROOT = path.join(__dirname, "..");
+
+/** The lin build's module names and their sources: the manifest's modules with the lin platform's over them. */
+function linModules(): Map<string, string> {
+  const names = new Map<string, string>();
+  const maps: Record<string, string | string[]>[] = [manifest.modules, manifest.platforms.lin.modules];
+  for (const [name, value] of maps.flatMap((m) => Object.entries(m))) {
+    const sources = (Array.isArray(value) ? value : [value]).map((v) => v.replace("$(FIRMWARE)", "./firmware"));
+    if (name === "~") continue;
+    if (!name.endsWith("/*") && name !== "*") {
+      names.set(name, sources[0]);
+      continue;
+    }
+    const dir = path.join(ROOT, path.dirname(sources[0]));
+    for (const file of fs.readdirSync(dir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith(".d.ts"))) {
+      const base = file.replace(/\.(ts|js)$/, "");
+      names.set(name === "*" ? base : name.replace("*", base), path.join(path.dirname(sources[0]), base));
+    }
+  }
+  return names;
+}
 
 describe("lin demo", () => {
   it("applies each demo device's codes and refuses the replayed one, for every protocol", () => {
@@ -22,5 +45,25 @@ describe("lin demo", () => {
     const node = names("hosts/node/simfirmware.ts", /^export \{([^}]*)\}/gm);
     expect(node.length).toBeGreaterThan(5);
     expect(names("hosts/moddable/lin/simfirmware.js", /^export \{([^}]*)\}/gm)).toEqual(node);
+  });
+
+  it("resolves every import of the lin build's host modules to a module the lin build has", () => {
+    // XS resolves a relative specifier against the importing module's name: from hosts/node/nor,
+    // "../../firmware/storage/flash" is "firmware/storage/flash", which only the lin platform's map provides.
+    const names = linModules();
+    const missing: string[] = [];
+    for (const [name, source] of names) {
+      if (!source.startsWith("./hosts/")) continue; // the firmware's own, and Moddable's
+      const file = [".ts", ".js"].map((ext) => path.join(ROOT, source + ext)).find((f) => fs.existsSync(f));
+      if (!file) continue; // C sources (the native SipHash twin)
+      const text = fs.readFileSync(file, "utf8");
+      for (const m of text.matchAll(/^(?:import|export)(\s+type\b)?[^;]*?from\s+"([^"]+)"/gms)) {
+        if (m[1]) continue; // erased by tsc
+        const specifier = m[2].startsWith(".") ? path.posix.join(path.posix.dirname(name), m[2]) : m[2];
+        if (!names.has(specifier) && specifier !== "mc/config") missing.push(`${name} imports ${specifier}`);
+      }
+    }
+    expect(names.has("hosts/node/simdevice")).toBe(true);
+    expect(missing).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // The `otp` module on Moddable builds (docs: /work/brief/OTP.md contract, firmware/storage/otp.ts `Otp`): one-time-
 // programmable bits the chip lends solkey. `new OTP()`; `size` bits; `read(i)`; `set(i)` programs bit i for good.
 // This file is the same on every chip; the C behind the three host functions is per chip (manifest.json platforms):
-// esp32/otp_esp32.c (eFuse BLK3), nrf52/otp_nrf52.c (UICR CUSTOMER words), lin/otp_lin.c (a file, for the simulator).
+// esp32/otp_esp32.c (eFuse BLK3), nrf52/otp_nrf52.c (UICR CUSTOMER words); the lin build maps `otp` to the simulator's.
 // Plain JavaScript because XS host functions (`@ "xs_..."`) cannot be written in TypeScript.
 
 function _size() @ "xs_solkey_otp_size";

@@ -1,0 +1,2 @@
+// firmware/storage/otp on the lin build: the name a relative import from hosts/node reaches, the firmware's module.
+export * from "storage/otp";
