@@ -6,11 +6,13 @@ import type { DestinationStream } from "pino";
 import type { ApiKeys } from "../fleet/apikeys";
 import { SolkeyError, UsageError } from "../fleet/errors";
 import type { FleetStore } from "../fleet/store";
+import type { BuiltPage } from "../web/server";
 import { addressList } from "./addresses";
 import { apiRoutes } from "./api/routes";
 import type { HubConfig } from "./config";
 import { c2bRoutes } from "./plugins/c2b";
 import { healthRoutes } from "./plugins/health";
+import { pageRoutes } from "./plugins/pages";
 import { webhookRoutes } from "./plugins/webhook";
 
 /** Largest body taken: a Daraja callback is about 500 bytes. */
@@ -29,6 +31,8 @@ export interface AppOptions {
   readonly apiKeys?: ApiKeys;
   /** Operator API requests a minute per key (default API_PER_MINUTE). */
   readonly apiPerMinute?: number;
+  /** The device simulator page (web/server.ts simPage()), served at /sim/; without it /sim is not served. */
+  readonly simPage?: BuiltPage;
 }
 
 /** Paths carry the C2B and SMS tokens: logged as /c2b/<redacted>/..., /sms/<redacted>/... */
@@ -81,6 +85,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const secret = config.webhookSecret;
   if (secret !== null)
     app.register(webhookRoutes({ ...config, webhookSecret: secret }, store, options.now ?? Date.now));
+  if (options.simPage !== undefined) app.register(pageRoutes("sim", options.simPage));
   for (const routes of options.routes ?? []) app.register(routes);
   return app;
 }

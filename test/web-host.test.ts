@@ -8,7 +8,9 @@ import type { KeyValueStore } from "../hosts/browser/store";
 import { demoProvision, nextCodes } from "../hosts/node/simdemo";
 import { SIM_LAYOUTS } from "../hosts/node/simdevice";
 import { encodeProvision, decodeProvision } from "../firmware/provision/record";
-import { CONTENT_SECURITY_POLICY, startWebServer } from "../web/server";
+import { buildApp } from "../hub/app";
+import { CONTENT_SECURITY_POLICY, simPage, startWebServer } from "../web/server";
+import { hubFleet, testConfig } from "./hub.helpers";
 
 class MapStore implements KeyValueStore {
   readonly map = new Map<string, string>();
@@ -147,6 +149,35 @@ describe("web server", () => {
       expect(post.status).toBe(405);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("the hub's /sim/", () => {
+  it("serves the simulator page with the same files and headers as `solkey web`; /sim redirects to /sim/", async () => {
+    const fleet = await hubFleet({ protocol: "nexus-full" }, 1);
+    const page = simPage();
+    const app = buildApp({ config: testConfig(), store: fleet.store, log: false, simPage: page });
+    try {
+      const moved = await app.inject({ method: "GET", url: "/sim" });
+      expect([moved.statusCode, moved.headers.location]).toEqual([301, "/sim/"]);
+      for (const [url, file] of [
+        ["/sim/", "/"],
+        ["/sim/sim.js", "/sim.js"],
+        ["/sim/sim.css", "/sim.css"],
+      ]) {
+        const res = await app.inject({ method: "GET", url });
+        expect(res.statusCode).toBe(200);
+        expect(res.headers["content-security-policy"]).toBe(CONTENT_SECURITY_POLICY);
+        expect(res.rawPayload.equals(page.assets.get(file)!.body)).toBe(true);
+      }
+      const missing = await app.inject({ method: "GET", url: "/sim/nope" });
+      expect(missing.statusCode).toBe(404);
+      // The API and the payment routes are untouched by the mount.
+      expect((await app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+      await fleet.store.close();
     }
   });
 });

@@ -4,7 +4,10 @@
 import path from "path";
 import type { Page } from "playwright-core";
 import { openChromium, spawnSolkeyWeb, type Chromium, type RunningWeb } from "../web/chromium";
+import { buildApp } from "../hub/app";
+import { simPage } from "../web/server";
 import { MASTER_HEX, scratch, solkey } from "./fleet.helpers";
+import { hubFleet, testConfig } from "./hub.helpers";
 
 /** A power cut costs at most the lease charged ahead (15 min, firmware/ledger/reducer.ts), plus a little slack. */
 const MAX_CUT_LOSS_S = 15 * 60 + 60;
@@ -26,7 +29,7 @@ afterEach(async () => {
 });
 
 /** A page of a fresh browser (fresh profile: no device kept yet), with the page's requests and errors recorded. */
-async function openPage(): Promise<{ page: Page; requests: string[]; errors: string[] }> {
+async function openPage(url = web.url): Promise<{ page: Page; requests: string[]; errors: string[] }> {
   browser = await openChromium();
   const page = await browser.context.newPage();
   const requests: string[] = [];
@@ -34,7 +37,7 @@ async function openPage(): Promise<{ page: Page; requests: string[]; errors: str
   page.on("request", (r) => requests.push(r.url()));
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => (m.type() === "error" ? errors.push(m.text()) : undefined));
-  await page.goto(web.url);
+  await page.goto(url);
   return { page, requests, errors };
 }
 
@@ -81,6 +84,23 @@ describe("the web device simulator in Chromium", () => {
     expect(requests.length).toBeGreaterThanOrEqual(6); // two page loads of index.html, sim.css, sim.js
     expect(requests.filter((url) => !url.startsWith(web.url) && !url.startsWith("data:"))).toEqual([]);
     expect(errors).toEqual([]);
+  }, 120_000);
+
+  it("runs the same at the hub's /sim/: a demo code turns the load on, with nothing fetched beyond the page", async () => {
+    const fleet = await hubFleet({ protocol: "nexus-full" }, 1);
+    const app = buildApp({ config: testConfig(), store: fleet.store, log: false, simPage: simPage() });
+    try {
+      const sim = (await app.listen({ port: 0, host: "127.0.0.1" })) + "/sim/";
+      const { page, requests, errors } = await openPage(sim);
+      await statusMatching(page, /load off/);
+      await click(page, (await page.locator("#codes code").first().textContent()) as string);
+      await statusMatching(page, /load on/);
+      expect(requests.filter((url) => !url.startsWith(sim) && !url.startsWith("data:"))).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await app.close();
+      await fleet.store.close();
+    }
   }, 120_000);
 
   it("keeps the credit across a power cut (button and keyboard), losing at most the lease charged ahead", async () => {

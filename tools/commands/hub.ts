@@ -9,6 +9,7 @@ import { fleetAccess, SECRET_KEY_OPTION } from "../store";
 import { buildApp } from "../../hub/app";
 import { parseConfig, readEnvFile } from "../../hub/config";
 import { logOutboxEvent, startSms } from "../../hub/sms/service";
+import { simPage } from "../../web/server";
 import { prepareDemo } from "./hubdemo";
 import { DEFAULT_DB } from "./provision";
 
@@ -37,7 +38,7 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
     onCode: sms.onCode,
   });
   const apiKeys = ApiKeys.open(o.db);
-  const app = buildApp({ config, store, routes: sms.routes, apiKeys });
+  const app = buildApp({ config, store, routes: sms.routes, apiKeys, simPage: simPage() });
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
   try {
@@ -49,7 +50,7 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
     throw new UsageError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`);
   }
   const { port: bound } = app.server.address() as { port: number };
-  err(`solkey hub: listening on http://${o.host}:${bound}\n`);
+  err(`solkey hub: listening on http://${o.host}:${bound} (device simulator at /sim/)\n`);
   if (demo !== undefined)
     err(`solkey hub --demo: a throwaway fleet in ${demo.db}; post a payment:\n${demo.curls(bound)}`);
   const timer = setInterval(() => {
