@@ -145,7 +145,8 @@ interface _Chip {
 
 class _Violated extends Error {}
 
-const DEFAULT_OTP_SIZE = 4096;
+/** OTP bits a campaign device has: a step every ~43 h of load or 18 codes, so workloads take steps. */
+export const DEFAULT_OTP_SIZE = 4096;
 
 /** Runs the whole campaign and reports; never throws for a violation (they are in the report). */
 export function runCampaign<M, Op>(workload: Workload<M, Op>, options: CampaignOptions): CampaignReport {
@@ -166,7 +167,7 @@ export function runCampaign<M, Op>(workload: Workload<M, Op>, options: CampaignO
   let journal = mountJournal(flash, reference.otp);
   const snapshot = (): _Snapshot<M> => ({
     ..._copy(device),
-    image: _copyImage(flash.image),
+    image: copyImage(flash.image),
     otp: reference.otp.snapshot(),
     mutations: flash.mutations - formatMutations,
   });
@@ -394,7 +395,7 @@ function _copy<M>(device: { machine: M | undefined; committed: Held; applied: Re
   return { machine: device.machine, committed: device.committed, writing: undefined, applied: new Set(device.applied) };
 }
 
-function _copyImage(image: NorImage): NorImage {
+export function copyImage(image: NorImage): NorImage {
   return {
     bytes: image.bytes.slice(),
     unstable: image.unstable.slice(),
