@@ -9,6 +9,11 @@ import { MASTER_HEX, scratch, solkey } from "./fleet.helpers";
 /** `$D` stands for the fixture directory (also the working directory, so default paths land there). */
 type Case = readonly string[];
 
+/** An age X25519 public key (`age-keygen -y`), and the same with its checksum broken. */
+const RECIPIENT = "age1h0du9qghp9zk9m5zr9xv9n2yrvh78f7ntekmdjqnkcamtkmlc52q9aj3ge";
+const BROKEN_RECIPIENT = RECIPIENT.slice(0, -1) + "q";
+const ONE = ["provision", "--protocol", "nexus-full", "--count", "1", "--random-keys"];
+
 const NUMBERS = ["", "abc", "-1", "1.5", "1e3", "0x10", "99999999999999999999", "7 days", "٣"];
 
 const CASES: Case[] = [
@@ -85,10 +90,36 @@ const CASES: Case[] = [
   ["provision", "--export-csv", "$D/afile.txt"],
   ["provision", "--export-csv", "$D/adir"],
   ["provision", "--export-csv", "$D/nodir/x.csv"],
-  ["provision", "--export-csv", "$D/x.csv", "--db", "$D/empty"],
-  ["provision", "--export-csv", "$D/x.csv", "--db", "$D/nothing.db"],
-  ["provision", "--export-csv", "$D/x.csv", "--db", "$D/adir"],
-  ["provision", "--export-csv", "$D/x.csv", "--db", "$D/notsqlite.db"],
+  ["provision", "--export-csv", "$D/x.csv", "--db", "$D/empty", "--plaintext-csv"],
+  ["provision", "--export-csv", "$D/x.csv", "--db", "$D/nothing.db", "--plaintext-csv"],
+  ["provision", "--export-csv", "$D/x.csv", "--db", "$D/adir", "--plaintext-csv"],
+  ["provision", "--export-csv", "$D/x.csv", "--db", "$D/notsqlite.db", "--recipient", RECIPIENT],
+  // provision: CSV exports hold every device secret: age recipients, or plaintext by name (issue 14)
+  [...ONE, "--csv", "$D/x.csv"],
+  ["provision", "--export-csv", "$D/x.csv"],
+  [...ONE, "--csv", "$D/x.csv", "--recipient", "age1bad"],
+  [...ONE, "--csv", "$D/x.csv", "--recipient", ""],
+  [...ONE, "--csv", "$D/x.csv", "--recipient", BROKEN_RECIPIENT],
+  [...ONE, "--csv", "$D/x.csv", "--recipient", RECIPIENT.toUpperCase().slice(1)],
+  [...ONE, "--csv", "$D/x.csv", "--recipient", "age1pq1" + "q".repeat(1900)],
+  [...ONE, "--csv", "$D/x.csv", "--recipient", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd7 op@host"],
+  [...ONE, "--csv", "$D/x.csv", "--recipient", "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"],
+  [...ONE, "--csv", "$D/x.csv", "--recipient", "age1\u001b[2J"],
+  [...ONE, "--csv", "$D/x.csv", "--recipient", RECIPIENT, "--recipient", "age1bad"],
+  [...ONE, "--csv", "$D/x.csv", "--recipient", RECIPIENT, "--plaintext-csv"],
+  [...ONE, "--csv", "$D/x.csv", "--recipients-file", "$D/nothing.txt"],
+  [...ONE, "--csv", "$D/x.csv", "--recipients-file", "$D/adir"],
+  [...ONE, "--csv", "$D/x.csv", "--recipients-file", "$D/empty"],
+  [...ONE, "--csv", "$D/x.csv", "--recipients-file", "$D/recipients-comments.txt"],
+  [...ONE, "--csv", "$D/x.csv", "--recipients-file", "$D/afile.txt"],
+  [...ONE, "--csv", "$D/nodir/x.csv", "--recipient", RECIPIENT],
+  [...ONE, "--recipient", RECIPIENT],
+  [...ONE, "--plaintext-csv"],
+  [...ONE, "--recipients-file", "$D/afile.txt"],
+  ["provision", "--export-csv", "$D/x.csv", "--recipient", BROKEN_RECIPIENT],
+  ["provision", "--export-csv", "$D/x.csv", "--recipients-file", "$D/empty"],
+  ["provision", "--export-csv", "$D/x.csv", "--recipient", RECIPIENT, "--plaintext-csv"],
+  ["provision", "--export-csv", "$D/x.csv", "--plaintext-csv", "--db", "$D/nokey/fleet.db"],
   // issue: devices and amounts
   ["issue"],
   ["issue", "--days", "7"],
@@ -407,6 +438,7 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(dir, "adir"));
   write("adir/inside.txt", "x");
   write("empty", "");
+  write("recipients-comments.txt", "# the operator's keys\n\n   \n# none yet\n");
   write("blank.jsonl", "\n\n");
   write("dev.key", "00112233445566778899aabbccddeeff\n");
   write("notsqlite.db", "this is not a database\n");

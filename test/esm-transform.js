@@ -1,4 +1,4 @@
-// Jest transform: ES modules from node_modules (@noble/hashes and cookie, see jest.config.js) to CommonJS, with esbuild.
+// Jest transform: ES modules from node_modules (see jest.config.js) to CommonJS, with esbuild.
 const { transformSync } = require("esbuild");
 
 module.exports = {

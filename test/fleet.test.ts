@@ -276,6 +276,7 @@ describe("solkey provision", () => {
         path.join(dir, "img"),
         "--csv",
         path.join(dir, "b.csv"),
+        "--plaintext-csv",
       ],
       env,
     );
@@ -327,7 +328,7 @@ describe("solkey provision", () => {
     const dir = scratch("cli");
     const out = path.join(dir, "img");
     const args = ["provision", "--protocol", "nexus-small", "--count", "1000", "--db", path.join(dir, "f.db")];
-    const r = await solkey([...args, "--out", out, "--csv", path.join(dir, "b.csv")], {
+    const r = await solkey([...args, "--out", out, "--csv", path.join(dir, "b.csv"), "--plaintext-csv"], {
       SOLKEY_MASTER_KEY: MASTER_HEX,
     });
     expect(r.code).toBe(0);
@@ -393,7 +394,7 @@ describe("solkey provision", () => {
     const args = ["provision", "--protocol", "nexus-full", "--count", "2", "--db", db, "--out", dir, "--random-keys"];
     expect((await solkey(args)).code).toBe(0);
     const before = fs.readdirSync(dir).sort();
-    const again = await solkey([...args, "--first-id", "2", "--csv", path.join(dir, "x.csv")]);
+    const again = await solkey([...args, "--first-id", "2", "--csv", path.join(dir, "x.csv"), "--plaintext-csv"]);
     expect(again.code).toBe(2);
     expect(again.stderr.trim().split("\n")).toEqual([
       `solkey: device id 2 is already in ${db}; choose another --first-id`,

@@ -15,8 +15,10 @@ it("creates fleet.db, images, recovery images and CSV exports 600 and their fold
   try {
     const at = (name: string) => path.join(dir, name);
     const p = ["provision", "--protocol", "nexus-full", "--count", "1", "--random-keys", "--db", at("fleet.db")];
-    expect((await solkey([...p, "--out", at("images"), "--csv", at("batch.csv")])).code).toBe(0);
-    expect((await solkey(["provision", "--export-csv", at("all.csv"), "--db", at("fleet.db")])).code).toBe(0);
+    expect((await solkey([...p, "--out", at("images"), "--csv", at("batch.csv"), "--plaintext-csv"])).code).toBe(0);
+    expect(
+      (await solkey(["provision", "--export-csv", at("all.csv"), "--db", at("fleet.db"), "--plaintext-csv"])).code,
+    ).toBe(0);
     const r = ["recover", "SK-00000001", "--credit-days", "1", "--db", at("fleet.db"), "--out", at("rec")];
     expect((await solkey(r)).code).toBe(0);
     expect([at("fleet.db"), at("batch.csv"), at("all.csv")].map(mode)).toEqual(["600", "600", "600"]);

@@ -10,7 +10,7 @@ import { fileURLToPath } from "url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
-const BUNDLED = ["@noble/hashes", "commander"];
+const BUNDLED = ["@noble/hashes", "commander", "age-encryption"];
 const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((n) => !BUNDLED.includes(n));
 const aliases = JSON.parse(fs.readFileSync(path.join(ROOT, "hosts/node/aliases.json"), "utf8"));
 

@@ -46,7 +46,7 @@ export async function run(): Promise<void> {
         `fsync-bound ceiling on this disk: ${_format(_fsyncRate(dir))} one-row durable transactions/s`,
       ],
     );
-    _provisionTable(dir);
+    await _provisionTable(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -138,7 +138,7 @@ function _fsyncRate(dir: string): number {
 }
 
 /** 10,000 devices through the command itself (progress bar on stderr), then every image read back and mounted. */
-function _provisionTable(dir: string): void {
+async function _provisionTable(dir: string): Promise<void> {
   const count = 10_000;
   const rows: Cell[][] = [];
   for (const [protocol, board] of [
@@ -150,7 +150,7 @@ function _provisionTable(dir: string): void {
     // Nexus devices get HKDF keys from a master key file, OpenPAYGO ones random keys: both paths are timed.
     const keys = protocol === "nexus-full" ? { masterKeyFile: _masterFile(dir) } : { randomKeys: true };
     const t0 = process.hrtime.bigint();
-    runProvision({ protocol, board, count: String(count), db, out, progress: true, ...keys }, () => {});
+    await runProvision({ protocol, board, count: String(count), db, out, progress: true, ...keys }, () => {});
     const seconds = _seconds(t0);
     const t1 = process.hrtime.bigint();
     let mounted = 0;

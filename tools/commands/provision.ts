@@ -1,6 +1,7 @@
 // `solkey provision`: creates a batch of devices in the fleet database, each with its secret, its provisioning image
 // (firmware/provision/record.ts) and its journal image (first record: the fresh device state, fleet/journal.ts)
-// ready for its board's flash offsets, plus the CSV a PAYG platform imports.
+// ready for its board's flash offsets, plus the CSV a PAYG platform imports: encrypted to the operator's age
+// recipients (fleet/exports.ts), in the clear only with --plaintext-csv.
 // All or nothing: images are staged beside the output and moved in only once the database has committed.
 import type { Command } from "commander";
 import fs from "fs";
@@ -14,6 +15,9 @@ import { checkOutDir, flashInstructions, imageFiles, stagingDir } from "../../fl
 import { HARDENING_FILE, hardeningSteps } from "../../fleet/hardening";
 import { makeProfile, parseWhole, type ProfileOptions } from "../../fleet/profile";
 import { progressBar } from "../progress";
+import { checkRecipients, sealDescription, sealExport, type ExportSeal } from "../../fleet/exports";
+import { readInput } from "../files";
+import { printable } from "../printable";
 import { masterFingerprint, MASTER_KEY_ENV, readMasterKey, writeNewMasterKey } from "../../fleet/secrets";
 
 export const DEFAULT_DB = "fleet.db";
@@ -29,12 +33,15 @@ export interface ProvisionOptions extends ProfileOptions {
   masterKeyFile?: string;
   newMasterKey?: string;
   exportCsv?: string;
+  recipient?: string[];
+  recipientsFile?: string;
+  plaintextCsv?: boolean;
   showSecrets?: boolean;
   progress: boolean;
   json?: boolean;
 }
 
-export function runProvision(o: ProvisionOptions, write: (text: string) => void): void {
+export async function runProvision(o: ProvisionOptions, write: (text: string) => void): Promise<void> {
   if (o.newMasterKey !== undefined) return _newMasterKey(o, write);
   if (o.exportCsv !== undefined) return _exportCsv(o, write);
   if (o.count === undefined)
@@ -46,6 +53,7 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
     throw new UsageError("--random-keys and --master-key-file conflict");
   const master = o.randomKeys ? null : readMasterKey(o.masterKeyFile);
   if (o.csv !== undefined) checkNewFile(o.csv, "--csv");
+  const seal = _exportSeal(o);
 
   checkOutDir(o.out);
   const bar = progressBar("provisioning [{bar}] {value}/{total} devices, {eta}s left");
@@ -70,10 +78,11 @@ export function runProvision(o: ProvisionOptions, write: (text: string) => void)
         if (i % 64 === 63 || i === count - 1) bar.update(i + 1);
       });
       bar.stop();
+      const csvFile = seal === undefined ? undefined : await sealExport(seal, csvHeader() + csv);
       for (const name of files) fs.renameSync(path.join(staging, name), path.join(o.out, name));
       fs.writeFileSync(path.join(o.out, HARDENING_FILE), hardeningSteps(profile.board), { mode: 0o600 });
-      if (o.csv !== undefined) fs.writeFileSync(o.csv, csvHeader() + csv, { mode: 0o600, flag: "wx" });
-      _report(o, devices, master, fleetSalt(db), write);
+      if (csvFile !== undefined) fs.writeFileSync(o.csv as string, csvFile, { mode: 0o600, flag: "wx" });
+      _report(o, devices, master, fleetSalt(db), seal, write);
     } finally {
       bar.stop();
       fs.rmSync(staging, { recursive: true, force: true });
@@ -88,6 +97,7 @@ function _report(
   devices: NewDevice[],
   master: Uint8Array | null,
   kdf: { version: 1 | 2; salt: Uint8Array },
+  seal: ExportSeal | undefined,
   write: (t: string) => void,
 ): void {
   const board = devices[0].record.board;
@@ -111,6 +121,7 @@ function _report(
         ...(master !== null && { kdf: { version: kdf.version, salt: bytesToHex(kdf.salt) } }),
         images: o.out,
         csv: o.csv ?? null,
+        ...(seal !== undefined && { csvSeal: seal }),
         flash: flashInstructions(board, o.out, "provision"),
         devices: devices.map((d) => ({ serial: d.serial, deviceId: d.deviceId, ...secrets(d) })),
       }) + "\n",
@@ -121,7 +132,7 @@ function _report(
     `provisioned ${devices.length} ${first.record.protocol} devices for ${board}: ${first.serial} .. ${last.serial}\n` +
       `  keys: ${master === null ? "random per device" : `HKDF-SHA-256 from master key ${masterFingerprint(master)} and this fleet's salt ${bytesToHex(kdf.salt)} (derivation v${kdf.version}, kept in ${o.db}: back both up together)`}\n` +
       `  images: ${o.out}/ (provisioning records and first journal records, each mounted by the firmware's readers)\n` +
-      (o.csv === undefined ? "" : `  CSV for the PAYG platform (holds secrets): ${o.csv}\n`) +
+      (seal === undefined ? "" : `  CSV for the PAYG platform (${sealDescription(seal)}): ${o.csv}\n`) +
       `  flash each device: ${flashInstructions(board, o.out, "provision")}\n`,
   );
   if (o.showSecrets) for (const d of devices) write(`${d.serial} key ${bytesToHex(d.record.key)}${_startingCode(d)}\n`);
@@ -140,9 +151,10 @@ function _newMasterKey(o: ProvisionOptions, write: (t: string) => void): void {
   );
 }
 
-function _exportCsv(o: ProvisionOptions, write: (t: string) => void): void {
+async function _exportCsv(o: ProvisionOptions, write: (t: string) => void): Promise<void> {
   const file = o.exportCsv as string;
   checkNewFile(file, "--export-csv");
+  const seal = _exportSeal(o) as ExportSeal;
   const db = openFleet(o.db, fleetAccess(o));
   try {
     let text = csvHeader();
@@ -151,11 +163,51 @@ function _exportCsv(o: ProvisionOptions, write: (t: string) => void): void {
       text += csvLine(device);
       n++;
     }
-    fs.writeFileSync(file, text, { mode: 0o600, flag: "wx" });
-    write(`exported ${n} devices to ${file} (holds secrets)\n`);
+    fs.writeFileSync(file, await sealExport(seal, text), { mode: 0o600, flag: "wx" });
+    write(`exported ${n} devices to ${file} (${sealDescription(seal)})\n`);
   } finally {
     db.close();
   }
+}
+
+/**
+ * How the CSV export is protected, or undefined when none is asked for. Every device secret is in it and it travels
+ * to the PAYG platform's operator, so it is encrypted to their age public keys unless they ask for plaintext by name.
+ */
+function _exportSeal(o: ProvisionOptions): ExportSeal | undefined {
+  const flag = o.exportCsv !== undefined ? "--export-csv" : "--csv";
+  const shown = (r: string) => `"${printable(r.length > 90 ? r.slice(0, 90) + "..." : r)}"`;
+  const given = o.recipient ?? [];
+  checkRecipients(given, (r) => `--recipient ${shown(r)}`);
+  const file = o.recipientsFile;
+  const listed = file === undefined ? [] : _recipientsFile(file);
+  checkRecipients(listed, (r) => `${shown(r)} in recipients file ${file}`);
+  const recipients = [...given, ...listed];
+  if (o.csv === undefined && o.exportCsv === undefined)
+    if (recipients.length > 0 || file !== undefined || o.plaintextCsv)
+      throw new UsageError("--recipient, --recipients-file and --plaintext-csv go with --csv or --export-csv");
+    else return undefined;
+  if (o.plaintextCsv && recipients.length > 0)
+    throw new UsageError("--plaintext-csv and --recipient conflict: encrypt the CSV, or write it in the clear");
+  if (o.plaintextCsv) return { kind: "plaintext" };
+  if (recipients.length === 0)
+    throw new UsageError(
+      `${flag} writes every device's secret: encrypt it with --recipient age1... (the operator's ` +
+        "`age-keygen -y key.txt`) or --recipients-file FILE, or write it in the clear with --plaintext-csv",
+    );
+  return { kind: "age", recipients };
+}
+
+/** A recipients file as `age -R` reads it: one public key a line, blank lines and `#` comments skipped. */
+function _recipientsFile(file: string): string[] {
+  const text = readInput(file, "recipients file").toString("utf8");
+  const recipients = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"));
+  if (recipients.length === 0)
+    throw new UsageError(`recipients file ${file} holds no recipient; write one age1... public key a line`);
+  return recipients;
 }
 
 /**
@@ -200,6 +252,9 @@ export function register(program: Command): void {
     .option("--random-keys", "random keys per device instead of HKDF from the master key")
     .option("--new-master-key <file>", "write a fresh master key to FILE and stop")
     .option("--export-csv <file>", "write the CSV of every device in the database to FILE and stop")
+    .option("--recipient <age1...>", "encrypt the CSV to this age public key (repeatable)", _collect, [])
+    .option("--recipients-file <file>", "encrypt the CSV to the age public keys in FILE, one a line")
+    .option("--plaintext-csv", "write the CSV in the clear (it holds every device secret)")
     .option("--show-secrets", "print keys and starting codes")
     .option("--no-progress", "no progress bar")
     .option("--json", "one JSON object on stdout")
@@ -207,9 +262,14 @@ export function register(program: Command): void {
       "after",
       "\nExamples:\n" +
         "  solkey provision --new-master-key master.key\n" +
-        "  solkey provision --protocol nexus-full --count 1000 --master-key-file master.key --csv batch1.csv\n" +
+        "  solkey provision --protocol nexus-full --count 1000 --master-key-file master.key \\\n" +
+        "      --csv batch1.csv.age --recipient age1...   (read it: age -d -i key.txt batch1.csv.age)\n" +
         "  solkey provision --protocol openpaygo --time-divider 24 --board nrf52 --count 10 --random-keys\n" +
         "The master key never goes on the command line: a file, or $SOLKEY_MASTER_KEY.",
     )
     .action((o: ProvisionOptions) => runProvision(o, (text) => process.stdout.write(text)));
+}
+
+function _collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
