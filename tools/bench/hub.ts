@@ -20,7 +20,7 @@ const DEVICES = 500;
 const PAYMENTS = 10_000;
 const CONCURRENCY = [16, 64, 256] as const;
 const TOKEN = "bench-token-0123456789";
-const SHORT_CODE = "600638";
+export const SHORT_CODE = "600638";
 
 export async function run(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "solkey-bench-hub-"));
