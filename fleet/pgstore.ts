@@ -95,6 +95,7 @@ export class PgStore implements FleetStore {
   private readonly enteredAfterMs: number;
   private readonly now: () => Date;
   private readonly countryCode: string;
+  private readonly plansById = new Map<number, Plan>();
 
   private constructor(
     private readonly pool: Pool,
@@ -504,8 +505,8 @@ export class PgStore implements FleetStore {
   }
 
   private async _lockAccount(c: PoolClient, accountId: number): Promise<AccountRow> {
-    await c.query("SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE", [accountId]);
-    return this._accountRow(c, accountId);
+    return (await c.query(`${ACCOUNT_SELECT} WHERE a.account_id = $1 FOR UPDATE OF a`, [accountId]))
+      .rows[0] as AccountRow;
   }
 
   private async _accountRow(c: PoolClient, accountId: number): Promise<AccountRow> {
@@ -622,7 +623,11 @@ export class PgStore implements FleetStore {
   }
 
   private async _account(c: PoolClient, row: AccountRow): Promise<Account> {
-    const plan = _plan((await c.query("SELECT * FROM plans WHERE plan_id = $1", [row.plan_id])).rows[0] as PlanRow);
+    let plan = this.plansById.get(row.plan_id); // a plan never changes once added
+    if (plan === undefined) {
+      plan = _plan((await c.query("SELECT * FROM plans WHERE plan_id = $1", [row.plan_id])).rows[0] as PlanRow);
+      this.plansById.set(row.plan_id, plan);
+    }
     return {
       accountId: row.account_id,
       deviceId: row.device_id,
