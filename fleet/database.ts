@@ -26,7 +26,7 @@ export type Db = Database.Database;
 let _sqlite: typeof Database | undefined;
 
 /** Each entry moves the schema from version i to i + 1. Append only: a released migration never changes. */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
    CREATE TABLE batches (
      batch_id INTEGER PRIMARY KEY,
@@ -166,9 +166,19 @@ export interface OpenOptions extends SecretKeySource {
   readonly busyTimeout?: number;
 }
 
+/** True for a `postgres://` or `postgresql://` URL: the fleet lives on a PostgreSQL server (fleet/pgstore.ts). */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db);
+}
+
 /** Opens (and migrates) the fleet database at `file`. Every failure is one SolkeyError/UsageError line. */
 export function openFleet(file: string, options: OpenOptions = {}): Db {
   if (file === "") throw new UsageError("--db expected a file name, got an empty one");
+  if (isPostgresUrl(file))
+    throw new UsageError(
+      "this command needs a SQLite fleet file for now; on PostgreSQL use `solkey hub`, `plan`, `account`, " +
+        "`payments` and `db` (provision and issue into SQLite, then `solkey db copy --from FILE --to URL`)",
+    );
   const stat = file === ":memory:" ? undefined : _stat(file);
   if (stat?.isDirectory()) throw new UsageError(`${file} is a directory; --db expected the fleet database file`);
   // An empty file is not a fleet: only provisioning turns it into one (a typo'd --db must not become a database).

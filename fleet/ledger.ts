@@ -179,7 +179,7 @@ export class Ledger {
       );
     let warning: string | null = null;
     // The window check takes the ID the encoder chose: it skips one it refuses (codes.ts, `_usableId`), and one at
-    // which an earlier code of the device would also apply (`_shadowed`).
+    // which an earlier code of the device would also apply (`shadowedBy`).
     const secrets = secretsOf(device.record);
     const issuer = this._issuer(device);
     let encoded = encodeCode(secrets, code, device.issuedSeq, issuer);
@@ -237,12 +237,7 @@ export class Ledger {
    */
   private _shadowed(device: FleetDevice, seq: number): boolean {
     if (device.record.protocol === "openpaygo") return false;
-    const protocol = deviceProtocol(device.record).protocol as KeycodeProtocol<NexusState>;
-    const window: NexusState = { ...protocol.initialState(), highest: Math.max(WINDOW_BELOW, seq) };
-    const earlier = this.sameLowBits.all(device.deviceId, seq, seq % 64) as { keycode: string }[];
-    return earlier.some(
-      ({ keycode }) => protocol.verify(window, entryDigits(device.record, keycode)).kind === "applied",
-    );
+    return shadowedBy(device, seq, this.sameLowBits.all(device.deviceId, seq, seq % 64) as { keycode: string }[]);
   }
 
   /** The device's OpenPAYGO issuer, kept so a repeated value costs a few hashes at any count. */
@@ -256,6 +251,14 @@ export class Ledger {
     }
     return issuer;
   }
+}
+
+/** Whether any of `earlier` (the device's codes below `seq` with its low 6 bits) would also apply at `seq`. */
+export function shadowedBy(device: FleetDevice, seq: number, earlier: readonly { keycode: string }[]): boolean {
+  if (device.record.protocol === "openpaygo") return false;
+  const protocol = deviceProtocol(device.record).protocol as KeycodeProtocol<NexusState>;
+  const window: NexusState = { ...protocol.initialState(), highest: Math.max(WINDOW_BELOW, seq) };
+  return earlier.some(({ keycode }) => protocol.verify(window, entryDigits(device.record, keycode)).kind === "applied");
 }
 
 /** The warning for a code past the window, with the recovery path. */

@@ -16,6 +16,7 @@ import * as plan from "./commands/plan";
 import * as account from "./commands/account";
 import * as payments from "./commands/payments";
 import * as apikey from "./commands/apikey";
+import * as db from "./commands/db";
 
 import { version as VERSION } from "../package.json";
 
@@ -35,6 +36,7 @@ const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [
   account,
   payments,
   apikey,
+  db,
 ];
 
 export function program(): Command {

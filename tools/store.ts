@@ -3,7 +3,9 @@
 import { UsageError } from "../fleet/errors";
 import { minorUnits } from "../fleet/payments";
 import type { SecretKeySource } from "../fleet/sealing";
-import { SqliteStore } from "../fleet/sqlitestore";
+import { isPostgresUrl } from "../fleet/database";
+import { PgStore } from "../fleet/pgstore";
+import { SqliteStore, type SqliteStoreOptions } from "../fleet/sqlitestore";
 import type { FleetStore } from "../fleet/store";
 
 /** The fleet a command names: its database, and the key file its device secrets are sealed under. */
@@ -11,6 +13,9 @@ export interface FleetFlags {
   db: string;
   secretKeyFile?: string;
 }
+
+/** What the hub tells either store (SqliteStore alone takes `onCode`: the SMS outbox is on SQLite so far). */
+export type HubStoreOptions = Pick<SqliteStoreOptions, "enteredAfterDays" | "countryCode" | "onCode">;
 
 /** The flag every command that opens a fleet takes beside --db (fleet/sealing.ts). */
 export const SECRET_KEY_OPTION = [
@@ -24,8 +29,14 @@ export function fleetAccess(o: FleetFlags): SecretKeySource {
   return { secretKeyFile: o.secretKeyFile, notice: (line) => process.stderr.write(`solkey: ${line}\n`) };
 }
 
+/** The fleet store `--db` names: a SQLite file, or a PostgreSQL URL (given its secret key). */
+export async function openStore(o: FleetFlags, options: HubStoreOptions = {}): Promise<FleetStore> {
+  const access = { ...fleetAccess(o), ...options };
+  return isPostgresUrl(o.db) ? PgStore.open(o.db, access) : SqliteStore.open(o.db, access);
+}
+
 export async function withStore<T>(o: FleetFlags, work: (store: FleetStore) => Promise<T>): Promise<T> {
-  const store = SqliteStore.open(o.db, fleetAccess(o));
+  const store = await openStore(o);
   try {
     return await work(store);
   } finally {

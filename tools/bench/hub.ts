@@ -30,7 +30,7 @@ const LOADS: readonly Load[] = [
   { kind: "rate", n: 2000 },
 ];
 const TOKEN = "bench-token-0123456789";
-const SHORT_CODE = "600638";
+export const SHORT_CODE = "600638";
 
 /** Closed loop: `n` clients; open loop: `n` payments a second. */
 interface Load {

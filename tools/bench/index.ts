@@ -11,6 +11,7 @@ import * as chips from "./chips";
 import * as startup from "./startup";
 import * as web from "./web";
 import * as hub from "./hub";
+import * as pg from "./pg";
 import * as odds from "./odds";
 
 /** Each section prints its own table(s). */
@@ -27,6 +28,7 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   sms,
   web,
   hub,
+  pg,
   odds,
 ];
 

@@ -44,7 +44,7 @@ export function register(program: Command): void {
     .requiredOption("--phone <number>", "the customer's phone, e.g. +254712345678")
     .requiredOption("--plan <name>", "a plan from `solkey plan add`")
     .option("--language <code>", "en, sw or fr (messages to the customer)", "en")
-    .option("--db <file>", "fleet database", db())
+    .option("--db <file|url>", "fleet database: a SQLite file or a postgres:// URL", db())
     .option(...SECRET_KEY_OPTION)
     .option("--json", "JSON on stdout")
     .addHelpText(
@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .command("show")
     .description("an account's payments so far")
     .argument("<serial>", "device serial")
-    .option("--db <file>", "fleet database", db())
+    .option("--db <file|url>", "fleet database: a SQLite file or a postgres:// URL", db())
     .option(...SECRET_KEY_OPTION)
     .option("--json", "JSON on stdout")
     .action(async (serial: string, o: FleetFlags & { json?: boolean }) => {
@@ -67,7 +67,7 @@ export function register(program: Command): void {
     .command("approve")
     .description("issue the unlock code a paid-off account waits for (plans with --approve-unlock)")
     .argument("<serial>", "device serial")
-    .option("--db <file>", "fleet database", db())
+    .option("--db <file|url>", "fleet database: a SQLite file or a postgres:// URL", db())
     .option(...SECRET_KEY_OPTION)
     .option("--json", "JSON on stdout")
     .action(async (serial: string, o: FleetFlags & { json?: boolean }) => {

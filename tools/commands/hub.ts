@@ -4,8 +4,8 @@ import type { Command } from "commander";
 import { ApiKeys } from "../../fleet/apikeys";
 import { UsageError } from "../../fleet/errors";
 import { parseWhole } from "../../fleet/profile";
-import { SqliteStore } from "../../fleet/sqlitestore";
-import { fleetAccess, SECRET_KEY_OPTION } from "../store";
+import { isPostgresUrl } from "../../fleet/database";
+import { openStore, SECRET_KEY_OPTION } from "../store";
 import { buildApp } from "../../hub/app";
 import { parseConfig, readEnvFile } from "../../hub/config";
 import { logOutboxEvent, startSms } from "../../hub/sms/service";
@@ -30,23 +30,26 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   const env = { ...(o.envFile === undefined ? {} : readEnvFile(o.envFile)), ...process.env, ...demo?.env };
   if (demo !== undefined) o = { ...o, db: demo.db };
   const config = parseConfig(env);
-  const sms = startSms({ file: o.db, env, onEvent: (event) => logOutboxEvent(app.log, event) });
-  const store = SqliteStore.open(o.db, {
-    ...fleetAccess(o),
+  // On PostgreSQL (issue 18, first slice) the hub takes payments and issues codes; the SMS outbox and the operator
+  // API still live on SQLite only, so they are not served there (said once at start).
+  const pg = isPostgresUrl(o.db);
+  const sms = pg ? undefined : startSms({ file: o.db, env, onEvent: (event) => logOutboxEvent(app.log, event) });
+  const store = await openStore(o, {
     enteredAfterDays: config.enteredAfterDays,
     countryCode: config.countryCode,
-    onCode: sms.onCode,
+    onCode: sms?.onCode,
   });
-  const apiKeys = ApiKeys.open(o.db);
-  const app = buildApp({ config, store, routes: sms.routes, apiKeys, simPage: simPage() });
+  const apiKeys = pg ? undefined : ApiKeys.open(o.db);
+  const app = buildApp({ config, store, routes: sms?.routes ?? [], apiKeys, simPage: simPage() });
+  if (pg) app.log.warn("on PostgreSQL this hub sends no SMS and serves no operator API yet (SQLite fleets do)");
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
   try {
     await app.listen({ port, host: o.host });
   } catch (e) {
-    await sms.stop();
+    await sms?.stop();
     await store.close();
-    apiKeys.close();
+    apiKeys?.close();
     throw new UsageError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`);
   }
   const { port: bound } = app.server.address() as { port: number };
@@ -66,9 +69,9 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   });
   clearInterval(timer);
   await app.close();
-  await sms.stop();
+  await sms?.stop();
   await store.close();
-  apiKeys.close();
+  apiKeys?.close();
   demo?.remove();
 }
 
@@ -76,7 +79,11 @@ export function register(program: Command): void {
   program
     .command("hub")
     .description("the payment hub: M-Pesa C2B and signed-webhook payments in, each the device's next code once")
-    .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(
+      "--db <file|url>",
+      "fleet database: a SQLite file or a postgres:// URL",
+      process.env.SOLKEY_DB ?? DEFAULT_DB,
+    )
     .option(...SECRET_KEY_OPTION)
     .option("--port <n>", "TCP port", "8080")
     .option("--host <address>", "address to listen on (a TLS proxy in front for Daraja)", "127.0.0.1")

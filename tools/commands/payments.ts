@@ -57,7 +57,11 @@ export function register(program: Command): void {
   const common = (c: Command) =>
     c
       .option("--provider <name>", "payment provider (mpesa, or a webhook's name)", "mpesa")
-      .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+      .option(
+        "--db <file|url>",
+        "fleet database: a SQLite file or a postgres:// URL",
+        process.env.SOLKEY_DB ?? DEFAULT_DB,
+      )
       .option(...SECRET_KEY_OPTION)
       .option("--json", "JSON on stdout");
   const out: Out = (t) => process.stdout.write(t);

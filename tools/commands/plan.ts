@@ -59,7 +59,11 @@ export function register(program: Command): void {
     .option("--deposit <amount>", "paid first, before any credit (default 0)")
     .option("--total <amount>", "paid in total, the device is unlocked for good")
     .option("--approve-unlock", "hold the unlock code for `solkey account approve`")
-    .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(
+      "--db <file|url>",
+      "fleet database: a SQLite file or a postgres:// URL",
+      process.env.SOLKEY_DB ?? DEFAULT_DB,
+    )
     .option(...SECRET_KEY_OPTION)
     .option("--json", "JSON on stdout")
     .addHelpText(
@@ -70,7 +74,11 @@ export function register(program: Command): void {
   plan
     .command("list")
     .description("list the plans")
-    .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(
+      "--db <file|url>",
+      "fleet database: a SQLite file or a postgres:// URL",
+      process.env.SOLKEY_DB ?? DEFAULT_DB,
+    )
     .option(...SECRET_KEY_OPTION)
     .option("--json", "JSON on stdout")
     .action(async (o: FleetFlags & { json?: boolean }) => {
