@@ -4,7 +4,9 @@
 import { execFileSync, spawn, type ChildProcess } from "child_process";
 import fs from "fs";
 import http from "http";
+import os from "os";
 import path from "path";
+import { isPostgresUrl } from "../fleet/database";
 
 /** The installed command (bin/solkey.js runs dist/solkey.js, built by tools/build.mjs). */
 const SOLKEY = path.join(__dirname, "..", "bin", "solkey.js");
@@ -32,7 +34,7 @@ export function startHub(
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
 ): Promise<HubProcess> {
-  const log = fs.openSync(`${db}.log`, "a");
+  const log = fs.openSync(_logFile(db), "a");
   const child = spawn(
     process.execPath,
     [...nodeArgs, SOLKEY, "hub", "--db", db, "--port", "0", "--host", "127.0.0.1"],
@@ -53,6 +55,12 @@ export function startHub(
     });
     child.once("exit", (code) => reject(new Error(`hub exited (${code}) before listening: ${err.slice(0, 500)}`)));
   });
+}
+
+/** `FILE.log` beside an SQLite fleet; for a PostgreSQL URL, a file in the temporary folder named by the database. */
+function _logFile(db: string): string {
+  if (!isPostgresUrl(db)) return `${db}.log`;
+  return path.join(os.tmpdir(), `solkey-hub-${new URL(db).pathname.slice(1) || "fleet"}-${process.pid}.log`);
 }
 
 /** Posts one JSON body; resolves with the status and body, rejects on a broken connection (a killed hub). */
