@@ -25,6 +25,7 @@ import type {
   PlanSpec,
   Verdict,
 } from "./store";
+import { planFromRow, type AccountRow, type PaymentRow, type PlanRow } from "./storerows";
 
 export interface PgStoreOptions extends SecretKeySource {
   /** A code delivered this many days ago counts as entered (window rule). Default 3. */
@@ -34,47 +35,6 @@ export interface PgStoreOptions extends SecretKeySource {
   readonly countryCode?: string;
   /** Connections in this process's pool. Default 10. */
   readonly poolSize?: number;
-}
-
-interface PlanRow {
-  plan_id: number;
-  name: string;
-  currency: string;
-  per_day: number;
-  min_payment: number;
-  deposit: number;
-  total: number | null;
-  approve_unlock: number;
-}
-
-interface AccountRow {
-  account_id: number;
-  device_id: number;
-  phone: string;
-  plan_id: number;
-  language: Account["language"];
-  paid: number;
-  deposit_due: number;
-  remainder: number;
-  days_bought: number;
-  held_days: number;
-  paid_until: string | null;
-  unlock: Account["unlock"];
-  serial: string;
-  protocol: string;
-}
-
-interface PaymentRow {
-  payment_id: number;
-  provider: string;
-  trans_id: string;
-  amount: number;
-  currency: string;
-  account_ref: string;
-  account_id: number | null;
-  status: PaymentStatus;
-  code_id: number | null;
-  received_at: string;
 }
 
 interface CodeRow {
@@ -145,7 +105,7 @@ export class PgStore implements FleetStore {
   }
 
   async plans(): Promise<Plan[]> {
-    return this._read(async (c) => (await c.query("SELECT * FROM plans ORDER BY name")).rows.map(_plan));
+    return this._read(async (c) => (await c.query("SELECT * FROM plans ORDER BY name")).rows.map(planFromRow));
   }
 
   addAccount(spec: AccountSpec): Promise<Account> {
@@ -625,7 +585,7 @@ export class PgStore implements FleetStore {
   private async _account(c: PoolClient, row: AccountRow): Promise<Account> {
     let plan = this.plansById.get(row.plan_id); // a plan never changes once added
     if (plan === undefined) {
-      plan = _plan((await c.query("SELECT * FROM plans WHERE plan_id = $1", [row.plan_id])).rows[0] as PlanRow);
+      plan = planFromRow((await c.query("SELECT * FROM plans WHERE plan_id = $1", [row.plan_id])).rows[0] as PlanRow);
       this.plansById.set(row.plan_id, plan);
     }
     return {
@@ -656,17 +616,4 @@ export class PgStore implements FleetStore {
   private _read<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
     return withClient(this.pool, this.where, work);
   }
-}
-
-function _plan(row: PlanRow): Plan {
-  return {
-    planId: row.plan_id,
-    name: row.name,
-    currency: row.currency,
-    perDay: row.per_day,
-    minPayment: row.min_payment,
-    deposit: row.deposit,
-    total: row.total,
-    approveUnlock: row.approve_unlock === 1,
-  };
 }

@@ -19,11 +19,11 @@ import type {
   FleetStore,
   IncomingPayment,
   PaymentOutcome,
-  PaymentStatus,
   Plan,
   PlanSpec,
   Verdict,
 } from "./store";
+import { planFromRow, type AccountRow, type PaymentRow, type PlanRow } from "./storerows";
 
 export interface SqliteStoreOptions extends SecretKeySource {
   /** A code delivered this many days ago counts as entered (window rule). Default 3. */
@@ -37,47 +37,6 @@ export interface SqliteStoreOptions extends SecretKeySource {
    * writes its row here, so code, payment and message commit together.
    */
   readonly onCode?: (db: Db, code: IssuedCode, account: Account, payment: PaymentOutcome | null) => void;
-}
-
-interface PlanRow {
-  plan_id: number;
-  name: string;
-  currency: string;
-  per_day: number;
-  min_payment: number;
-  deposit: number;
-  total: number | null;
-  approve_unlock: number;
-}
-
-interface AccountRow {
-  account_id: number;
-  device_id: number;
-  phone: string;
-  plan_id: number;
-  language: Account["language"];
-  paid: number;
-  deposit_due: number;
-  remainder: number;
-  days_bought: number;
-  held_days: number;
-  paid_until: string | null;
-  unlock: Account["unlock"];
-  serial: string;
-  protocol: string;
-}
-
-interface PaymentRow {
-  payment_id: number;
-  provider: string;
-  trans_id: string;
-  amount: number;
-  currency: string;
-  account_ref: string;
-  account_id: number | null;
-  status: PaymentStatus;
-  code_id: number | null;
-  received_at: string;
 }
 
 const ACCOUNT_SELECT = `SELECT a.*, d.serial, d.protocol FROM accounts a JOIN devices d ON d.device_id = a.device_id`;
@@ -168,7 +127,7 @@ export class SqliteStore implements FleetStore {
   }
 
   async plans(): Promise<Plan[]> {
-    return (this.db.prepare("SELECT * FROM plans ORDER BY name").all() as PlanRow[]).map(_plan);
+    return (this.db.prepare("SELECT * FROM plans ORDER BY name").all() as PlanRow[]).map(planFromRow);
   }
 
   async addAccount(spec: AccountSpec): Promise<Account> {
@@ -512,7 +471,7 @@ export class SqliteStore implements FleetStore {
   private _account(row: AccountRow): Account {
     let plan = this.plansById.get(row.plan_id);
     if (plan === undefined) {
-      plan = _plan(this.db.prepare("SELECT * FROM plans WHERE plan_id = ?").get(row.plan_id) as PlanRow);
+      plan = planFromRow(this.db.prepare("SELECT * FROM plans WHERE plan_id = ?").get(row.plan_id) as PlanRow);
       this.plansById.set(row.plan_id, plan);
     }
     return {
@@ -535,17 +494,4 @@ export class SqliteStore implements FleetStore {
   private _now(): string {
     return this.now().toISOString();
   }
-}
-
-function _plan(row: PlanRow): Plan {
-  return {
-    planId: row.plan_id,
-    name: row.name,
-    currency: row.currency,
-    perDay: row.per_day,
-    minPayment: row.min_payment,
-    deposit: row.deposit,
-    total: row.total,
-    approveUnlock: row.approve_unlock === 1,
-  };
 }
