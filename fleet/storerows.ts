@@ -1,4 +1,4 @@
-// The plans, accounts and payments tables' rows as both fleet stores read them (SQLite and PostgreSQL share one schema).
+// The plans, accounts and payments rows as both fleet stores read them (SQLite and PostgreSQL share one schema).
 import type { Account, PaymentStatus, Plan } from "./store";
 
 export interface PlanRow {
