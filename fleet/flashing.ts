@@ -5,7 +5,7 @@ import fs from "fs";
 import path from "path";
 import { BOARDS, type BoardName } from "../firmware/provision/board";
 import { SolkeyError, UsageError } from "./errors";
-import { segmentsToIntelHex, type HexSegment } from "./ihex";
+import { segmentsToIntelHex, type HexSegment } from "../hosts/ihex";
 import { JOURNAL_AREAS } from "./journal";
 
 /** A device's images: its journal region always, its provisioning record at the factory (not at a recovery). */

@@ -6,7 +6,7 @@ import type { DestinationStream } from "pino";
 import type { ApiKeys } from "../fleet/apikeys";
 import { SolkeyError, UsageError } from "../fleet/errors";
 import type { FleetStore } from "../fleet/store";
-import type { BuiltPage } from "../web/server";
+import type { BuiltPage } from "./static";
 import { addressList } from "./addresses";
 import { apiRoutes } from "./api/routes";
 import type { HubConfig } from "./config";

@@ -16,7 +16,7 @@ import { NorSim, type NorImage } from "../hosts/node/nor";
 import { SolkeyError, UsageError } from "../fleet/errors";
 import { openFleet, SCHEMA_VERSION } from "../fleet/database";
 import { allDevices, fleetSalt, provisionBatch } from "../fleet/devices";
-import { readIntelHex, segmentsToIntelHex, toIntelHex } from "../fleet/ihex";
+import { readIntelHex, segmentsToIntelHex, toIntelHex } from "../hosts/ihex";
 import { protocolOf } from "../fleet/journal";
 import { makeProfile } from "../fleet/profile";
 import { deriveDeviceKey, masterFingerprint, randomStartingCode, readMasterKey } from "../fleet/secrets";

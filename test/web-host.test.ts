@@ -1,7 +1,7 @@
 // The browser host without a browser: the flash kept in a Web Storage (a Map here) across page loads, the images a
 // person may drop on the page, and the server's answers and headers. test/web.test.ts runs the same in Chromium.
 import fc from "fast-check";
-import { segmentsToIntelHex } from "../fleet/ihex";
+import { segmentsToIntelHex } from "../hosts/ihex";
 import { BrowserDevice } from "../hosts/browser/device";
 import { deviceFromFiles } from "../hosts/browser/images";
 import type { KeyValueStore } from "../hosts/browser/store";
@@ -9,7 +9,8 @@ import { demoProvision, nextCodes } from "../hosts/node/simdemo";
 import { SIM_LAYOUTS } from "../hosts/node/simdevice";
 import { encodeProvision, decodeProvision } from "../firmware/provision/record";
 import { buildApp } from "../hub/app";
-import { CONTENT_SECURITY_POLICY, simPage, startWebServer } from "../web/server";
+import { CONTENT_SECURITY_POLICY } from "../hub/static";
+import { simPage, startWebServer } from "../web/server";
 import { hubFleet, testConfig } from "./hub.helpers";
 
 class MapStore implements KeyValueStore {

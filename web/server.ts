@@ -1,14 +1,14 @@
 // Serves the web pages (issue 19): the device simulator (web/sim) now, the operator console (web/console) beside it
 // later. The page script is bundled with esbuild once, when the server starts (about 0.1 s), from the TypeScript
-// sources: the browser runs the firmware's own modules, never a copy. Plain node:http so that `solkey web` and the
-// hub (mounting `simPage().assets` at /sim/) share it; every response carries a Content-Security-Policy that lets
-// the page run only its own script and reach nothing but its own files.
+// sources: the browser runs the firmware's own modules, never a copy. Plain node:http; each answer (the files and a
+// Content-Security-Policy that lets the page run only its own script) is hub/static.ts's, which the hub gives at /sim/.
 import { buildSync } from "esbuild";
 import fs from "fs";
 import http from "http";
 import type { AddressInfo } from "net";
 import path from "path";
 import zlib from "zlib";
+import { serveAsset, type BuiltPage, type WebAsset } from "../hub/static";
 import { MODDABLE_ALIASES } from "../hosts/xsnap/engine";
 
 /** The package root (where package.json is), found upward from here: works from the sources and a compiled copy. */
@@ -18,37 +18,6 @@ export function packageRoot(from = __dirname): string {
       return dir;
     if (path.dirname(dir) === dir) throw new Error(`no solkey package (package.json with web/sim/) above ${from}`);
   }
-}
-
-/**
- * Only the page's own script, styles and files; no inline script or style, no fetch, no frames, no form posts. The
- * favicon is an empty data: URL so the browser asks for nothing else.
- */
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; " +
-  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  "content-security-policy": CONTENT_SECURITY_POLICY,
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "cross-origin-opener-policy": "same-origin",
-  // A new build is picked up at the next load; the files are small and local.
-  "cache-control": "no-cache",
-});
-
-export interface WebAsset {
-  readonly type: string;
-  readonly body: Buffer;
-}
-
-/** A built page: its files by path below its mount point ("/" is the page), and the bundle's measures. */
-export interface BuiltPage {
-  readonly assets: ReadonlyMap<string, WebAsset>;
-  /** The page script, minified, and gzipped (what a compressing proxy would send). */
-  readonly bundleBytes: number;
-  readonly bundleGzipBytes: number;
-  readonly buildMs: number;
 }
 
 /** Builds the device simulator page: web/sim/index.html and sim.css as they are, sim.js bundled from main.ts. */
@@ -82,30 +51,6 @@ export function simPage(root = packageRoot()): BuiltPage {
     bundleGzipBytes: zlib.gzipSync(script).length,
     buildMs: performance.now() - started,
   };
-}
-
-/**
- * Answers `request` from `assets` (`pathname` is the request's path below the mount point). Only GET and HEAD; a
- * query string is ignored. Always answers: 404 or 405 with one line of text for anything else.
- */
-export function serveAsset(
-  assets: ReadonlyMap<string, WebAsset>,
-  method: string | undefined,
-  pathname: string,
-  response: http.ServerResponse,
-): void {
-  const asset = assets.get(pathname);
-  const headers = { ...SECURITY_HEADERS };
-  if (method !== "GET" && method !== "HEAD") {
-    response.writeHead(405, { ...headers, allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" });
-    response.end("only GET and HEAD here\n");
-  } else if (!asset) {
-    response.writeHead(404, { ...headers, "content-type": "text/plain; charset=utf-8" });
-    response.end(`no such file: ${pathname}; the simulator is at /\n`);
-  } else {
-    response.writeHead(200, { ...headers, "content-type": asset.type, "content-length": asset.body.length });
-    response.end(method === "HEAD" ? undefined : asset.body);
-  }
 }
 
 export interface WebServer {

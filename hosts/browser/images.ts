@@ -2,7 +2,7 @@
 // record) with `SERIAL.journal.bin` beside it, or one nRF52 Intel HEX `SERIAL.hex` holding both areas. Pure
 // TypeScript: the web simulator reads dropped files with it, and tests run it under Node.
 import { decodeProvision } from "../../firmware/provision/record";
-import { readIntelHex } from "../../fleet/ihex";
+import { readIntelHex } from "../ihex";
 import { SIM_LAYOUTS } from "../node/simdevice";
 import type { StoredDevice } from "./store";
 

@@ -1,7 +1,7 @@
 // The web pages the hub serves beside its API (issue 19): the device simulator at /sim/, built once when the hub
-// starts (web/server.ts) and answered with the same files and Content-Security-Policy as `solkey web`.
+// starts (web/server.ts simPage) and answered with the same files and Content-Security-Policy as `solkey web`.
 import type { FastifyInstance } from "fastify";
-import { serveAsset, type BuiltPage } from "../../web/server";
+import { serveAsset, type BuiltPage } from "../static";
 
 /** Mounts `page` at `/<name>/`; `/<name>` redirects there, since the page links its files relatively. */
 export function pageRoutes(name: string, page: BuiltPage) {

@@ -12,7 +12,7 @@ import { encodeCode, tokenIssuer, type CodeRequest, type DeviceSecrets } from ".
 import { openFleet, type Db } from "../../fleet/database";
 import { allDevices, provisionBatch } from "../../fleet/devices";
 import { Ledger } from "../../fleet/ledger";
-import { readIntelHex } from "../../fleet/ihex";
+import { readIntelHex } from "../../hosts/ihex";
 import { IssueQueue } from "../../fleet/queue";
 import { makeProfile } from "../../fleet/profile";
 import { printTable, type Cell } from "./table";
