@@ -25,7 +25,7 @@ import type {
   PlanSpec,
   Verdict,
 } from "./store";
-import { planFromRow, type AccountRow, type PaymentRow, type PlanRow } from "./storerows";
+import { accountFromRow, planFromRow, type AccountRow, type PaymentRow, type PlanRow } from "./storerows";
 
 export interface PgStoreOptions extends SecretKeySource {
   /** A code delivered this many days ago counts as entered (window rule). Default 3. */
@@ -588,21 +588,7 @@ export class PgStore implements FleetStore {
       plan = planFromRow((await c.query("SELECT * FROM plans WHERE plan_id = $1", [row.plan_id])).rows[0] as PlanRow);
       this.plansById.set(row.plan_id, plan);
     }
-    return {
-      accountId: row.account_id,
-      deviceId: row.device_id,
-      serial: row.serial,
-      phone: row.phone,
-      plan,
-      language: row.language,
-      paid: row.paid,
-      depositDue: row.deposit_due,
-      remainder: row.remainder,
-      daysBought: row.days_bought,
-      heldDays: row.held_days,
-      paidUntil: row.paid_until,
-      unlock: row.unlock,
-    };
+    return accountFromRow(row, plan);
   }
 
   private _now(): string {

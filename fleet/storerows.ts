@@ -54,3 +54,22 @@ export function planFromRow(row: PlanRow): Plan {
     approveUnlock: row.approve_unlock === 1,
   };
 }
+
+/** An account row with its plan (which the stores cache: a plan never changes once added). */
+export function accountFromRow(row: AccountRow, plan: Plan): Account {
+  return {
+    accountId: row.account_id,
+    deviceId: row.device_id,
+    serial: row.serial,
+    phone: row.phone,
+    plan,
+    language: row.language,
+    paid: row.paid,
+    depositDue: row.deposit_due,
+    remainder: row.remainder,
+    daysBought: row.days_bought,
+    heldDays: row.held_days,
+    paidUntil: row.paid_until,
+    unlock: row.unlock,
+  };
+}
