@@ -13,6 +13,7 @@ import {
   type Workload,
 } from "../tools/torture/engine";
 import { ledgerWorkload } from "../tools/torture/ledger";
+import { solkey } from "./fleet.helpers";
 
 // Eight operations after each cut, then the final check: with the v2 tally every powered minute is a cut point
 // (3,226 in the openpaygo run), and running the whole rest of the workload after each took 250 s instead of 20.
@@ -98,6 +99,32 @@ describe("the campaign catches what it exists to catch", () => {
     });
     expect(again.singleCuts).toBe(1);
     expect(again.violations).toEqual([first]);
+  });
+});
+
+describe("solkey torture: power cuts, weak bits, OTP writes and the flash attacker in one run", () => {
+  const args = ["torture", "--ops", "40", "--seed", "11", "--double", "20", "--continue", "8"];
+
+  // One protocol here (each run is tens of seconds under jest); test/journal-attacks.test.ts attacks all three.
+  it("every count printed, 0 violations in both parts", async () => {
+    const r = await solkey([...args, "--protocol", "nexus-small"]);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    const count = (label: string) => Number(new RegExp(`^ +${label} +(\\d+)`, "m").exec(r.stdout)?.[1]);
+    expect(r.stdout).toMatch(/^ +tear models +none, prefix, subset, allbutone, half, weak$/m);
+    expect(count("OTP writes")).toBeGreaterThanOrEqual(2); // the mark and at least one anchor step, each cut too
+    expect(count("erases")).toBe(40);
+    expect(count("restores")).toBe((40 * 39) / 2); // every older image at every point after a power-on
+    expect(r.stdout).toMatch(/^ +worst gain +0\.\d\d anchor step: \d+\.\d\d days of credit and \d+ codes again/m);
+    expect(r.stdout).toMatch(/^ +limiter back +\d+ restores gave the attempt limiter back, up to \d+ failures/m);
+    expect(r.stdout.match(/^ +violations +0$/gm)).toHaveLength(2);
+    expect(r.stdout).not.toMatch(/VIOLATION/);
+  });
+
+  it("--no-attacks runs the power-cut campaign only", async () => {
+    const r = await solkey([...args, "--protocol", "nexus-full", "--ops", "20", "--no-attacks"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ +single cuts +\d+$/m);
+    expect(r.stdout).not.toMatch(/flash attacker|restores/);
   });
 });
 

@@ -148,8 +148,12 @@ export interface AttackReport {
   /** Restore attacks: an older image written back at a point; `mounted` of them booted, the rest came up locked. */
   readonly restores: number;
   readonly mounted: number;
+  /** The anchor step of the attacked chip's OTP size: the bound on one restore's gain. */
+  readonly step: { readonly minutes: number; readonly codes: number };
   /** The most any restore gained, in anchor steps (credit / step minutes + codes again / step codes); bound 1. */
   readonly worstSteps: number;
+  /** What that restore gained: credit beyond the replaced device's (ms) and codes that applied again. */
+  readonly worstGain: { readonly ms: number; readonly codes: number };
   /** Codes that applied again over all restores (each within its restore's bound). */
   readonly codesAgain: number;
   /**
@@ -179,6 +183,7 @@ export function runAttacks(workload: LedgerWorkload, options: AttackOptions): At
   let restores = 0;
   let mounted = 0;
   let worstSteps = 0;
+  let worstGain = { ms: 0, codes: 0 };
   let codesAgain = 0;
   let limiterBack = 0;
   let failuresBack = 0;
@@ -210,7 +215,10 @@ export function runAttacks(workload: LedgerWorkload, options: AttackOptions): At
         codesAgain += again;
         const gainMs = Math.max(0, remainingMs(device.machine as Machine) - remainingMs(now.machine));
         const steps = gainMs / (step.minutes * 60_000) + again / step.codes;
-        worstSteps = Math.max(worstSteps, steps);
+        if (steps > worstSteps) {
+          worstSteps = steps;
+          worstGain = { ms: gainMs, codes: again };
+        }
         if (steps > 1)
           violations.push({ id, operation, message: `${again} codes again and ${gainMs} ms gained: over one step` });
       } catch (e) {
@@ -227,7 +235,9 @@ export function runAttacks(workload: LedgerWorkload, options: AttackOptions): At
     erases,
     restores,
     mounted,
+    step,
     worstSteps,
+    worstGain,
     codesAgain,
     limiterBack,
     failuresBack,

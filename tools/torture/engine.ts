@@ -109,8 +109,10 @@ export interface Violation {
 export interface CampaignReport {
   readonly workload: string;
   readonly operations: number;
-  /** Programs and erases in the uncut run: the single cut points. */
+  /** Programs, erases and OTP bit writes in the uncut run: the single cut points. */
   readonly cutPoints: number;
+  /** OTP bits the uncut run set (the mark and anchor steps), each one of the cut points. */
+  readonly otpWrites: number;
   readonly tears: readonly Tear[];
   readonly singleCuts: number;
   readonly doubleCuts: number;
@@ -222,7 +224,13 @@ export function runCampaign<M, Op>(workload: Workload<M, Op>, options: CampaignO
   return { ...report(cutPoints, singleCuts, doubleCuts), violations };
 
   function report(cutPoints: number, singleCuts: number, doubleCuts: number): CampaignReport {
-    const base = { workload: workload.name, operations: ops.length, tears, violations: [] };
+    const base = {
+      workload: workload.name,
+      operations: ops.length,
+      tears,
+      otpWrites: reference.otp.writes,
+      violations: [],
+    };
     return { ...base, cutPoints, singleCuts, doubleCuts, ms: Date.now() - started };
   }
 }
