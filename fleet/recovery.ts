@@ -69,8 +69,9 @@ export function recoveryState<S>(protocol: KeycodeProtocol<S>, issuedSeq: number
     replay = afterApplying(fresh as OpenPaygoState, issuedSeq, "set_time");
   } else {
     const window = markThrough(fresh as NexusState, issuedSeq);
-    // Every lifetime flag spent too: the small keypad's wipe-IDs and wipe-credit-and-IDs codes are one constant code
-    // per device, so unspent flags would let a voided code's wipe apply again after the recovery (issue 12 #5).
+    // Every lifetime flag spent too: the small keypad's three wipe codes (IDs, credit and IDs, credit) are one
+    // constant code each per device, so an unspent flag would let a wipe typed before apply again after the
+    // recovery (issue 12 #5; test/recover.test.ts types each on the recovered simulated device).
     replay = {
       ...window,
       qcShort: QC_SPENT,
@@ -78,6 +79,7 @@ export function recoveryState<S>(protocol: KeycodeProtocol<S>, issuedSeq: number
       shortTests: QC_SPENT,
       smallWipeIds: true,
       smallWipeCreditAndIds: true,
+      smallWipeCredit: true,
     } satisfies NexusState;
   }
   // Back through the protocol's own words: a state this firmware could not read would leave the device locked.
@@ -99,7 +101,8 @@ export function entryDigits(record: ProvisionRecord, keycode: string): string {
 }
 
 interface _CodeRow {
-  seq: number;
+  /** null for codes that spend no ID (tests, small wipes). */
+  seq: number | null;
   keycode: string;
   seconds: number | null;
 }
@@ -120,19 +123,20 @@ export function recoverDevice(
     const { record, issuedSeq } = device;
     const protocol = deviceProtocol(record).protocol;
     const state = recoveryState(protocol, issuedSeq, request.owed);
+    // Every code the ledger gave this device, those without an ID (tests, small wipes) included.
     const codes = db
-      .prepare("SELECT seq, keycode, seconds FROM codes WHERE device_id = ? AND seq IS NOT NULL")
+      .prepare("SELECT seq, keycode, seconds FROM codes WHERE device_id = ?")
       .all(device.deviceId) as _CodeRow[];
     for (const code of codes) {
       const verdict = protocol.verify(state.protocol, entryDigits(record, code.keycode));
       if (verdict.kind === "applied")
-        throw new Error(`recovery state of ${device.serial} would apply code #${code.seq} again: a solkey bug`);
+        throw new Error(`recovery state of ${device.serial} would apply ${code.keycode} again: a solkey bug`);
     }
     const journal = journalImage(record.board, protocol, state, record.key, request.anchor ?? 0);
     const previous = db
       .prepare("SELECT recovered_at FROM recoveries WHERE device_id = ? ORDER BY recovery_id DESC LIMIT 1")
       .get(device.deviceId) as { recovered_at: string } | undefined;
-    const unentered = codes.filter((c) => c.seq > device.enteredSeq);
+    const unentered = codes.filter((c) => c.seq !== null && c.seq > device.enteredSeq);
     const row = db
       .prepare(
         `INSERT INTO recoveries (device_id, recovered_at, issued_seq, entered_seq_before, unlocked, credit_seconds,

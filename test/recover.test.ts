@@ -12,6 +12,7 @@ import { nexusSmall } from "../firmware/protocols/nexus/small_device";
 import { TokenIssuer } from "../firmware/protocols/openpaygo/encoder";
 import { openPaygo } from "../firmware/protocols/openpaygo/verifier";
 import { SimDevice, type TraceEvent } from "../hosts/node/simdevice";
+import { decodeProvision } from "../firmware/provision/record";
 import { openFleet, SCHEMA_VERSION } from "../fleet/database";
 import { recoveryState } from "../fleet/recovery";
 import { scratch, solkey } from "./fleet.helpers";
@@ -23,6 +24,7 @@ const BETWEEN_ENTRIES_MS = 12 * 60_000;
 interface Issued {
   keycode: string;
   seconds: number | null;
+  /** null for codes that spend no ID: tests and the small keypad's wipes. */
   seq: number;
 }
 
@@ -139,6 +141,126 @@ describe.each([
   });
 });
 
+/**
+ * Every kind of code a device can be given, as `solkey issue` arguments, or `solkey keycode` ones after "keycode" (the
+ * support path: the ledger never issues ID wipes); the first `typed` are entered before the journal is lost (issue
+ * 12 #5: the small keypad's wipe codes, constant per device, must stay spent after a recovery).
+ */
+const VOCABULARY: Record<string, { readonly issue: string[][]; readonly typed: number }> = {
+  "nexus-small": {
+    issue: [
+      ["--days", "1"],
+      ["keycode", "--wipe", "ids"],
+      ["--days", "2"],
+      ["--wipe", "credit"],
+      ["--days", "1"],
+      ["--test", "60"],
+      ["--days", "3", "--set"],
+      ["keycode", "--wipe", "credit_and_ids"], // never typed: the recovery spends it too
+      ["--test", "2"],
+      ["--lock"],
+      ["--days", "2"],
+    ],
+    typed: 7,
+  },
+  "nexus-full": {
+    issue: [
+      ["--days", "1"],
+      ["--wipe", "credit"],
+      ["--hours", "5"],
+      ["--test", "10"],
+      ["--days", "2", "--set"],
+      ["--wipe", "restricted_flag"],
+      ["--lock"],
+      ["--days", "3"],
+      ["--unlock"],
+    ],
+    typed: 6,
+  },
+  openpaygo: {
+    issue: [
+      ["--days", "1"],
+      ["--days", "2", "--set"],
+      ["--counter-sync"],
+      ["--days", "1"],
+      ["--lock"],
+      ["--days", "3"],
+      ["--unlock"],
+    ],
+    typed: 5,
+  },
+};
+
+describe.each(Object.keys(VOCABULARY))("solkey recover, end to end over every kind of code: %s", (protocol) => {
+  it("no code issued before the recovery applies on the recovered device, typed or not, wipes included", async () => {
+    const { issue: requests, typed } = VOCABULARY[protocol];
+    const dir = scratch("recover-all");
+    const db = path.join(dir, "fleet.db");
+    const out = path.join(dir, "img");
+    const provision = ["provision", "--protocol", protocol, "--count", "1", "--random-keys", "--db", db];
+    expect((await solkey([...provision, "--out", out])).code).toBe(0);
+    const read = (file: string) => new Uint8Array(fs.readFileSync(file));
+    const image = read(path.join(out, "SK-00000001.bin"));
+    const mounted = decodeProvision(image);
+    if (mounted.kind !== "provisioned") throw new Error(`the factory image reads ${mounted.kind}`);
+    const keyFile = path.join(dir, "device.key");
+    fs.writeFileSync(keyFile, Buffer.from(mounted.record.key).toString("hex"));
+    const issued: Issued[] = [];
+    for (const [i, args] of requests.entries()) {
+      const r =
+        args[0] === "keycode"
+          ? await solkey(["keycode", "--protocol", protocol, "--key-file", keyFile, ...args.slice(1), "--json"])
+          : await solkey(["issue", "SK-00000001", ...args, "--ref", `PAY-${i}`, "--db", db, "--json"]);
+      expect([args, r.code, r.stderr]).toEqual([args, 0, ""]);
+      issued.push(JSON.parse(r.stdout) as Issued);
+    }
+    const type = (sim: SimDevice, code: Issued) => {
+      sim.wait(BETWEEN_ENTRIES_MS);
+      sim.type(keysFor(protocol, false, code.keycode));
+    };
+
+    const before = new SimDevice({ provision: image, journal: read(path.join(out, "SK-00000001.journal.bin")) });
+    before.powerOn();
+    for (const code of issued.slice(0, typed)) type(before, code);
+    // The wipes typed were spent on the device before its journal was lost.
+    const wipesTyped = requests.slice(0, typed).flatMap((args, i) => (args.includes("--wipe") ? [i] : []));
+    const seen = verdicts(before.trace);
+    expect(wipesTyped.map((i) => seen[i])).toEqual(wipesTyped.map(() => "applied"));
+    const entered = issued
+      .slice(0, typed)
+      .filter((c) => c.seq !== null)
+      .pop() as Issued;
+    expect((await solkey(["issue", "SK-00000001", "--entered", entered.keycode, "--db", db])).code).toBe(0);
+    before.powerOff();
+
+    const r = await solkey(["recover", "SK-00000001", "--credit-days", "2", "--db", db, "--out", dir, "--json"]);
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    const recovered = read(JSON.parse(r.stdout).files[0]);
+    const boot = () => {
+      const sim = new SimDevice({ provision: image, journal: corrupt(before.images().journal) });
+      sim.powerOn();
+      expect(sim.trace.find((e) => e.type === "boot")).toMatchObject({ status: "locked" });
+      const again = new SimDevice({ provision: image, journal: recovered });
+      again.powerOn();
+      expect(again.trace.find((e) => e.type === "boot")).toMatchObject({ status: "ready" });
+      return again;
+    };
+    // Each earlier code alone on a freshly recovered device, then all of them in a row on one.
+    for (const [i, code] of issued.entries()) {
+      const sim = boot();
+      type(sim, code);
+      expect([requests[i], verdicts(sim.trace)]).toEqual([requests[i], [expect.not.stringMatching(/^applied$/)]]);
+    }
+    const sim = boot();
+    for (const code of issued) type(sim, code);
+    expect(verdicts(sim.trace)).not.toContain("applied");
+    expect(lastCredit(sim.trace)).toBeGreaterThan(DAY); // no wipe took the 2 days stated at the recovery
+    const next = await solkey(["issue", "SK-00000001", "--days", "1", "--ref", "PAY-next", "--db", db, "--json"]);
+    type(sim, JSON.parse(next.stdout) as Issued);
+    expect(verdicts(sim.trace).pop()).toBe("applied");
+  });
+});
+
 describe("recovery state", () => {
   const key = new Uint8Array(16).fill(9);
 
@@ -173,11 +295,15 @@ describe("recovery state", () => {
     );
   });
 
-  it("Nexus small: the wipe-IDs and wipe-credit-and-IDs codes are spent by a recovery (issue 12 #5)", () => {
+  it("Nexus small: the wipe-IDs, wipe-credit-and-IDs and wipe-credit codes are spent by a recovery (issue 12 #5)", () => {
     const small = nexusSmall({ key });
     const state = recoveryState(small, 100, { kind: "credit", seconds: 0 }).protocol;
-    for (const type of ["wipe_ids", "wipe_credit_and_ids"] as const)
+    for (const type of ["wipe_ids", "wipe_credit_and_ids", "wipe_credit"] as const)
       expect(small.verify(state, smallSymbols({ type, key })).kind).toBe("duplicate");
+    // Every lifetime flag of the state, including any added later: a recovery must spend it.
+    const flags = Object.entries(state).filter(([name, value]) => typeof value === "boolean" && name !== "restricted");
+    expect(flags.length).toBeGreaterThanOrEqual(3);
+    expect(flags.filter(([, value]) => value !== true)).toEqual([]);
   });
 
   it("OpenPAYGO: every count up to the highest issued is refused, the next count of either type applies", () => {
