@@ -11,6 +11,12 @@ export class OtpCut extends Error {
   override name = "OtpCut";
 }
 
+/**
+ * OTP bits each chip lends solkey, as the chips' `otp` modules report them (hosts/moddable/otp): ESP32 eFuse BLK3
+ * bits 192-255 under coding scheme None, 64; nRF52840 UICR CUSTOMER[16..31], two bits per word, 32.
+ */
+export const CHIP_OTP_BITS = Object.freeze({ esp32: 64, nrf52: 32 });
+
 export class OtpSim implements Otp {
   readonly size: number;
   /** Programs ever started, cut ones included. */

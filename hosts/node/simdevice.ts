@@ -2,7 +2,7 @@
 // carried across power cuts. Pure TypeScript: the same simulation runs under Node and inside XS (tools/probes/sim).
 // BOARDS through simfirmware: a relative path into firmware/ has no Moddable module name on the lin build.
 import { BOARDS, decodeProvision, start, type BoardName, type Device, type DeviceEvent } from "./simfirmware";
-import { OtpSim } from "./otp";
+import { CHIP_OTP_BITS, OtpSim } from "./otp";
 import config from "./simconfig";
 import { Finger, type KeyWiring } from "./simkeys";
 import { SimWorld, useWorld } from "./simworld";
@@ -37,12 +37,6 @@ export function boardOf(provision: Uint8Array | undefined): BoardName {
   const read = decodeProvision(provision ?? new Uint8Array(0));
   return read.kind === "provisioned" ? read.record.board : "esp32";
 }
-
-/**
- * OTP bits each simulated chip lends solkey (docs/SECURITY.md: ESP32 eFuse BLK3 under coding scheme None, 128 bits
- * budgeted; nRF52 UICR CUSTOMER words, one bit per word, 32).
- */
-export const SIM_OTP_BITS = Object.freeze({ esp32: 128, nrf52: 32 });
 
 /** The board LED that shows "not provisioned" when no record names one (manifest.json, esp32 config). */
 export const SIM_STATUS_LED = config.solkey.led;
@@ -91,7 +85,7 @@ export class SimDevice {
 
   constructor(images: SimImages = {}) {
     this.layout = SIM_LAYOUTS[boardOf(images.provision)];
-    this.otp = new OtpSim(SIM_OTP_BITS[boardOf(images.provision)]);
+    this.otp = new OtpSim(CHIP_OTP_BITS[boardOf(images.provision)]);
     this.journal = _area(this.layout.journal.size, images.journal);
     this.provision = _area(this.layout.provision.size, images.provision);
   }

@@ -13,6 +13,7 @@ import * as web from "./web";
 import * as hub from "./hub";
 import * as pg from "./pg";
 import * as odds from "./odds";
+import * as flash from "./flash";
 
 /** Each section prints its own table(s). */
 const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> = [
@@ -30,6 +31,7 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   hub,
   pg,
   odds,
+  flash,
 ];
 
 async function main(names: string[]): Promise<void> {

@@ -17,7 +17,7 @@ import {
   type Transition,
   type Violation,
 } from "./engine";
-import { atLeastAsStrict, type ledgerWorkload, type LedgerOp } from "./ledger";
+import { atLeastAsStrict, type LedgerDevice, type ledgerWorkload, type LedgerOp } from "./ledger";
 
 export type LedgerWorkload = ReturnType<typeof ledgerWorkload>;
 type Machine = LedgerState<unknown>;
@@ -30,7 +30,7 @@ export class AttackedDevice {
   readonly applied: string[] = [];
 
   constructor(
-    readonly workload: LedgerWorkload,
+    readonly ledger: LedgerDevice,
     readonly flash: NorSim,
     readonly otp: OtpSim,
   ) {
@@ -43,7 +43,7 @@ export class AttackedDevice {
       return;
     }
     if (this.machine === undefined) throw new Error("an operation before the first power-on");
-    this.commit(this.workload.step(this.machine, op));
+    this.commit(this.ledger.step(this.machine, op));
   }
 
   /** Power-on; false when the journal mounts locked (corrupt, or fresh on a marked chip), as the controller does. */
@@ -52,10 +52,10 @@ export class AttackedDevice {
     this.journal = realJournal(this.flash, this.otp);
     const mounted = this.journal.mounted;
     if (mounted.kind !== "record") return false;
-    const payload = this.workload.fold(mounted);
+    const payload = this.ledger.fold(mounted);
     if (payload === undefined) throw new Error("the mounted record does not decode");
     if (!this.journal.migrated) this.journal.migrate(payload);
-    const booted = this.workload.boot(payload);
+    const booted = this.ledger.boot(payload);
     if (booted === undefined) throw new Error("the mounted record does not boot");
     this.commit(booted);
     return true;

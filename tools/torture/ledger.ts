@@ -20,7 +20,7 @@ import { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
 import { openPaygo } from "../../firmware/protocols/openpaygo/verifier";
 import type { KeycodeProtocol } from "../../firmware/protocols/protocol";
 import { Random } from "../../hosts/node/nor-random";
-import type { Transition, Workload } from "./engine";
+import type { Held, Transition, Workload } from "./engine";
 
 export const PROTOCOLS = ["openpaygo", "nexus-full", "nexus-small"] as const;
 export type TortureProtocol = (typeof PROTOCOLS)[number];
@@ -56,7 +56,7 @@ export function ledgerWorkload(
     } else if (roll < 42 && sold.length > 0) {
       operations.push({ ...(random.pick(sold) as LedgerOp & { type: "entry" }), note: "typed again" });
     } else if (roll < 50) {
-      operations.push({ type: "entry", digits: _garbage(random, protocolName), pays: 0, note: "mistyped" });
+      operations.push({ type: "entry", digits: guessFor(random, protocolName), pays: 0, note: "mistyped" });
     } else if (roll < 95) {
       operations.push({ type: "elapsed", ms: random.between(1, 180) * MINUTE });
     } else {
@@ -68,12 +68,50 @@ export function ledgerWorkload(
   let paid = 0;
   for (const op of operations) paidThrough.push((paid += op.type === "entry" ? op.pays : 0));
 
-  const encode = (device: DeviceState<unknown>) => encodeDevice(protocol, device);
   const decode = (payload: Uint8Array) => decodeDevice(protocol, payload);
-  const transition = (
-    step: { state: LedgerState<unknown>; effects: Effect<unknown>[] },
-    digits?: string,
-  ): Transition<LedgerState<unknown>> => {
+  return {
+    name: `${protocolName} ledger (seed ${seed})`,
+    ...ledgerDevice(protocol),
+    operations,
+    describe: (op: LedgerOp) =>
+      op.type === "entry" ? `entry ${op.digits} (${op.note})` : op.type === "elapsed" ? `elapsed ${op.ms} ms` : op.type,
+    isPowerOn: (op: LedgerOp) => op.type === "power_on",
+    retry: (op: LedgerOp) => op.type === "entry",
+    audit(mounted: Uint8Array, before: Uint8Array, after: Uint8Array, machine: Machine | undefined, index: number) {
+      const device = decode(mounted);
+      if (device === undefined) return ["the mounted record does not decode"];
+      const problems: string[] = [];
+      const payg = device.payg;
+      if (payg.kind === "unlocked") problems.push("unlocked, but no unlock code was sold");
+      else if (payg.creditSeconds + payg.testSeconds > paidThrough[index])
+        problems.push(`credit ${payg.creditSeconds + payg.testSeconds} s exceeds the ${paidThrough[index]} s paid`);
+      // Issue 21's window: paid minus powered, less at most the running minute (the reducer's RAM before and after
+      // the interrupted operation bound paid minus powered at the instant of the cut).
+      const op = operations[index];
+      if (machine !== undefined && payg.kind === "metered" && op.type !== "power_on") {
+        const ms = (payg.creditSeconds + payg.testSeconds) * 1000;
+        const ends = [remainingMs(machine), remainingMs(reduce(protocol, machine, _event(op)).state)];
+        if (ms > Math.max(...ends)) problems.push(`credit ${ms} ms is above paid minus powered (${Math.max(...ends)})`);
+        if (ms < Math.min(...ends) - LEASE_MS)
+          problems.push(`credit ${ms} ms lost more than a minute (paid minus powered ${Math.min(...ends)})`);
+      }
+      const was = [decode(before), decode(after)].filter((d) => d !== undefined);
+      if (!was.some((d) => atLeastAsStrict(device.limiter, d.limiter)))
+        problems.push("the attempt limiter went back (more attempts than before or after the cut)");
+      return problems;
+    },
+  };
+}
+
+type Machine = LedgerState<unknown>;
+
+/**
+ * The real ledger over `protocol` as the journal drives it: the factory record, folding a mounted record's minutes,
+ * boot and one operation, each as the transition it commits. What the workloads, the flash attacker and its bench run.
+ */
+export function ledgerDevice(protocol: KeycodeProtocol<unknown>) {
+  const encode = (device: DeviceState<unknown>) => encodeDevice(protocol, device);
+  const transition = (step: { state: Machine; effects: Effect<unknown>[] }, digits?: string): Transition<Machine> => {
     let commit: Uint8Array | undefined;
     let codes = 0;
     let minutes = 0;
@@ -91,54 +129,30 @@ export function ledgerWorkload(
     }
     return { machine: step.state, commit, codes, minutes, ticks, applied };
   };
-  const event = (op: LedgerOp): LedgerEvent =>
-    op.type === "entry" ? { type: "entry", digits: op.digits } : { type: "elapsed", ms: (op as { ms: number }).ms };
-
   return {
-    name: `${protocolName} ledger (seed ${seed})`,
     protocol,
     genesis: encode(freshState(protocol)),
-    operations,
-    describe: (op) =>
-      op.type === "entry" ? `entry ${op.digits} (${op.note})` : op.type === "elapsed" ? `elapsed ${op.ms} ms` : op.type,
-    isPowerOn: (op) => op.type === "power_on",
-    fold(held) {
+    fold(held: Held): Uint8Array | undefined {
       const device = mountedDevice(protocol, { kind: "record", sequence: 0, ...held });
       return device === undefined ? undefined : encode(device);
     },
-    boot(payload) {
-      const device = decode(payload);
+    boot(payload: Uint8Array): Transition<Machine> | undefined {
+      const device = decodeDevice(protocol, payload);
       if (device === undefined) return undefined;
       return transition(reduce(protocol, mount(device), { type: "boot" }));
     },
-    step(machine, op) {
-      return transition(reduce(protocol, machine, event(op)), op.type === "entry" ? op.digits : undefined);
-    },
-    retry: (op) => op.type === "entry",
-    audit(mounted, before, after, machine, index) {
-      const device = decode(mounted);
-      if (device === undefined) return ["the mounted record does not decode"];
-      const problems: string[] = [];
-      const payg = device.payg;
-      if (payg.kind === "unlocked") problems.push("unlocked, but no unlock code was sold");
-      else if (payg.creditSeconds + payg.testSeconds > paidThrough[index])
-        problems.push(`credit ${payg.creditSeconds + payg.testSeconds} s exceeds the ${paidThrough[index]} s paid`);
-      // Issue 21's window: paid minus powered, less at most the running minute (the reducer's RAM before and after
-      // the interrupted operation bound paid minus powered at the instant of the cut).
-      const op = operations[index];
-      if (machine !== undefined && payg.kind === "metered" && op.type !== "power_on") {
-        const ms = (payg.creditSeconds + payg.testSeconds) * 1000;
-        const ends = [remainingMs(machine), remainingMs(reduce(protocol, machine, event(op)).state)];
-        if (ms > Math.max(...ends)) problems.push(`credit ${ms} ms is above paid minus powered (${Math.max(...ends)})`);
-        if (ms < Math.min(...ends) - LEASE_MS)
-          problems.push(`credit ${ms} ms lost more than a minute (paid minus powered ${Math.min(...ends)})`);
-      }
-      const was = [decode(before), decode(after)].filter((d) => d !== undefined);
-      if (!was.some((d) => atLeastAsStrict(device.limiter, d.limiter)))
-        problems.push("the attempt limiter went back (more attempts than before or after the cut)");
-      return problems;
+    step(machine: Machine, op: LedgerOp): Transition<Machine> {
+      return transition(reduce(protocol, machine, _event(op)), op.type === "entry" ? op.digits : undefined);
     },
   };
+}
+
+export type LedgerDevice = ReturnType<typeof ledgerDevice>;
+
+function _event(op: LedgerOp): LedgerEvent {
+  return op.type === "entry"
+    ? { type: "entry", digits: op.digits }
+    : { type: "elapsed", ms: (op as { ms: number }).ms };
 }
 
 /**
@@ -189,8 +203,8 @@ export function deviceAndServer(
   };
 }
 
-/** Random keys of a genuine code's length: almost surely invalid, so the attempt limiter works. */
-function _garbage(random: Random, name: TortureProtocol): string {
+/** Random keys of a genuine code's length: almost surely invalid, so the attempt limiter works (a keypad guess). */
+export function guessFor(random: Random, name: TortureProtocol): string {
   const keys = name === "nexus-small" ? SMALL_KEYS : "0123456789";
   let digits = "";
   for (let i = 0; i < (name === "openpaygo" ? 9 : 14); i++) digits += keys[random.below(keys.length)];
