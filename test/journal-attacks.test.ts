@@ -3,12 +3,12 @@
 // also run by `solkey torture`), after a weak-bit power cut at every cut point too.
 import { sipKey } from "../firmware/crypto/siphash";
 import { ESP32, NRF52 } from "../firmware/storage/flash";
-import { encodeRecordV2, journalKey, type Mounted } from "../firmware/storage/journal";
+import { encodeRecordV2, Journal, journalKey, type Mounted } from "../firmware/storage/journal";
 import { anchorCount } from "../firmware/storage/otp";
 import { NorSim, PowerCut } from "../hosts/node/nor";
 import { OtpSim } from "../hosts/node/otp";
 import { AttackedDevice, chipOf, eraseJournal, replayCodes, runAttacks, uncutPoints } from "../tools/torture/attacks";
-import { DEFAULT_OTP_SIZE, realJournal } from "../tools/torture/engine";
+import { copyImage, DEFAULT_OTP_SIZE, realJournal, TORTURE_KEY } from "../tools/torture/engine";
 import { ledgerWorkload, PROTOCOLS } from "../tools/torture/ledger";
 
 /** 4,096 OTP bits (the torture default): a step every 2,569 minutes or 18 codes, so a workload takes several. */
@@ -110,5 +110,29 @@ describe.each(CASES)("the flash attacker against a %s device on %j", (protocol, 
       expect([id, replayCodes(again, device.applied)]).toEqual([id, 0]);
     }
     expect(cuts).toBe(total);
+  });
+});
+
+describe("once the anchor's bits are spent (docs/SECURITY.md)", () => {
+  it("the device runs on with the mark alone: no more steps, an erased journal locks, an older image restores", () => {
+    const workload = ledgerWorkload("nexus-full", 11, 60);
+    const flash = new NorSim({ chip: NRF52, blocks: 2, seed: 1 });
+    const otp = OtpSim.from(Uint8Array.from([1, 1, 1])); // the mark and both anchor bits set
+    Journal.format(flash, workload.genesis, { key: journalKey(TORTURE_KEY), otp }, 2);
+    const device = new AttackedDevice(workload, flash, otp);
+    const images = [];
+    for (const op of workload.operations) {
+      device.run(op);
+      images.push(copyImage(flash.image));
+    }
+    expect(device.applied.length).toBeGreaterThan(5);
+    expect([anchorCount(otp), otp.writes]).toEqual([2, 0]); // no bit left, none written
+    const first = chipOf(NRF52, 2, images[0], otp.snapshot());
+    const restored = new AttackedDevice(workload, first.flash, first.otp);
+    expect(restored.powerOn()).toBe(true);
+    expect(replayCodes(restored, device.applied)).toBe(device.applied.length); // the image is from before any code
+    const erased = chipOf(NRF52, 2, images[images.length - 1], otp.snapshot());
+    eraseJournal(erased.flash);
+    expect(new AttackedDevice(workload, erased.flash, erased.otp).powerOn()).toBe(false);
   });
 });
