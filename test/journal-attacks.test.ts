@@ -62,6 +62,7 @@ describe.each(CASES)("the flash attacker against a %s device on %j", (protocol, 
     expect(report.restores - report.mounted).toBeGreaterThan(0);
     expect(report.codesAgain).toBeGreaterThan(0); // within a step, used codes do apply again: the bound is real
     expect(report.worstSteps).toBeLessThanOrEqual(1);
+    expect(report.steps).toBeGreaterThanOrEqual(2);
   });
 
   it("a forged record at any point never mounts: the device mounts what it wrote", () => {

@@ -112,6 +112,7 @@ describe("solkey torture: power cuts, weak bits, OTP writes and the flash attack
     const count = (label: string) => Number(new RegExp(`^ +${label} +(\\d+)`, "m").exec(r.stdout)?.[1]);
     expect(r.stdout).toMatch(/^ +tear models +none, prefix, subset, allbutone, half, weak$/m);
     expect(count("OTP writes")).toBeGreaterThanOrEqual(2); // the mark and at least one anchor step, each cut too
+    expect(count("anchor steps")).toBeGreaterThanOrEqual(1);
     expect(count("erases")).toBe(40);
     expect(count("restores")).toBe((40 * 39) / 2); // every older image at every point after a power-on
     expect(r.stdout).toMatch(/^ +worst gain +0\.\d\d anchor step: \d+\.\d\d days of credit and \d+ codes again/m);

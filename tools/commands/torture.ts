@@ -107,6 +107,8 @@ function _attackLines(a: AttackReport): string[] {
   const lines = [
     `  flash attacker (erase, restore every older image; OTP bits kept; ${DEFAULT_OTP_SIZE} OTP bits: a step is ` +
       `${a.step.minutes} min or ${a.step.codes} codes)`,
+    `    anchor steps   ${a.steps}` +
+      (a.steps === 0 ? " (the workload is too short to take one: raise --ops)" : " (images from before one lock)"),
     `    erases         ${a.erases} (each must come up locked)`,
     `    restores       ${a.restores} tried, ${a.mounted} booted (the rest locked: older than the anchor step)`,
     `    worst gain     ${a.worstSteps.toFixed(2)} anchor step: ${days(a.worstGain.ms)} days of credit and ` +

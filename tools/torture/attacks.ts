@@ -148,6 +148,8 @@ export interface AttackReport {
   /** Restore attacks: an older image written back at a point; `mounted` of them booted, the rest came up locked. */
   readonly restores: number;
   readonly mounted: number;
+  /** Anchor steps the uncut run took: with none, no restore can cross a step (a workload too short to show it). */
+  readonly steps: number;
   /** The anchor step of the attacked chip's OTP size: the bound on one restore's gain. */
   readonly step: { readonly minutes: number; readonly codes: number };
   /** The most any restore gained, in anchor steps (credit / step minutes + codes again / step codes); bound 1. */
@@ -226,15 +228,13 @@ export function runAttacks(workload: LedgerWorkload, options: AttackOptions): At
       }
     }
   }
-  const last = OtpSim.from(points[points.length - 1].otp);
-  if (anchorCount(last) < 1)
-    violations.push({ id: "attack=steps", operation: "at the end", message: "the workload took no anchor step" });
   return {
     workload: workload.name,
     points: points.length - 1,
     erases,
     restores,
     mounted,
+    steps: anchorCount(OtpSim.from(points[points.length - 1].otp)),
     step,
     worstSteps,
     worstGain,
