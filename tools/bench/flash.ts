@@ -10,12 +10,17 @@ import { TokenIssuer } from "../../firmware/protocols/openpaygo/encoder";
 import { openPaygo } from "../../firmware/protocols/openpaygo/verifier";
 import type { KeycodeProtocol } from "../../firmware/protocols/protocol";
 import { Random } from "../../hosts/node/nor-random";
-import { NorSim } from "../../hosts/node/nor";
-import { CHIP_OTP_BITS, OtpSim } from "../../hosts/node/otp";
-
-import { AttackedDevice, chipOf, type Point } from "../torture/attacks";
-import { copyImage, realJournal } from "../torture/engine";
-import { deviceAndServer, guessFor, ledgerDevice, PROTOCOLS, type LedgerOp } from "../torture/ledger";
+import { CHIP_OTP_BITS } from "../../hosts/node/otp";
+import { AttackedDevice, chipOf, factoryChip, type Point } from "../torture/attacks";
+import { copyImage } from "../torture/engine";
+import {
+  deviceAndServer,
+  guessFor,
+  ledgerDevice,
+  PROTOCOLS,
+  type LedgerDevice,
+  type LedgerOp,
+} from "../torture/ledger";
 import { printTable } from "./table";
 
 export const name = "flash";
@@ -27,9 +32,17 @@ const CYCLE_MINUTES = 1;
 /** Probability that one guess is a code (docs/SECURITY.md, "The keypad attacker"). */
 const PER_GUESS: Record<string, number> = { openpaygo: 1.34e-4, "nexus-full": 1e-6, "nexus-small": 2 ** -12 };
 
-const CHIPS: ReadonlyArray<readonly [string, ChipProfile, number, number]> = [
-  ["ESP32 (BLK3 coding None)", ESP32, 4, CHIP_OTP_BITS.esp32],
-  ["nRF52840 (UICR)", NRF52, 2, CHIP_OTP_BITS.nrf52],
+/** A board as the simulator models it: flash profile, journal blocks, the OTP bits its `otp` module lends. */
+interface Board {
+  readonly name: string;
+  readonly chip: ChipProfile;
+  readonly blocks: number;
+  readonly otpBits: number;
+}
+
+const BOARDS: readonly Board[] = [
+  { name: "ESP32 (BLK3 coding None)", chip: ESP32, blocks: 4, otpBits: CHIP_OTP_BITS.esp32 },
+  { name: "nRF52840 (UICR)", chip: NRF52, blocks: 2, otpBits: CHIP_OTP_BITS.nrf52 },
 ];
 
 type Machine = LedgerState<unknown>;
@@ -39,7 +52,7 @@ interface Saved extends Pick<Point, "image" | "otp"> {
   readonly machine: Machine;
 }
 
-/** The OpenPAYGO device and its server: the attacker bought 995 days (set) and can buy 1-day codes. */
+/** The OpenPAYGO device and its server, which sells codes of `days` (set or add) at the next counts. */
 function _openPaygo() {
   const key = Uint8Array.from({ length: 16 }, (_, i) => 0x30 + i);
   const startingCode = 271_828_182;
@@ -48,23 +61,22 @@ function _openPaygo() {
   let count = 1;
   const tokens = new Set<string>();
   const code = (type: "set_time" | "add_time", days: number): LedgerOp => {
-    let issued;
-    // Thousands of 9-digit tokens meet the birthday bound (count 2,300 repeats count 1,510's digits): the device
-    // takes both, but the attacker's bookkeeping counts digits, so such a token is skipped.
-    do issued = issuer.issue({ count, type, value: days });
-    while (tokens.has(issued.token) && (count = issued.count) > 0);
-    count = issued.count;
-    tokens.add(issued.token);
-    return { type: "entry", digits: issued.token, pays: days * 86_400, note: type };
+    for (;;) {
+      const issued = issuer.issue({ count, type, value: days });
+      count = issued.count;
+      // Thousands of 9-digit tokens meet the birthday bound (count 2,300 repeats count 1,510's digits): the device
+      // takes both, but the attacker's bookkeeping counts digits, so such a token is skipped.
+      if (tokens.has(issued.token)) continue;
+      tokens.add(issued.token);
+      return { type: "entry", digits: issued.token, pays: days * 86_400, note: type };
+    }
   };
   return { ledger: ledgerDevice(protocol), code };
 }
 
-/** A device provisioned on `chip` with `otpBits`, booted once (the mark set). */
-function _provisioned(ledger: ReturnType<typeof ledgerDevice>, chip: ChipProfile, blocks: number, otpBits: number) {
-  const flash = new NorSim({ chip, blocks, seed: 1 });
-  const otp = new OtpSim(otpBits, 1, flash);
-  realJournal(flash, otp).append(ledger.genesis);
+/** A device provisioned on `board`, booted once (the mark set). */
+function _provisioned(ledger: LedgerDevice, board: Board): AttackedDevice {
+  const { flash, otp } = factoryChip(ledger, board.chip, board.blocks, board.otpBits);
   const device = new AttackedDevice(ledger, flash, otp);
   device.powerOn();
   return device;
@@ -76,72 +88,52 @@ const save = (d: AttackedDevice): Saved => ({
   machine: d.machine as Machine,
 });
 
-/** The chip written back to `saved` (OTP bits as they are now) and powered on; undefined when it comes up locked. */
-function _restore(d: AttackedDevice, saved: Saved, chip: ChipProfile, blocks: number): AttackedDevice | undefined {
-  const back = chipOf(chip, blocks, saved.image, d.otp.snapshot());
-  const device = new AttackedDevice(d.ledger, back.flash, back.otp);
+/** The chip's journal written back to `saved`, its OTP bits `otp` (as they are now), powered on; locked: undefined. */
+function _writeBack(ledger: LedgerDevice, board: Board, saved: Saved, otp: Uint8Array): AttackedDevice | undefined {
+  const back = chipOf(board.chip, board.blocks, saved.image, otp);
+  const device = new AttackedDevice(ledger, back.flash, back.otp);
   return device.powerOn() ? device : undefined;
 }
 
+/** `_writeBack` where no step was taken since `saved`: it must boot. */
+function _restore(ledger: LedgerDevice, board: Board, saved: Saved, otp: Uint8Array): AttackedDevice {
+  const device = _writeBack(ledger, board, saved, otp);
+  if (device === undefined) throw new Error("a restore with no step since came up locked");
+  return device;
+}
+
 /**
- * Runs the load an hour at a time until the next hour would take an anchor step (the attacker reads the step's
- * progress in the plaintext journal), then writes `saved` back. Returns the days of credit the cycle gave back.
+ * Runs `next()` on `d` until it would take an anchor step (the attacker reads the step's progress in the plaintext
+ * journal and stops one operation before), then writes `saved` back. Returns the chip as it was before that
+ * operation, the restored device, and the operations run.
  */
-function _creditCycle(d: AttackedDevice, saved: Saved, chip: ChipProfile, blocks: number) {
+function _cycle(d: AttackedDevice, board: Board, saved: Saved, next: () => LedgerOp) {
   const count = anchorCount(d.otp);
+  const ran: LedgerOp[] = [];
   for (;;) {
+    const op = next();
     const before = save(d);
-    d.run({ type: "elapsed", ms: 60 * MINUTE });
-    if (anchorCount(d.otp) === count) continue;
-    const back = chipOf(chip, blocks, before.image, before.otp); // that hour was one too many: stop before it
-    const used = new AttackedDevice(d.ledger, back.flash, back.otp);
-    used.machine = before.machine;
-    const restored = _restore(used, saved, chip, blocks);
-    if (restored === undefined) throw new Error("a restore within the step came up locked");
-    const gained = remainingMs(restored.machine as Machine) - remainingMs(before.machine);
-    return { restored, days: gained / DAY };
+    d.run(op);
+    if (anchorCount(d.otp) !== count) return { before, restored: _restore(d.ledger, board, saved, before.otp), ran };
+    ran.push(op);
   }
 }
 
-/** Types bought 1-day codes until the next would take a step, writes `saved` back, types them all again. */
-function _codeCycle(d: AttackedDevice, saved: Saved, chip: ChipProfile, blocks: number, code: () => LedgerOp) {
-  const count = anchorCount(d.otp);
-  const typed: LedgerOp[] = [];
-  for (;;) {
-    const next = code();
-    const before = save(d);
-    d.run(next);
-    if (anchorCount(d.otp) !== count) {
-      const back = chipOf(chip, blocks, before.image, before.otp);
-      d = new AttackedDevice(d.ledger, back.flash, back.otp);
-      d.machine = before.machine;
-      break;
-    }
-    typed.push(next);
-  }
-  const restored = _restore(d, saved, chip, blocks);
-  if (restored === undefined) throw new Error("a restore within the step came up locked");
-  const applied = restored.applied.length;
-  for (const op of typed) restored.run(op);
-  return restored.applied.length - applied;
-}
-
-/** Guesses a restored device verifies before its limiter makes the attacker wait (failures counted). */
-function _guessesPerRestore(protocol: (typeof PROTOCOLS)[number], chip: ChipProfile, blocks: number, otp: number) {
+/** Guesses a restored device verifies before its limiter makes the attacker wait (failures counted), on average. */
+function _guessesPerRestore(protocol: (typeof PROTOCOLS)[number], board: Board): number {
   const random = new Random(7);
   const key = Uint8Array.from({ length: 16 }, () => random.below(256));
-  const ledger = ledgerDevice(deviceAndServer(protocol, key, random).protocol);
-  const device = _provisioned(ledger, chip, blocks, otp);
+  const device = _provisioned(ledgerDevice(deviceAndServer(protocol, key, random).protocol), board);
   const saved = save(device);
   let total = 0;
   const cycles = 5;
   for (let cycle = 0; cycle < cycles; cycle++) {
-    const d = _restore(device, saved, chip, blocks);
-    if (d === undefined) throw new Error("a restore with no step since came up locked");
-    while (limiterWaitMs((d.machine as Machine).device.limiter) === 0) {
-      const failures = (d.machine as Machine).device.limiter.failures;
+    const d = _restore(device.ledger, board, saved, device.otp.snapshot());
+    const limiter = () => (d.machine as Machine).device.limiter;
+    while (limiterWaitMs(limiter()) === 0) {
+      const failures = limiter().failures;
       d.run({ type: "entry", digits: guessFor(random, protocol), pays: 0, note: "guess" });
-      total += (d.machine as Machine).device.limiter.failures - failures;
+      total += limiter().failures - failures;
     }
   }
   return total / cycles;
@@ -149,23 +141,35 @@ function _guessesPerRestore(protocol: (typeof PROTOCOLS)[number], chip: ChipProf
 
 export async function run(): Promise<void> {
   const rows: (string | number)[][] = [];
-  for (const [chipName, chip, blocks, otpBits] of CHIPS) {
+  const hour: LedgerOp = { type: "elapsed", ms: 60 * MINUTE };
+  for (const board of BOARDS) {
+    const { otpBits } = board;
     const step = anchorStep(otpBits - 1);
     const { ledger, code } = _openPaygo();
-    const device = _provisioned(ledger, chip, blocks, otpBits);
+    const device = _provisioned(ledger, board);
     device.run(code("set_time", 995));
     const saved = save(device);
-    const cycles = [_creditCycle(device, saved, chip, blocks)];
-    cycles.push(_creditCycle(cycles[0].restored, saved, chip, blocks));
-    const bits = cycles[1].restored.otp.snapshot().filter((bit) => bit !== 0).length; // the mark alone
-    const codes = _codeCycle(cycles[1].restored, saved, chip, blocks, () => code("add_time", 1));
-    // The first cycle's device ran the hour that completed the step: the saved image never mounts on it again.
-    const locked = anchorCount(device.otp) === 1 && _restore(device, saved, chip, blocks) === undefined;
+    // Two cycles of load: the first device runs the hour that completes the step, so the image is then dead on it.
+    const days: number[] = [];
+    let d = device;
+    for (let i = 0; i < 2; i++) {
+      const cycle = _cycle(d, board, saved, () => hour);
+      days.push((remainingMs(cycle.restored.machine as Machine) - remainingMs(cycle.before.machine)) / DAY);
+      d = cycle.restored;
+    }
+    const bits = d.otp.snapshot().filter((bit) => bit !== 0).length; // the mark alone
+    // Codes: 1-day codes typed up to the step, the image written back, all of them typed again.
+    const { restored, ran } = _cycle(d, board, saved, () => code("add_time", 1));
+    const before = restored.applied.length;
+    for (const op of ran) restored.run(op);
+    const codes = restored.applied.length - before;
+    const locked =
+      anchorCount(device.otp) === 1 && _writeBack(ledger, board, saved, device.otp.snapshot()) === undefined;
     rows.push([
-      chipName,
+      board.name,
       otpBits - 1,
       `${(step.minutes / 1440).toFixed(1)} d / ${step.codes}`,
-      `${cycles[0].days.toFixed(1)}, ${cycles[1].days.toFixed(1)}`,
+      days.map((n) => n.toFixed(1)).join(", "),
       codes,
       bits,
       locked ? "locked" : "MOUNTED",
@@ -198,8 +202,7 @@ export async function run(): Promise<void> {
 
   const guesses: (string | number)[][] = [];
   for (const protocol of PROTOCOLS) {
-    const [, chip, blocks, otpBits] = CHIPS[0];
-    const perRestore = _guessesPerRestore(protocol, chip, blocks, otpBits);
+    const perRestore = _guessesPerRestore(protocol, BOARDS[0]);
     const p = PER_GUESS[protocol];
     const half = Math.ceil(Math.log(2) / -Math.log1p(-p) / perRestore);
     guesses.push([

@@ -74,7 +74,7 @@ export function runTorture(o: TortureOptions): TortureReport[] {
       throw e;
     }
     if (o.attacks === false || o.cut !== undefined) return campaign;
-    return { ...campaign, attacks: runAttacks(workload, { chip, blocks, otpSize: DEFAULT_OTP_SIZE }) };
+    return { ...campaign, attacks: runAttacks(workload, { chip, blocks }) };
   });
 }
 

@@ -88,11 +88,17 @@ export function chipOf(chip: ChipProfile, blocks: number, image: NorImage, otp: 
   return { flash, otp: OtpSim.from(otp, seed, flash) };
 }
 
-/** The uncut run from the factory record: the chip and the device before every operation, and at the end. */
-export function uncutPoints(workload: LedgerWorkload, chip: ChipProfile, blocks: number, otpSize: number): Point[] {
+/** A chip as provisioning leaves it: the factory record on an erased journal region, OTP bits all unset. */
+export function factoryChip(ledger: LedgerDevice, chip: ChipProfile, blocks: number, otpSize: number) {
   const flash = new NorSim({ chip, blocks, seed: 1 });
   const otp = new OtpSim(otpSize, 1, flash);
-  realJournal(flash, otp).append(workload.genesis); // provisioning
+  realJournal(flash, otp).append(ledger.genesis);
+  return { flash, otp };
+}
+
+/** The uncut run from the factory record: the chip and the device before every operation, and at the end. */
+export function uncutPoints(workload: LedgerWorkload, chip: ChipProfile, blocks: number, otpSize: number): Point[] {
+  const { flash, otp } = factoryChip(workload, chip, blocks, otpSize);
   const start = flash.mutations;
   const device = new AttackedDevice(workload, flash, otp);
   const points: Point[] = [];
