@@ -46,31 +46,52 @@ const lastCredit = (trace: readonly TraceEvent[]) => {
 /** NOR programming can only clear bits: every record's bits fall to 0 (magic and CRC gone), erased bytes stay. */
 const corrupt = (journal: Uint8Array) => journal.map((b) => (b === 0xff ? 0xff : 0));
 
+const read = (file: string) => new Uint8Array(fs.readFileSync(file));
+
+/**
+ * One device provisioned by `solkey provision` into a new fleet: its factory images, `issue` (through `solkey issue`)
+ * and `type` (its keys on a simulated device, 12 minutes after the last entry).
+ */
+async function provisionedDevice(protocol: string, options: string[] = []) {
+  const dir = scratch("recover");
+  const db = path.join(dir, "fleet.db");
+  const out = path.join(dir, "img");
+  const provision = ["provision", "--protocol", protocol, ...options, "--count", "1", "--random-keys"];
+  expect((await solkey([...provision, "--db", db, "--out", out])).code).toBe(0);
+  const restricted = options.includes("--restricted");
+  return {
+    dir,
+    db,
+    image: read(path.join(out, "SK-00000001.bin")),
+    journal: read(path.join(out, "SK-00000001.journal.bin")),
+    async issue(...args: string[]): Promise<Issued> {
+      const r = await solkey(["issue", "SK-00000001", ...args, "--db", db, "--json"]);
+      expect([args, r.code, r.stderr]).toEqual([args, 0, ""]);
+      return JSON.parse(r.stdout) as Issued;
+    },
+    type(sim: SimDevice, code: Issued): void {
+      sim.wait(BETWEEN_ENTRIES_MS);
+      sim.type(keysFor(protocol, restricted, code.keycode));
+    },
+  };
+}
+
+/** Powers on a simulated device from `journal`; it must boot `status` (ready, locked). */
+function bootFrom(image: Uint8Array, journal: Uint8Array, status: string): SimDevice {
+  const sim = new SimDevice({ provision: image, journal });
+  sim.powerOn();
+  expect(sim.trace.find((e) => e.type === "boot")).toMatchObject({ status });
+  return sim;
+}
+
 describe.each([
   ["nexus-full", []],
   ["nexus-small", []],
   ["openpaygo", []],
   ["openpaygo", ["--restricted"]],
 ] as [string, string[]][])("solkey recover: %s %j", (protocol, options) => {
-  const restricted = options.includes("--restricted");
-
   it("a device locked by a corrupt journal, recovered with the image, takes the next code and refuses every older one", async () => {
-    const dir = scratch("recover");
-    const db = path.join(dir, "fleet.db");
-    const out = path.join(dir, "img");
-    const provision = ["provision", "--protocol", protocol, ...options, "--count", "1", "--random-keys"];
-    expect((await solkey([...provision, "--db", db, "--out", out])).code).toBe(0);
-    const read = (file: string) => new Uint8Array(fs.readFileSync(file));
-    const image = read(path.join(out, "SK-00000001.bin"));
-    const issue = async (...args: string[]): Promise<Issued> => {
-      const r = await solkey(["issue", "SK-00000001", ...args, "--db", db, "--json"]);
-      expect(r).toMatchObject({ code: 0, stderr: "" });
-      return JSON.parse(r.stdout) as Issued;
-    };
-    const type = (sim: SimDevice, code: Issued) => {
-      sim.wait(BETWEEN_ENTRIES_MS);
-      sim.type(keysFor(protocol, restricted, code.keycode));
-    };
+    const { dir, db, image, journal, issue, type } = await provisionedDevice(protocol, options);
 
     // Eight codes issued, the first three typed; then the journal's records are destroyed.
     const amounts = [
@@ -82,16 +103,13 @@ describe.each([
     ];
     const issued: Issued[] = [];
     for (let i = 0; i < 8; i++) issued.push(await issue(...amounts[i % amounts.length], "--ref", `PAY-${i}`));
-    const before = new SimDevice({ provision: image, journal: read(path.join(out, "SK-00000001.journal.bin")) });
-    before.powerOn();
+    const before = bootFrom(image, journal, "ready");
     for (const code of issued.slice(0, 3)) type(before, code);
     expect(verdicts(before.trace)).toEqual(["applied", "applied", "applied"]);
     expect((await solkey(["issue", "SK-00000001", "--entered", issued[2].keycode, "--db", db])).code).toBe(0);
     before.powerOff();
 
-    const locked = new SimDevice({ provision: image, journal: corrupt(before.images().journal) });
-    locked.powerOn();
-    expect(locked.trace.find((e) => e.type === "boot")).toMatchObject({ status: "locked" });
+    const locked = bootFrom(image, corrupt(before.images().journal), "locked");
     type(locked, issued[3]);
     expect(new Set(verdicts(locked.trace))).toEqual(new Set(["rejected"])); // every key
     expect(locked.loadPin()).toBe(false);
@@ -102,12 +120,7 @@ describe.each([
     expect(report).toMatchObject({ issuedSeq: issued[7].seq, enteredSeqBefore: issued[2].seq });
     expect(report.outstanding.codes).toBe(5);
     const recovered = read(report.files[0]);
-    const boot = () => {
-      const sim = new SimDevice({ provision: image, journal: recovered });
-      sim.powerOn();
-      expect(sim.trace.find((e) => e.type === "boot")).toMatchObject({ status: "ready" });
-      return sim;
-    };
+    const boot = () => bootFrom(image, recovered, "ready");
     const fresh = boot();
     expect(lastCredit(fresh.trace)).toBe(2 * DAY);
     expect(fresh.loadPin()).toBe(true);
@@ -194,33 +207,23 @@ const VOCABULARY: Record<string, { readonly issue: string[][]; readonly typed: n
 describe.each(Object.keys(VOCABULARY))("solkey recover, end to end over every kind of code: %s", (protocol) => {
   it("no code issued before the recovery applies on the recovered device, typed or not, wipes included", async () => {
     const { issue: requests, typed } = VOCABULARY[protocol];
-    const dir = scratch("recover-all");
-    const db = path.join(dir, "fleet.db");
-    const out = path.join(dir, "img");
-    const provision = ["provision", "--protocol", protocol, "--count", "1", "--random-keys", "--db", db];
-    expect((await solkey([...provision, "--out", out])).code).toBe(0);
-    const read = (file: string) => new Uint8Array(fs.readFileSync(file));
-    const image = read(path.join(out, "SK-00000001.bin"));
+    const { dir, db, image, journal, issue, type } = await provisionedDevice(protocol);
     const mounted = decodeProvision(image);
     if (mounted.kind !== "provisioned") throw new Error(`the factory image reads ${mounted.kind}`);
     const keyFile = path.join(dir, "device.key");
     fs.writeFileSync(keyFile, Buffer.from(mounted.record.key).toString("hex"));
     const issued: Issued[] = [];
     for (const [i, args] of requests.entries()) {
-      const r =
-        args[0] === "keycode"
-          ? await solkey(["keycode", "--protocol", protocol, "--key-file", keyFile, ...args.slice(1), "--json"])
-          : await solkey(["issue", "SK-00000001", ...args, "--ref", `PAY-${i}`, "--db", db, "--json"]);
+      if (args[0] !== "keycode") {
+        issued.push(await issue(...args, "--ref", `PAY-${i}`));
+        continue;
+      }
+      const r = await solkey(["keycode", "--protocol", protocol, "--key-file", keyFile, ...args.slice(1), "--json"]);
       expect([args, r.code, r.stderr]).toEqual([args, 0, ""]);
       issued.push(JSON.parse(r.stdout) as Issued);
     }
-    const type = (sim: SimDevice, code: Issued) => {
-      sim.wait(BETWEEN_ENTRIES_MS);
-      sim.type(keysFor(protocol, false, code.keycode));
-    };
 
-    const before = new SimDevice({ provision: image, journal: read(path.join(out, "SK-00000001.journal.bin")) });
-    before.powerOn();
+    const before = bootFrom(image, journal, "ready");
     for (const code of issued.slice(0, typed)) type(before, code);
     // The wipes typed were spent on the device before its journal was lost.
     const wipesTyped = requests.slice(0, typed).flatMap((args, i) => (args.includes("--wipe") ? [i] : []));
@@ -232,19 +235,12 @@ describe.each(Object.keys(VOCABULARY))("solkey recover, end to end over every ki
       .pop() as Issued;
     expect((await solkey(["issue", "SK-00000001", "--entered", entered.keycode, "--db", db])).code).toBe(0);
     before.powerOff();
+    bootFrom(image, corrupt(before.images().journal), "locked");
 
     const r = await solkey(["recover", "SK-00000001", "--credit-days", "2", "--db", db, "--out", dir, "--json"]);
     expect(r).toMatchObject({ code: 0, stderr: "" });
     const recovered = read(JSON.parse(r.stdout).files[0]);
-    const boot = () => {
-      const sim = new SimDevice({ provision: image, journal: corrupt(before.images().journal) });
-      sim.powerOn();
-      expect(sim.trace.find((e) => e.type === "boot")).toMatchObject({ status: "locked" });
-      const again = new SimDevice({ provision: image, journal: recovered });
-      again.powerOn();
-      expect(again.trace.find((e) => e.type === "boot")).toMatchObject({ status: "ready" });
-      return again;
-    };
+    const boot = () => bootFrom(image, recovered, "ready");
     // Each earlier code alone on a freshly recovered device, then all of them in a row on one.
     for (const [i, code] of issued.entries()) {
       const sim = boot();
@@ -255,8 +251,7 @@ describe.each(Object.keys(VOCABULARY))("solkey recover, end to end over every ki
     for (const code of issued) type(sim, code);
     expect(verdicts(sim.trace)).not.toContain("applied");
     expect(lastCredit(sim.trace)).toBeGreaterThan(DAY); // no wipe took the 2 days stated at the recovery
-    const next = await solkey(["issue", "SK-00000001", "--days", "1", "--ref", "PAY-next", "--db", db, "--json"]);
-    type(sim, JSON.parse(next.stdout) as Issued);
+    type(sim, await issue("--days", "1", "--ref", "PAY-next"));
     expect(verdicts(sim.trace).pop()).toBe("applied");
   });
 });
