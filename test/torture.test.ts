@@ -111,6 +111,8 @@ describe("solkey torture: power cuts, weak bits, OTP writes and the flash attack
     expect([r.code, r.stderr]).toEqual([0, ""]);
     const count = (label: string) => Number(new RegExp(`^ +${label} +(\\d+)`, "m").exec(r.stdout)?.[1]);
     expect(r.stdout).toMatch(/^ +tear models +none, prefix, subset, allbutone, half, weak$/m);
+    expect(count("weak-bit cuts")).toBe(count("cut points"));
+    expect(count("cut points")).toBeGreaterThan(100);
     expect(count("OTP writes")).toBeGreaterThanOrEqual(2); // the mark and at least one anchor step, each cut too
     expect(count("anchor steps")).toBeGreaterThanOrEqual(1);
     expect(count("erases")).toBe(40);

@@ -79,7 +79,7 @@ export function runTorture(o: TortureOptions): TortureReport[] {
 }
 
 /** Whether a run found anything. */
-export function violated(report: TortureReport): boolean {
+function _violated(report: TortureReport): boolean {
   return report.violations.length > 0 || (report.attacks?.violations.length ?? 0) > 0;
 }
 
@@ -92,6 +92,8 @@ export function formatReport(report: TortureReport, chip: string, blocks: number
     `  OTP writes     ${report.otpWrites} (the mark and anchor steps, cut like the flash)`,
     `  tear models    ${report.tears.join(", ")}`,
     `  single cuts    ${report.singleCuts}`,
+    `  weak-bit cuts  ${report.tears.includes("weak") ? report.singleCuts / report.tears.length : 0} ` +
+      "(tear model weak: every bit changed, some read differently at each read)",
     `  double cuts    ${report.doubleCuts} (a second cut during recovery or the next operation)`,
     `  violations     ${report.violations.length}`,
     `  time           ${(report.ms / 1000).toFixed(1)} s`,
@@ -153,7 +155,7 @@ export function register(program: Command): void {
       const reports = runTorture(o);
       if (o.json) process.stdout.write(JSON.stringify(reports, null, 2) + "\n");
       else for (const r of reports) process.stdout.write(formatReport(r, o.chip, Number(o.blocks)));
-      if (reports.some(violated)) process.exitCode = 1;
+      if (reports.some(_violated)) process.exitCode = 1;
     });
 }
 
