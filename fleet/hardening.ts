@@ -2,6 +2,8 @@
 // batch's images. docs/HARDENING.md explains each step (what it protects, which chip revisions, what is left).
 import type { BoardName } from "../firmware/provision/board";
 import { BOARDS } from "../firmware/provision/board";
+import { anchorStep } from "../firmware/storage/journal";
+import { CHIP_OTP_BITS } from "../hosts/node/otp";
 import { JOURNAL_AREAS } from "./journal";
 
 /** The file `solkey provision` writes into --out. */
@@ -24,6 +26,8 @@ export function hardeningSteps(board: BoardName): string {
 }
 
 function _esp32(prov: string, jrnl: string): string[] {
+  const step = anchorStep(CHIP_OTP_BITS.esp32 - 1); // the mark takes one bit
+  const bound = `${(step.minutes / 1440).toFixed(0)} days or ${step.codes.toLocaleString("en-US")} codes`;
   return [
     "Chips: ESP32 revision v3.0 (ECO3) or later (espefuse.py summary shows it): Secure Boot V2 needs it. " +
       "Earlier revisions have only Secure Boot V1 and published fault-injection attacks on it; do not ship them.",
@@ -36,7 +40,9 @@ function _esp32(prov: string, jrnl: string): string[] {
     "First boot (keep power on until the app starts): the bootloader burns the flash key into eFuse BLK1 " +
       "(read-protected), encrypts bootloader, app and the partitions flagged 'encrypted' (solkey_prov, nvs_keys) " +
       "in place, enables Secure Boot V2 and, in release mode, disables UART download decryption and JTAG. " +
-      `The journal partition solkey_jrnl stays unencrypted by design (MAC and OTP anchor protect it).`,
+      "The journal partition solkey_jrnl stays unencrypted by design: the MAC stops forged records and the OTP " +
+      `anchor bounds one restored image to one anchor step (${bound}), but an image written back ` +
+      "before every step repeats that gain; keep the board sealed (docs/SECURITY.md, repeated restores).",
     "Verify: espefuse.py summary shows FLASH_CRYPT_CNT odd and write-protected, ABS_DONE_1 = 1, JTAG_DISABLE = 1, " +
       `SECURE_VERSION = the release's; esptool.py read_flash ${prov} 0x1000 returns ciphertext, not the record; ` +
       "an unsigned or older-secure_version image written with esptool.py does not boot.",

@@ -10,7 +10,14 @@ import { MASTER_HEX, scratch, solkey } from "./fleet.helpers";
 describe("hardening steps", () => {
   // Per board, what a batch's steps must name: the chip revision, the protections, the batch's image offsets.
   const NEEDED = {
-    esp32: ["v3.0 (ECO3)", "Secure Boot V2", "release mode", "SECURE_VERSION", "solkey_jrnl stays unencrypted"],
+    esp32: [
+      "v3.0 (ECO3)",
+      "Secure Boot V2",
+      "release mode",
+      "SECURE_VERSION",
+      "solkey_jrnl stays unencrypted",
+      "one anchor step (116 days or 1,160 codes)",
+    ],
     nrf52: ["revision 3", "Fxx", "UICR.APPROTECT", "NRF_DFU_APP_DOWNGRADE_PREVENTION 1", "UF2"],
   } as const;
 
