@@ -117,7 +117,7 @@ describe("solkey torture: power cuts, weak bits, OTP writes and the flash attack
     expect(count("anchor steps")).toBeGreaterThanOrEqual(1);
     expect(count("erases")).toBe(40);
     expect(count("restores")).toBe((40 * 39) / 2); // every older image at every point after a power-on
-    expect(r.stdout).toMatch(/^ +worst gain +0\.\d\d anchor step: \d+\.\d\d days of credit and \d+ codes again/m);
+    expect(r.stdout).toMatch(/^ +worst gain +0\.\d{3} anchor step: \d+\.\d\d days of credit and \d+ codes again/m);
     expect(r.stdout).toMatch(/^ +limiter back +\d+ restores gave the attempt limiter back, up to \d+ failures/m);
     expect(r.stdout.match(/^ +violations +0$/gm)).toHaveLength(2);
     expect(r.stdout).not.toMatch(/VIOLATION/);

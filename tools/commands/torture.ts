@@ -113,7 +113,7 @@ function _attackLines(a: AttackReport): string[] {
       (a.steps === 0 ? " (the workload is too short to take one: raise --ops)" : " (images from before one lock)"),
     `    erases         ${a.erases} (each must come up locked)`,
     `    restores       ${a.restores} tried, ${a.mounted} booted (the rest locked: older than the anchor step)`,
-    `    worst gain     ${a.worstSteps.toFixed(2)} anchor step: ${days(a.worstGain.ms)} days of credit and ` +
+    `    worst gain     ${a.worstSteps.toFixed(3)} anchor step: ${days(a.worstGain.ms)} days of credit and ` +
       `${a.worstGain.codes} codes again (bound 1 step)`,
     `    codes again    ${a.codesAgain} over all booted restores, each within its step`,
     `    limiter back   ${a.limiterBack} restores gave the attempt limiter back, up to ${a.failuresBack} failures ` +
