@@ -2,10 +2,10 @@
 // later. The page script is bundled with esbuild once, when the server starts (about 0.1 s), from the TypeScript
 // sources: the browser runs the firmware's own modules, never a copy. Plain node:http; each answer (the files and a
 // Content-Security-Policy that lets the page run only its own script) is hub/static.ts's, which the hub gives at /sim/.
-import { buildSync } from "esbuild";
 import fs from "fs";
 import http from "http";
 import type { AddressInfo } from "net";
+import { createRequire } from "module";
 import path from "path";
 import zlib from "zlib";
 import { serveAsset, type BuiltPage, type WebAsset } from "../hub/static";
@@ -24,6 +24,8 @@ export function packageRoot(from = __dirname): string {
 export function simPage(root = packageRoot()): BuiltPage {
   const dir = path.join(root, "web", "sim");
   const started = performance.now();
+  // esbuild (its native binary's wrapper) only when a page is built: `solkey help` never needs it.
+  const { buildSync } = createRequire(__filename)("esbuild") as typeof import("esbuild");
   const result = buildSync({
     entryPoints: [path.join(dir, "main.ts")],
     bundle: true,
