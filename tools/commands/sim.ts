@@ -3,6 +3,7 @@
 // `--script FILE` runs a scenario (hosts/node/simscript.ts) and prints one JSON line per device event.
 import type { Command } from "commander";
 import fs from "fs";
+import { createRequire } from "module";
 import path from "path";
 import { bytesToHex, hexToBytes } from "../../firmware/hex";
 import { LEASE_MS } from "../../firmware/ledger/reducer";
@@ -196,13 +197,15 @@ async function _run(engine: string, text: string, state: SimState, journalHex: s
  */
 function _xsEngine(): typeof import("../../hosts/xsnap/engine") {
   try {
-    // A call-time require (an import() would be ESM under nodenext): the bundle evaluates the module only here.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("../../hosts/xsnap/engine");
+    // The worker process imports @agoric/xsnap: asked here, since it would fail there, in its own process.
+    createRequire(__filename).resolve("@agoric/xsnap/package.json");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
     throw new UsageError("--engine xs needs the development install (`npm ci` with dev dependencies); use node");
   }
+  // A call-time require (an import() would be ESM under nodenext): the bundle evaluates the module only here.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("../../hosts/xsnap/engine");
 }
 
 export function register(program: Command): void {
