@@ -13,6 +13,11 @@ function peak() @ "xs_stackmeter_peak";
 function setPeak(slots) @ "xs_stackmeter_set_peak";
 function slotBytes() @ "xs_stackmeter_slot_bytes";
 
+/**
+ * Whether XS keeps a high-water mark on this build (debug builds); elsewhere entry() and host() only call through.
+ * Asked at the first call, not at import: a module the build preloads may not call a native function then.
+ */
+let metered;
 /** Where the firmware was entered (slots in use), or -1 while no firmware code runs (or inside a stand-in). */
 let base = -1;
 /** The deepest the firmware went above its entry, in slots, since the last reset(). */
@@ -22,7 +27,7 @@ let lastCall = 0;
 
 /** Runs `fn` as the firmware entered from the event loop; its depth is counted from here. */
 export function entry(fn, self, args) {
-  if (base >= 0) return fn.apply(self, args); // the firmware calling itself through a stand-in's callback path
+  if (!(metered ??= peak() >= 0) || base >= 0) return fn.apply(self, args); // nested: the firmware calling back into itself
   const saved = peak();
   base = depth();
   setPeak(base);
@@ -37,7 +42,7 @@ export function entry(fn, self, args) {
 
 /** Runs the stand-in `fn` the firmware called: counted as one native call, its insides not. */
 export function host(fn, self, args) {
-  if (base < 0) return fn.apply(self, args); // the harness driving the board, not the firmware
+  if (!(metered ??= peak() >= 0) || base < 0) return fn.apply(self, args); // the harness driving the board, not the firmware
   const at = depth();
   lastCall = at;
   const saved = Math.max(peak(), at);
