@@ -2,7 +2,7 @@
 // format (https://age-encryption.org/v1: X25519 recipient stanzas, HKDF-SHA-256, header MAC, ChaCha20-Poly1305 STREAM
 // in 64 KiB chunks), written by typage (`age-encryption`, the age author's TypeScript implementation) rather than our
 // own copy of the format. The operator reads it with the `age` tool: `age -d -i key.txt devices.csv.age`.
-import { Encrypter } from "age-encryption";
+import type { Encrypter } from "age-encryption";
 import { UsageError } from "./errors";
 
 /** How an export is written: to age recipients, or in the clear because the operator asked by name. */
@@ -28,7 +28,7 @@ export function checkRecipients(recipients: readonly string[], shown: (r: string
 /** typage's own check: the bech32 checksum and the point's length. */
 function _parses(recipient: string): boolean {
   try {
-    new Encrypter().addRecipient(recipient);
+    _encrypter().addRecipient(recipient);
     return true;
   } catch {
     return false;
@@ -38,9 +38,19 @@ function _parses(recipient: string): boolean {
 /** The bytes of the export file holding `text`. */
 export async function sealExport(seal: ExportSeal, text: string): Promise<Uint8Array> {
   if (seal.kind === "plaintext") return new TextEncoder().encode(text);
-  const e = new Encrypter();
+  const e = _encrypter();
   for (const r of seal.recipients) e.addRecipient(r);
   return e.encrypt(text);
+}
+
+/**
+ * typage, evaluated at the first export rather than at every start of the command line (it is bundled into
+ * dist/solkey.js; a call-time require keeps its module body out of `solkey help`'s start).
+ */
+function _encrypter(): Encrypter {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const age = require("age-encryption") as typeof import("age-encryption");
+  return new age.Encrypter();
 }
 
 /** The line the commands print about an export's protection. */

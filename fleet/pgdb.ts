@@ -1,6 +1,7 @@
 // A fleet on PostgreSQL (node-postgres): the connection pool, the schema check at open and the secret key, which a
 // server database is always given (fleet/sealing.ts: no key file "beside" a URL).
-import { Pool, types, type PoolClient } from "pg";
+import { createRequire } from "module";
+import type { Pool, PoolClient } from "pg";
 import { SCHEMA_VERSION } from "./database";
 import { SolkeyError, UsageError } from "./errors";
 import { givenSecretKey, keyBeside, SecretKey, type SecretKeySource } from "./sealing";
@@ -11,15 +12,18 @@ export function redacted(url: string): string {
   return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");
 }
 
-/** BIGINT (oid 20) as a number: every fleet integer (ids, money in minor units, times in ms) is below 2^53. */
-const PARSERS = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === 20 ? (v: string) => Number(v) : types.getTypeParser(oid, format as "text")) as typeof types.getTypeParser,
-};
+/** node-postgres, loaded at the first pool: it costs ~40 ms of every start, and most commands run on SQLite. */
+let _pg: typeof import("pg") | undefined;
 
 /** A pool on the server at `url` (nothing is asked of it until the first query). */
 export function pgPool(url: string, max = 10): Pool {
-  const pool = new Pool({ connectionString: url, max, types: PARSERS });
+  const { Pool, types } = (_pg ??= createRequire(__filename)("pg") as typeof import("pg"));
+  // BIGINT (oid 20) as a number: every fleet integer (ids, money in minor units, times in ms) is below 2^53.
+  const parsers = {
+    getTypeParser: ((oid: number, format?: "text" | "binary") =>
+      oid === 20 ? (v: string) => Number(v) : types.getTypeParser(oid, format as "text")) as typeof types.getTypeParser,
+  };
+  const pool = new Pool({ connectionString: url, max, types: parsers });
   // An idle client's connection dropping (the server restarting) is an event, not a crash: the next query reconnects.
   pool.on("error", () => {});
   return pool;

@@ -138,6 +138,9 @@ const CASES: Case[] = [
   ["issue", "SK-00000004", "--hours", "5"],
   ["issue", "SK-00000004", "--days", "181"],
   ["issue", "SK-00000003", "--hours", "5", "--round", "down"],
+  ["issue", "SK-00000003", "--package", "evening"],
+  ["issue", "SK-00000004", "--package", "evening"],
+  ["issue", "SK-00000004", "--package", "evening", "--round", "sideways"],
   ["issue", "SK-00000003", "--hours", "5", "--round", "nearest"],
   ["issue", "SK-00000001", "--unlock", "--round", "up"],
   ["issue", "SK-00000001", "--days", "1", "--ref", ""],
@@ -175,6 +178,7 @@ const CASES: Case[] = [
   ["issue", "--batch", "$D/batch-bad.csv"],
   ["issue", "--batch", "$D/batch-hours.csv"],
   ["issue", "--batch", "$D/batch-unknown.csv"],
+  ["issue", "--batch", "$D/batch-package.csv"],
   ["issue", "--batch", "$D/batch-late.csv"],
   ["issue", "--batch", "$D/fleet.db"],
   ["issue", "SK-00000001", "--batch", "$D/batch-late.csv"],
@@ -429,6 +433,8 @@ beforeAll(async () => {
   expect((await provision("--protocol", "openpaygo", "--random-keys")).code).toBe(0);
   expect((await provision("--protocol", "nexus-small", "--random-keys")).code).toBe(0);
   expect((await solkey(["issue", "SK-00000001", "--days", "1", "--ref", "PAID-1"])).code).toBe(0);
+  // A package in hours: refused on the day-granular devices (OpenPAYGO's default divider, the small keypad).
+  expect((await solkey(["issue", "--define-package", "evening=4h"])).code).toBe(0);
   // A copy of the sealed fleet without its key file beside it.
   fs.mkdirSync(path.join(dir, "nokey"));
   const sealed = new Database(path.join(dir, "fleet.db"));
@@ -448,6 +454,7 @@ beforeAll(async () => {
   write("batch-bad.csv", "device,amount\nSK-00000001\n");
   write("batch-hours.csv", "SK-00000002,3d\nSK-00000003,5h\n");
   write("batch-unknown.csv", "SK-00000002,3d\nSK-00000042,1d\n");
+  write("batch-package.csv", "SK-00000002,3d\nSK-00000004,evening\n");
   write("batch-late.csv", "SK-00000002,3d\nSK-00000001,2x\n");
   write("scen-syntax.txt", "power on\njump\n");
   write("scen-badkey.txt", "power on\nkeys *A#\n");

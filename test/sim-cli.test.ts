@@ -84,6 +84,38 @@ describe("solkey sim", () => {
     expect(solkey("sim", "--dir", device, "--provision", image, "--reset", "--script", script("*#")).code).toBe(0);
   });
 
+  it("runs an nRF52 Intel HEX image end to end: provision, issue, enter, credit, and the flash kept private", () => {
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env } });
+    const one = ["provision", "--protocol", "openpaygo", "--count", "1", "--random-keys", "--board", "nrf52"];
+    expect(run(...one, "--out", "img").status).toBe(0);
+    const hex = path.join(dir, "img", "SK-00000001.hex");
+    expect(fs.readFileSync(hex, "utf8")).toMatch(/^:02000004000EEC\n/); // Intel HEX, at 0xE0000 and up
+    const issued = JSON.parse(run("issue", "SK-00000001", "--days", "3", "--json").stdout);
+    const device = path.join(dir, "n52");
+    const r = run("sim", "--dir", device, "--provision", hex, "--script", script(`*${issued.keycode}#`));
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    expect(verdicts(r.stdout)).toEqual(["applied"]);
+    expect(
+      events(r.stdout)
+        .filter((e) => e.type === "credit")
+        .pop()?.seconds,
+    ).toBe(issued.seconds);
+    // The nRF52 layout: two 4 KB journal pages and the provisioning page, as the HEX placed them.
+    expect([8192, 4096]).toEqual(["journal.bin", "provision.bin"].map((f) => fs.statSync(path.join(device, f)).size));
+    expect(
+      [device, ...["journal.bin", "provision.bin"].map((f) => path.join(device, f))].map(
+        (f) => fs.statSync(f).mode & 0o777,
+      ),
+    ).toEqual([0o700, 0o600, 0o600]);
+    // The device keeps its flash: the same code again is a duplicate, and the ledger learns it was entered.
+    expect(verdicts(run("sim", "--dir", device, "--script", script(`*${issued.keycode}#`)).stdout)).toEqual([
+      "duplicate",
+    ]);
+    expect(run("issue", "SK-00000001", "--entered", issued.keycode).status).toBe(0);
+    expect(run("explain", "SK-00000001", issued.keycode).stdout).toMatch(/known entered .*would refuse it now/);
+  });
+
   it("refuses a --protocol the device in --dir does not speak (it was silently ignored), and --reset replaces it", () => {
     const device = path.join(dir, "dev");
     expect(solkey("sim", "--dir", device, "--script", script("1")).code).toBe(0);

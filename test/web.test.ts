@@ -1,6 +1,7 @@
 // The web device simulator in a real browser (issue 19): `solkey web` serves the page, Debian's Chromium runs it
 // through playwright-core, and a person's actions are played on it: a demo code typed on the keypad turns the load on
 // and a reload (a power cycle) keeps it on; a power cut keeps the credit; the small keypad; a provisioned image.
+import fs from "fs";
 import path from "path";
 import type { Page } from "playwright-core";
 import { openChromium, spawnSolkeyWeb, type Chromium, type RunningWeb } from "../web/chromium";
@@ -26,6 +27,21 @@ afterAll(async () => {
 afterEach(async () => {
   await browser?.close();
   browser = undefined;
+});
+
+it("an installed package (bin/ and dist/ only, as npm pack ships it) serves the page the build made", async () => {
+  const dir = scratch("packed");
+  const root = path.join(__dirname, "..");
+  for (const name of ["bin", "dist", "package.json"])
+    fs.cpSync(path.join(root, name), path.join(dir, name), { recursive: true });
+  const installed = await spawnSolkeyWeb(dir);
+  try {
+    const served = Buffer.from(await (await fetch(`${installed.url}sim.js`)).arrayBuffer());
+    expect(served.equals(simPage().assets.get("/sim.js")?.body ?? Buffer.alloc(0))).toBe(true);
+    expect(await (await fetch(installed.url)).text()).toMatch(/^<!doctype html>/);
+  } finally {
+    await installed.stop();
+  }
 });
 
 /** A page of a fresh browser (fresh profile: no device kept yet), with the page's requests and errors recorded. */

@@ -56,8 +56,7 @@ export interface RunningWeb {
 }
 
 /** Starts `solkey web --port 0 --host 127.0.0.1` in a child process and waits for its address. */
-export function spawnSolkeyWeb(): Promise<RunningWeb> {
-  const root = packageRoot();
+export function spawnSolkeyWeb(root = packageRoot()): Promise<RunningWeb> {
   const child = spawn(
     process.execPath,
     [path.join(root, "bin", "solkey.js"), "web", "--port", "0", "--host", "127.0.0.1"],

@@ -1,29 +1,50 @@
 // Serves the web pages (issue 19): the device simulator (web/sim) now, the operator console (web/console) beside it
 // later. The page script is bundled with esbuild once, when the server starts (about 0.1 s), from the TypeScript
-// sources: the browser runs the firmware's own modules, never a copy. Plain node:http; each answer (the files and a
+// sources: the browser runs the firmware's own modules, never a copy. An installed package (`npm pack`) has no
+// sources: it serves the files `npm run build` bundled the same way into dist/sim/. Plain node:http; each answer (the files and a
 // Content-Security-Policy that lets the page run only its own script) is hub/static.ts's, which the hub gives at /sim/.
-import { buildSync } from "esbuild";
 import fs from "fs";
 import http from "http";
 import type { AddressInfo } from "net";
+import { createRequire } from "module";
 import path from "path";
 import zlib from "zlib";
 import { serveAsset, type BuiltPage, type WebAsset } from "../hub/static";
 import { MODDABLE_ALIASES } from "../hosts/xsnap/engine";
 
-/** The package root (where package.json is), found upward from here: works from the sources and a compiled copy. */
-export function packageRoot(from = __dirname): string {
+/** The package root holding the page's sources (package.json and web/sim/), found upward from `from`, if any. */
+function _sourceRoot(from = __dirname): string | undefined {
   for (let dir = from; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, "package.json")) && fs.existsSync(path.join(dir, "web", "sim", "index.html")))
+    if (fs.existsSync(path.join(dir, "package.json")) && fs.existsSync(path.join(dir, "web", "sim", "main.ts")))
       return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no solkey package (package.json with web/sim/) above ${from}`);
+    if (path.dirname(dir) === dir) return undefined;
   }
 }
 
-/** Builds the device simulator page: web/sim/index.html and sim.css as they are, sim.js bundled from main.ts. */
-export function simPage(root = packageRoot()): BuiltPage {
-  const dir = path.join(root, "web", "sim");
+/** The package root (where package.json is), found upward from here: works from the sources and a compiled copy. */
+export function packageRoot(from = __dirname): string {
+  const root = _sourceRoot(from);
+  if (root === undefined) throw new Error(`no solkey package (package.json with web/sim/) above ${from}`);
+  return root;
+}
+
+/** The page's files, as `npm run build` writes them beside dist/solkey.js for an installed package. */
+const PAGE_FILES = { html: "index.html", script: "sim.js", css: "sim.css" } as const;
+
+/**
+ * The device simulator page: in a checkout, web/sim/index.html and sim.css as they are and sim.js bundled from
+ * main.ts now; in an installed package (`npm pack`: no sources), the same files as the build made them (dist/sim/).
+ */
+export function simPage(root = _sourceRoot()): BuiltPage {
   const started = performance.now();
+  if (root === undefined) {
+    const dir = path.join(__dirname, "sim");
+    const read = (name: string) => fs.readFileSync(path.join(dir, name));
+    return _page(read(PAGE_FILES.html), read(PAGE_FILES.script), read(PAGE_FILES.css), started);
+  }
+  const dir = path.join(root, "web", "sim");
+  // esbuild (its native binary's wrapper) only when a page is built: `solkey help` never needs it.
+  const { buildSync } = createRequire(__filename)("esbuild") as typeof import("esbuild");
   const result = buildSync({
     entryPoints: [path.join(dir, "main.ts")],
     bundle: true,
@@ -38,12 +59,28 @@ export function simPage(root = packageRoot()): BuiltPage {
     logLevel: "silent",
   });
   const script = Buffer.from(result.outputFiles[0].contents);
-  const html = fs.readFileSync(path.join(dir, "index.html"));
+  const read = (name: string) => fs.readFileSync(path.join(dir, name));
+  return _page(read(PAGE_FILES.html), script, read(PAGE_FILES.css), started);
+}
+
+/** Writes the page's files into `dir` (the build: dist/sim/, which an installed package serves). */
+export function writeSimPage(dir: string): void {
+  const page = simPage();
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [name, url] of [
+    [PAGE_FILES.html, "/index.html"],
+    [PAGE_FILES.script, "/sim.js"],
+    [PAGE_FILES.css, "/sim.css"],
+  ])
+    fs.writeFileSync(path.join(dir, name), (page.assets.get(url) as WebAsset).body);
+}
+
+function _page(html: Buffer, script: Buffer, css: Buffer, started: number): BuiltPage {
   const assets = new Map<string, WebAsset>([
     ["/", { type: "text/html; charset=utf-8", body: html }],
     ["/index.html", { type: "text/html; charset=utf-8", body: html }],
     ["/sim.js", { type: "text/javascript; charset=utf-8", body: script }],
-    ["/sim.css", { type: "text/css; charset=utf-8", body: fs.readFileSync(path.join(dir, "sim.css")) }],
+    ["/sim.css", { type: "text/css; charset=utf-8", body: css }],
   ]);
   return {
     assets,

@@ -31,13 +31,8 @@ export function deviceFromFiles(files: readonly ImageFile[]): ImageRead {
   let from: string;
   if (hex.length === 1) {
     from = hex[0].name;
-    const areas = SIM_LAYOUTS.nrf52;
-    const text = new TextDecoder().decode(hex[0].bytes);
     try {
-      device = {
-        provision: readIntelHex(text, areas.provision.offset, areas.provision.size),
-        journal: readIntelHex(text, areas.journal.offset, areas.journal.size),
-      };
+      device = nrf52Areas(hex[0].bytes);
     } catch (e) {
       return { ok: false, error: `${from}: ${(e as Error).message}` };
     }
@@ -58,4 +53,14 @@ export function deviceFromFiles(files: readonly ImageFile[]): ImageRead {
     return { ok: false, error: `${from} holds no provisioning record (${why}): ${HINT}` };
   }
   return { ok: true, device };
+}
+
+/** The journal pages and the provisioning page in an nRF52 Intel HEX image; RangeError on a malformed line. */
+export function nrf52Areas(hex: Uint8Array): StoredDevice {
+  const areas = SIM_LAYOUTS.nrf52;
+  const text = new TextDecoder().decode(hex);
+  return {
+    provision: readIntelHex(text, areas.provision.offset, areas.provision.size),
+    journal: readIntelHex(text, areas.journal.offset, areas.journal.size),
+  };
 }

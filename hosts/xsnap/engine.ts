@@ -1,8 +1,8 @@
 // The Node side of the two-engine harness: bundles firmware modules with esbuild and runs them inside Moddable's XS
 // engine (hosts/xsnap/worker.mjs), so tests and benchmarks run the very same module code under Node and under XS.
 import { spawn, type ChildProcessByStdio } from "child_process";
-import { buildSync } from "esbuild";
 import fs from "fs";
+import { createRequire } from "module";
 import path from "path";
 import readline from "readline";
 import type { Readable, Writable } from "stream";
@@ -24,6 +24,8 @@ export const MODDABLE_ALIASES: Readonly<Record<string, string>> = Object.fromEnt
 
 /** Bundles `entry` (a path from the repository root) into one script that sets `globalThis[globalName]` to its exports. */
 export function bundle(entry: string, globalName = "probe"): string {
+  // esbuild at the first bundle, not at import: web/server.ts takes MODDABLE_ALIASES from here at every start.
+  const { buildSync } = createRequire(__filename)("esbuild") as typeof import("esbuild");
   const result = buildSync({
     entryPoints: [path.resolve(ROOT, entry)],
     bundle: true,

@@ -22,6 +22,7 @@ export async function run(): Promise<void> {
   ];
   printTable("Command start-up, wall time (ms)", ["command", "min", "median"], rows, [
     "before issue 14 (ts-node transpiling at every start): solkey help took 1,100-2,200 ms",
+    "with fastify, pg, esbuild and typage loaded at every start (816 KB bundle, no code cache): 315 ms min",
   ]);
 }
 

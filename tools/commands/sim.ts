@@ -3,12 +3,14 @@
 // `--script FILE` runs a scenario (hosts/node/simscript.ts) and prints one JSON line per device event.
 import type { Command } from "commander";
 import fs from "fs";
+import { createRequire } from "module";
 import path from "path";
 import { bytesToHex, hexToBytes } from "../../firmware/hex";
 import { LEASE_MS } from "../../firmware/ledger/reducer";
 import { FRAMES } from "../../firmware/io/framing";
 import { deviceProtocol } from "../../firmware/provision/protocol";
 import { decodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
+import { nrf52Areas } from "../../hosts/browser/images";
 import { DEMO_PROTOCOLS, demoProvision, type DemoProtocol } from "../../hosts/node/simdemo";
 import { SIM_PARTITIONS, type TraceEvent } from "../../hosts/node/simdevice";
 import { describeDevice, formatDuration, FRAME_MS, LiveDevice, SPEEDS } from "../../hosts/node/simlive";
@@ -20,6 +22,8 @@ import { readInput } from "../files";
 export const DEFAULT_DIR = ".sim";
 const PROVISION_FILE = "provision.bin";
 const JOURNAL_FILE = "journal.bin";
+/** Mode of a file that holds a device's key or its journal (a file that exists keeps its mode). */
+const PRIVATE = { mode: 0o600 };
 
 /** The demo device created when neither --protocol nor --provision says which. */
 const DEFAULT_PROTOCOL: DemoProtocol = "nexus-full";
@@ -60,25 +64,14 @@ export function openState(o: Pick<SimOptions, "protocol" | "provision" | "reset"
   let provision: Uint8Array;
   let factoryJournal: Uint8Array | undefined;
   if (o.provision !== undefined) {
-    provision = new Uint8Array(readInput(o.provision, "provisioning image"));
-    const read = decodeProvision(provision);
-    if (read.kind !== "provisioned") {
-      const hex = provision[0] === 0x3a; // ':' opens every Intel HEX record
-      throw new UsageError(
-        hex
-          ? `${o.provision} is an nRF52 Intel HEX image; the simulator runs ESP32 images (\`solkey provision --board esp32\`)`
-          : `${o.provision} is not a provisioning image (${read.kind === "corrupt" ? read.reason : "blank"}); pass ` +
-              `the <serial>.bin that \`solkey provision\` wrote`,
-      );
-    }
+    const image = _factoryImage(o.provision);
+    provision = image.provision;
     if (fs.existsSync(provisionPath) && !_same(provision, new Uint8Array(fs.readFileSync(provisionPath))))
       throw new UsageError(`${o.dir} holds another device; use another --dir, or --reset to replace it`);
     notes.push(`loaded provisioning image ${o.provision}`);
-    // `solkey provision` writes the device's first journal record beside its record; older images come without.
-    const beside = journalFileBeside(o.provision);
-    if (!fs.existsSync(journalPath) && fs.existsSync(beside)) {
-      factoryJournal = new Uint8Array(fs.readFileSync(beside));
-      notes.push(`loaded journal image ${beside}`);
+    if (!fs.existsSync(journalPath) && image.journal !== undefined) {
+      factoryJournal = image.journal;
+      notes.push(`loaded journal image ${image.journalFrom}`);
     }
   } else if (fs.existsSync(provisionPath)) {
     provision = new Uint8Array(fs.readFileSync(provisionPath));
@@ -94,11 +87,50 @@ export function openState(o: Pick<SimOptions, "protocol" | "provision" | "reset"
     provision = demoProvision(protocol);
     notes.push(`created a demo ${protocol} device (public demo key, id 12345678)`);
   }
-  fs.mkdirSync(o.dir, { recursive: true });
-  fs.writeFileSync(provisionPath, provision);
-  if (factoryJournal !== undefined) fs.writeFileSync(journalPath, factoryJournal);
+  // The device's flash holds its key: the folder and its files are the owner's only, as `solkey provision`'s images.
+  fs.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(provisionPath, provision, PRIVATE);
+  if (factoryJournal !== undefined) fs.writeFileSync(journalPath, factoryJournal, PRIVATE);
   const journal = fs.existsSync(journalPath) ? new Uint8Array(fs.readFileSync(journalPath)) : undefined;
   return { provision, journal, notes };
+}
+
+/** A device's flash as `solkey provision` wrote it, and the file its journal came from (when it came with one). */
+interface FactoryImage {
+  readonly provision: Uint8Array;
+  readonly journal?: Uint8Array;
+  readonly journalFrom?: string;
+}
+
+/**
+ * The factory image in `file`: an ESP32 `<serial>.bin` (with `<serial>.journal.bin` beside it, which older images
+ * come without), or an nRF52 `<serial>.hex` holding the journal pages and the provisioning page (Intel HEX). The
+ * simulated device takes its board's flash layout from the record (hosts/node/simdevice.ts). Anything else is
+ * refused: it would boot "not provisioned".
+ */
+function _factoryImage(file: string): FactoryImage {
+  const bytes = new Uint8Array(readInput(file, "provisioning image"));
+  let image: FactoryImage;
+  // ':' opens every Intel HEX record. The web simulator's reader, so both simulators take the same files.
+  if (bytes[0] === 0x3a) {
+    try {
+      image = { ...nrf52Areas(bytes), journalFrom: file };
+    } catch (e) {
+      throw new UsageError(`${file}: ${(e as Error).message}`);
+    }
+  } else {
+    const beside = journalFileBeside(file);
+    image = fs.existsSync(beside)
+      ? { provision: bytes, journal: new Uint8Array(fs.readFileSync(beside)), journalFrom: beside }
+      : { provision: bytes };
+  }
+  const read = decodeProvision(image.provision);
+  if (read.kind !== "provisioned")
+    throw new UsageError(
+      `${file} holds no provisioning record (${read.kind === "corrupt" ? read.reason : "blank"}); pass ` +
+        `the <serial>.bin or <serial>.hex that \`solkey provision\` wrote`,
+    );
+  return image;
 }
 
 function _same(a: Uint8Array, b: Uint8Array): boolean {
@@ -118,15 +150,19 @@ export async function runScript(o: SimOptions & { dir: string }, state: SimState
       throw new UsageError(`${o.script}: ${(e as Error).message.replace(/^XS: (RangeError: )?/, "")}`);
     throw e;
   }
-  fs.writeFileSync(path.join(o.dir, JOURNAL_FILE), hexToBytes(run.journal));
+  fs.writeFileSync(path.join(o.dir, JOURNAL_FILE), hexToBytes(run.journal), PRIVATE);
   return run;
 }
 
 /** The protocol of a provisioning image file, if it is one (its default --dir is named after it). */
 function _imageProtocol(file: string | undefined): string | undefined {
   if (file === undefined || !fs.existsSync(file) || !fs.statSync(file).isFile()) return undefined;
-  const read = decodeProvision(new Uint8Array(fs.readFileSync(file)));
-  return read.kind === "provisioned" ? read.record.protocol : undefined;
+  try {
+    const read = decodeProvision(_factoryImage(file).provision);
+    return read.kind === "provisioned" ? read.record.protocol : undefined;
+  } catch {
+    return undefined; // openState refuses it, in one line
+  }
 }
 
 /** The scenario file's text, once it parses (a UsageError naming the line otherwise). */
@@ -161,13 +197,15 @@ async function _run(engine: string, text: string, state: SimState, journalHex: s
  */
 function _xsEngine(): typeof import("../../hosts/xsnap/engine") {
   try {
-    // A call-time require (an import() would be ESM under nodenext): the bundle evaluates the module only here.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("../../hosts/xsnap/engine");
+    // The worker process imports @agoric/xsnap: asked here, since it would fail there, in its own process.
+    createRequire(__filename).resolve("@agoric/xsnap/package.json");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
     throw new UsageError("--engine xs needs the development install (`npm ci` with dev dependencies); use node");
   }
+  // A call-time require (an import() would be ESM under nodenext): the bundle evaluates the module only here.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("../../hosts/xsnap/engine");
 }
 
 export function register(program: Command): void {
@@ -184,7 +222,7 @@ export function register(program: Command): void {
     )
     .option(
       "--provision <file>",
-      "start from a factory image of `solkey provision` instead (and its journal image X.journal.bin beside X.bin)",
+      "start from a factory image of `solkey provision` instead: X.bin (ESP32, with X.journal.bin beside it) or X.hex (nRF52)",
     )
     .option("--reset", "erase the device in --dir first (a new demo device, or --provision's)")
     .option("--script <file>", "run a scenario and print one JSON line per event instead of the terminal device")
@@ -274,7 +312,7 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
   );
   const save = () => {
     const journal = live.changedJournal();
-    if (journal) fs.writeFileSync(path.join(dir, JOURNAL_FILE), journal);
+    if (journal) fs.writeFileSync(path.join(dir, JOURNAL_FILE), journal, PRIVATE);
   };
   live.powerOn();
   save();
