@@ -33,6 +33,8 @@ export interface AppOptions {
   readonly apiPerMinute?: number;
   /** The device simulator page (web/server.ts simPage()), served at /sim/; without it /sim is not served. */
   readonly simPage?: BuiltPage;
+  /** The operator console page (web/server.ts consolePage()), served at /console/ when the API is (apiKeys). */
+  readonly consolePage?: BuiltPage;
 }
 
 /** Paths carry the C2B and SMS tokens: logged as /c2b/<redacted>/..., /sms/<redacted>/... */
@@ -86,6 +88,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   if (secret !== null)
     app.register(webhookRoutes({ ...config, webhookSecret: secret }, store, options.now ?? Date.now));
   if (options.simPage !== undefined) app.register(pageRoutes("sim", options.simPage));
+  if (options.consolePage !== undefined && options.apiKeys !== undefined)
+    app.register(pageRoutes("console", options.consolePage));
   for (const routes of options.routes ?? []) app.register(routes);
   return app;
 }

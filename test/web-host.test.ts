@@ -145,7 +145,10 @@ describe("web server", () => {
       }
       expect(server.page.bundleBytes).toBeGreaterThan(10_000);
       const missing = await fetch(server.url + "nope");
-      expect([missing.status, await missing.text()]).toEqual([404, "no such file: /nope; the simulator is at /\n"]);
+      expect([missing.status, await missing.text()]).toEqual([
+        404,
+        "no such file: /nope; the device simulator is at ./\n",
+      ]);
       const post = await fetch(server.url, { method: "POST", body: "x" });
       expect(post.status).toBe(405);
     } finally {
