@@ -2,7 +2,14 @@
 // failure turned into one line a person can act on (key refused, scope too small, too many requests, hub down).
 
 /** What a call gives: the JSON answer, or the line to show. */
-export type Answer<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly line: string };
+export type Answer<T> = { readonly ok: true; readonly value: T } | Failure;
+
+/** `status`: the HTTP status, 0 when the hub did not answer. */
+export interface Failure {
+  readonly ok: false;
+  readonly status: number;
+  readonly line: string;
+}
 
 /** `what`: the action in words, for a refusal ("issue codes": "this key's scope cannot issue codes"). */
 export async function call<T>(
@@ -25,7 +32,11 @@ export async function call<T>(
       cache: "no-store",
     });
   } catch {
-    return { ok: false, line: `cannot ${what}: the hub did not answer (network down or hub stopped); try again` };
+    return {
+      ok: false,
+      status: 0,
+      line: `cannot ${what}: the hub did not answer (network down or hub stopped); try again`,
+    };
   }
   let json: unknown;
   try {
@@ -35,7 +46,7 @@ export async function call<T>(
   }
   if (response.ok && json !== undefined) return { ok: true, value: json as T };
   const said = typeof (json as { error?: unknown })?.error === "string" ? (json as { error: string }).error : "";
-  return { ok: false, line: refusal(response.status, what, said) };
+  return { ok: false, status: response.status, line: refusal(response.status, what, said) };
 }
 
 /** The line for an answer that is not a success; `said`: the hub's own error text, if any. */
