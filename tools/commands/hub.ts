@@ -40,7 +40,14 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
     onCode: sms?.onCode,
   });
   const apiKeys = pg ? undefined : ApiKeys.open(o.db);
-  const app = buildApp({ config, store, routes: sms?.routes ?? [], apiKeys, simPage: simPage() });
+  const app = buildApp({
+    config,
+    store,
+    routes: sms?.routes ?? [],
+    apiKeys,
+    smsReader: sms?.reader,
+    simPage: simPage(),
+  });
   if (pg) app.log.warn("on PostgreSQL this hub sends no SMS and serves no operator API yet (SQLite fleets do)");
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
