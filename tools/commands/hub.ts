@@ -41,8 +41,13 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   });
   const apiKeys = pg ? undefined : ApiKeys.open(o.db);
   const app = buildApp({
-    ...{ config, store, routes: sms?.routes ?? [], apiKeys },
-    ...{ simPage: simPage(), consolePage: consolePage() },
+    config,
+    store,
+    routes: sms?.routes ?? [],
+    apiKeys,
+    smsReader: sms?.reader,
+    simPage: simPage(),
+    consolePage: consolePage(),
   });
   if (pg) app.log.warn("on PostgreSQL this hub sends no SMS and serves no operator API yet (SQLite fleets do)");
   if (config.mpesaAllow.length === 0)
