@@ -9,8 +9,9 @@ import { demoProvision, nextCodes } from "../hosts/node/simdemo";
 import { SIM_LAYOUTS } from "../hosts/node/simdevice";
 import { encodeProvision, decodeProvision } from "../firmware/provision/record";
 import { buildApp } from "../hub/app";
-import { CONTENT_SECURITY_POLICY } from "../hub/static";
-import { simPage, startWebServer } from "../web/server";
+import { ApiKeys } from "../fleet/apikeys";
+import { CONTENT_SECURITY_POLICY, pagePolicy } from "../hub/static";
+import { consolePage, simPage, startWebServer } from "../web/server";
 import { hubFleet, testConfig } from "./hub.helpers";
 
 class MapStore implements KeyValueStore {
@@ -182,6 +183,43 @@ describe("the hub's /sim/", () => {
     } finally {
       await app.close();
       await fleet.store.close();
+    }
+  });
+});
+
+describe("the hub's /console/", () => {
+  it("serves the console beside the API only, its script allowed to call its own origin and nothing else", async () => {
+    const fleet = await hubFleet({ protocol: "nexus-full" }, 1);
+    const page = consolePage();
+    const apiKeys = ApiKeys.open(fleet.file);
+    const withApi = buildApp({ config: testConfig(), store: fleet.store, log: false, apiKeys, consolePage: page });
+    const without = buildApp({ config: testConfig(), store: fleet.store, log: false, consolePage: page });
+    try {
+      expect(pagePolicy("self")).toMatch(/connect-src 'self';/);
+      expect(CONTENT_SECURITY_POLICY).toMatch(/connect-src 'none';/);
+      for (const [url, file] of [
+        ["/console/", "/"],
+        ["/console/console.js", "/console.js"],
+        ["/console/console.css", "/console.css"],
+      ]) {
+        const res = await withApi.inject({ method: "GET", url });
+        expect(res.statusCode).toBe(200);
+        expect(res.headers["content-security-policy"]).toBe(pagePolicy("self"));
+        expect(res.rawPayload.equals(page.assets.get(file)!.body)).toBe(true);
+      }
+      const html = page.assets.get("/")!.body.toString();
+      expect([...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1])).toEqual([
+        "data:,",
+        "console.css",
+        "console.js",
+      ]);
+      expect(html).not.toMatch(/<script>|<style|style="/);
+      expect((await without.inject({ method: "GET", url: "/console/" })).statusCode).toBe(404);
+    } finally {
+      await withApi.close();
+      await without.close();
+      await fleet.store.close();
+      apiKeys.close();
     }
   });
 });
