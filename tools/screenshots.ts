@@ -7,7 +7,7 @@ import { openChromium, spawnSolkeyWeb } from "../web/chromium";
 import { startConsoleHub } from "./consolehub";
 
 const DOCS = path.join(__dirname, "..", "docs");
-const VIEWPORT = { width: 1024, height: 720 };
+const VIEWPORT = { width: 1024, height: 860 };
 
 /** Polls the first status region until it matches (the pages update it as they work). */
 async function until(page: Page, expected: RegExp): Promise<void> {
