@@ -12,6 +12,7 @@ import { buildApp } from "../hub/app";
 import { ApiKeys } from "../fleet/apikeys";
 import { CONTENT_SECURITY_POLICY, pagePolicy } from "../hub/static";
 import { consolePage, simPage, startWebServer } from "../web/server";
+import { refusal } from "../web/console/api";
 import { hubFleet, testConfig } from "./hub.helpers";
 
 class MapStore implements KeyValueStore {
@@ -221,5 +222,24 @@ describe("the hub's /console/", () => {
       await fleet.store.close();
       apiKeys.close();
     }
+  });
+});
+
+describe("the console's lines for a refused request", () => {
+  it.each([
+    [401, "", /^key refused: sign in with a live key from `solkey apikey create`$/],
+    [
+      403,
+      "this needs a key of scope issue or above; this key is read",
+      /^this key's scope cannot issue codes \(.*read\)$/,
+    ],
+    [429, "Rate limit exceeded", /^too many requests from this key: wait a minute, then issue codes again$/],
+    [409, "window full: have the customer enter SK-1's outstanding codes", /^cannot issue codes: window full/],
+    [503, "the hub could not store this now; retry", /^the hub could not issue codes now \(503: .*\); try again$/],
+    [404, "", /^cannot issue codes: the hub answered 404$/],
+  ])("%i says what happened and what to do, on one line", (status, said, line) => {
+    const text = refusal(status, "issue codes", said);
+    expect(text).toMatch(line);
+    expect(text).not.toContain("\n");
   });
 });

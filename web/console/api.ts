@@ -29,7 +29,6 @@ export async function call<T>(
       },
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "omit",
-      cache: "no-store",
     });
   } catch {
     return {
