@@ -104,6 +104,14 @@ describe("the operator console in Chromium", () => {
     await statusMatching(page, /\d+ SMS/);
     expect((await rows(page, /^SMS, newest first/)).map((r) => r[4])).toContain("delivered");
 
+    // Found again by the account's phone as a customer says it, and by the transaction id.
+    for (const q of ["0700 000 000", "QCON00001"]) {
+      await page.getByLabel("Serial, phone or payment reference").fill(q);
+      await page.keyboard.press("Enter");
+      await statusMatching(page, new RegExp(`match "${q}"`));
+      expect((await rows(page, "Devices")).map((r) => r[0])).toEqual([serial]);
+    }
+
     // The key stays in this tab's sessionStorage, never in an address; only the hub's own origin is asked.
     expect(await page.evaluate('sessionStorage.getItem("solkey.console.key")')).toBe(key);
     expect(requests.filter((u) => u.includes(key.slice(3)))).toEqual([]);
