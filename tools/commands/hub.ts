@@ -65,7 +65,10 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
     `solkey hub: listening on http://${o.host}:${bound} (device simulator at /sim/${apiKeys ? ", operator console at /console/" : ""})\n`,
   );
   if (demo !== undefined)
-    err(`solkey hub --demo: a throwaway fleet in ${demo.db}; post a payment:\n${demo.curls(bound)}`);
+    err(
+      `solkey hub --demo: a throwaway fleet in ${demo.db}; post a payment:\n${demo.curls(bound)}` +
+        `and watch it at http://${o.host}:${bound}/console/ (sign in with ${demo.consoleKey})\n`,
+    );
   const timer = setInterval(() => {
     store.releaseHeld().catch((e: Error) => app.log.error({ err: e }, "releasing held credit failed"));
   }, RELEASE_EVERY_MS);
