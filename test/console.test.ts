@@ -152,6 +152,7 @@ describe("the operator console in Chromium", () => {
   }, 120_000);
 
   it("refuses the issue form to a read key, and shows it only the codes' last characters", async () => {
+    expect(await hub.pay("QREAD0001", "50.00", hub.serials[0])).toBe(200);
     const { page, errors } = await signedIn(hub.key("read"));
     const form = page.getByRole("form", { name: "Issue an ad-hoc code" });
     await form.getByLabel("Device serial").fill(hub.serials[0]);
@@ -197,6 +198,8 @@ describe("the operator console in Chromium", () => {
     await page.getByLabel("API key").fill(hub.key("read"));
     await page.keyboard.press("Enter");
     await statusMatching(page, /devices?/);
+    // Keyboard only: Enter signed in, and focus moved to the view the form opened.
+    expect(await page.evaluate("document.activeElement.id")).toBe("view");
     // The network goes down under the page: the browser's own requests fail, the hub is untouched.
     await page.context().setOffline(true);
     await page.getByRole("button", { name: "Codes", exact: true }).click();

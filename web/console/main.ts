@@ -240,6 +240,8 @@ async function signIn(typed: string): Promise<void> {
   ui.signed.hidden = false;
   ui.signedAs.textContent = `signed in with key …${typed.slice(-4)}`;
   ui.main.hidden = false;
+  // The sign-in form is gone: keyboard focus moves to what it opened.
+  ui.view.focus();
   await refreshOrphans();
 }
 
