@@ -82,6 +82,11 @@ describe("the operator console in Chromium", () => {
     await hub.deliver(1, "Success");
     const key = hub.key("issue");
     const { page, errors, requests } = await signedIn(key);
+    // Signed in on the devices: this one paid for 3 days, its last code the payment's.
+    const device = (await rows(page, "Devices")).find((r) => r[0] === serial);
+    expect(device?.[3]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
+    expect(device?.[4]).toBe("3");
+    expect(device?.[6]).toMatch(/^add \*[\d ]+#$/);
 
     await page.getByRole("button", { name: "Payments", exact: true }).click();
     await statusMatching(page, /payments?, \d+ orphans?/);
