@@ -46,6 +46,8 @@ const ui = {
 let key: string | undefined;
 let current: View = { kind: "devices" };
 let orphans: readonly Payment[] = [];
+/** Counts the views asked for, so a slow answer never replaces the view asked for after it. */
+let shown = 0;
 
 /** The one status line (role="status"): what the last action did, or why it failed. */
 function say(line: string, bad = false): void {
@@ -85,7 +87,10 @@ function failed(answer: Failure): void {
 
 /** Loads and draws `view`; false when the hub refused or could not answer (the status says why). */
 async function show(view: View, focus = false): Promise<boolean> {
+  const mine = ++shown;
   const drawn = await draw(view);
+  // A later click's view wins, whichever answer comes back last.
+  if (mine !== shown) return drawn.ok;
   if (!drawn.ok) {
     failed(drawn);
     return false;
@@ -115,7 +120,7 @@ function older(view: ListView, next: string | null): Node[] {
 }
 
 async function draw(view: View): Promise<Answer<Drawn>> {
-  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+  const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
   switch (view.kind) {
     case "devices": {
       const a = await get<Page<"devices", Device>>(listUrl("devices", { after: view.after }), "list devices");
@@ -162,7 +167,7 @@ async function draw(view: View): Promise<Answer<Drawn>> {
       return done(
         "SMS",
         [views.smsTable("SMS, newest first", messages, actions), ...older(view, next)],
-        count(messages.length, "SMS"),
+        count(messages.length, "SMS", "SMS"),
       );
     }
     case "device": {
