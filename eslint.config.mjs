@@ -23,4 +23,17 @@ export default tseslint.config(
       "no-restricted-globals": ["error", "Buffer", "process", "require", "setTimeout", "setInterval", "setImmediate"],
     },
   },
+  {
+    // The pages show what providers, operators and customers typed: as text only, never parsed as markup.
+    files: ["web/**/*.ts"],
+    rules: {
+      "no-restricted-properties": [
+        "error",
+        ...["innerHTML", "outerHTML", "insertAdjacentHTML", "write", "writeln"].map((property) => ({
+          property,
+          message: "set text with textContent or append(); build elements with createElement",
+        })),
+      ],
+    },
+  },
 );

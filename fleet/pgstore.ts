@@ -9,23 +9,52 @@ import { parsePhone, phoneHash, readMsisdn, serialKey, phoneDigits } from "./acc
 import { exactCredit } from "./amounts";
 import { encodeCode, secretsOf, type CodeRequest } from "./codes";
 import type { FleetDevice } from "./devices";
-import { SolkeyError, UsageError } from "./errors";
+import { NotFoundError, RefusedError, SolkeyError, UsageError } from "./errors";
 import { shadowedBy, type IssuedCode } from "./ledger";
 import { buy, creditCode, DAY_MS } from "./payments";
 import { checkPgFleet, inPgTransaction, pgPool, redacted, withClient } from "./pgdb";
 import type { SecretKey, SecretKeySource } from "./sealing";
+import { accountEffect, checkWindow, owedDays, planOperatorCode, type OperatorRequest } from "./operator";
 import type {
   Account,
   AccountSpec,
+  Code,
+  CodeQuery,
+  Device,
+  DeviceQuery,
   FleetStore,
   IncomingPayment,
+  OperatorIssued,
+  Page,
   PaymentOutcome,
+  PaymentQuery,
   PaymentStatus,
   Plan,
   PlanSpec,
   Verdict,
 } from "./store";
-import { accountFromRow, planFromRow, type AccountRow, type PaymentRow, type PlanRow } from "./storerows";
+import {
+  CODE_SELECT,
+  codesSql,
+  deviceBySerialSql,
+  deviceIdsSql,
+  deviceSummarySql,
+  pageOf,
+  paymentsSql,
+  pgText,
+  type Sql,
+} from "./storequeries";
+import {
+  accountFromRow,
+  codeFromRow,
+  deviceFromRows,
+  planFromRow,
+  type AccountRow,
+  type CodeListRow,
+  type DeviceSummaryRow,
+  type PaymentRow,
+  type PlanRow,
+} from "./storerows";
 
 export interface PgStoreOptions extends SecretKeySource {
   /** A code delivered this many days ago counts as entered (window rule). Default 3. */
@@ -146,7 +175,7 @@ export class PgStore implements FleetStore {
       const row = (await c.query(`${ACCOUNT_SELECT} WHERE a.serial_key = $1`, [serialKey(serial)])).rows[0] as
         AccountRow | undefined;
       if (row === undefined)
-        throw new UsageError(
+        throw new NotFoundError(
           `no account for ${serial} in ${this.where}. Add one with \`solkey account add ${serial} ...\``,
         );
       return this._account(c, row);
@@ -310,8 +339,118 @@ export class PgStore implements FleetStore {
     return out;
   }
 
+  // ---- the operator API
+
+  listDevices(query: DeviceQuery): Promise<Page<Device>> {
+    return this._read(async (c) => {
+      const ids = await this._all<{ device_id: number }>(c, deviceIdsSql(query, this.countryCode));
+      const { rows, next } = pageOf(ids, query.limit, (r) => r.device_id);
+      const items: Device[] = [];
+      for (const r of rows) items.push(await this._device(c, r.device_id));
+      return { items, next };
+    });
+  }
+
+  device(serial: string): Promise<Device> {
+    return this._read(async (c) => this._device(c, await this._deviceId(c, serial)));
+  }
+
+  listPayments(query: PaymentQuery): Promise<Page<PaymentOutcome>> {
+    return this._read(async (c) => {
+      const found = await this._all<PaymentRow>(c, paymentsSql(query, this.countryCode));
+      const { rows, next } = pageOf(found, query.limit, (r) => r.payment_id);
+      const items: PaymentOutcome[] = [];
+      for (const r of rows) items.push(await this._outcome(c, r, false));
+      return { items, next };
+    });
+  }
+
+  listCodes(query: CodeQuery): Promise<Page<Code>> {
+    return this._read(async (c) => {
+      const deviceId = query.serial === undefined ? undefined : await this._deviceId(c, query.serial);
+      const found = await this._all<CodeListRow>(c, codesSql(deviceId, query));
+      const { rows, next } = pageOf(found, query.limit, (r) => r.code_id);
+      return { items: rows.map(codeFromRow), next };
+    });
+  }
+
+  operatorCode(serial: string, request: OperatorRequest): Promise<OperatorIssued> {
+    return this._tx(async (c) => {
+      const deviceId = await this._deviceId(c, serial);
+      // Account before device, as every issuing path locks them.
+      const found = (await c.query(`${ACCOUNT_SELECT} WHERE a.device_id = $1`, [deviceId])).rows[0] as
+        AccountRow | undefined;
+      const account = found === undefined ? null : await this._account(c, await this._lockAccount(c, found.account_id));
+      const device = await this._lockDevice(c, deviceId);
+      const now = this.now();
+      const plan = planOperatorCode(request, secretsOf(device.record), owedDays(account?.paidUntil ?? null, now));
+      const delivered = account === null ? null : await this._delivered(c, account.accountId, now);
+      checkWindow(
+        {
+          serial: device.serial,
+          protocol: device.record.protocol,
+          issuedSeq: device.issuedSeq,
+          assumedEntered: Math.max(device.enteredSeq, delivered ?? -Infinity),
+        },
+        plan.request,
+      );
+      if (request.sms) throw new RefusedError("no_sms", "this hub's PostgreSQL fleet has no SMS outbox yet");
+      const codeId = await this._issue(c, device, plan.request, undefined, device);
+      const effect = account === null ? null : accountEffect(request, account, now);
+      if (account !== null && effect !== null)
+        await c.query("UPDATE accounts SET paid_until = $1, held_days = $2, unlock = $3 WHERE account_id = $4", [
+          effect.paidUntil,
+          effect.heldDays,
+          effect.unlock,
+          account.accountId,
+        ]);
+      const code = (await c.query(`${CODE_SELECT} WHERE c.code_id = $1`, [codeId])).rows[0] as CodeListRow;
+      return { code: codeFromRow(code), chose: plan.chose, effect, smsMessageId: null };
+    });
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  private async _deviceId(c: PoolClient, serial: string): Promise<number> {
+    const row = (await this._all<{ device_id: number }>(c, deviceBySerialSql(serial)))[0];
+    if (row === undefined) throw new NotFoundError(`no device ${serial} in ${this.where}`);
+    return row.device_id;
+  }
+
+  private async _device(c: PoolClient, deviceId: number): Promise<Device> {
+    const now = this.now();
+    const row = (await this._all<DeviceSummaryRow>(c, deviceSummarySql(deviceId, this._assumedBefore(now))))[0];
+    const account = row.account_id === null ? null : await this._account(c, await this._accountRow(c, row.account_id));
+    const last =
+      row.last_code_id === null
+        ? null
+        : codeFromRow(
+            (await c.query(`${CODE_SELECT} WHERE c.code_id = $1`, [row.last_code_id])).rows[0] as CodeListRow,
+          );
+    return deviceFromRows(row, account, last, now);
+  }
+
+  private async _all<T>(c: PoolClient, sql: Sql): Promise<T[]> {
+    return (await c.query(pgText(sql.text), sql.args)).rows as T[];
+  }
+
+  /** A payment's code delivered at or before this counts as entered (window rule). */
+  private _assumedBefore(now: Date): string {
+    return new Date(now.getTime() - this.enteredAfterMs).toISOString();
+  }
+
+  /** The highest ID/count of the account's payment codes assumed entered, or null. */
+  private async _delivered(c: PoolClient, accountId: number, now: Date): Promise<number | null> {
+    const row = (
+      await c.query(
+        `SELECT max(co.seq) AS seq FROM payments p JOIN codes co ON co.code_id = p.code_id
+         WHERE p.account_id = $1 AND p.coded_at <= $2`,
+        [accountId, this._assumedBefore(now)],
+      )
+    ).rows[0] as { seq: number | null };
+    return row.seq;
   }
 
   // ---- inside a transaction
@@ -344,21 +483,14 @@ export class PgStore implements FleetStore {
   private async _codeCredit(c: PoolClient, account: Account, days: number, paymentId: number): Promise<boolean> {
     const device = await this._lockDevice(c, account.deviceId);
     const now = this.now();
-    const delivered = (
-      await c.query(
-        `SELECT max(co.seq) AS seq FROM payments p JOIN codes co ON co.code_id = p.code_id
-         WHERE p.account_id = $1 AND p.coded_at <= $2`,
-        [account.accountId, new Date(now.getTime() - this.enteredAfterMs).toISOString()],
-      )
-    ).rows[0] as { seq: number | null };
-    const owedMs = account.paidUntil === null ? 0 : Date.parse(account.paidUntil) - now.getTime();
+    const delivered = await this._delivered(c, account.accountId, now);
     const choice = creditCode({
       protocol: device.record.protocol,
       issuedSeq: device.issuedSeq,
-      assumedEntered: Math.max(device.enteredSeq, delivered.seq ?? -Infinity),
+      assumedEntered: Math.max(device.enteredSeq, delivered ?? -Infinity),
       days,
       heldDays: account.heldDays,
-      owedDays: Math.max(0, Math.ceil(owedMs / DAY_MS)),
+      owedDays: owedDays(account.paidUntil, now),
     });
     if (choice.kind === "hold") {
       await c.query("UPDATE accounts SET held_days = held_days + $1 WHERE account_id = $2", [days, account.accountId]);
@@ -390,7 +522,7 @@ export class PgStore implements FleetStore {
    */
   private async _issue(
     c: PoolClient,
-    account: Account,
+    account: Pick<Account, "deviceId">,
     code: CodeRequest,
     paymentRef: string | undefined,
     locked?: FleetDevice,
@@ -531,7 +663,7 @@ export class PgStore implements FleetStore {
       ])
     ).rows[0] as PaymentRow | undefined;
     if (row === undefined)
-      throw new UsageError(`no ${provider} payment ${transId} in ${this.where}; see \`solkey payments orphans\``);
+      throw new NotFoundError(`no ${provider} payment ${transId} in ${this.where}; see \`solkey payments orphans\``);
     return row;
   }
 

@@ -1,5 +1,5 @@
 // `solkey hub --demo` as a newcomer runs it: the printed curl line posts a payment, the code's SMS appears on the
-// hub's output (log driver), and SIGTERM removes the throwaway fleet.
+// hub's output (log driver), the printed console key signs in, and SIGTERM removes the throwaway fleet.
 import { spawn } from "child_process";
 import fs from "fs";
 import path from "path";
@@ -29,6 +29,12 @@ it("turns the printed curl line's payment into a printed SMS, then removes its f
     expect(await r.json()).toEqual({ ResultCode: 0, ResultDesc: "Accepted" });
     for (let i = 0; i < 100 && !out.includes("SMS to"); i++) await new Promise((r) => setTimeout(r, 50));
     expect(out).toMatch(/SMS to \+254700000000 .*: Solar code: \*[\d ]+# = 3 days\./);
+    // The printed console address and key sign in: the API answers the key with the demo's devices.
+    const signIn = /watch it at (http:\S+\/)console\/ \(sign in with (sk_[0-9a-f]{64})\)/.exec(err);
+    expect(signIn).not.toBeNull();
+    const devices = await fetch(`${signIn![1]}api/v1/devices`, { headers: { authorization: `Bearer ${signIn![2]}` } });
+    expect(((await devices.json()) as { devices: unknown[] }).devices).toHaveLength(3);
+    expect((await fetch(`${signIn![1]}console/`)).status).toBe(200);
   } finally {
     child.kill("SIGTERM");
     await exited;

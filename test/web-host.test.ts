@@ -9,8 +9,10 @@ import { demoProvision, nextCodes } from "../hosts/node/simdemo";
 import { SIM_LAYOUTS } from "../hosts/node/simdevice";
 import { encodeProvision, decodeProvision } from "../firmware/provision/record";
 import { buildApp } from "../hub/app";
-import { CONTENT_SECURITY_POLICY } from "../hub/static";
-import { simPage, startWebServer } from "../web/server";
+import { ApiKeys } from "../fleet/apikeys";
+import { CONTENT_SECURITY_POLICY, pagePolicy } from "../hub/static";
+import { consolePage, simPage, startWebServer } from "../web/server";
+import { refusal } from "../web/console/api";
 import { hubFleet, testConfig } from "./hub.helpers";
 
 class MapStore implements KeyValueStore {
@@ -145,7 +147,10 @@ describe("web server", () => {
       }
       expect(server.page.bundleBytes).toBeGreaterThan(10_000);
       const missing = await fetch(server.url + "nope");
-      expect([missing.status, await missing.text()]).toEqual([404, "no such file: /nope; the simulator is at /\n"]);
+      expect([missing.status, await missing.text()]).toEqual([
+        404,
+        "no such file: /nope; the device simulator is at ./\n",
+      ]);
       const post = await fetch(server.url, { method: "POST", body: "x" });
       expect(post.status).toBe(405);
     } finally {
@@ -180,5 +185,61 @@ describe("the hub's /sim/", () => {
       await app.close();
       await fleet.store.close();
     }
+  });
+});
+
+describe("the hub's /console/", () => {
+  it("serves the console beside the API only, its script allowed to call its own origin and nothing else", async () => {
+    const fleet = await hubFleet({ protocol: "nexus-full" }, 1);
+    const page = consolePage();
+    const apiKeys = ApiKeys.open(fleet.file);
+    const withApi = buildApp({ config: testConfig(), store: fleet.store, log: false, apiKeys, consolePage: page });
+    const without = buildApp({ config: testConfig(), store: fleet.store, log: false, consolePage: page });
+    try {
+      expect(pagePolicy("self")).toMatch(/connect-src 'self';/);
+      expect(CONTENT_SECURITY_POLICY).toMatch(/connect-src 'none';/);
+      for (const [url, file] of [
+        ["/console/", "/"],
+        ["/console/console.js", "/console.js"],
+        ["/console/console.css", "/console.css"],
+      ]) {
+        const res = await withApi.inject({ method: "GET", url });
+        expect(res.statusCode).toBe(200);
+        expect(res.headers["content-security-policy"]).toBe(pagePolicy("self"));
+        expect(res.rawPayload.equals(page.assets.get(file)!.body)).toBe(true);
+      }
+      const html = page.assets.get("/")!.body.toString();
+      expect([...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1])).toEqual([
+        "data:,",
+        "console.css",
+        "console.js",
+      ]);
+      expect(html).not.toMatch(/<script>|<style|style="/);
+      expect((await without.inject({ method: "GET", url: "/console/" })).statusCode).toBe(404);
+    } finally {
+      await withApi.close();
+      await without.close();
+      await fleet.store.close();
+      apiKeys.close();
+    }
+  });
+});
+
+describe("the console's lines for a refused request", () => {
+  it.each([
+    [401, "", /^key refused: sign in with a live key from `solkey apikey create`$/],
+    [
+      403,
+      "this needs a key of scope issue or above; this key is read",
+      /^this key's scope cannot issue codes \(.*read\)$/,
+    ],
+    [429, "Rate limit exceeded", /^too many requests from this key: wait a minute, then issue codes again$/],
+    [409, "window full: have the customer enter SK-1's outstanding codes", /^cannot issue codes: window full/],
+    [503, "the hub could not store this now; retry", /^the hub could not issue codes now \(503: .*\); try again$/],
+    [404, "", /^cannot issue codes: the hub answered 404$/],
+  ])("%i says what happened and what to do, on one line", (status, said, line) => {
+    const text = refusal(status, "issue codes", said);
+    expect(text).toMatch(line);
+    expect(text).not.toContain("\n");
   });
 });

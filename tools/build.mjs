@@ -48,6 +48,6 @@ compiled
   .runInThisContext()
   .call(bundle.exports, bundle.exports, Module.createRequire(OUT), bundle, OUT, path.dirname(OUT));
 bundle.exports.program().helpInformation();
-// The device simulator page (`solkey web`, the hub's /sim/), built now for an installed package, which has no sources.
-bundle.exports.writeSimPage(path.join(ROOT, "dist/sim"));
+// The pages (`solkey web`, the hub's /sim/ and /console/), built now for an installed package, which has no sources.
+bundle.exports.writePages(path.join(ROOT, "dist"));
 fs.writeFileSync(OUT + ".cache", compiled.createCachedData());

@@ -21,7 +21,7 @@ import * as db from "./commands/db";
 import { version as VERSION } from "../package.json";
 
 /** For the build (tools/build.mjs): the simulator page's files beside the bundle, for a package without sources. */
-export { writeSimPage } from "../web/server";
+export { writePages } from "../web/server";
 
 /** Each command module adds itself to the program. */
 const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [

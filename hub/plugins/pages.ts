@@ -1,5 +1,6 @@
-// The web pages the hub serves beside its API (issue 19): the device simulator at /sim/, built once when the hub
-// starts (web/server.ts simPage) and answered with the same files and Content-Security-Policy as `solkey web`.
+// The web pages the hub serves beside its API (issue 19): the device simulator at /sim/ and the operator console at
+// /console/, built once when the hub starts (web/server.ts) and answered with the same files and
+// Content-Security-Policy as `solkey web`.
 import type { FastifyInstance } from "fastify";
 import { serveAsset, type BuiltPage } from "../static";
 
@@ -11,7 +12,7 @@ export function pageRoutes(name: string, page: BuiltPage) {
       const pathname = "/" + (request.params as { "*": string })["*"];
       // Answered on the raw response by the web server's own code, so both servers send identical headers.
       reply.hijack();
-      serveAsset(page.assets, request.method, pathname, reply.raw);
+      serveAsset(page, request.method, pathname, reply.raw);
     });
   };
 }

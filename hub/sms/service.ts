@@ -7,13 +7,17 @@ import type { SqliteStoreOptions } from "../../fleet/sqlitestore";
 import { smsConfig, smsGateway } from "./config";
 import type { RetryPolicy } from "./outbox";
 import { smsRoutes } from "./routes";
+import type { SmsReader } from "./reader";
 import { queueCodeSms, SqliteOutbox } from "./sqlite";
+import { SqliteSmsReader } from "./sqlitereader";
 import { OutboxWorker, systemClock, type OutboxEvent } from "./worker";
 
 export interface SmsService {
   /** Pass to SqliteStore.open: queues a code's SMS before the code commits. */
   readonly onCode: NonNullable<SqliteStoreOptions["onCode"]>;
   readonly outbox: SqliteOutbox;
+  /** The outbox as the operator API reads it (on the worker's connection: reads only). */
+  readonly reader: SmsReader;
   readonly worker: OutboxWorker;
   /** POST /sms/<token>/delivery and /inbound, when SOLKEY_SMS_TOKEN is set. */
   readonly routes: readonly ((app: FastifyInstance) => Promise<void>)[];
@@ -51,6 +55,7 @@ export function startSms(o: SmsServiceOptions): SmsService {
   return {
     onCode,
     outbox,
+    reader: new SqliteSmsReader(db, o.file),
     worker,
     routes: token === undefined || token === "" ? [] : [smsRoutes({ token, outbox, wake, onEvent: o.onEvent })],
     async stop() {

@@ -24,14 +24,14 @@ export function registeredPhone(account: Account): string {
 
 /**
  * The `onCode` hook: queues the code's SMS in the issuing transaction, rendered once in the account's language and
- * addressed to its registered phone (never the payment's msisdn). `queued` is told the new row after the hook ran;
- * the caller wakes the worker once the commit is on disk.
+ * addressed to its registered phone (never the payment's msisdn); returns the message's id. `queued` is told the new
+ * row after the hook ran; the caller wakes the worker once the commit is on disk.
  */
 export function queueCodeSms(
   file: string,
   now: () => number,
   queued: () => void,
-): (db: Db, code: IssuedCode, account: Account) => void {
+): (db: Db, code: IssuedCode, account: Account) => number {
   let prepared: { db: Db; lastCode: Statement; enqueue: Statement } | undefined;
   return (db, code, account) => {
     if (prepared?.db !== db)
@@ -48,7 +48,7 @@ export function queueCodeSms(
         : { kind: "code", code: typed, days: Math.round((code.seconds ?? 0) / DAY_S), left: leftToPay(account) };
     const codeId = (prepared.lastCode.get(code.deviceId) as { id: number }).id;
     const at = now();
-    prepared.enqueue.run(
+    const { lastInsertRowid } = prepared.enqueue.run(
       codeId,
       template.kind,
       registeredPhone(account),
@@ -60,6 +60,7 @@ export function queueCodeSms(
       at,
     );
     queued();
+    return Number(lastInsertRowid);
   };
 }
 

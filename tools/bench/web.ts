@@ -1,9 +1,10 @@
-// Bench: the web device simulator in Debian's Chromium. The bundle `solkey web` builds (minified, and gzipped), and
-// the keypress-to-verdict time in the page: performance.now() around the page's handling of one key (the simulated
+// Bench: the web pages. Each page's bundle (sim.js, which `solkey web` and the hub serve; console.js, the hub's operator
+// console) minified and gzipped, and, for the device simulator in Debian's Chromium, the keypress-to-verdict time in the page: performance.now() around the page's handling of one key (the simulated
 // board's 200 ms press with its debounce scans, the firmware's framing, verifier, ledger and journal commit, the
 // flash saved to localStorage), read from the page after clicking each key of fresh demo codes.
 import { DEMO_PROTOCOLS } from "../../hosts/node/simdemo";
 import { openChromium, spawnSolkeyWeb } from "../../web/chromium";
+import { consolePage, simPage } from "../../web/server";
 import { printTable, type Cell } from "./table";
 
 export const name = "web";
@@ -17,10 +18,20 @@ function median(values: number[]): number {
 }
 
 export async function run(): Promise<void> {
+  printTable(
+    "Web page bundles (esbuild, minified; gzip as a compressing proxy would send it)",
+    ["script", "bytes", "gzipped", "build ms"],
+    Object.entries({ "sim.js": simPage(), "console.js": consolePage() }).map(([name, page]) => [
+      name,
+      page.bundleBytes,
+      page.bundleGzipBytes,
+      Math.round(page.buildMs),
+    ]),
+    ["built when `solkey web` or `solkey hub` starts; the console's script is its own (no firmware in it)"],
+  );
   const web = await spawnSolkeyWeb();
   const browser = await openChromium();
   try {
-    const sizes = /sim\.js (\d+) bytes, (\d+) gzipped, built in (\d+) ms/.exec(web.banner);
     const page = await browser.context.newPage();
     await page.goto(web.url);
     const rows: Cell[][] = [];
@@ -44,10 +55,7 @@ export async function run(): Promise<void> {
       `Web simulator in Chromium: keypress to verdict in the page (ms, ${ROUNDS} demo codes per protocol)`,
       ["protocol", "last key median", "last key max", "other keys median"],
       rows,
-      [
-        `sim.js: ${sizes?.[1]} bytes minified, ${sizes?.[2]} gzipped (esbuild at \`solkey web\` start, ${sizes?.[3]} ms)`,
-        "a key: the simulated 200 ms press (debounce scans every 5 ms), the firmware's work, the journal saved",
-      ],
+      ["a key: the simulated 200 ms press (debounce scans every 5 ms), the firmware's work, the journal saved"],
     );
   } finally {
     await browser.close();

@@ -9,7 +9,7 @@ import { openStore, SECRET_KEY_OPTION } from "../store";
 import { buildApp } from "../../hub/app";
 import { parseConfig, readEnvFile } from "../../hub/config";
 import { logOutboxEvent, startSms } from "../../hub/sms/service";
-import { simPage } from "../../web/server";
+import { consolePage, simPage } from "../../web/server";
 import { prepareDemo } from "./hubdemo";
 import { DEFAULT_DB } from "./provision";
 
@@ -40,7 +40,15 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
     onCode: sms?.onCode,
   });
   const apiKeys = pg ? undefined : ApiKeys.open(o.db);
-  const app = buildApp({ config, store, routes: sms?.routes ?? [], apiKeys, simPage: simPage() });
+  const app = buildApp({
+    config,
+    store,
+    routes: sms?.routes ?? [],
+    apiKeys,
+    smsReader: sms?.reader,
+    simPage: simPage(),
+    consolePage: consolePage(),
+  });
   if (pg) app.log.warn("on PostgreSQL this hub sends no SMS and serves no operator API yet (SQLite fleets do)");
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
@@ -53,9 +61,14 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
     throw new UsageError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`);
   }
   const { port: bound } = app.server.address() as { port: number };
-  err(`solkey hub: listening on http://${o.host}:${bound} (device simulator at /sim/)\n`);
+  err(
+    `solkey hub: listening on http://${o.host}:${bound} (device simulator at /sim/${apiKeys ? ", operator console at /console/" : ""})\n`,
+  );
   if (demo !== undefined)
-    err(`solkey hub --demo: a throwaway fleet in ${demo.db}; post a payment:\n${demo.curls(bound)}`);
+    err(
+      `solkey hub --demo: a throwaway fleet in ${demo.db}; post a payment:\n${demo.curls(bound)}` +
+        `and watch it at http://${o.host}:${bound}/console/ (sign in with ${demo.consoleKey})\n`,
+    );
   const timer = setInterval(() => {
     store.releaseHeld().catch((e: Error) => app.log.error({ err: e }, "releasing held credit failed"));
   }, RELEASE_EVERY_MS);

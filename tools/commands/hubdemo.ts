@@ -1,8 +1,10 @@
 // `solkey hub --demo`: a throwaway fleet database (three provisioned Nexus devices with accounts on a daily plan), the
-// log SMS driver, and the curl lines that post a payment, so a payment becoming an SMS is one command away.
+// log SMS driver, the curl lines that post a payment, so a payment becoming an SMS is one command away, and an issue
+// key to watch it in the operator console.
 import fs from "fs";
 import os from "os";
 import path from "path";
+import { ApiKeys } from "../../fleet/apikeys";
 import { openFleet } from "../../fleet/database";
 import { provisionBatch } from "../../fleet/devices";
 import { makeProfile } from "../../fleet/profile";
@@ -15,6 +17,12 @@ const LANGUAGES = ["en", "sw", "fr"] as const;
 export interface Demo {
   readonly db: string;
   readonly env: Record<string, string>;
+  /** An issue key for the operator console (/console/), made in the throwaway fleet. */
+  readonly consoleKey: string;
+  /** The devices' serials, in order. */
+  readonly serials: readonly string[];
+  /** A C2B confirmation body as Daraja posts it to this demo's short code. */
+  confirmation(transId: string, amount: string, reference: string, firstName?: string): Record<string, string>;
   /** The curl lines for the hub listening on `port`. */
   curls(port: number): string;
   remove(): void;
@@ -38,15 +46,22 @@ export async function prepareDemo(): Promise<Demo> {
   for (const [i, d] of devices.entries())
     await store.addAccount({ device: d.serial, phone: `25470000000${i}`, plan: "daily", language: LANGUAGES[i] });
   await store.close();
+  const keys = ApiKeys.open(file);
+  const consoleKey = keys.create("issue", "hub --demo console").key;
+  keys.close();
+  const confirmation = (transId: string, amount: string, reference: string, firstName = "") => ({
+    ...{ TransactionType: "Pay Bill", TransID: transId, TransTime: "20261205103045", TransAmount: amount },
+    ...{ BusinessShortCode: SHORT_CODE, BillRefNumber: reference, MSISDN: "254799999999", FirstName: firstName },
+  });
   const curl = (port: number, serial: string, i: number) =>
     `curl -s http://127.0.0.1:${port}/c2b/${TOKEN}/confirmation -H 'content-type: application/json' -d '` +
-    JSON.stringify({
-      ...{ TransactionType: "Pay Bill", TransID: `DEMO${i}00001`, TransTime: "20261205103045" },
-      ...{ TransAmount: "150.00", BusinessShortCode: SHORT_CODE, BillRefNumber: serial, MSISDN: "254799999999" },
-    }) +
+    JSON.stringify(confirmation(`DEMO${i}00001`, "150.00", serial)) +
     "'";
   return {
     db: file,
+    consoleKey,
+    serials: devices.map((d) => d.serial),
+    confirmation,
     env: { SOLKEY_MPESA_TOKEN: TOKEN, SOLKEY_MPESA_SHORTCODES: SHORT_CODE, SOLKEY_SMS_DRIVER: "log" },
     curls: (port) =>
       devices

@@ -1,0 +1,213 @@
+// The hub's operator console in a real browser (issue 19): a real `solkey hub` process (tools/consolehub.ts: the demo
+// fleet, SMS through the Africa's Talking stand-in), Debian's Chromium through playwright-core, and an operator's
+// actions: sign in with a key, see a posted payment with its device and its SMS delivery, hostile references shown as
+// text, a read key refused the issue form, an ad-hoc code issued from the console in the codes list.
+import type { Page } from "playwright-core";
+import { startConsoleHub, type ConsoleHub } from "../tools/consolehub";
+import { openChromium, type Chromium } from "../web/chromium";
+
+/** Fits M-Pesa's 64-character BillRefNumber; each part would run script if the page parsed it as markup. */
+const HOSTILE = "<img src=x onerror=alert(1)></script><b>x</b>";
+
+let hub: ConsoleHub;
+let browser: Chromium | undefined;
+
+beforeAll(async () => {
+  hub = await startConsoleHub();
+}, 120_000);
+
+afterAll(async () => {
+  await hub?.stop();
+});
+
+afterEach(async () => {
+  await browser?.close();
+  browser = undefined;
+});
+
+interface Console {
+  readonly page: Page;
+  /** Script errors, console errors (a CSP violation is one) and dialogs (an alert() that ran). */
+  readonly errors: string[];
+  readonly requests: string[];
+}
+
+/** The console in a fresh browser, signed in with `key`. */
+async function signedIn(key: string): Promise<Console> {
+  browser = await openChromium();
+  const page = await browser.context.newPage();
+  const errors: string[] = [];
+  const requests: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  // A CSP violation is a console error; a refused request (a read key's 403) is logged too, and is not one.
+  page.on("console", (m) => {
+    if ((m.type() === "error" || m.type() === "warning") && !/^Failed to load resource: .* 4\d\d/.test(m.text()))
+      errors.push(m.text());
+  });
+  page.on("dialog", (d) => {
+    errors.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  page.on("request", (r) => requests.push(r.url()));
+  await page.goto(`${hub.url}/console/`);
+  await page.getByLabel("API key").fill(key);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await statusMatching(page, /\d+ devices?/);
+  return { page, errors, requests };
+}
+
+/** The status region's text once it matches `expected`; fails after 20 s with what it said. */
+async function statusMatching(page: Page, expected: RegExp): Promise<string> {
+  const status = page.getByRole("status");
+  let text = "";
+  for (const until = Date.now() + 20_000; Date.now() < until; await page.waitForTimeout(50)) {
+    text = (await status.textContent()) ?? "";
+    if (expected.test(text)) return text;
+  }
+  throw new Error(`the status region says "${text}", expected ${expected}`);
+}
+
+/** The cells of the rows of the table captioned `caption`. */
+async function rows(page: Page, caption: string | RegExp): Promise<string[][]> {
+  const table = page.getByRole("table", { name: caption });
+  return table
+    .locator("tbody tr")
+    .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? "")));
+}
+
+describe("the operator console in Chromium", () => {
+  it("shows a payment posted to the hub, its device's code and its SMS delivered", async () => {
+    const serial = hub.serials[0];
+    expect(await hub.pay("QCON00001", "150.00", serial)).toBe(200);
+    await hub.deliver(1, "Success");
+    const key = hub.key("issue");
+    const { page, errors, requests } = await signedIn(key);
+    // Signed in on the devices: this one paid for 3 days, its last code the payment's.
+    const device = (await rows(page, "Devices")).find((r) => r[0] === serial);
+    expect(device?.[3]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
+    expect(device?.[4]).toBe("3");
+    expect(device?.[6]).toMatch(/^add \*[\d ]+#$/);
+
+    await page.getByRole("button", { name: "Payments", exact: true }).click();
+    await statusMatching(page, /payments?, \d+ orphans?/);
+    const payment = (await rows(page, /^Payments, newest first/)).find((r) => r.includes("QCON00001"));
+    expect(payment).toEqual(expect.arrayContaining(["mpesa", "KES 150.00", serial, "coded"]));
+
+    await page
+      .getByRole("button", { name: `device ${serial}` })
+      .first()
+      .click();
+    await statusMatching(page, new RegExp(`device ${serial}: 1 code`));
+    const [code] = await rows(page, "Codes issued and entered");
+    expect(code).toEqual(expect.arrayContaining(["add", "3 d", "mpesa:QCON00001"]));
+    const [sms] = await rows(page, "SMS");
+    expect(sms).toEqual(expect.arrayContaining(["+254700000000", "code", "delivered"]));
+    // The SMS text holds the code the device got: the issue key sees it in full.
+    expect(sms.join(" ")).toContain(code[4]);
+
+    await page.getByRole("button", { name: "SMS", exact: true }).click();
+    await statusMatching(page, /\d+ SMS/);
+    expect((await rows(page, /^SMS, newest first/)).map((r) => r[4])).toContain("delivered");
+
+    // Found again by the account's phone as a customer says it, and by the transaction id.
+    for (const q of ["0700 000 000", "QCON00001"]) {
+      await page.getByLabel("Serial, phone or payment reference").fill(q);
+      await page.keyboard.press("Enter");
+      await statusMatching(page, new RegExp(`match "${q}"`));
+      expect((await rows(page, "Devices")).map((r) => r[0])).toEqual([serial]);
+    }
+
+    // The key stays in this tab's sessionStorage, never in an address; only the hub's own origin is asked.
+    expect(await page.evaluate('sessionStorage.getItem("solkey.console.key")')).toBe(key);
+    expect(requests.filter((u) => u.includes(key.slice(3)))).toEqual([]);
+    expect(requests.filter((u) => !u.startsWith(hub.url) && !u.startsWith("data:"))).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it("shows hostile references as text: no element made, nothing run, the text there", async () => {
+    expect(await hub.pay("QEVIL0001", "100.00", HOSTILE, "</script><script>alert(2)</script>")).toBe(200);
+    const { page, errors } = await signedIn(hub.key("issue"));
+    await page.getByRole("button", { name: "Payments", exact: true }).click();
+    await statusMatching(page, /orphan/);
+    const orphan = (await rows(page, /^Orphan payments/)).find((r) => r.includes("QEVIL0001"));
+    expect(orphan).toContain(HOSTILE);
+    expect(await page.locator("option", { hasText: "QEVIL0001" }).textContent()).toContain(HOSTILE);
+
+    await page.getByLabel("Serial, phone or payment reference").fill(HOSTILE);
+    await page.getByRole("button", { name: "Search" }).click();
+    await statusMatching(page, /match/);
+    expect(await page.locator("#view-title").textContent()).toBe(`Search: ${HOSTILE}`);
+
+    // Nothing the reference spells became an element; the only script is the page's own.
+    expect(await page.locator("img, b").count()).toBe(0);
+    expect(await page.locator("script").count()).toBe(1);
+    expect(errors).toEqual([]);
+
+    // Assigned from the form, with the reason the API requires.
+    await page.getByRole("button", { name: "Payments", exact: true }).click();
+    await statusMatching(page, /orphan/);
+    await page.getByRole("button", { name: "assign payment QEVIL0001" }).click();
+    expect(await page.evaluate("document.activeElement.id")).toBe("assign-serial");
+    const form = page.getByRole("form", { name: "Assign an orphan payment" });
+    await form.getByLabel("To the account of device serial").fill(hub.serials[1]);
+    await form.getByLabel("Reason").fill("customer typed markup as the reference");
+    await form.getByRole("button", { name: "Assign", exact: true }).click();
+    await statusMatching(page, new RegExp(`payment QEVIL0001 assigned to ${hub.serials[1]}: coded`));
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it("refuses the issue form to a read key, and shows it only the codes' last characters", async () => {
+    expect(await hub.pay("QREAD0001", "50.00", hub.serials[0])).toBe(200);
+    const { page, errors } = await signedIn(hub.key("read"));
+    const form = page.getByRole("form", { name: "Issue an ad-hoc code" });
+    await form.getByLabel("Device serial").fill(hub.serials[0]);
+    await form.getByLabel("Reason").fill("goodwill after an outage");
+    await form.getByRole("button", { name: "Issue code" }).click();
+    expect(await statusMatching(page, /^this key's scope cannot issue codes/)).toMatch(/scope issue/);
+    await page.getByRole("button", { name: "Codes", exact: true }).click();
+    await statusMatching(page, /\d+ codes?/);
+    const keycodes = (await rows(page, /^Codes issued/)).map((r) => r[5]);
+    expect(keycodes.length).toBeGreaterThan(0);
+    for (const k of keycodes) expect(k).toMatch(/^…\S{1,4}$/);
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it("issues an ad-hoc code with a reason, and it appears in the codes list", async () => {
+    const { page, errors } = await signedIn(hub.key("issue"));
+    const serial = hub.serials[2];
+    const form = page.getByRole("form", { name: "Issue an ad-hoc code" });
+    await form.getByLabel("Device serial").fill(serial);
+    await form.getByLabel("Code", { exact: true }).selectOption("goodwill");
+    await form.getByLabel("Days").fill("2");
+    await form.getByLabel("Reason").fill("two days for a broken panel");
+    await form.getByRole("button", { name: "Issue code" }).click();
+    await statusMatching(page, new RegExp(`issued a goodwill code \\(add, seq \\d+\\) for ${serial}`));
+    const keycode = (await page.locator("#issued").textContent()) ?? "";
+    expect(keycode).toMatch(/^[*#\d ]{6,}$/);
+    await page.getByRole("button", { name: "Codes", exact: true }).click();
+    await statusMatching(page, /\d+ codes?/);
+    const row = (await rows(page, /^Codes issued/)).find((r) => r[5] === keycode);
+    expect(row).toEqual(expect.arrayContaining([serial, "add", "2 d"]));
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it("says why when the key is refused or the hub cannot be reached", async () => {
+    browser = await openChromium();
+    const page = await browser.context.newPage();
+    await page.goto(`${hub.url}/console/`);
+    await page.getByLabel("API key").fill("sk_" + "0".repeat(64));
+    await page.keyboard.press("Enter");
+    await statusMatching(page, /^key refused/);
+    expect(await page.getByLabel("API key").isVisible()).toBe(true);
+
+    await page.getByLabel("API key").fill(hub.key("read"));
+    await page.keyboard.press("Enter");
+    await statusMatching(page, /devices?/);
+    // Keyboard only: Enter signed in, and focus moved to the view the form opened.
+    expect(await page.evaluate("document.activeElement.id")).toBe("view");
+    // The network goes down under the page: the browser's own requests fail, the hub is untouched.
+    await page.context().setOffline(true);
+    await page.getByRole("button", { name: "Codes", exact: true }).click();
+    await statusMatching(page, /^cannot list codes: the hub did not answer/);
+  }, 120_000);
+});

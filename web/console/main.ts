@@ -1,0 +1,328 @@
+// The operator console's page script: signs in with an API key (kept in this tab's sessionStorage, sent only as a
+// bearer header, never in a URL), shows devices, payments, codes and SMS from the hub's /api/v1 (docs/API.md), searches
+// by serial, phone or payment reference, issues ad-hoc codes and assigns orphan payments, each with a reason.
+import { call, type Answer, type Failure } from "./api";
+import { button, element, make, money } from "./dom";
+import type { AdHocAction, AdHocAnswer, Code, Device, Page, Payment, Sms } from "./types";
+import { AD_HOC_ACTIONS } from "./types";
+import * as views from "./views";
+
+/** sessionStorage: gone when the tab closes, never shared with other tabs or sent anywhere by the browser. */
+const KEY_ITEM = "solkey.console.key";
+const LIMIT = 50;
+
+/** The views of the nav; each a list, paged by `after`. */
+type ListView = { readonly kind: "devices" | "payments" | "codes" | "sms"; readonly after?: string };
+type View =
+  ListView | { readonly kind: "device"; readonly serial: string } | { readonly kind: "search"; readonly q: string };
+
+const ui = {
+  signin: element<HTMLFormElement>("signin"),
+  key: element<HTMLInputElement>("key"),
+  signed: element("signed"),
+  signedAs: element("signed-as"),
+  signout: element<HTMLButtonElement>("signout"),
+  status: element("status"),
+  main: element("main"),
+  search: element<HTMLFormElement>("search"),
+  query: element<HTMLInputElement>("query"),
+  view: element("view"),
+  viewTitle: element("view-title"),
+  viewBody: element("view-body"),
+  issue: element<HTMLFormElement>("issue"),
+  issueSerial: element<HTMLInputElement>("issue-serial"),
+  issueAction: element<HTMLSelectElement>("issue-action"),
+  issueDays: element<HTMLInputElement>("issue-days"),
+  issueReason: element<HTMLInputElement>("issue-reason"),
+  issueSms: element<HTMLInputElement>("issue-sms"),
+  issued: element("issued"),
+  assign: element<HTMLFormElement>("assign"),
+  assignPayment: element<HTMLSelectElement>("assign-payment"),
+  assignSerial: element<HTMLInputElement>("assign-serial"),
+  assignReason: element<HTMLInputElement>("assign-reason"),
+  nav: [...document.querySelectorAll<HTMLButtonElement>("nav button[data-view]")],
+};
+
+let key: string | undefined;
+let current: View = { kind: "devices" };
+let orphans: readonly Payment[] = [];
+/** Counts the views asked for, so a slow answer never replaces the view asked for after it. */
+let shown = 0;
+
+/** The one status line (role="status"): what the last action did, or why it failed. */
+function say(line: string, bad = false): void {
+  ui.status.textContent = line;
+  ui.status.classList.toggle("bad", bad);
+}
+
+function get<T>(url: string, what: string): Promise<Answer<T>> {
+  return call<T>(key ?? "", "GET", url, what);
+}
+
+function post<T>(url: string, what: string, body: object): Promise<Answer<T>> {
+  return call<T>(key ?? "", "POST", url, what, body);
+}
+
+/** A list endpoint's URL with its query (empty values left out). */
+function listUrl(path: string, query: Record<string, string | undefined>): string {
+  const params = new URLSearchParams({ limit: String(LIMIT) });
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, value);
+  return `/api/v1/${path}?${params}`;
+}
+
+const actions: views.Actions = {
+  openDevice: (serial) => void show({ kind: "device", serial }, true),
+  assign: (payment) => {
+    const index = orphans.findIndex((o) => o.provider === payment.provider && o.transId === payment.transId);
+    if (index >= 0) ui.assignPayment.selectedIndex = index;
+    ui.assignSerial.focus();
+  },
+};
+
+/** A failed answer: its line in the status region; a refused key signs out. */
+function failed(answer: Failure): void {
+  if (answer.status === 401) signOut(answer.line);
+  else say(answer.line, true);
+}
+
+/** Loads and draws `view`; false when the hub refused or could not answer (the status says why). */
+async function show(view: View, focus = false): Promise<boolean> {
+  const mine = ++shown;
+  const drawn = await draw(view);
+  // A later click's view wins, whichever answer comes back last.
+  if (mine !== shown) return drawn.ok;
+  if (!drawn.ok) {
+    failed(drawn);
+    return false;
+  }
+  current = view;
+  const tab = view.kind === "device" || view.kind === "search" ? undefined : view.kind;
+  for (const b of ui.nav) b.setAttribute("aria-pressed", String(b.dataset.view === tab));
+  ui.viewTitle.textContent = drawn.value.title;
+  ui.viewBody.replaceChildren(...drawn.value.nodes);
+  say(drawn.value.summary);
+  if (focus) ui.view.focus();
+  return true;
+}
+
+interface Drawn {
+  readonly title: string;
+  readonly nodes: Node[];
+  readonly summary: string;
+}
+
+/** A button to the next page of a list view, when there is one. */
+function older(view: ListView, next: string | null): Node[] {
+  if (next === null) return [];
+  const more = button("Older", () => void show({ ...view, after: next }, true));
+  more.className = "more";
+  return [more];
+}
+
+async function draw(view: View): Promise<Answer<Drawn>> {
+  const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+  switch (view.kind) {
+    case "devices": {
+      const a = await get<Page<"devices", Device>>(listUrl("devices", { after: view.after }), "list devices");
+      if (!a.ok) return a;
+      const { devices, next } = a.value;
+      return done(
+        "Devices",
+        [views.devicesTable(devices, actions), ...older(view, next)],
+        count(devices.length, "device"),
+      );
+    }
+    case "payments": {
+      const [page, waiting] = await Promise.all([
+        get<Page<"payments", Payment>>(listUrl("payments", { after: view.after }), "list payments"),
+        refreshOrphans(),
+      ]);
+      if (!page.ok) return page;
+      if (!waiting.ok) return waiting;
+      const { payments, next } = page.value;
+      return done(
+        "Payments",
+        [
+          views.paymentsTable("Orphan payments (no account matched)", orphans, actions, true),
+          views.paymentsTable("Payments, newest first", payments, actions, false),
+          ...older(view, next),
+        ],
+        `${count(payments.length, "payment")}, ${count(orphans.length, "orphan")}`,
+      );
+    }
+    case "codes": {
+      const a = await get<Page<"codes", Code>>(listUrl("codes", { after: view.after }), "list codes");
+      if (!a.ok) return a;
+      const { codes, next } = a.value;
+      return done(
+        "Codes",
+        [views.codesTable("Codes issued, newest first", codes, actions, true), ...older(view, next)],
+        count(codes.length, "code"),
+      );
+    }
+    case "sms": {
+      const a = await get<Page<"messages", Sms>>(listUrl("sms", { after: view.after }), "list SMS");
+      if (!a.ok) return a;
+      const { messages, next } = a.value;
+      return done(
+        "SMS",
+        [views.smsTable("SMS, newest first", messages, actions), ...older(view, next)],
+        count(messages.length, "SMS", "SMS"),
+      );
+    }
+    case "device": {
+      const serial = encodeURIComponent(view.serial);
+      const [device, codes, sms] = await Promise.all([
+        get<{ device: Device }>(`/api/v1/devices/${serial}`, `read device ${view.serial}`),
+        get<Page<"codes", Code>>(listUrl("codes", { serial: view.serial }), `list the codes of ${view.serial}`),
+        get<Page<"messages", Sms>>(listUrl("sms", { serial: view.serial }), `list the SMS of ${view.serial}`),
+      ]);
+      if (!device.ok) return device;
+      if (!codes.ok) return codes;
+      ui.issueSerial.value = view.serial;
+      ui.assignSerial.value = view.serial;
+      return done(
+        `Device ${view.serial}`,
+        [
+          views.deviceSummary(device.value.device),
+          views.codesTable("Codes issued and entered", codes.value.codes, actions, false),
+          // A hub without an SMS outbox answers 404 here: the device is still shown, with that line.
+          sms.ok ? views.smsTable("SMS", sms.value.messages, actions) : make("p", sms.line),
+        ],
+        `device ${view.serial}: ${count(codes.value.codes.length, "code")}`,
+      );
+    }
+    case "search": {
+      const [devices, payments] = await Promise.all([
+        get<Page<"devices", Device>>(listUrl("devices", { q: view.q }), "search devices"),
+        get<Page<"payments", Payment>>(listUrl("payments", { q: view.q }), "search payments"),
+      ]);
+      if (!devices.ok) return devices;
+      if (!payments.ok) return payments;
+      const found = devices.value.devices.length + payments.value.payments.length;
+      return done(
+        `Search: ${view.q}`,
+        [
+          views.devicesTable(devices.value.devices, actions),
+          views.paymentsTable("Payments", payments.value.payments, actions, false),
+        ],
+        `${count(devices.value.devices.length, "device")} and ${count(payments.value.payments.length, "payment")} ` +
+          `match "${view.q}"${found === 0 ? ": try a serial, a phone or a transaction id" : ""}`,
+      );
+    }
+  }
+}
+
+function done(title: string, nodes: Node[], summary: string): Answer<Drawn> {
+  return { ok: true, value: { title, nodes, summary } };
+}
+
+/** Reads the orphan payments and offers them in the assign form. */
+async function refreshOrphans(): Promise<Answer<unknown>> {
+  const a = await get<{ payments: Payment[] }>("/api/v1/payments/orphans", "list orphan payments");
+  if (!a.ok) return a;
+  orphans = a.value.payments;
+  ui.assignPayment.replaceChildren(
+    ...orphans.map((p, i) => {
+      const option = make("option", `${p.transId}, ${money(p.amount, p.currency)}, typed "${p.accountRef}"`);
+      option.value = String(i);
+      return option;
+    }),
+  );
+  return a;
+}
+
+async function signIn(typed: string): Promise<void> {
+  key = typed;
+  say("signing in…");
+  if (!(await show({ kind: "devices" }))) {
+    key = undefined;
+    return;
+  }
+  sessionStorage.setItem(KEY_ITEM, typed);
+  ui.key.value = "";
+  ui.signin.hidden = true;
+  ui.signed.hidden = false;
+  ui.signedAs.textContent = `signed in with key …${typed.slice(-4)}`;
+  ui.main.hidden = false;
+  // The sign-in form is gone: keyboard focus moves to what it opened.
+  ui.view.focus();
+  await refreshOrphans();
+}
+
+/** `refused`: the line of the key's refusal (shown as an error), or none when the person signed out. */
+function signOut(refused?: string): void {
+  key = undefined;
+  sessionStorage.removeItem(KEY_ITEM);
+  ui.main.hidden = true;
+  ui.signed.hidden = true;
+  ui.signin.hidden = false;
+  ui.viewBody.replaceChildren();
+  ui.issued.textContent = "";
+  orphans = [];
+  ui.assignPayment.replaceChildren();
+  say(refused ?? "signed out: this tab forgot the key", refused !== undefined);
+  ui.key.focus();
+}
+
+async function issue(): Promise<void> {
+  const action = ui.issueAction.value as AdHocAction;
+  if (!AD_HOC_ACTIONS.includes(action)) return say(`unknown code ${action}`, true);
+  const serial = ui.issueSerial.value.trim();
+  const body = {
+    action,
+    note: ui.issueReason.value.trim(),
+    sms: ui.issueSms.checked,
+    ...(action === "goodwill" ? { days: Number(ui.issueDays.value) } : {}),
+  };
+  ui.issued.textContent = "";
+  const a = await post<AdHocAnswer>(`/api/v1/devices/${encodeURIComponent(serial)}/codes`, "issue codes", body);
+  if (!a.ok) return failed(a);
+  const { code, sms } = a.value;
+  ui.issued.textContent = views.keycode(code);
+  ui.issueReason.value = "";
+  if (current.kind === "codes" || current.kind === "device" || current.kind === "devices") await show(current);
+  say(
+    `issued a ${action} code (${code.kind}, seq ${code.seq ?? "-"}) for ${code.serial}: ${views.keycode(code)}` +
+      (sms === null ? "" : `, SMS ${sms.messageId} queued`),
+  );
+}
+
+async function assign(): Promise<void> {
+  const payment = orphans[ui.assignPayment.selectedIndex];
+  if (payment === undefined) return say("no orphan payment to assign: open Payments to read them again", true);
+  const url = `/api/v1/payments/${encodeURIComponent(payment.provider)}/${encodeURIComponent(payment.transId)}/assign`;
+  const body = { serial: ui.assignSerial.value.trim(), reason: ui.assignReason.value.trim() };
+  const a = await post<{ payment: Payment }>(url, "assign payments", body);
+  if (!a.ok) return failed(a);
+  ui.assignReason.value = "";
+  const p = a.value.payment;
+  await show(current.kind === "payments" ? current : { kind: "payments" });
+  await refreshOrphans();
+  say(`payment ${p.transId} assigned to ${p.serial ?? "-"}: ${p.status}, code ${views.keycode(p.code)}`);
+}
+
+ui.signin.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const typed = ui.key.value.trim();
+  if (typed !== "") void signIn(typed);
+});
+ui.signout.addEventListener("click", () => signOut());
+ui.search.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const q = ui.query.value.trim();
+  if (q !== "") void show({ kind: "search", q }, true);
+});
+for (const b of ui.nav) b.addEventListener("click", () => void show({ kind: b.dataset.view as ListView["kind"] }));
+ui.issue.addEventListener("submit", (e) => {
+  e.preventDefault();
+  void issue();
+});
+ui.assign.addEventListener("submit", (e) => {
+  e.preventDefault();
+  void assign();
+});
+ui.issueAction.addEventListener("change", () => (ui.issueDays.disabled = ui.issueAction.value !== "goodwill"));
+
+const kept = sessionStorage.getItem(KEY_ITEM);
+if (kept !== null) void signIn(kept);
