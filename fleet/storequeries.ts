@@ -50,7 +50,8 @@ export function deviceSummarySql(deviceId: number, assumedBefore: string): Sql {
 
 /** What a search text can be: part of a serial, a phone, a payment reference (as typed and normalised). */
 interface Search {
-  readonly serialLike: string;
+  /** Null when the text holds nothing of a serial ("_", "-"): LIKE NULL matches no row. */
+  readonly serialLike: string | null;
   readonly phone: string | null;
   readonly refs: [string, string];
 }
@@ -64,7 +65,7 @@ function search(q: string, countryCode: string): Search {
     ref = q; // not a reference (control characters): still a serial or phone to look for, as data
   }
   const key = serialKey(q).replace(/[\\%_]/g, (c) => `\\${c}`);
-  return { serialLike: `%${key}%`, phone: phoneDigits(q, countryCode) ?? null, refs: [q, ref] };
+  return { serialLike: key === "" ? null : `%${key}%`, phone: phoneDigits(q, countryCode) ?? null, refs: [q, ref] };
 }
 
 /** Device ids, in id order, one more than the page (the store tells from it whether there is a next page). */
