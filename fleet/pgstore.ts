@@ -36,6 +36,7 @@ import type {
 import {
   CODE_SELECT,
   codesSql,
+  deliveredSql,
   deviceBySerialSql,
   deviceIdsSql,
   deviceSummarySql,
@@ -384,7 +385,7 @@ export class PgStore implements FleetStore {
       const device = await this._lockDevice(c, deviceId);
       const now = this.now();
       const plan = planOperatorCode(request, secretsOf(device.record), owedDays(account?.paidUntil ?? null, now));
-      const delivered = account === null ? null : await this._delivered(c, account.accountId, now);
+      const delivered = await this._delivered(c, device.deviceId, account?.accountId ?? null, now);
       checkWindow(
         {
           serial: device.serial,
@@ -441,16 +442,15 @@ export class PgStore implements FleetStore {
     return new Date(now.getTime() - this.enteredAfterMs).toISOString();
   }
 
-  /** The highest ID/count of the account's payment codes assumed entered, or null. */
-  private async _delivered(c: PoolClient, accountId: number, now: Date): Promise<number | null> {
-    const row = (
-      await c.query(
-        `SELECT max(co.seq) AS seq FROM payments p JOIN codes co ON co.code_id = p.code_id
-         WHERE p.account_id = $1 AND p.coded_at <= $2`,
-        [accountId, this._assumedBefore(now)],
-      )
-    ).rows[0] as { seq: number | null };
-    return row.seq;
+  /** The highest ID/count assumed entered by delivery time (storequeries.ts DELIVERED), or null. */
+  private async _delivered(
+    c: PoolClient,
+    deviceId: number,
+    accountId: number | null,
+    now: Date,
+  ): Promise<number | null> {
+    const sql = deliveredSql(deviceId, accountId, this._assumedBefore(now));
+    return (await this._all<{ seq: number | null }>(c, sql))[0].seq;
   }
 
   // ---- inside a transaction
@@ -483,7 +483,7 @@ export class PgStore implements FleetStore {
   private async _codeCredit(c: PoolClient, account: Account, days: number, paymentId: number): Promise<boolean> {
     const device = await this._lockDevice(c, account.deviceId);
     const now = this.now();
-    const delivered = await this._delivered(c, account.accountId, now);
+    const delivered = await this._delivered(c, device.deviceId, account.accountId, now);
     const choice = creditCode({
       protocol: device.record.protocol,
       issuedSeq: device.issuedSeq,

@@ -34,6 +34,7 @@ import type {
 import {
   CODE_SELECT,
   codesSql,
+  deliveredSql,
   deviceBySerialSql,
   deviceIdsSql,
   deviceSummarySql,
@@ -76,6 +77,7 @@ export class SqliteStore implements FleetStore {
   private readonly countryCode: string;
   private readonly q: Record<string, Statement>;
   private readonly plansById = new Map<number, Plan>();
+  private readonly prepared = new Map<string, Statement>();
   private readonly group: GroupCommit;
 
   private constructor(
@@ -104,10 +106,6 @@ export class SqliteStore implements FleetStore {
       saveMoney: p(
         `UPDATE accounts SET paid = ?, deposit_due = ?, remainder = ?, days_bought = ?, held_days = ?, paid_until = ?,
            unlock = ? WHERE account_id = ?`,
-      ),
-      assumedEntered: p(
-        `SELECT max(c.seq) AS seq FROM payments p JOIN codes c ON c.code_id = p.code_id
-         WHERE p.account_id = ? AND p.coded_at <= ?`,
       ),
       codeById: p("SELECT code_id FROM codes WHERE device_id = ? ORDER BY code_id DESC LIMIT 1"),
       heldPayments: p(
@@ -366,7 +364,7 @@ export class SqliteStore implements FleetStore {
       const account = row === undefined ? null : this._account(row);
       const now = this.now();
       const plan = planOperatorCode(request, secretsOf(device.record), owedDays(account?.paidUntil ?? null, now));
-      const delivered = account === null ? null : this._delivered(account.accountId, now);
+      const delivered = this._delivered(device.deviceId, account?.accountId ?? null, now);
       checkWindow(
         {
           serial: device.serial,
@@ -423,8 +421,14 @@ export class SqliteStore implements FleetStore {
     return deviceFromRows(row, account, last, now);
   }
 
+  /** Runs a shared query; each text is prepared once (the window rule's runs on every payment). */
   private _all<T>(sql: Sql): T[] {
-    return this.db.prepare(sql.text).all(...sql.args) as T[];
+    let statement = this.prepared.get(sql.text);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql.text);
+      this.prepared.set(sql.text, statement);
+    }
+    return statement.all(...sql.args) as T[];
   }
 
   /** A payment's code delivered at or before this counts as entered (window rule). */
@@ -432,9 +436,9 @@ export class SqliteStore implements FleetStore {
     return new Date(now.getTime() - this.enteredAfterMs).toISOString();
   }
 
-  /** The highest ID/count of the account's payment codes assumed entered, or null. */
-  private _delivered(accountId: number, now: Date): number | null {
-    return (this.q.assumedEntered.get(accountId, this._assumedBefore(now)) as { seq: number | null }).seq;
+  /** The highest ID/count assumed entered by delivery time (storequeries.ts DELIVERED), or null. */
+  private _delivered(deviceId: number, accountId: number | null, now: Date): number | null {
+    return this._all<{ seq: number | null }>(deliveredSql(deviceId, accountId, this._assumedBefore(now)))[0].seq;
   }
 
   // ---- inside a transaction
@@ -473,7 +477,7 @@ export class SqliteStore implements FleetStore {
   private _codeCredit(account: Account, days: number, paymentId: number): boolean {
     const device = findDevice(this.db, this.where, String(account.deviceId));
     const now = this.now();
-    const delivered = this._delivered(account.accountId, now);
+    const delivered = this._delivered(device.deviceId, account.accountId, now);
     const choice = creditCode({
       protocol: device.record.protocol,
       issuedSeq: device.issuedSeq,

@@ -40,17 +40,36 @@ export function deviceSummarySql(deviceId: number, assumedBefore: string): Sql {
     text: `SELECT d.device_id, d.serial, d.protocol, d.issued_seq, d.entered_seq, a.account_id,
       (SELECT count(*) FROM codes c WHERE c.device_id = d.device_id) AS issued,
       (SELECT count(*) FROM codes c WHERE c.device_id = d.device_id AND c.entered_at IS NOT NULL) AS known_entered,
-      (SELECT max(c.seq) FROM payments p JOIN codes c ON c.code_id = p.code_id
-        WHERE p.account_id = a.account_id AND p.coded_at <= ?) AS delivered_seq,
+      (${DELIVERED.replace("@account", "a.account_id").replace("@device", "d.device_id")}) AS delivered_seq,
       (SELECT max(c.code_id) FROM codes c WHERE c.device_id = d.device_id) AS last_code_id
       FROM devices d LEFT JOIN accounts a ON a.device_id = d.device_id WHERE d.device_id = ?`,
-    args: [assumedBefore, deviceId],
+    args: [assumedBefore, assumedBefore, deviceId],
+  };
+}
+
+/**
+ * The highest ID/count delivered at or before `?` (twice): a payment's code when it was coded, a code no payment
+ * asked for (the operator's: ad-hoc, desired state, `solkey issue`) when it was issued. The window rule assumes
+ * such a code entered; without the second part an operator's codes would never age and could wedge the account's
+ * payments behind a window that never reopens.
+ */
+const DELIVERED = `SELECT max(seq) FROM (
+    SELECT c.seq FROM payments p JOIN codes c ON c.code_id = p.code_id WHERE p.account_id = @account AND p.coded_at <= ?
+    UNION ALL SELECT c.seq FROM codes c WHERE c.device_id = @device AND c.payment_ref IS NULL AND c.issued_at <= ?
+  ) delivered`;
+
+/** DELIVERED for one device (and its account, null without one), as `seq`. */
+export function deliveredSql(deviceId: number, accountId: number | null, assumedBefore: string): Sql {
+  return {
+    text: `SELECT (${DELIVERED.replace("@account", "?").replace("@device", "?")}) AS seq`,
+    args: [accountId, assumedBefore, deviceId, assumedBefore],
   };
 }
 
 /** What a search text can be: part of a serial, a phone, a payment reference (as typed and normalised). */
 interface Search {
-  readonly serialLike: string;
+  /** Null when the text holds nothing of a serial ("_", "-"): LIKE NULL matches no row. */
+  readonly serialLike: string | null;
   readonly phone: string | null;
   readonly refs: [string, string];
 }
@@ -64,7 +83,7 @@ function search(q: string, countryCode: string): Search {
     ref = q; // not a reference (control characters): still a serial or phone to look for, as data
   }
   const key = serialKey(q).replace(/[\\%_]/g, (c) => `\\${c}`);
-  return { serialLike: `%${key}%`, phone: phoneDigits(q, countryCode) ?? null, refs: [q, ref] };
+  return { serialLike: key === "" ? null : `%${key}%`, phone: phoneDigits(q, countryCode) ?? null, refs: [q, ref] };
 }
 
 /** Device ids, in id order, one more than the page (the store tells from it whether there is a next page). */

@@ -13,8 +13,10 @@ const DAY_S = 86_400;
 
 async function setup(profile: ProfileOptions, count = 2) {
   const late: { sms?: SmsService } = {}; // the hook is needed to open the store the service opens after
+  const clock = { offsetMs: 0 }; // moves the store's clock (the window rule's "delivered N days ago")
   const fleet = await hubFleet(profile, count, undefined, {
     onCode: (db, code, account, payment) => late.sms!.onCode(db, code, account, payment),
+    now: () => new Date(Date.now() + clock.offsetMs),
   });
   const printed: string[] = [];
   const sms = startSms({ file: fleet.file, env: {}, onEvent: () => {}, print: (l) => printed.push(l), pollMs: 20 });
@@ -58,7 +60,7 @@ async function setup(profile: ProfileOptions, count = 2) {
     await fleet.store.close();
     keys.close();
   };
-  return { fleet, keys, app, key: made, admin, get, post, pay, audit, logs, printed, sms, close };
+  return { fleet, keys, app, key: made, admin, get, post, pay, audit, logs, printed, sms, clock, close };
 }
 
 type Setup = Awaited<ReturnType<typeof setup>>;
@@ -176,6 +178,11 @@ describe("operator API: ad-hoc codes", () => {
     expect(after.statusCode).toBe(409);
     // Refused requests leave no code and no audit entry.
     expect((await n.audit()).filter((e) => e.action.startsWith("code."))).toHaveLength(40);
+    // Operator codes age into "entered" as payments' codes do: 3 days on, the window is open again.
+    n.clock.offsetMs = 4 * DAY_S * 1000;
+    const later = (await n.get(`/api/v1/devices/${serial}`)).json().device;
+    expect(later.window).toEqual({ assumedEnteredSeq: 63, topSeq: 103, free: 40 });
+    expect((await n.post(codes, { action: "goodwill", days: 1, note: "after a week" })).statusCode).toBe(200);
     await n.close();
   });
 });

@@ -125,9 +125,9 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
       issue: needs(keys, "issue"),
       admin: needs(keys, "admin"),
     };
-    /** A route's key check and its line in the OpenAPI document and /docs. */
+    /** A route's key check (before its input is validated: no key, no schema hints) and its line in /docs. */
     const route = (scope: Scope, summary: string, schema: object = {}) => ({
-      preHandler: guards[scope],
+      onRequest: guards[scope],
       schema: { summary, description: scope, ...schema },
     });
     /** Whether this request's key may see whole keycodes (issue and admin keys). */
