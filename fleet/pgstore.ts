@@ -35,6 +35,17 @@ export interface PgStoreOptions extends SecretKeySource {
   readonly countryCode?: string;
   /** Connections in this process's pool. Default 10. */
   readonly poolSize?: number;
+  /**
+   * Called in the transaction that issued a new code, before it commits (the hub queues the code's SMS here, so the
+   * message and the code commit together or not at all). `codeId` is the code's row.
+   */
+  readonly onCode?: (
+    c: PoolClient,
+    code: IssuedCode,
+    account: Account,
+    device: FleetDevice,
+    codeId: number,
+  ) => Promise<void>;
 }
 
 interface CodeRow {
@@ -61,7 +72,7 @@ export class PgStore implements FleetStore {
     private readonly pool: Pool,
     private readonly key: SecretKey,
     readonly where: string,
-    options: PgStoreOptions,
+    private readonly options: PgStoreOptions,
   ) {
     this.enteredAfterMs = (options.enteredAfterDays ?? 3) * DAY_MS;
     this.now = options.now ?? (() => new Date());
@@ -422,7 +433,22 @@ export class PgStore implements FleetStore {
     );
     if (encoded.seq !== null)
       await c.query("UPDATE devices SET issued_seq = $1 WHERE device_id = $2", [encoded.seq, device.deviceId]);
-    return (r.rows[0] as { code_id: number }).code_id;
+    const codeId = (r.rows[0] as { code_id: number }).code_id;
+    const issued: IssuedCode = {
+      serial: device.serial,
+      deviceId: device.deviceId,
+      protocol: device.record.protocol,
+      kind: code.kind,
+      seq: encoded.seq,
+      keycode: encoded.keycode,
+      units: encoded.units,
+      seconds: encoded.seconds,
+      paymentRef: paymentRef ?? null,
+      replayed: false,
+      warning: null,
+    };
+    await this.options.onCode?.(c, issued, account, device, codeId);
+    return codeId;
   }
 
   private async _shadowed(c: PoolClient, device: FleetDevice, seq: number): Promise<boolean> {

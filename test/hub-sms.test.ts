@@ -15,11 +15,11 @@ async function setup() {
   const standin = await AtStandIn.start();
   const late: { sms?: SmsService } = {}; // the hook is needed to open the store the service opens after
   const fleet = await hubFleet({ protocol: "nexus-full" }, 2, undefined, {
-    onCode: (db, code, account, payment) => late.sms!.onCode(db, code, account, payment),
+    onCode: (db, code, account, payment) => late.sms!.hooks.onCode!(db, code, account, payment),
   });
   const events: OutboxEvent[] = [];
   const sms = startSms({
-    file: fleet.file,
+    db: fleet.file,
     env: {
       SOLKEY_SMS_URL: standin.url,
       SOLKEY_SMS_USERNAME: standin.username,

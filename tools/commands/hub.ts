@@ -30,24 +30,26 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   const env = { ...(o.envFile === undefined ? {} : readEnvFile(o.envFile)), ...process.env, ...demo?.env };
   if (demo !== undefined) o = { ...o, db: demo.db };
   const config = parseConfig(env);
-  // On PostgreSQL (issue 18, first slice) the hub takes payments and issues codes; the SMS outbox and the operator
-  // API still live on SQLite only, so they are not served there (said once at start).
+  // On PostgreSQL (issue 18) the operator API still lives on SQLite only, so it is not served there (said at start).
   const pg = isPostgresUrl(o.db);
-  const sms = pg ? undefined : startSms({ file: o.db, env, onEvent: (event) => logOutboxEvent(app.log, event) });
+  const sms = startSms({ db: o.db, env, onEvent: (event) => logOutboxEvent(app.log, event) });
   const store = await openStore(o, {
     enteredAfterDays: config.enteredAfterDays,
     countryCode: config.countryCode,
-    onCode: sms?.onCode,
+    ...sms.hooks,
+  }).catch(async (e: unknown) => {
+    await sms.stop();
+    throw e;
   });
   const apiKeys = pg ? undefined : ApiKeys.open(o.db);
-  const app = buildApp({ config, store, routes: sms?.routes ?? [], apiKeys, simPage: simPage() });
-  if (pg) app.log.warn("on PostgreSQL this hub sends no SMS and serves no operator API yet (SQLite fleets do)");
+  const app = buildApp({ config, store, routes: sms.routes, apiKeys, simPage: simPage() });
+  if (pg) app.log.warn("on PostgreSQL this hub serves no operator API yet (SQLite fleets do)");
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
   try {
     await app.listen({ port, host: o.host });
   } catch (e) {
-    await sms?.stop();
+    await sms.stop();
     await store.close();
     apiKeys?.close();
     throw new UsageError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`);
@@ -69,7 +71,7 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   });
   clearInterval(timer);
   await app.close();
-  await sms?.stop();
+  await sms.stop();
   await store.close();
   apiKeys?.close();
   demo?.remove();
