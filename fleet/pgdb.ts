@@ -66,15 +66,7 @@ export async function checkPgFleet(pool: Pool, url: string, source: SecretKeySou
   const where = redacted(url);
   const key = givenSecretKey(source) ?? keyBeside(where, null, undefined);
   return withClient(pool, where, async (c) => {
-    const version = await pgVersion(c);
-    if (version > SCHEMA_VERSION)
-      throw new SolkeyError(
-        `${where} has schema version ${version}, newer than this solkey's ${SCHEMA_VERSION}: upgrade`,
-      );
-    if (version < SCHEMA_VERSION)
-      throw new UsageError(
-        `${where} is at schema version ${version}, this solkey needs ${SCHEMA_VERSION}: run \`solkey db migrate --db URL\``,
-      );
+    await checkPgSchema(c, where);
     await c.query(
       "INSERT INTO meta VALUES ('secret_key_fingerprint', $1), ('secrets_format', '1') ON CONFLICT (name) DO NOTHING",
       [key.fingerprint],
@@ -88,6 +80,19 @@ export async function checkPgFleet(pool: Pool, url: string, source: SecretKeySou
       );
     return key;
   });
+}
+
+/** Refuses a schema this solkey does not run on: older asks for `solkey db migrate`, newer is refused. */
+export async function checkPgSchema(c: PoolClient, where: string): Promise<void> {
+  const version = await pgVersion(c);
+  if (version > SCHEMA_VERSION)
+    throw new SolkeyError(
+      `${where} has schema version ${version}, newer than this solkey's ${SCHEMA_VERSION}: upgrade`,
+    );
+  if (version < SCHEMA_VERSION)
+    throw new UsageError(
+      `${where} is at schema version ${version}, this solkey needs ${SCHEMA_VERSION}: run \`solkey db migrate --db URL\``,
+    );
 }
 
 /** PostgreSQL's failures as one line; solkey's own errors pass through. */

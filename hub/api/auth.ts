@@ -14,7 +14,7 @@ export function needs(keys: ApiKeys, scope: Scope) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const header = request.headers.authorization ?? "";
     const match = /^Bearer (\S+)$/.exec(header);
-    const key = match === null ? undefined : keys.authenticate(match[1]);
+    const key = match === null ? undefined : await keys.authenticate(match[1]);
     if (key === undefined) {
       await reply
         .code(401)

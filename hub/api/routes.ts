@@ -43,7 +43,7 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
 
     // Prometheus scrapes with a read key (bearer_token in its scrape config).
     app.get("/metrics", { preHandler: read }, async (_request, reply) =>
-      reply.type("text/plain; version=0.0.4; charset=utf-8").send(keys.metrics()),
+      reply.type("text/plain; version=0.0.4; charset=utf-8").send(await keys.metrics()),
     );
 
     app.get("/api/v1/plans", { preHandler: read }, async () => ({ plans: await store.plans() }));
@@ -91,7 +91,7 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
       async (request) => {
         const { provider, transId } = request.params;
         const payment = await store.assign(provider, transId, request.body.serial);
-        audit(request, "payment.assign", request.body.reason, payment);
+        await audit(request, "payment.assign", request.body.reason, payment);
         return { payment };
       },
     );
@@ -114,7 +114,7 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
       async (request) => {
         const { provider, transId } = request.params;
         const payment = await store.reverse(provider, transId, request.body.reason);
-        audit(request, "payment.reverse", request.body.reason, payment);
+        await audit(request, "payment.reverse", request.body.reason, payment);
         return { payment };
       },
     );
@@ -134,7 +134,7 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
       async (request) => {
         const limit = Number(request.query.limit ?? 100);
         if (limit < 1 || limit > 1000) throw new RangeError(`limit expected 1..1000, got ${limit}`);
-        return { entries: keys.auditLog(Number(request.query.after ?? 0), limit) };
+        return { entries: await keys.auditLog(Number(request.query.after ?? 0), limit) };
       },
     );
   };

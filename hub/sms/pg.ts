@@ -6,6 +6,7 @@ import type { Pool, PoolClient } from "pg";
 import type { IssuedCode } from "../../fleet/ledger";
 import type { FleetDevice } from "../../fleet/devices";
 import { inPgTransaction } from "../../fleet/pgdb";
+import { numbered } from "../../fleet/sql";
 import type { Account } from "../../fleet/store";
 import {
   codeSms,
@@ -19,12 +20,6 @@ import type { DeliveryReport } from "./delivery";
 import type { InboundSms } from "./inbound";
 import type { DeliveryRecord, OutboxMessage, OutboxState, SmsOutbox } from "./outbox";
 import { EARLIER_RESENDS, INBOUND_ACCOUNT, LATEST_CODE_TEXT } from "./sqlite";
-
-/** SQLite's `?` placeholders as PostgreSQL's `$1, $2, ...` (the shared queries are written once). */
-function numbered(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
-}
 
 async function enqueue(c: PoolClient, codeId: number | null, sms: QueuedSms, at: number): Promise<void> {
   await c.query(

@@ -1,10 +1,9 @@
 // `solkey hub`: the payment hub's HTTP service (hub/app.ts) on a fleet database, configured from the environment
 // (and an optional .env-style file); runs until SIGINT/SIGTERM, then closes the listener and the store cleanly.
 import type { Command } from "commander";
-import { ApiKeys } from "../../fleet/apikeys";
+import { openApiKeys } from "../../fleet/apikeys";
 import { UsageError } from "../../fleet/errors";
 import { parseWhole } from "../../fleet/profile";
-import { isPostgresUrl } from "../../fleet/database";
 import { openStore, SECRET_KEY_OPTION } from "../store";
 import { buildApp } from "../../hub/app";
 import { parseConfig, readEnvFile } from "../../hub/config";
@@ -30,8 +29,6 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   const env = { ...(o.envFile === undefined ? {} : readEnvFile(o.envFile)), ...process.env, ...demo?.env };
   if (demo !== undefined) o = { ...o, db: demo.db };
   const config = parseConfig(env);
-  // On PostgreSQL (issue 18) the operator API still lives on SQLite only, so it is not served there (said at start).
-  const pg = isPostgresUrl(o.db);
   const sms = startSms({ db: o.db, env, onEvent: (event) => logOutboxEvent(app.log, event) });
   const store = await openStore(o, {
     enteredAfterDays: config.enteredAfterDays,
@@ -41,9 +38,12 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
     await sms.stop();
     throw e;
   });
-  const apiKeys = pg ? undefined : ApiKeys.open(o.db);
+  const apiKeys = await openApiKeys(o.db).catch(async (e: unknown) => {
+    await sms.stop();
+    await store.close();
+    throw e;
+  });
   const app = buildApp({ config, store, routes: sms.routes, apiKeys, simPage: simPage() });
-  if (pg) app.log.warn("on PostgreSQL this hub serves no operator API yet (SQLite fleets do)");
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
   try {
@@ -51,7 +51,7 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   } catch (e) {
     await sms.stop();
     await store.close();
-    apiKeys?.close();
+    await apiKeys.close();
     throw new UsageError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`);
   }
   const { port: bound } = app.server.address() as { port: number };
@@ -73,7 +73,7 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   await app.close();
   await sms.stop();
   await store.close();
-  apiKeys?.close();
+  await apiKeys.close();
   demo?.remove();
 }
 
