@@ -34,6 +34,7 @@ async function setup(engine: Engine) {
     policy: { ...DEFAULT_POLICY, firstDelayMs: 20, maxDelayMs: 40 },
   });
   const app = buildApp({ config: testConfig(), store: fleet.store, log: false, routes: sms.routes });
+  sms.start();
   await app.listen({ port: 0, host: "127.0.0.1" });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/sms`;
   const pay = (transId: string, amount: string, ref: string, msisdn = "254799999999") =>

@@ -28,6 +28,8 @@ export interface SmsService {
   readonly worker: OutboxWorker;
   /** POST /sms/<token>/delivery and /inbound, when SOLKEY_SMS_TOKEN is set. */
   readonly routes: readonly ((app: FastifyInstance) => Promise<void>)[];
+  /** Starts sending (`worker.start()`). */
+  start(): void;
   /** Stops the worker (a send under way finishes or its lease lapses) and closes the connection. */
   stop(): Promise<void>;
 }
@@ -68,14 +70,15 @@ export function startSms(o: SmsServiceOptions): SmsService {
       db.close();
     };
   }
+  // Not started here: the caller starts it once its log (onEvent's) exists.
   const worker = new OutboxWorker({ store: outbox, gateway, onEvent: o.onEvent, pollMs: o.pollMs, policy: o.policy });
-  worker.start();
   const token = o.env.SOLKEY_SMS_TOKEN;
   return {
     hooks,
     outbox,
     worker,
     routes: token === undefined || token === "" ? [] : [smsRoutes({ token, outbox, wake, onEvent: o.onEvent })],
+    start: () => worker.start(),
     async stop() {
       await worker.stop();
       await outbox.drain();

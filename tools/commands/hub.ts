@@ -44,6 +44,7 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
     throw e;
   });
   const app = buildApp({ config, store, routes: sms.routes, apiKeys, simPage: simPage() });
+  sms.start();
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
   try {
