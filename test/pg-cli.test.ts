@@ -79,6 +79,37 @@ describe("commands on PostgreSQL", () => {
     expect(actions.map((a) => a.action)).toEqual(["apikey.create", "apikey.revoke"]);
   });
 
+  it("issue codes once per reference, records an entered code, lists the history; explain names the code", async () => {
+    const args = ["issue", "SK-00000001", "--days", "3", "--ref", "RCPT-1", "--json", "--db", fleet.url];
+    const first = JSON.parse((await solkey(args, env)).stdout);
+    expect(first).toMatchObject({ serial: "SK-00000001", kind: "add", seconds: 3 * 86400, replayed: false });
+    expect(JSON.parse((await solkey(args, env)).stdout)).toMatchObject({ keycode: first.keycode, replayed: true });
+    const other = await solkey(["issue", "SK-00000001", "--days", "4", "--ref", "RCPT-1", "--db", fleet.url], env);
+    expect([other.code, other.stderr]).toEqual([2, expect.stringMatching(/already paid for .* one receipt/)]);
+    const entered = await solkey(["issue", "SK-00000001", "--entered", first.keycode, "--db", fleet.url], env);
+    expect(entered.stdout).toBe(`SK-00000001: ${first.seq} recorded as entered; highest applied ${first.seq}\n`);
+    const history = JSON.parse(
+      (await solkey(["issue", "SK-00000001", "--history", "--json", "--db", fleet.url], env)).stdout,
+    );
+    expect(history.codes.map((c: { keycode: string }) => c.keycode)).toContain(first.keycode);
+    const explained = await solkey(["explain", "SK-00000001", first.keycode, "--json", "--db", fleet.url], env);
+    expect(JSON.parse(explained.stdout)).toMatchObject({ verdict: "issued", serial: "SK-00000001" });
+    const foreign = await solkey(["explain", "SK-00000002", first.keycode, "--db", fleet.url], env);
+    expect(foreign.stdout).toMatch(/is not SK-00000002's: it was issued to SK-00000001/);
+    const batch = await solkey(["issue", "--batch", "x.csv", "--db", fleet.url], env);
+    expect([batch.code, batch.stderr]).toEqual([2, expect.stringMatching(/^solkey: on PostgreSQL, issue takes one/)]);
+  });
+
+  it("provision and recover refuse the URL in one line naming the way there", async () => {
+    for (const command of [
+      ["provision", "--protocol", "nexus-full", "--count", "1", "--random-keys"],
+      ["recover", "SK-00000001", "--credit-days", "1"],
+    ]) {
+      const r = await solkey([...command, "--db", fleet.url], env);
+      expect([r.code, r.stderr]).toEqual([2, expect.stringMatching(/needs a SQLite fleet file .*solkey db copy/)]);
+    }
+  });
+
   it("an unreachable server is one line, not a stack trace", async () => {
     const r = await solkey(["plan", "list", "--db", "postgresql://nobody@localhost/fleet?host=/nonexistent"], env);
     expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/^solkey: cannot reach PostgreSQL at .*\n$/)]);

@@ -59,7 +59,7 @@ describe("PostgreSQL: schema and key", () => {
     const write = process.stderr.write;
     process.stderr.write = ((t: string) => errors.push(t)) as unknown as typeof process.stderr.write;
     try {
-      expect(await main(["issue", "SK-1", "--days", "1", "--db", "postgres://nowhere/fleet"])).toBe(2);
+      expect(await main(["recover", "SK-1", "--credit-days", "1", "--db", "postgres://nowhere/fleet"])).toBe(2);
     } finally {
       process.stderr.write = write;
     }
