@@ -1,7 +1,8 @@
 // The concurrency proof on PostgreSQL (issue 18): four `solkey hub` processes and a command-line issuer
 // (`solkey payments assign`) on one fleet, thousands of payments for a few hundred devices, duplicate callbacks sent
 // to different processes; one hub is SIGKILLed and PostgreSQL restarted mid-run, unanswered payments sent again.
-// Claims: every confirmed payment has exactly one code, no message ID used twice, every code applies on its device.
+// Claims: every confirmed payment has exactly one code and one queued SMS, no message ID used twice, every code applies
+// on its device.
 import { execFile } from "child_process";
 import fs from "fs";
 import http from "http";
@@ -114,6 +115,9 @@ it(`${PAYMENTS} payments through 4 hubs and a CLI issuer, a hub killed and Postg
   );
   expect(codes).toHaveLength(payments.length); // none issued twice, none without its payment
   expect(new Set(codes.map((c) => `${c.device_id}:${c.seq}`)).size).toBe(codes.length);
+  // Each code's SMS was queued in the code's own transaction: one outbox row per code, through the kill and restart.
+  const queued = await pgRows<{ code_id: number }>(fleet.url, "SELECT code_id FROM sms_outbox");
+  expect(queued.map((q) => q.code_id).sort((a, b) => a - b)).toEqual(codeIds.sort((a, b) => a! - b!));
   for (const d of fleet.devices) {
     const sim = simOf(d);
     const mine = codes.filter((c) => c.device_id === d.deviceId);
