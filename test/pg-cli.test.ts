@@ -2,9 +2,8 @@
 // plan, account, payments and apikey work on the server fleet (the URL also from $SOLKEY_DB); the commands still
 // on SQLite only refuse it in one line naming the way there (provision and issue into SQLite, then db copy).
 import fs from "fs";
-import type { IncomingPayment } from "../fleet/store";
 import { solkey } from "./fleet.helpers";
-import { pgFleet, pgRows, startPostgres, type PgFleet, type PgServer } from "./pg.helpers";
+import { paid, pgFleet, type PgFleet, pgRows, type PgServer, startPostgres } from "./pg.helpers";
 
 let server: PgServer;
 let fleet: PgFleet;
@@ -18,20 +17,6 @@ afterAll(async () => {
   await fleet.store.close();
   server.stop();
 });
-
-function paid(transId: string, accountRef: string): IncomingPayment {
-  return {
-    provider: "mpesa",
-    transId,
-    amount: 5000,
-    currency: "KES",
-    shortCode: null,
-    accountRef,
-    msisdn: null,
-    paidAt: null,
-    via: "callback",
-  };
-}
 
 describe("commands on PostgreSQL", () => {
   it("plan adds and lists (the URL from $SOLKEY_DB)", async () => {

@@ -3,32 +3,17 @@
 // message exactly once through the Africa's Talking stand-in.
 import { pgPool, redacted } from "../fleet/pgdb";
 import { PgStore } from "../fleet/pgstore";
-import type { IncomingPayment } from "../fleet/store";
 import { smsConfig, smsGateway } from "../hub/sms/config";
 import { PgOutbox, queueCodeSmsPg } from "../hub/sms/pg";
 import { AtStandIn } from "../hub/sms/standin";
 import { OutboxWorker } from "../hub/sms/worker";
-import { pgFleet, pgRows, startPostgres, type PgServer } from "./pg.helpers";
+import { paid, pgFleet, pgRows, type PgServer, startPostgres } from "./pg.helpers";
 
 let server: PgServer;
 beforeAll(() => {
   server = startPostgres();
 }, 60_000);
 afterAll(() => server.stop());
-
-function paid(transId: string, serial: string): IncomingPayment {
-  return {
-    provider: "mpesa",
-    transId,
-    amount: 5000,
-    currency: "KES",
-    shortCode: null,
-    accountRef: serial,
-    msisdn: null,
-    paidAt: null,
-    via: "callback",
-  };
-}
 
 describe("PostgreSQL: SMS outbox", () => {
   it("writes a code's SMS in the code's transaction: a failure after it leaves neither", async () => {

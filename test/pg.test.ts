@@ -4,11 +4,10 @@
 import { buildApp } from "../hub/app";
 import { PgStore } from "../fleet/pgstore";
 import { SEALED_LENGTH } from "../fleet/sealing";
-import type { IncomingPayment } from "../fleet/store";
 import { runCopy, runMigrate } from "../tools/commands/db";
 import { main } from "../tools/cli";
 import { c2b, enter, hubFleet, simOf, testConfig, TOKEN, verdicts } from "./hub.helpers";
-import { migratedDatabase, pgFleet, pgRows, startPostgres, type PgServer } from "./pg.helpers";
+import { migratedDatabase, paid, pgFleet, pgRows, type PgServer, startPostgres } from "./pg.helpers";
 
 let server: PgServer;
 beforeAll(() => {
@@ -17,20 +16,6 @@ beforeAll(() => {
 afterAll(() => server.stop());
 
 const KEY = { env: { SOLKEY_SECRET_KEY: "ab".repeat(32) } };
-
-function paid(transId: string, serial: string, amount = 5000): IncomingPayment {
-  return {
-    provider: "mpesa",
-    transId,
-    amount,
-    currency: "KES",
-    shortCode: null,
-    accountRef: serial,
-    msisdn: null,
-    paidAt: null,
-    via: "callback",
-  };
-}
 
 describe("PostgreSQL: schema and key", () => {
   it("migrates once, says so again, refuses an unmigrated or newer schema", async () => {

@@ -19,7 +19,7 @@ import {
 import type { DeliveryReport } from "./delivery";
 import type { InboundSms } from "./inbound";
 import type { DeliveryRecord, OutboxMessage, OutboxState, SmsOutbox } from "./outbox";
-import { EARLIER_RESENDS, INBOUND_ACCOUNT, LATEST_CODE_TEXT } from "./sqlite";
+import { claimed, EARLIER_RESENDS, INBOUND_ACCOUNT, LATEST_CODE_TEXT, type OutboxRow } from "./sqlite";
 
 async function enqueue(c: PoolClient, codeId: number | null, sms: QueuedSms, at: number): Promise<void> {
   await c.query(
@@ -38,15 +38,6 @@ export function queueCodeSmsPg(
     await enqueue(c, codeId, codeSms(code, account, device.record), now());
     queued();
   };
-}
-
-interface OutboxRow {
-  message_id: number;
-  to_phone: string;
-  text: string;
-  attempts: number;
-  round: number;
-  round_started_at: number;
 }
 
 /** OutboxStore on PostgreSQL: each method one transaction on the pool (every hub process has its own). */
@@ -69,16 +60,7 @@ export class PgOutbox implements SmsOutbox {
           )
         ).rows as OutboxRow[],
     );
-    return rows
-      .sort((a, b) => a.message_id - b.message_id)
-      .map((r) => ({
-        id: r.message_id,
-        to: r.to_phone,
-        text: r.text,
-        attempts: r.attempts,
-        round: r.round,
-        roundStartedAt: r.round_started_at,
-      }));
+    return claimed(rows);
   }
 
   async markSent(id: number, gateway: string, providerId: string, now: number): Promise<void> {

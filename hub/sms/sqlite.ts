@@ -48,13 +48,28 @@ export function queueCodeSms(
   };
 }
 
-interface OutboxRow {
+/** A claimed row as the claim's RETURNING gives it (both engines). */
+export interface OutboxRow {
   message_id: number;
   to_phone: string;
   text: string;
   attempts: number;
   round: number;
   round_started_at: number;
+}
+
+/** Claimed rows as the worker takes them, in message order. */
+export function claimed(rows: OutboxRow[]): OutboxMessage[] {
+  return rows
+    .sort((a, b) => a.message_id - b.message_id)
+    .map((r) => ({
+      id: r.message_id,
+      to: r.to_phone,
+      text: r.text,
+      attempts: r.attempts,
+      round: r.round,
+      roundStartedAt: r.round_started_at,
+    }));
 }
 
 /**
@@ -105,16 +120,7 @@ export class SqliteOutbox implements SmsOutbox {
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<readonly OutboxMessage[]> {
     const rows = await this.group.run(() => this.q.claim.all({ now, lease: leaseMs, n: limit }) as OutboxRow[]);
-    return rows
-      .sort((a, b) => a.message_id - b.message_id)
-      .map((r) => ({
-        id: r.message_id,
-        to: r.to_phone,
-        text: r.text,
-        attempts: r.attempts,
-        round: r.round,
-        roundStartedAt: r.round_started_at,
-      }));
+    return claimed(rows);
   }
 
   async markSent(id: number, gateway: string, providerId: string, now: number): Promise<void> {
