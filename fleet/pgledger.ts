@@ -1,7 +1,7 @@
 // The issuing ledger on PostgreSQL: fleet/ledger.ts's rules (a payment reference yields one code, the next ID/count
 // skips one an earlier code would also apply at, the acceptance window, no ID wipes) on the device's row locked FOR
 // UPDATE, so one process at a time issues for a device, fleet-wide. PgStore issues payments' codes through it, the
-// `issue` and `explain` commands through PgLedger.
+// `issue`, `explain` and `recover` commands through PgLedger.
 import type { Pool, PoolClient } from "pg";
 import { decodeProvision } from "../firmware/provision/record";
 import { encodeCode, secretsOf } from "./codes";
@@ -20,7 +20,18 @@ import {
   type IssueRequest,
 } from "./ledger";
 import { checkPgFleet, inPgTransaction, pgPool, redacted, withClient } from "./pgdb";
+import {
+  planRecovery,
+  PREVIOUS_RECOVERY,
+  RECORD_RECOVERY,
+  RECOVERED,
+  RECOVERY_CODES,
+  type Recovery,
+  type RecoveryCode,
+  type RecoveryRequest,
+} from "./recovery";
 import type { SecretKey, SecretKeySource } from "./sealing";
+import { numbered } from "./sql";
 
 interface DeviceRow {
   device_id: number;
@@ -203,6 +214,27 @@ export class PgLedger {
         )
       ).rows as SerialCodeRow[];
       return { device: d, rows };
+    });
+  }
+
+  /** The device (a wrong serial refused before anything is written). */
+  device(serialOrId: string): Promise<FleetDevice> {
+    return withClient(this.pool, this.where, (c) => pgDevice(c, this.key, this.where, serialOrId, false));
+  }
+
+  /** recoverDevice (fleet/recovery.ts) on the locked device row: `each` runs inside the transaction. */
+  recover(request: RecoveryRequest, each: (recovery: Recovery) => void): Promise<Recovery> {
+    return this._tx(async (c) => {
+      const device = await pgDevice(c, this.key, this.where, request.device, true);
+      const codes = (await c.query(numbered(RECOVERY_CODES), [device.deviceId])).rows as RecoveryCode[];
+      const previous = (await c.query(numbered(PREVIOUS_RECOVERY), [device.deviceId])).rows[0] as
+        { recovered_at: string } | undefined;
+      const planned = planRecovery(device, codes, previous?.recovered_at ?? null, request);
+      const row = (await c.query(numbered(RECORD_RECOVERY), planned.row)).rows[0] as { recovery_id: number };
+      await c.query(numbered(RECOVERED), [device.deviceId]);
+      const recovery: Recovery = { recoveryId: row.recovery_id, ...planned.recovery };
+      each(recovery);
+      return recovery;
     });
   }
 

@@ -2,7 +2,8 @@
 // plan, account, payments and apikey work on the server fleet (the URL also from $SOLKEY_DB); the commands still
 // on SQLite only refuse it in one line naming the way there (provision and issue into SQLite, then db copy).
 import fs from "fs";
-import { solkey } from "./fleet.helpers";
+import path from "path";
+import { scratch, solkey } from "./fleet.helpers";
 import { paid, pgFleet, type PgFleet, pgRows, type PgServer, startPostgres } from "./pg.helpers";
 
 let server: PgServer;
@@ -85,14 +86,33 @@ describe("commands on PostgreSQL", () => {
     expect([batch.code, batch.stderr]).toEqual([2, expect.stringMatching(/^solkey: on PostgreSQL, issue takes one/)]);
   });
 
-  it("provision and recover refuse the URL in one line naming the way there", async () => {
-    for (const command of [
-      ["provision", "--protocol", "nexus-full", "--count", "1", "--random-keys"],
-      ["recover", "SK-00000001", "--credit-days", "1"],
-    ]) {
-      const r = await solkey([...command, "--db", fleet.url], env);
-      expect([r.code, r.stderr]).toEqual([2, expect.stringMatching(/needs a SQLite fleet file .*solkey db copy/)]);
-    }
+  it("recover writes the journal image and records the recovery; provision refuses the URL in one line", async () => {
+    const out = path.join(scratch("pg-recover"), "out");
+    const r = await solkey(
+      ["recover", "SK-00000002", "--credit-days", "2", "--out", out, "--json", "--db", fleet.url],
+      env,
+    );
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(JSON.parse(r.stdout)).toMatchObject({ serial: "SK-00000002" });
+    expect(fs.readdirSync(out).length).toBeGreaterThan(0);
+    const [row] = await pgRows<{ credit_seconds: number; record: Buffer }>(
+      fleet.url,
+      "SELECT credit_seconds, record FROM recoveries",
+    );
+    expect(row.credit_seconds).toBe(2 * 86400);
+    expect(Buffer.isBuffer(row.record) && row.record.length > 0).toBe(true);
+    const [device] = await pgRows<{ issued_seq: number; entered_seq: number }>(
+      fleet.url,
+      "SELECT issued_seq, entered_seq FROM devices WHERE serial = 'SK-00000002'",
+    );
+    expect(device.entered_seq).toBe(device.issued_seq);
+    const unknown = await solkey(["recover", "SK-09", "--credit-days", "1", "--out", out, "--db", fleet.url], env);
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringMatching(/^solkey: device SK-09 is not in /)]);
+    const p = await solkey(
+      ["provision", "--protocol", "nexus-full", "--count", "1", "--random-keys", "--db", fleet.url],
+      env,
+    );
+    expect([p.code, p.stderr]).toEqual([2, expect.stringMatching(/needs a SQLite fleet file .*solkey db copy/)]);
   });
 
   it("an unreachable server is one line, not a stack trace", async () => {
