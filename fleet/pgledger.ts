@@ -1,11 +1,11 @@
 // The issuing ledger on PostgreSQL: fleet/ledger.ts's rules (a payment reference yields one code, the next ID/count
 // skips one an earlier code would also apply at, the acceptance window, no ID wipes) on the device's row locked FOR
 // UPDATE, so one process at a time issues for a device, fleet-wide. PgStore issues payments' codes through it, the
-// `issue`, `explain` and `recover` commands through PgLedger.
+// `provision`, `issue`, `explain` and `recover` commands through PgLedger.
 import type { Pool, PoolClient } from "pg";
 import { decodeProvision } from "../firmware/provision/record";
 import { encodeCode, secretsOf } from "./codes";
-import type { FleetDevice } from "./devices";
+import { fleetSaltSteps, provisionSteps, type BatchRequest, type FleetDevice, type ProvisionedDevice } from "./devices";
 import { SolkeyError, UsageError } from "./errors";
 import {
   codeRecord,
@@ -31,7 +31,10 @@ import {
   type RecoveryRequest,
 } from "./recovery";
 import type { SecretKey, SecretKeySource } from "./sealing";
-import { numbered } from "./sql";
+import { numbered, runPgSteps } from "./sql";
+
+/** Any number: every provisioning process takes it. */
+const PROVISION_LOCK = 0x70726f76; // "prov"
 
 interface DeviceRow {
   device_id: number;
@@ -214,6 +217,22 @@ export class PgLedger {
         )
       ).rows as SerialCodeRow[];
       return { device: d, rows };
+    });
+  }
+
+  /**
+   * A batch of devices (fleet/devices.ts provisionSteps) in one transaction, its images sealed under the fleet's key;
+   * provisioners take turns (an advisory lock: the next free id is read, then taken), hubs are not held up.
+   */
+  provision(
+    request: BatchRequest,
+    each: (device: ProvisionedDevice, index: number) => void,
+  ): Promise<{ devices: ProvisionedDevice[]; salt: { version: 1 | 2; salt: Uint8Array } }> {
+    return this._tx(async (c) => {
+      await c.query("SELECT pg_advisory_xact_lock($1)", [PROVISION_LOCK]);
+      const seal = (id: number, image: Uint8Array) => this.key.seal(id, image);
+      const { devices } = await runPgSteps(c, provisionSteps(this.where, request, seal, each));
+      return { devices, salt: await runPgSteps(c, fleetSaltSteps()) };
     });
   }
 

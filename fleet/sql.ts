@@ -2,7 +2,7 @@
 // placeholders, numbered for PostgreSQL): API keys, the audit log, metrics. Each call is its own statement (and its
 // own transaction); what must be one snapshot is one statement.
 import type { Statement } from "better-sqlite3";
-import type { Pool } from "pg";
+import type { Pool, PoolClient } from "pg";
 import { isPostgresUrl, openFleet, type Db } from "./database";
 import { checkPgSchema, pgError, pgPool, redacted, withClient } from "./pgdb";
 
@@ -64,4 +64,56 @@ export async function openSql(db: string, poolSize = 4): Promise<Sql> {
     throw e;
   }
   return pgSql(pool, where);
+}
+
+/** One statement a shared procedure asks its engine to run (`?` placeholders); the engine sends back its rows. */
+export interface Step {
+  readonly sql: string;
+  readonly args: readonly unknown[];
+}
+
+/**
+ * A procedure written once for both engines: it yields each statement and is resumed with its rows (none for a
+ * write without RETURNING), or thrown the statement's error (so it can say what a constraint means).
+ */
+export type Steps<T> = Generator<Step, T, unknown[]>;
+
+/** Runs `steps` on an SQLite connection, synchronously (the caller holds the transaction). */
+export function runSteps<T>(db: Db, steps: Steps<T>): T {
+  let next = steps.next([]);
+  while (!next.done) {
+    let rows: unknown[];
+    try {
+      const st = db.prepare<unknown[]>(next.value.sql);
+      const args = next.value.args as unknown[];
+      rows = st.reader ? st.all(...args) : (st.run(...args), []);
+    } catch (e) {
+      next = steps.throw(e);
+      continue;
+    }
+    next = steps.next(rows);
+  }
+  return next.value;
+}
+
+/** Runs `steps` on a PostgreSQL client (the caller holds the transaction). */
+export async function runPgSteps<T>(c: PoolClient, steps: Steps<T>): Promise<T> {
+  let next = steps.next([]);
+  while (!next.done) {
+    let rows: unknown[];
+    try {
+      rows = (await c.query(numbered(next.value.sql), next.value.args as unknown[])).rows;
+    } catch (e) {
+      next = steps.throw(e);
+      continue;
+    }
+    next = steps.next(rows);
+  }
+  return next.value;
+}
+
+/** A unique constraint refused the write, on either engine. */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "23505";
 }

@@ -1,8 +1,9 @@
 // Every command that takes --db, on a postgres:// URL (issue 18), run as the operator runs it (tools/cli.ts main):
-// plan, account, payments and apikey work on the server fleet (the URL also from $SOLKEY_DB); the commands still
-// on SQLite only refuse it in one line naming the way there (provision and issue into SQLite, then db copy).
+// provision, issue, explain, recover, plan, account, payments and apikey work on the server fleet (the URL also from
+// $SOLKEY_DB); what is still SQLite only (issue --batch) refuses it in one line.
 import fs from "fs";
 import path from "path";
+import { SEALED_LENGTH } from "../fleet/sealing";
 import { scratch, solkey } from "./fleet.helpers";
 import { paid, pgFleet, type PgFleet, pgRows, type PgServer, startPostgres } from "./pg.helpers";
 
@@ -86,7 +87,7 @@ describe("commands on PostgreSQL", () => {
     expect([batch.code, batch.stderr]).toEqual([2, expect.stringMatching(/^solkey: on PostgreSQL, issue takes one/)]);
   });
 
-  it("recover writes the journal image and records the recovery; provision refuses the URL in one line", async () => {
+  it("recover writes the journal image and records the recovery", async () => {
     const out = path.join(scratch("pg-recover"), "out");
     const r = await solkey(
       ["recover", "SK-00000002", "--credit-days", "2", "--out", out, "--json", "--db", fleet.url],
@@ -108,11 +109,26 @@ describe("commands on PostgreSQL", () => {
     expect(device.entered_seq).toBe(device.issued_seq);
     const unknown = await solkey(["recover", "SK-09", "--credit-days", "1", "--out", out, "--db", fleet.url], env);
     expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringMatching(/^solkey: device SK-09 is not in /)]);
-    const p = await solkey(
-      ["provision", "--protocol", "nexus-full", "--count", "1", "--random-keys", "--db", fleet.url],
-      env,
+  });
+
+  it("provision adds a batch, sealed under the fleet's key, that issue then codes", async () => {
+    const out = path.join(scratch("pg-provision"), "out");
+    const args = ["provision", "--protocol", "nexus-small", "--count", "2", "--random-keys", "--serial-prefix", "PG"];
+    const p = await solkey([...args, "--out", out, "--json", "--db", fleet.url], env);
+    expect([p.code, p.stderr]).toEqual([0, ""]);
+    const rows = await pgRows<{ device_id: number; serial: string; image: Buffer }>(
+      fleet.url,
+      "SELECT device_id, serial, image FROM devices WHERE serial LIKE 'PG%' ORDER BY device_id",
     );
-    expect([p.code, p.stderr]).toEqual([2, expect.stringMatching(/needs a SQLite fleet file .*solkey db copy/)]);
+    expect(rows.map((r) => [r.device_id, r.image.length])).toEqual([
+      [3, SEALED_LENGTH],
+      [4, SEALED_LENGTH],
+    ]);
+    expect(fs.readdirSync(out).filter((f) => f.startsWith(rows[0].serial)).length).toBeGreaterThan(0);
+    const issued = await solkey(["issue", rows[1].serial, "--days", "2", "--json", "--db", fleet.url], env);
+    expect(JSON.parse(issued.stdout)).toMatchObject({ serial: rows[1].serial, kind: "add", seconds: 2 * 86400 });
+    const again = await solkey([...args, "--first-id", "4", "--out", out + "2", "--db", fleet.url], env);
+    expect([again.code, again.stderr]).toEqual([2, expect.stringMatching(/^solkey: device id 4 is already in /)]);
   });
 
   it("an unreachable server is one line, not a stack trace", async () => {

@@ -39,16 +39,16 @@ describe("PostgreSQL: schema and key", () => {
     await expect(PgStore.open(url, { env: { SOLKEY_SECRET_KEY: "cd".repeat(32) } })).rejects.toThrow(/is not .*'s \(/);
   });
 
-  it("commands not ported yet refuse a postgres:// URL in one line naming what works", async () => {
+  it("what is not ported yet refuses a postgres:// URL in one line naming what works", async () => {
     const errors: string[] = [];
     const write = process.stderr.write;
     process.stderr.write = ((t: string) => errors.push(t)) as unknown as typeof process.stderr.write;
     try {
-      expect(await main(["recover", "SK-1", "--credit-days", "1", "--db", "postgres://nowhere/fleet"])).toBe(2);
+      expect(await main(["issue", "--batch", "x.csv", "--db", "postgres://nowhere/fleet"])).toBe(2);
     } finally {
       process.stderr.write = write;
     }
-    expect(errors.join("")).toMatch(/^solkey: this command needs a SQLite fleet file for now; .*solkey db copy/);
+    expect(errors.join("")).toMatch(/^solkey: on PostgreSQL, issue takes one device .* need the SQLite fleet file/);
   });
 });
 
