@@ -132,7 +132,8 @@ export class PgOutbox implements SmsOutbox {
 
   /** Handles an inbound SMS once (AT's id, even when AT posts it to two hubs): compose.ts decides the answer. */
   answerInbound(sms: InboundSms, now: number): Promise<"repeated" | InboundResult> {
-    return this._tx(async (c) => {
+    // Durable: AT is answered 200 after it and does not post again, so this row is all there is of the request.
+    return inPgTransaction(this.pool, this.where, async (c) => {
       // One phone's messages one at a time across hubs: two RESENDs at once must not both pass the rate limit.
       await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [sms.from]);
       if ((await c.query("SELECT 1 FROM sms_inbound WHERE inbound_id = $1", [sms.id])).rows.length > 0)
@@ -176,7 +177,15 @@ export class PgOutbox implements SmsOutbox {
     );
   }
 
+  /**
+   * One transaction, committed without waiting for its WAL flush: the worker's bookkeeping would otherwise cost an
+   * fsync per message sent. A server crash can lose the last fraction of a second of it, which only sends a message
+   * again (at least once, as a killed worker does); the row itself is written by the payment's durable transaction.
+   */
   private _tx<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
-    return inPgTransaction(this.pool, this.where, work);
+    return inPgTransaction(this.pool, this.where, async (c) => {
+      await c.query("SET LOCAL synchronous_commit TO OFF");
+      return work(c);
+    });
   }
 }
