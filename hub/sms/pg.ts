@@ -85,7 +85,7 @@ export class PgOutbox implements SmsOutbox {
   }
 
   async markFailed(id: number, reason: string, now: number): Promise<void> {
-    await this._tx(async (c) => {
+    await this._durable(async (c) => {
       await c.query(
         `UPDATE sms_outbox SET state = 'failed', lease_until = NULL, last_error = $1, updated_at = $2
          WHERE message_id = $3`,
@@ -96,7 +96,7 @@ export class PgOutbox implements SmsOutbox {
   }
 
   recordDelivery(report: DeliveryReport, now: number): Promise<DeliveryRecord | undefined> {
-    return this._tx(async (c) => {
+    return this._durable(async (c) => {
       const send = (
         await c.query("SELECT message_id FROM sms_events WHERE kind = 'sent' AND provider_id = $1", [report.providerId])
       ).rows[0] as { message_id: number } | undefined;
@@ -117,7 +117,7 @@ export class PgOutbox implements SmsOutbox {
   }
 
   redeliver(id: number, providerId: string, at: number, now: number): Promise<boolean> {
-    return this._tx(async (c) => {
+    return this._durable(async (c) => {
       const r = await c.query(
         `UPDATE sms_outbox SET state = 'queued', round = round + 1, round_started_at = $1, due_at = $1,
            lease_until = NULL, updated_at = $2
@@ -132,8 +132,8 @@ export class PgOutbox implements SmsOutbox {
 
   /** Handles an inbound SMS once (AT's id, even when AT posts it to two hubs): compose.ts decides the answer. */
   answerInbound(sms: InboundSms, now: number): Promise<"repeated" | InboundResult> {
-    // Durable: AT is answered 200 after it and does not post again, so this row is all there is of the request.
-    return inPgTransaction(this.pool, this.where, async (c) => {
+    // AT is answered 200 after it and does not post again, so this row is all there is of the request.
+    return this._durable(async (c) => {
       // One phone's messages one at a time across hubs: two RESENDs at once must not both pass the rate limit.
       await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [sms.from]);
       if ((await c.query("SELECT 1 FROM sms_inbound WHERE inbound_id = $1", [sms.id])).rows.length > 0)
@@ -177,10 +177,15 @@ export class PgOutbox implements SmsOutbox {
     );
   }
 
+  /** One transaction, answered once its commit is on disk (what a callback's 200 or a final failure rests on). */
+  private _durable<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
+    return inPgTransaction(this.pool, this.where, work);
+  }
+
   /**
-   * One transaction, committed without waiting for its WAL flush: the worker's bookkeeping would otherwise cost an
-   * fsync per message sent. A server crash can lose the last fraction of a second of it, which only sends a message
-   * again (at least once, as a killed worker does); the row itself is written by the payment's durable transaction.
+   * The worker's claims and sends: one transaction, committed without waiting for its WAL flush (else an fsync per
+   * message sent). A server crash can lose the last fraction of a second of them, which only sends a message again
+   * (at least once, as a killed worker does); the row itself was written by the payment's durable transaction.
    */
   private _tx<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
     return inPgTransaction(this.pool, this.where, async (c) => {
