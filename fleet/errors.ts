@@ -9,3 +9,22 @@ export class UsageError extends Error {
 export class SolkeyError extends Error {
   override name = "SolkeyError";
 }
+
+/** Nothing by that name (a serial, a payment): exit 2, HTTP 404. */
+export class NotFoundError extends UsageError {
+  override name = "NotFoundError";
+}
+
+/** Why the fleet refuses a code as things stand: the window is full (HTTP 409), or the device cannot say it (422). */
+export type Refusal = "window_full" | "not_expressible" | "no_sms";
+
+/** A well-formed request the fleet refuses; `refusal` names why for programs (the API's `refusal` field). */
+export class RefusedError extends UsageError {
+  override name = "RefusedError";
+  constructor(
+    readonly refusal: Refusal,
+    message: string,
+  ) {
+    super(message);
+  }
+}

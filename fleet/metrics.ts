@@ -11,12 +11,12 @@ function label(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
-function family(name: string, help: string, labelName: string, rows: Count[]): string {
+export function family(name: string, help: string, labelName: string, rows: Count[]): string {
   const lines = rows.map((r) => `${name}{${labelName}="${label(r.label)}"} ${r.n}`);
   return `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${lines.join("\n")}${lines.length > 0 ? "\n" : ""}`;
 }
 
-function single(name: string, help: string, n: number): string {
+export function single(name: string, help: string, n: number): string {
   return `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${n}\n`;
 }
 

@@ -98,13 +98,13 @@ export function creditCode(f: WindowFacts): CreditCode {
   const top = f.assumedEntered + windowAbove(f.protocol, "set");
   // Catch-up: at least the held days in full (a hold never costs the customer), at least the calendar's credit.
   const setDays = Math.max(f.owedDays, f.heldDays + f.days);
-  if (f.heldDays === 0 && nextSeq(f.protocol, "add", f.issuedSeq) < _lastSlot(f.protocol, top))
+  if (f.heldDays === 0 && nextSeq(f.protocol, "add", f.issuedSeq) < lastSlot(f.protocol, top))
     return { kind: "add", days: f.days };
   if (nextSeq(f.protocol, "set", f.issuedSeq) <= top) return { kind: "set", days: setDays };
   return { kind: "hold" };
 }
 
 /** The first ID/count at the window's top a set code can take (OpenPAYGO set counts may skip one). */
-function _lastSlot(protocol: ProtocolName, top: number): number {
+export function lastSlot(protocol: ProtocolName, top: number): number {
   return protocol === "openpaygo" ? top - 1 : top;
 }

@@ -104,5 +104,8 @@ export function pgError(e: unknown, where: string): Error {
   if (code === "28P01" || code === "28000")
     return new SolkeyError(`PostgreSQL at ${where} refused the login (${code}): check the URL's user and password`);
   if (code === "3D000") return new UsageError(`${where}: ${(e as Error).message}; create the database first`);
+  // PostgreSQL's text cannot hold a NUL character (SQLite's can): the input is refused, as bad input, never a 5xx.
+  if (code === "22021" || code === "22P05")
+    return new UsageError("text with a NUL character (\\u0000) cannot be stored in a PostgreSQL fleet; remove it");
   return new SolkeyError(`${where}: ${(e as Error).message}${code === "" ? "" : ` (${code})`}`);
 }

@@ -44,19 +44,24 @@ interface DeviceRow {
   entered_seq: number;
 }
 
-/** The device with this serial (or decimal id), opened with the fleet's key; `lock`: its row FOR UPDATE. */
+/**
+ * The device with this serial or decimal id (a number: only the id), opened with the fleet's key; `lock`: its row
+ * FOR UPDATE.
+ */
 export async function pgDevice(
   c: PoolClient,
   key: SecretKey,
   where: string,
-  serialOrId: string,
+  serialOrId: string | number,
   lock: boolean,
 ): Promise<FleetDevice> {
+  const text = String(serialOrId);
+  const byId = typeof serialOrId === "number" ? serialOrId : /^\d+$/.test(text) ? Number(text) : -1;
   const rows = (
     await c.query(
       `SELECT device_id, serial, image, issued_seq, entered_seq FROM devices WHERE serial = $1 OR device_id = $2
        ORDER BY device_id${lock ? " FOR UPDATE" : ""}`,
-      [serialOrId, /^\d+$/.test(serialOrId) ? Number(serialOrId) : -1],
+      [typeof serialOrId === "number" ? null : text, byId],
     )
   ).rows as DeviceRow[];
   if (rows.length === 0) throw new UsageError(`device ${serialOrId} is not in ${where}. Provision it first`);

@@ -4,28 +4,57 @@
 // parallel; the unique constraints stay the last line: a payment inserted by another process meanwhile (provider,
 // trans_id) makes this one the idempotent replay, never a second code.
 import type { Pool, PoolClient } from "pg";
-import { decodeProvision } from "../firmware/provision/record";
 import { parsePhone, phoneHash, readMsisdn, serialKey, phoneDigits } from "./accounts";
 import { exactCredit } from "./amounts";
-import { encodeCode, secretsOf, type CodeRequest } from "./codes";
+import { secretsOf, type CodeRequest } from "./codes";
 import type { FleetDevice } from "./devices";
-import { SolkeyError, UsageError } from "./errors";
-import { shadowedBy, type IssuedCode } from "./ledger";
+import { NotFoundError, RefusedError, SolkeyError, UsageError } from "./errors";
+import type { IssuedCode } from "./ledger";
 import { buy, creditCode, DAY_MS } from "./payments";
 import { checkPgFleet, inPgTransaction, pgPool, redacted, withClient } from "./pgdb";
+import { pgDevice, pgIssue } from "./pgledger";
 import type { SecretKey, SecretKeySource } from "./sealing";
+import { accountEffect, checkWindow, owedDays, planOperatorCode, sendsSms, type OperatorRequest } from "./operator";
 import type {
   Account,
   AccountSpec,
+  Code,
+  CodeQuery,
+  Device,
+  DeviceQuery,
   FleetStore,
   IncomingPayment,
+  OperatorIssued,
+  Page,
   PaymentOutcome,
+  PaymentQuery,
   PaymentStatus,
   Plan,
   PlanSpec,
   Verdict,
 } from "./store";
-import { accountFromRow, planFromRow, type AccountRow, type PaymentRow, type PlanRow } from "./storerows";
+import {
+  CODE_SELECT,
+  codesSql,
+  deviceBySerialSql,
+  deviceIdsSql,
+  deviceSummarySql,
+  pageOf,
+  paymentsSql,
+  pgText,
+  type Sql,
+} from "./storequeries";
+import {
+  accountFromRow,
+  codeFromRow,
+  deviceFromRows,
+  planFromRow,
+  type AccountRow,
+  type CodeListRow,
+  type DeviceSummaryRow,
+  type PaymentRow,
+  type PlanRow,
+} from "./storerows";
 
 export interface PgStoreOptions extends SecretKeySource {
   /** A code delivered this many days ago counts as entered (window rule). Default 3. */
@@ -36,8 +65,9 @@ export interface PgStoreOptions extends SecretKeySource {
   /** Connections in this process's pool. Default 10. */
   readonly poolSize?: number;
   /**
-   * Called in the transaction that issued a new code, before it commits (the hub queues the code's SMS here, so the
-   * message and the code commit together or not at all). `codeId` is the code's row.
+   * Called in the transaction that issued a payment's code (or an operator's, asked with SMS), before it commits:
+   * the hub queues the code's SMS here, so the message and the code commit together or not at all. `codeId` is the
+   * code's row; returns the message's.
    */
   readonly onCode?: (
     c: PoolClient,
@@ -45,7 +75,7 @@ export interface PgStoreOptions extends SecretKeySource {
     account: Account,
     device: FleetDevice,
     codeId: number,
-  ) => Promise<void>;
+  ) => Promise<number>;
 }
 
 interface CodeRow {
@@ -157,7 +187,7 @@ export class PgStore implements FleetStore {
       const row = (await c.query(`${ACCOUNT_SELECT} WHERE a.serial_key = $1`, [serialKey(serial)])).rows[0] as
         AccountRow | undefined;
       if (row === undefined)
-        throw new UsageError(
+        throw new NotFoundError(
           `no account for ${serial} in ${this.where}. Add one with \`solkey account add ${serial} ...\``,
         );
       return this._account(c, row);
@@ -289,7 +319,7 @@ export class PgStore implements FleetStore {
           [account.accountId],
         )
       ).rows[0] as PaymentRow;
-      const codeId = await this._issue(c, account, { kind: "unlock" }, `${row.provider}:${row.trans_id}`);
+      const codeId = await this._issuePaid(c, account, { kind: "unlock" }, `${row.provider}:${row.trans_id}`);
       await this._setPayment(c, account.accountId, "coded", codeId, this._now(), row.payment_id);
       await c.query("UPDATE accounts SET unlock = 'issued' WHERE account_id = $1", [account.accountId]);
       return this._outcome(c, await this._paymentById(c, row.payment_id), false);
@@ -321,8 +351,131 @@ export class PgStore implements FleetStore {
     return out;
   }
 
+  // ---- the operator API
+
+  listDevices(query: DeviceQuery): Promise<Page<Device>> {
+    return this._read(async (c) => {
+      const ids = await this._all<{ device_id: number }>(c, deviceIdsSql(query, this.countryCode));
+      const { rows, next } = pageOf(ids, query.limit, (r) => r.device_id);
+      const items: Device[] = [];
+      for (const r of rows) items.push(await this._device(c, r.device_id));
+      return { items, next };
+    });
+  }
+
+  device(serial: string): Promise<Device> {
+    return this._read(async (c) => this._device(c, await this._deviceId(c, serial)));
+  }
+
+  listPayments(query: PaymentQuery): Promise<Page<PaymentOutcome>> {
+    return this._read(async (c) => {
+      const found = await this._all<PaymentRow>(c, paymentsSql(query, this.countryCode));
+      const { rows, next } = pageOf(found, query.limit, (r) => r.payment_id);
+      const items: PaymentOutcome[] = [];
+      for (const r of rows) items.push(await this._outcome(c, r, false));
+      return { items, next };
+    });
+  }
+
+  listCodes(query: CodeQuery): Promise<Page<Code>> {
+    return this._read(async (c) => {
+      const deviceId = query.serial === undefined ? undefined : await this._deviceId(c, query.serial);
+      const found = await this._all<CodeListRow>(c, codesSql(deviceId, query));
+      const { rows, next } = pageOf(found, query.limit, (r) => r.code_id);
+      return { items: rows.map(codeFromRow), next };
+    });
+  }
+
+  operatorCode(serial: string, request: OperatorRequest): Promise<OperatorIssued> {
+    return this._tx(async (c) => {
+      const deviceId = await this._deviceId(c, serial);
+      // Account before device, as every issuing path locks them.
+      const found = (await c.query(`${ACCOUNT_SELECT} WHERE a.device_id = $1`, [deviceId])).rows[0] as
+        AccountRow | undefined;
+      const account = found === undefined ? null : await this._account(c, await this._lockAccount(c, found.account_id));
+      const device = await this._lockDevice(c, deviceId);
+      const now = this.now();
+      const plan = planOperatorCode(request, secretsOf(device.record), owedDays(account?.paidUntil ?? null, now));
+      const delivered = account === null ? null : await this._delivered(c, account.accountId, now);
+      checkWindow(
+        {
+          serial: device.serial,
+          protocol: device.record.protocol,
+          issuedSeq: device.issuedSeq,
+          assumedEntered: Math.max(device.enteredSeq, delivered ?? -Infinity),
+        },
+        plan.request,
+      );
+      const onCode = request.sms ? this._smsHook(request, account) : undefined;
+      const { issued, codeId } = await pgIssue(c, device, { code: plan.request, pastWindow: true }, this._now());
+      const effect = account === null ? null : accountEffect(request, account, now);
+      if (account !== null && effect !== null)
+        await c.query("UPDATE accounts SET paid_until = $1, held_days = $2, unlock = $3 WHERE account_id = $4", [
+          effect.paidUntil,
+          effect.heldDays,
+          effect.unlock,
+          account.accountId,
+        ]);
+      const after = account === null ? null : await this._account(c, await this._accountRow(c, account.accountId));
+      const smsMessageId =
+        onCode === undefined || after === null ? null : await onCode(c, issued, after, device, codeId);
+      const code = (await c.query(`${CODE_SELECT} WHERE c.code_id = $1`, [codeId])).rows[0] as CodeListRow;
+      return { code: codeFromRow(code), chose: plan.chose, effect, smsMessageId };
+    });
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  /** The SMS hook for an operator's code, or a RefusedError naming why no SMS can go (as SqliteStore's). */
+  private _smsHook(request: OperatorRequest, account: Account | null): NonNullable<PgStoreOptions["onCode"]> {
+    const hook = this.options.onCode;
+    if (hook === undefined) throw new RefusedError("no_sms", "this hub has no SMS outbox; ask without sms");
+    if (account === null) throw new RefusedError("no_sms", "this device has no account, so no phone to send to");
+    if (!sendsSms(request.action))
+      throw new RefusedError("no_sms", `a ${request.action} code has no SMS text (goodwill, unlock and desired do)`);
+    return hook;
+  }
+
+  private async _deviceId(c: PoolClient, serial: string): Promise<number> {
+    const row = (await this._all<{ device_id: number }>(c, deviceBySerialSql(serial)))[0];
+    if (row === undefined) throw new NotFoundError(`no device ${serial} in ${this.where}`);
+    return row.device_id;
+  }
+
+  private async _device(c: PoolClient, deviceId: number): Promise<Device> {
+    const now = this.now();
+    const row = (await this._all<DeviceSummaryRow>(c, deviceSummarySql(deviceId, this._assumedBefore(now))))[0];
+    const account = row.account_id === null ? null : await this._account(c, await this._accountRow(c, row.account_id));
+    const last =
+      row.last_code_id === null
+        ? null
+        : codeFromRow(
+            (await c.query(`${CODE_SELECT} WHERE c.code_id = $1`, [row.last_code_id])).rows[0] as CodeListRow,
+          );
+    return deviceFromRows(row, account, last, now);
+  }
+
+  private async _all<T>(c: PoolClient, sql: Sql): Promise<T[]> {
+    return (await c.query(pgText(sql.text), sql.args)).rows as T[];
+  }
+
+  /** A payment's code delivered at or before this counts as entered (window rule). */
+  private _assumedBefore(now: Date): string {
+    return new Date(now.getTime() - this.enteredAfterMs).toISOString();
+  }
+
+  /** The highest ID/count of the account's payment codes assumed entered, or null. */
+  private async _delivered(c: PoolClient, accountId: number, now: Date): Promise<number | null> {
+    const row = (
+      await c.query(
+        `SELECT max(co.seq) AS seq FROM payments p JOIN codes co ON co.code_id = p.code_id
+         WHERE p.account_id = $1 AND p.coded_at <= $2`,
+        [accountId, this._assumedBefore(now)],
+      )
+    ).rows[0] as { seq: number | null };
+    return row.seq;
   }
 
   // ---- inside a transaction
@@ -346,7 +499,7 @@ export class PgStore implements FleetStore {
     await this._setPayment(c, account.accountId, bought.status, null, null, paymentId);
     const updated = await this._account(c, await this._accountRow(c, account.accountId));
     if (bought.unlock && bought.status === "coded") {
-      const codeId = await this._issue(c, updated, { kind: "unlock" }, `${payment.provider}:${payment.trans_id}`);
+      const codeId = await this._issuePaid(c, updated, { kind: "unlock" }, `${payment.provider}:${payment.trans_id}`);
       await this._setPayment(c, account.accountId, "coded", codeId, this._now(), paymentId);
     } else if (bought.days > 0) await this._codeCredit(c, updated, bought.days, paymentId);
   }
@@ -355,21 +508,14 @@ export class PgStore implements FleetStore {
   private async _codeCredit(c: PoolClient, account: Account, days: number, paymentId: number): Promise<boolean> {
     const device = await this._lockDevice(c, account.deviceId);
     const now = this.now();
-    const delivered = (
-      await c.query(
-        `SELECT max(co.seq) AS seq FROM payments p JOIN codes co ON co.code_id = p.code_id
-         WHERE p.account_id = $1 AND p.coded_at <= $2`,
-        [account.accountId, new Date(now.getTime() - this.enteredAfterMs).toISOString()],
-      )
-    ).rows[0] as { seq: number | null };
-    const owedMs = account.paidUntil === null ? 0 : Date.parse(account.paidUntil) - now.getTime();
+    const delivered = await this._delivered(c, account.accountId, now);
     const choice = creditCode({
       protocol: device.record.protocol,
       issuedSeq: device.issuedSeq,
-      assumedEntered: Math.max(device.enteredSeq, delivered.seq ?? -Infinity),
+      assumedEntered: Math.max(device.enteredSeq, delivered ?? -Infinity),
       days,
       heldDays: account.heldDays,
-      owedDays: Math.max(0, Math.ceil(owedMs / DAY_MS)),
+      owedDays: owedDays(account.paidUntil, now),
     });
     if (choice.kind === "hold") {
       await c.query("UPDATE accounts SET held_days = held_days + $1 WHERE account_id = $2", [days, account.accountId]);
@@ -381,7 +527,7 @@ export class PgStore implements FleetStore {
     // A device that carries coarser steps gets the days it can carry exactly; the rest waits as held days.
     const wanted = choice.days * 86400;
     const seconds = exactCredit(secretsOf(device.record), choice.kind, wanted, "down");
-    const codeId = await this._issue(c, account, { kind: choice.kind, seconds }, ref, device);
+    const codeId = await this._issuePaid(c, account, { kind: choice.kind, seconds }, ref, device);
     const at = now.toISOString();
     await c.query(
       "UPDATE payments SET status = 'coded', code_id = $1, coded_at = $2 WHERE account_id = $3 AND status = 'held'",
@@ -396,10 +542,10 @@ export class PgStore implements FleetStore {
   }
 
   /**
-   * The ledger's issue on the locked device row (fleet/ledger.ts, the same rules): a payment reference yields one
-   * code; the next ID/count skips one an earlier code would also apply at. Returns the code's id.
+   * A payment's code, by the ledger's rules on the locked device row (fleet/pgledger.ts; the window rule has already
+   * chosen it), with its SMS queued in this transaction. Returns the code's id.
    */
-  private async _issue(
+  private async _issuePaid(
     c: PoolClient,
     account: Account,
     code: CodeRequest,
@@ -407,87 +553,14 @@ export class PgStore implements FleetStore {
     locked?: FleetDevice,
   ): Promise<number> {
     const device = locked ?? (await this._lockDevice(c, account.deviceId));
-    if (paymentRef !== undefined) {
-      const previous = (await c.query("SELECT code_id FROM codes WHERE payment_ref = $1", [paymentRef])).rows[0] as
-        { code_id: number } | undefined;
-      if (previous !== undefined) return previous.code_id;
-    }
-    const secrets = secretsOf(device.record);
-    let encoded = encodeCode(secrets, code, device.issuedSeq);
-    while (encoded.seq !== null && (await this._shadowed(c, device, encoded.seq)))
-      encoded = encodeCode(secrets, code, encoded.seq);
-    const r = await c.query(
-      `INSERT INTO codes (device_id, seq, kind, request, units, seconds, keycode, payment_ref, issued_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING code_id`,
-      [
-        device.deviceId,
-        encoded.seq,
-        code.kind,
-        JSON.stringify(code),
-        encoded.units,
-        encoded.seconds,
-        encoded.keycode,
-        paymentRef ?? null,
-        this._now(),
-      ],
-    );
-    if (encoded.seq !== null)
-      await c.query("UPDATE devices SET issued_seq = $1 WHERE device_id = $2", [encoded.seq, device.deviceId]);
-    const codeId = (r.rows[0] as { code_id: number }).code_id;
-    const issued: IssuedCode = {
-      serial: device.serial,
-      deviceId: device.deviceId,
-      protocol: device.record.protocol,
-      kind: code.kind,
-      seq: encoded.seq,
-      keycode: encoded.keycode,
-      units: encoded.units,
-      seconds: encoded.seconds,
-      paymentRef: paymentRef ?? null,
-      replayed: false,
-      warning: null,
-    };
-    await this.options.onCode?.(c, issued, account, device, codeId);
+    const { issued, codeId } = await pgIssue(c, device, { code, paymentRef, pastWindow: true }, this._now());
+    if (!issued.replayed) await this.options.onCode?.(c, issued, account, device, codeId);
     return codeId;
   }
 
-  private async _shadowed(c: PoolClient, device: FleetDevice, seq: number): Promise<boolean> {
-    if (device.record.protocol === "openpaygo") return false;
-    const earlier = await c.query("SELECT keycode FROM codes WHERE device_id = $1 AND seq < $2 AND seq % 64 = $3", [
-      device.deviceId,
-      seq,
-      seq % 64,
-    ]);
-    return shadowedBy(device, seq, earlier.rows as { keycode: string }[]);
-  }
-
   /** The device, its row locked until the transaction ends: one issuer per device at a time, fleet-wide. */
-  private async _lockDevice(c: PoolClient, deviceId: number): Promise<FleetDevice> {
-    const row = (
-      await c.query(
-        "SELECT device_id, serial, image, issued_seq, entered_seq FROM devices WHERE device_id = $1 FOR UPDATE",
-        [deviceId],
-      )
-    ).rows[0] as { device_id: number; serial: string; image: Buffer; issued_seq: number; entered_seq: number };
-    const image = this.key.open(row.device_id, new Uint8Array(row.image));
-    if (image === undefined)
-      throw new SolkeyError(
-        `${row.serial}'s sealed image in ${this.where} fails authentication (altered, or moved from another ` +
-          `device's row); restore ${this.where} from a backup`,
-      );
-    const read = decodeProvision(image);
-    if (read.kind !== "provisioned")
-      throw new SolkeyError(
-        `${row.serial}'s provisioning image in ${this.where} is damaged (${read.kind}); restore a backup`,
-      );
-    return {
-      deviceId: row.device_id,
-      serial: row.serial,
-      record: read.record,
-      image,
-      issuedSeq: row.issued_seq,
-      enteredSeq: row.entered_seq,
-    };
+  private _lockDevice(c: PoolClient, deviceId: number): Promise<FleetDevice> {
+    return pgDevice(c, this.key, this.where, deviceId, true);
   }
 
   private async _lockAccount(c: PoolClient, accountId: number): Promise<AccountRow> {
@@ -557,7 +630,7 @@ export class PgStore implements FleetStore {
       ])
     ).rows[0] as PaymentRow | undefined;
     if (row === undefined)
-      throw new UsageError(`no ${provider} payment ${transId} in ${this.where}; see \`solkey payments orphans\``);
+      throw new NotFoundError(`no ${provider} payment ${transId} in ${this.where}; see \`solkey payments orphans\``);
     return row;
   }
 

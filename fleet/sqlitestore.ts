@@ -3,7 +3,7 @@
 // its own savepoint, and every promise settles only after the commit (WAL, synchronous=FULL: on disk). One fsync
 // carries a whole burst of payments, so the hub keeps up with bursts without ever answering before the disk has it.
 import type { Statement } from "better-sqlite3";
-import { UsageError } from "./errors";
+import { NotFoundError, RefusedError, UsageError } from "./errors";
 import { GroupCommit } from "./groupcommit";
 import { openFleet, type Db } from "./database";
 import type { SecretKeySource } from "./sealing";
@@ -13,17 +13,45 @@ import { parsePhone, phoneHash, readMsisdn, serialKey, phoneDigits } from "./acc
 import { buy, creditCode, DAY_MS, type Money } from "./payments";
 import { secretsOf, type CodeRequest } from "./codes";
 import { exactCredit } from "./amounts";
+import { accountEffect, checkWindow, owedDays, planOperatorCode, sendsSms, type OperatorRequest } from "./operator";
 import type {
   Account,
   AccountSpec,
+  Code,
+  CodeQuery,
+  Device,
+  DeviceQuery,
   FleetStore,
   IncomingPayment,
+  OperatorIssued,
+  Page,
   PaymentOutcome,
+  PaymentQuery,
   Plan,
   PlanSpec,
   Verdict,
 } from "./store";
-import { accountFromRow, planFromRow, type AccountRow, type PaymentRow, type PlanRow } from "./storerows";
+import {
+  CODE_SELECT,
+  codesSql,
+  deviceBySerialSql,
+  deviceIdsSql,
+  deviceSummarySql,
+  pageOf,
+  paymentsSql,
+  type Sql,
+} from "./storequeries";
+import {
+  accountFromRow,
+  codeFromRow,
+  deviceFromRows,
+  planFromRow,
+  type AccountRow,
+  type CodeListRow,
+  type DeviceSummaryRow,
+  type PaymentRow,
+  type PlanRow,
+} from "./storerows";
 
 export interface SqliteStoreOptions extends SecretKeySource {
   /** A code delivered this many days ago counts as entered (window rule). Default 3. */
@@ -34,9 +62,9 @@ export interface SqliteStoreOptions extends SecretKeySource {
   readonly countryCode?: string;
   /**
    * Runs inside the transaction that issued `code` for `payment`, before it commits: the SMS outbox (issue 16)
-   * writes its row here, so code, payment and message commit together.
+   * writes its row here, so code, payment and message commit together. Returns the outbox message's id.
    */
-  readonly onCode?: (db: Db, code: IssuedCode, account: Account, payment: PaymentOutcome | null) => void;
+  readonly onCode?: (db: Db, code: IssuedCode, account: Account, payment: PaymentOutcome | null) => number;
 }
 
 const ACCOUNT_SELECT = `SELECT a.*, d.serial, d.protocol FROM accounts a JOIN devices d ON d.device_id = a.device_id`;
@@ -169,7 +197,7 @@ export class SqliteStore implements FleetStore {
   async account(serial: string): Promise<Account> {
     const row = this.q.accountBySerial.get(serialKey(serial)) as AccountRow | undefined;
     if (row === undefined)
-      throw new UsageError(
+      throw new NotFoundError(
         `no account for ${serial} in ${this.where}. Add one with \`solkey account add ${serial} ...\``,
       );
     return this._account(row);
@@ -305,9 +333,108 @@ export class SqliteStore implements FleetStore {
     });
   }
 
+  // ---- the operator API
+
+  async listDevices(query: DeviceQuery): Promise<Page<Device>> {
+    const ids = this._all<{ device_id: number }>(deviceIdsSql(query, this.countryCode));
+    const { rows, next } = pageOf(ids, query.limit, (r) => r.device_id);
+    return { items: rows.map((r) => this._device(r.device_id)), next };
+  }
+
+  async device(serial: string): Promise<Device> {
+    return this._device(this._deviceId(serial));
+  }
+
+  async listPayments(query: PaymentQuery): Promise<Page<PaymentOutcome>> {
+    const found = this._all<PaymentRow>(paymentsSql(query, this.countryCode));
+    const { rows, next } = pageOf(found, query.limit, (r) => r.payment_id);
+    return { items: rows.map((r) => this._outcome(r, false)), next };
+  }
+
+  async listCodes(query: CodeQuery): Promise<Page<Code>> {
+    const deviceId = query.serial === undefined ? undefined : this._deviceId(query.serial);
+    const found = this._all<CodeListRow>(codesSql(deviceId, query));
+    const { rows, next } = pageOf(found, query.limit, (r) => r.code_id);
+    return { items: rows.map(codeFromRow), next };
+  }
+
+  operatorCode(serial: string, request: OperatorRequest): Promise<OperatorIssued> {
+    return this.group.run(() => {
+      const device = findDevice(this.db, this.where, String(this._deviceId(serial)));
+      const row = this.db.prepare(`${ACCOUNT_SELECT} WHERE a.device_id = ?`).get(device.deviceId) as
+        AccountRow | undefined;
+      const account = row === undefined ? null : this._account(row);
+      const now = this.now();
+      const plan = planOperatorCode(request, secretsOf(device.record), owedDays(account?.paidUntil ?? null, now));
+      const delivered = account === null ? null : this._delivered(account.accountId, now);
+      checkWindow(
+        {
+          serial: device.serial,
+          protocol: device.record.protocol,
+          issuedSeq: device.issuedSeq,
+          assumedEntered: Math.max(device.enteredSeq, delivered ?? -Infinity),
+        },
+        plan.request,
+      );
+      const onCode = request.sms ? this._smsHook(request, account) : undefined;
+      const code = this.ledger.issue({ device: String(device.deviceId), code: plan.request, pastWindow: true });
+      const effect = account === null ? null : accountEffect(request, account, now);
+      if (account !== null && effect !== null)
+        this.db
+          .prepare("UPDATE accounts SET paid_until = ?, held_days = ?, unlock = ? WHERE account_id = ?")
+          .run(effect.paidUntil, effect.heldDays, effect.unlock, account.accountId);
+      const after = account === null ? null : this._account(this.q.accountById.get(account.accountId) as AccountRow);
+      const smsMessageId = onCode === undefined || after === null ? null : onCode(this.db, code, after, null);
+      const codeRow = this.db.prepare(`${CODE_SELECT} WHERE c.code_id = ?`).get(this._codeId(device)) as CodeListRow;
+      return { code: codeFromRow(codeRow), chose: plan.chose, effect, smsMessageId };
+    });
+  }
+
   async close(): Promise<void> {
     await this.group.drain();
     this.db.close();
+  }
+
+  /** The SMS hook for an operator's code, or a RefusedError naming why no SMS can go. */
+  private _smsHook(request: OperatorRequest, account: Account | null): NonNullable<SqliteStoreOptions["onCode"]> {
+    const hook = this.options.onCode;
+    if (hook === undefined) throw new RefusedError("no_sms", "this hub has no SMS outbox; ask without sms");
+    if (account === null) throw new RefusedError("no_sms", "this device has no account, so no phone to send to");
+    if (!sendsSms(request.action))
+      throw new RefusedError("no_sms", `a ${request.action} code has no SMS text (goodwill, unlock and desired do)`);
+    return hook;
+  }
+
+  private _deviceId(serial: string): number {
+    const row = this._all<{ device_id: number }>(deviceBySerialSql(serial))[0];
+    if (row === undefined) throw new NotFoundError(`no device ${serial} in ${this.where}`);
+    return row.device_id;
+  }
+
+  private _device(deviceId: number): Device {
+    const now = this.now();
+    const row = this._all<DeviceSummaryRow>(deviceSummarySql(deviceId, this._assumedBefore(now)))[0];
+    const account =
+      row.account_id === null ? null : this._account(this.q.accountById.get(row.account_id) as AccountRow);
+    const last =
+      row.last_code_id === null
+        ? null
+        : codeFromRow(this.db.prepare(`${CODE_SELECT} WHERE c.code_id = ?`).get(row.last_code_id) as CodeListRow);
+    return deviceFromRows(row, account, last, now);
+  }
+
+  private _all<T>(sql: Sql): T[] {
+    return this.db.prepare(sql.text).all(...sql.args) as T[];
+  }
+
+  /** A payment's code delivered at or before this counts as entered (window rule). */
+  private _assumedBefore(now: Date): string {
+    return new Date(now.getTime() - this.enteredAfterMs).toISOString();
+  }
+
+  /** The highest ID/count of the account's payment codes assumed entered, or null. */
+  private _delivered(accountId: number, now: Date): number | null {
+    return (this.q.assumedEntered.get(accountId, this._assumedBefore(now)) as { seq: number | null }).seq;
   }
 
   // ---- inside a transaction
@@ -346,18 +473,14 @@ export class SqliteStore implements FleetStore {
   private _codeCredit(account: Account, days: number, paymentId: number): boolean {
     const device = findDevice(this.db, this.where, String(account.deviceId));
     const now = this.now();
-    const delivered = this.q.assumedEntered.get(
-      account.accountId,
-      new Date(now.getTime() - this.enteredAfterMs).toISOString(),
-    ) as { seq: number | null };
-    const owedMs = account.paidUntil === null ? 0 : Date.parse(account.paidUntil) - now.getTime();
+    const delivered = this._delivered(account.accountId, now);
     const choice = creditCode({
       protocol: device.record.protocol,
       issuedSeq: device.issuedSeq,
-      assumedEntered: Math.max(device.enteredSeq, delivered.seq ?? -Infinity),
+      assumedEntered: Math.max(device.enteredSeq, delivered ?? -Infinity),
       days,
       heldDays: account.heldDays,
-      owedDays: Math.max(0, Math.ceil(owedMs / DAY_MS)),
+      owedDays: owedDays(account.paidUntil, now),
     });
     const payment = this._paymentById(paymentId);
     if (choice.kind === "hold") {
@@ -387,8 +510,8 @@ export class SqliteStore implements FleetStore {
     return this.ledger.issue({ device: String(account.deviceId), code, paymentRef, pastWindow: true });
   }
 
-  private _codeId(account: Account): number {
-    return (this.q.codeById.get(account.deviceId) as { code_id: number }).code_id;
+  private _codeId(device: Pick<Account, "deviceId">): number {
+    return (this.q.codeById.get(device.deviceId) as { code_id: number }).code_id;
   }
 
   private _match(accountRef: string, msisdn: string | null): AccountRow | undefined {
@@ -422,7 +545,7 @@ export class SqliteStore implements FleetStore {
   private _existing(provider: string, transId: string): PaymentRow {
     const row = this.q.paymentByTrans.get(provider, transId) as PaymentRow | undefined;
     if (row === undefined)
-      throw new UsageError(`no ${provider} payment ${transId} in ${this.where}; see \`solkey payments orphans\``);
+      throw new NotFoundError(`no ${provider} payment ${transId} in ${this.where}; see \`solkey payments orphans\``);
     return row;
   }
 

@@ -3,6 +3,7 @@
 // nothing above this line changes with the engine. Every method is one transaction; a payment's record, its code
 // (through fleet/ledger.ts) and, later, its SMS outbox row commit together or not at all.
 import type { IssuedCode } from "./ledger";
+import type { OperatorRequest } from "./operator";
 
 /** What a payment buys: integer minor units throughout (KES 50.00 is 5000). */
 export interface PlanSpec {
@@ -113,6 +114,77 @@ export type Verdict =
   | { readonly ok: true; readonly account: Account }
   | { readonly ok: false; readonly reason: "unknown_account" | "below_minimum" | "wrong_currency" };
 
+/** One code issued to a device, as the operator API lists it (docs/API.md `Code`). */
+export interface Code {
+  readonly codeId: number;
+  readonly serial: string;
+  readonly kind: string;
+  readonly seq: number | null;
+  readonly units: number | null;
+  readonly seconds: number | null;
+  readonly keycode: string;
+  readonly paymentRef: string | null;
+  readonly issuedAt: string;
+  readonly enteredAt: string | null;
+}
+
+/** A device with its account, credit, codes and window (docs/API.md `Device`). */
+export interface Device {
+  readonly serial: string;
+  readonly deviceId: number;
+  readonly protocol: string;
+  readonly account: Account | null;
+  readonly credit: { readonly paidUntil: string | null; readonly owedDays: number; readonly heldDays: number } | null;
+  readonly codes: {
+    readonly issued: number;
+    readonly knownEntered: number;
+    readonly issuedSeq: number;
+    readonly enteredSeq: number;
+  };
+  readonly window: { readonly assumedEnteredSeq: number; readonly topSeq: number; readonly free: number };
+  readonly lastCode: Code | null;
+}
+
+/** A page of a list: `next` is the cursor of the following page (pass it as `after`), null on the last. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly next: string | null;
+}
+
+export interface PageQuery {
+  /** The previous page's `next`. */
+  readonly after?: number;
+  readonly limit: number;
+}
+
+export interface DeviceQuery extends PageQuery {
+  /** A serial (contained), an account phone, or a payment reference. */
+  readonly q?: string;
+}
+
+export interface PaymentQuery extends PageQuery {
+  readonly status?: PaymentStatus;
+  /** A transaction id, an account reference, a serial or a phone. */
+  readonly q?: string;
+}
+
+export interface CodeQuery extends PageQuery {
+  readonly serial?: string;
+}
+
+/** What an operator's code did: the code, which credit code desired state chose, the account after, the SMS. */
+export interface OperatorIssued {
+  readonly code: Code;
+  readonly chose: "add" | "set" | null;
+  readonly effect: {
+    readonly paidUntil: string | null;
+    readonly heldDays: number;
+    readonly unlock: Account["unlock"];
+  } | null;
+  /** The outbox message queued with the code, when asked. */
+  readonly smsMessageId: number | null;
+}
+
 export interface FleetStore {
   /** For messages: the file or URL. */
   readonly where: string;
@@ -139,5 +211,19 @@ export interface FleetStore {
   approveUnlock(serial: string): Promise<PaymentOutcome>;
   /** Codes the held credit of every account whose window has room again (window rule); returns what it issued. */
   releaseHeld(): Promise<PaymentOutcome[]>;
+  /** Devices in id order, optionally those a search names. */
+  listDevices(query: DeviceQuery): Promise<Page<Device>>;
+  /** One device by serial (any case, spaces, dashes); NotFoundError when none. */
+  device(serial: string): Promise<Device>;
+  /** Payments newest first. */
+  listPayments(query: PaymentQuery): Promise<Page<PaymentOutcome>>;
+  /** Codes newest first, of one device or all. */
+  listCodes(query: CodeQuery): Promise<Page<Code>>;
+  /**
+   * Issues an operator's code (ad-hoc or desired state) through the ledger and the window rule, changes the account
+   * to match, and queues its SMS when asked, in one transaction. RefusedError when the window is full (window_full),
+   * the protocol cannot say it (not_expressible) or no SMS can go (no_sms).
+   */
+  operatorCode(serial: string, request: OperatorRequest): Promise<OperatorIssued>;
   close(): Promise<void>;
 }

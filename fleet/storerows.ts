@@ -1,5 +1,8 @@
-// The plans, accounts and payments rows as both fleet stores read them (SQLite and PostgreSQL share one schema).
-import type { Account, PaymentStatus, Plan } from "./store";
+// The plans, accounts, payments, codes and device rows as both fleet stores read them (SQLite and PostgreSQL share
+// one schema), and the objects made from them.
+import type { ProtocolName } from "../firmware/provision/record";
+import { owedDays, windowTop } from "./operator";
+import type { Account, Code, Device, PaymentStatus, Plan } from "./store";
 
 export interface PlanRow {
   plan_id: number;
@@ -71,5 +74,72 @@ export function accountFromRow(row: AccountRow, plan: Plan): Account {
     heldDays: row.held_days,
     paidUntil: row.paid_until,
     unlock: row.unlock,
+  };
+}
+
+/** A code with its device's serial (storequeries.ts CODE_SELECT). */
+export interface CodeListRow {
+  code_id: number;
+  serial: string;
+  seq: number | null;
+  kind: string;
+  units: number | null;
+  seconds: number | null;
+  keycode: string;
+  payment_ref: string | null;
+  issued_at: string;
+  entered_at: string | null;
+}
+
+export function codeFromRow(row: CodeListRow): Code {
+  return {
+    codeId: row.code_id,
+    serial: row.serial,
+    kind: row.kind,
+    seq: row.seq,
+    units: row.units,
+    seconds: row.seconds,
+    keycode: row.keycode,
+    paymentRef: row.payment_ref,
+    issuedAt: row.issued_at,
+    enteredAt: row.entered_at,
+  };
+}
+
+/** A device and its counts (storequeries.ts deviceSummarySql). */
+export interface DeviceSummaryRow {
+  device_id: number;
+  serial: string;
+  protocol: ProtocolName;
+  issued_seq: number;
+  entered_seq: number;
+  account_id: number | null;
+  issued: number;
+  known_entered: number;
+  /** The highest ID/count of a payment's code delivered long enough ago to count as entered (window rule). */
+  delivered_seq: number | null;
+  last_code_id: number | null;
+}
+
+export function deviceFromRows(row: DeviceSummaryRow, account: Account | null, last: Code | null, now: Date): Device {
+  const assumedEnteredSeq = Math.max(row.entered_seq, row.delivered_seq ?? -Infinity);
+  const topSeq = windowTop({ protocol: row.protocol, assumedEntered: assumedEnteredSeq });
+  return {
+    serial: row.serial,
+    deviceId: row.device_id,
+    protocol: row.protocol,
+    account,
+    credit:
+      account === null
+        ? null
+        : { paidUntil: account.paidUntil, owedDays: owedDays(account.paidUntil, now), heldDays: account.heldDays },
+    codes: {
+      issued: row.issued,
+      knownEntered: row.known_entered,
+      issuedSeq: row.issued_seq,
+      enteredSeq: row.entered_seq,
+    },
+    window: { assumedEnteredSeq, topSeq, free: Math.max(0, topSeq - row.issued_seq) },
+    lastCode: last,
   };
 }

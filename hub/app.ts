@@ -4,8 +4,9 @@
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
 import type { ApiKeys } from "../fleet/apikeys";
-import { SolkeyError, UsageError } from "../fleet/errors";
+import { NotFoundError, RefusedError, SolkeyError, UsageError } from "../fleet/errors";
 import type { FleetStore } from "../fleet/store";
+import type { SmsReader } from "./sms/reader";
 import type { BuiltPage } from "./static";
 import { addressList } from "./addresses";
 import { apiRoutes } from "./api/routes";
@@ -31,6 +32,8 @@ export interface AppOptions {
   readonly apiKeys?: ApiKeys;
   /** Operator API requests a minute per key (default API_PER_MINUTE). */
   readonly apiPerMinute?: number;
+  /** The SMS outbox as the operator API reads it (GET /api/v1/sms, /metrics); without it no SMS is listed. */
+  readonly smsReader?: SmsReader;
   /** The device simulator page (web/server.ts simPage()), served at /sim/; without it /sim is not served. */
   readonly simPage?: BuiltPage;
 }
@@ -68,6 +71,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // fastify's own 4xx first (a body too large is a RangeError with 413), then an adapter's RangeError naming a field.
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
       return reply.code(error.statusCode).send({ error: error.message });
+    if (error instanceof NotFoundError) return reply.code(404).send({ error: error.message });
+    // A code the window has no room for (409) or the device cannot say (422), with a name programs can test.
+    if (error instanceof RefusedError)
+      return reply
+        .code(error.refusal === "window_full" ? 409 : 422)
+        .send({ error: error.message, refusal: error.refusal });
     if (error instanceof RangeError || error instanceof UsageError)
       return reply.code(400).send({ error: error.message });
     // The store could not commit (disk full, locked): nothing was stored; the provider may retry.
@@ -81,7 +90,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.register(healthRoutes(store));
   app.register(c2bRoutes(config, store, addressList(config.mpesaAllow)));
-  if (options.apiKeys !== undefined) app.register(apiRoutes(store, options.apiKeys, options.apiPerMinute));
+  if (options.apiKeys !== undefined)
+    app.register(apiRoutes(store, options.apiKeys, options.apiPerMinute, options.smsReader));
   const secret = config.webhookSecret;
   if (secret !== null)
     app.register(webhookRoutes({ ...config, webhookSecret: secret }, store, options.now ?? Date.now));

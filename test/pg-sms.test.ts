@@ -24,8 +24,9 @@ describe("PostgreSQL: SMS outbox", () => {
     const store = await PgStore.open(fleet.url, {
       ...fleet.access,
       onCode: async (c, code, account, device, codeId) => {
-        await queue(c, code, account, device, codeId);
+        const id = await queue(c, code, account, device, codeId);
         if (fail) throw new Error("after the SMS row");
+        return id;
       },
     });
     try {

@@ -21,22 +21,25 @@ import type { InboundSms } from "./inbound";
 import type { DeliveryRecord, OutboxMessage, OutboxState, SmsOutbox } from "./outbox";
 import { claimed, EARLIER_RESENDS, INBOUND_ACCOUNT, LATEST_CODE_TEXT, type OutboxRow } from "./sqlite";
 
-async function enqueue(c: PoolClient, codeId: number | null, sms: QueuedSms, at: number): Promise<void> {
-  await c.query(
+/** Queues `sms`; the message's id. */
+async function enqueue(c: PoolClient, codeId: number | null, sms: QueuedSms, at: number): Promise<number> {
+  const r = await c.query(
     `INSERT INTO sms_outbox (code_id, purpose, to_phone, language, text, created_at, round_started_at, due_at,
-       updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $6, $6)`,
+       updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $6, $6) RETURNING message_id`,
     [codeId, sms.purpose, sms.to, sms.language, sms.text, at],
   );
+  return (r.rows[0] as { message_id: number }).message_id;
 }
 
-/** PgStore's `onCode` hook: the code's SMS row in the issuing transaction; `queued` after (wake the worker). */
+/** PgStore's `onCode` hook: the code's SMS row in the issuing transaction (its id); `queued` after (wake the worker). */
 export function queueCodeSmsPg(
   now: () => number,
   queued: () => void,
-): (c: PoolClient, code: IssuedCode, account: Account, device: FleetDevice, codeId: number) => Promise<void> {
+): (c: PoolClient, code: IssuedCode, account: Account, device: FleetDevice, codeId: number) => Promise<number> {
   return async (c, code, account, device, codeId) => {
-    await enqueue(c, codeId, codeSms(code, account, device.record), now());
+    const id = await enqueue(c, codeId, codeSms(code, account, device.record), now());
     queued();
+    return id;
   };
 }
 

@@ -4,13 +4,16 @@
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { isPostgresUrl, openFleet } from "../../fleet/database";
 import { pgPool, redacted } from "../../fleet/pgdb";
+import { pgSql, sqliteSql } from "../../fleet/sql";
 import type { PgStoreOptions } from "../../fleet/pgstore";
 import type { SqliteStoreOptions } from "../../fleet/sqlitestore";
 import { smsConfig, smsGateway } from "./config";
 import type { RetryPolicy, SmsOutbox } from "./outbox";
 import { PgOutbox, queueCodeSmsPg } from "./pg";
 import { smsRoutes } from "./routes";
+import type { SmsReader } from "./reader";
 import { queueCodeSms, SqliteOutbox } from "./sqlite";
+import { SqlSmsReader } from "./sqlreader";
 import { OutboxWorker, systemClock, type OutboxEvent } from "./worker";
 
 /** The hook to give the fleet store: the one of its engine is set. */
@@ -25,6 +28,8 @@ export interface SmsService {
   /** Pass to the store's open: queues a code's SMS before the code commits. */
   readonly hooks: CodeHooks;
   readonly outbox: SmsOutbox;
+  /** The outbox as the operator API reads it (on the worker's connection or pool: reads only). */
+  readonly reader: SmsReader;
   readonly worker: OutboxWorker;
   /** POST /sms/<token>/delivery and /inbound, when SOLKEY_SMS_TOKEN is set. */
   readonly routes: readonly ((app: FastifyInstance) => Promise<void>)[];
@@ -55,16 +60,19 @@ export function startSms(o: SmsServiceOptions): SmsService {
   // The row is visible to the worker's connection once the issuing transaction commits, after this turn.
   const queued = () => setImmediate(wake);
   let outbox: SmsOutbox;
+  let reader: SmsReader;
   let hooks: CodeHooks;
   let close: () => Promise<void>;
   if (isPostgresUrl(o.db)) {
     const pool = pgPool(o.db, PG_POOL);
     outbox = new PgOutbox(pool, redacted(o.db));
+    reader = new SqlSmsReader(pgSql(pool, redacted(o.db)), redacted(o.db));
     hooks = { onPgCode: queueCodeSmsPg(systemClock.now, queued) };
     close = () => pool.end();
   } else {
     const db = openFleet(o.db);
     outbox = new SqliteOutbox(db, o.db);
+    reader = new SqlSmsReader(sqliteSql(db), o.db);
     hooks = { onCode: queueCodeSms(o.db, systemClock.now, queued) };
     close = async () => {
       db.close();
@@ -76,6 +84,7 @@ export function startSms(o: SmsServiceOptions): SmsService {
   return {
     hooks,
     outbox,
+    reader,
     worker,
     routes: token === undefined || token === "" ? [] : [smsRoutes({ token, outbox, wake, onEvent: o.onEvent })],
     start: () => worker.start(),

@@ -24,14 +24,14 @@ const ENQUEUE = `INSERT INTO sms_outbox (code_id, purpose, to_phone, language, t
 
 /**
  * The `onCode` hook: queues the code's SMS in the issuing transaction (compose.ts: rendered once, to the registered
- * phone, never the payment's msisdn). `queued` is told the new row after the hook ran; the caller wakes the worker
- * once the commit is on disk.
+ * phone, never the payment's msisdn); returns the message's id. `queued` is told the new row after the hook ran; the
+ * caller wakes the worker once the commit is on disk.
  */
 export function queueCodeSms(
   file: string,
   now: () => number,
   queued: () => void,
-): (db: Db, code: IssuedCode, account: Account) => void {
+): (db: Db, code: IssuedCode, account: Account) => number {
   let prepared: { db: Db; lastCode: Statement; enqueue: Statement } | undefined;
   return (db, code, account) => {
     if (prepared?.db !== db)
@@ -43,8 +43,19 @@ export function queueCodeSms(
     const sms = codeSms(code, account, findDevice(db, file, code.serial).record);
     const codeId = (prepared.lastCode.get(code.deviceId) as { id: number }).id;
     const at = now();
-    prepared.enqueue.run(codeId, sms.purpose, sms.to, sms.language, sms.text, at, at, at, at);
+    const { lastInsertRowid } = prepared.enqueue.run(
+      codeId,
+      sms.purpose,
+      sms.to,
+      sms.language,
+      sms.text,
+      at,
+      at,
+      at,
+      at,
+    );
     queued();
+    return Number(lastInsertRowid);
   };
 }
 

@@ -43,7 +43,7 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
     await store.close();
     throw e;
   });
-  const app = buildApp({ config, store, routes: sms.routes, apiKeys, simPage: simPage() });
+  const app = buildApp({ config, store, routes: sms.routes, apiKeys, smsReader: sms.reader, simPage: simPage() });
   sms.start();
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
