@@ -1,9 +1,10 @@
-// Operator API keys and the audit log (fleet migration 6): keys kept as SHA-256 hashes, the log append-only.
+// Operator API keys and the audit log (fleet migration 6), on SQLite or PostgreSQL: keys kept as SHA-256 hashes, the
+// log append-only.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { randomBytes } from "crypto";
-import { openFleet, type Db } from "./database";
 import { UsageError } from "./errors";
 import { metricsText } from "./metrics";
+import { openSql, type Sql } from "./sql";
 
 /** Ordered: a key may do what its scope and every smaller scope allow. */
 export const SCOPES = ["read", "issue", "admin"] as const;
@@ -56,83 +57,113 @@ interface AuditRow {
   effect: string;
 }
 
-export class ApiKeys {
-  private constructor(
-    private readonly db: Db,
-    private readonly now: () => Date,
+/**
+ * The keys and the audit log, on either engine (async: on PostgreSQL each call is a round trip). The hub checks a
+ * key on every operator request; `solkey apikey` creates, lists and revokes.
+ */
+export interface ApiKeys {
+  /** A new key: the text is returned once and only its hash is stored. */
+  create(scope: Scope, name: string): Promise<{ key: string; record: ApiKey }>;
+  list(): Promise<ApiKey[]>;
+  get(keyId: number): Promise<ApiKey>;
+  /** Revokes for good (a revoked key is never valid again); revoking twice is a usage error. */
+  revoke(keyId: number): Promise<ApiKey>;
+  /** The live key whose text this is, or undefined (unknown, malformed or revoked). */
+  authenticate(text: string): Promise<ApiKey | undefined>;
+  /** Appends one entry (keyId null: the CLI, on the operator's machine). */
+  audit(keyId: number | null, action: string, reason: string | null, effect: unknown): Promise<AuditEntry>;
+  /** Entries after `after` (an audit id), oldest first, at most `limit`. */
+  auditLog(after?: number, limit?: number): Promise<AuditEntry[]>;
+  /** The fleet's counts for /metrics (Prometheus text). */
+  metrics(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The API keys of the fleet `db` names: an SQLite file or a postgres:// URL (no secret key needed). */
+export async function openApiKeys(db: string, now: () => Date = () => new Date()): Promise<ApiKeys> {
+  return new SqlApiKeys(await openSql(db), now);
+}
+
+/**
+ * ApiKeys over either engine's Sql (fleet/sql.ts): the queries are the same text on both (migration 6 describes the
+ * tables for both), so one implementation serves SQLite and PostgreSQL.
+ */
+export class SqlApiKeys implements ApiKeys {
+  constructor(
+    private readonly sql: Sql,
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
-  static open(file: string, now: () => Date = () => new Date()): ApiKeys {
-    return new ApiKeys(openFleet(file), now);
-  }
-
-  /** A new key: the text is returned once and only its hash is stored. */
-  create(scope: Scope, name: string): { key: string; record: ApiKey } {
+  async create(scope: Scope, name: string): Promise<{ key: string; record: ApiKey }> {
     if (!isScope(scope)) throw new UsageError(`--scope expected read, issue or admin, got "${String(scope)}"`);
     if (name.length > 64) throw new UsageError("--name expected at most 64 characters");
     const key = "sk_" + randomBytes(32).toString("hex");
-    const at = this.now().toISOString();
-    const { lastInsertRowid } = this.db
-      .prepare("INSERT INTO api_keys (key_sha256, scope, name, created_at) VALUES (?, ?, ?, ?)")
-      .run(Buffer.from(sha256(Buffer.from(key))), scope, name, at);
-    const record = this.get(Number(lastInsertRowid));
-    this.audit(null, "apikey.create", null, { keyId: record.keyId, scope, name });
+    const [row] = await this.sql.rows<KeyRow>(
+      "INSERT INTO api_keys (key_sha256, scope, name, created_at) VALUES (?, ?, ?, ?) RETURNING *",
+      [_hash(key), scope, name, this.now().toISOString()],
+    );
+    const record = _key(row);
+    await this.audit(null, "apikey.create", null, { keyId: record.keyId, scope, name });
     return { key, record };
   }
 
-  list(): ApiKey[] {
-    return (this.db.prepare("SELECT * FROM api_keys ORDER BY key_id").all() as KeyRow[]).map(_key);
+  async list(): Promise<ApiKey[]> {
+    return (await this.sql.rows<KeyRow>("SELECT * FROM api_keys ORDER BY key_id")).map(_key);
   }
 
-  get(keyId: number): ApiKey {
-    const row = this.db.prepare("SELECT * FROM api_keys WHERE key_id = ?").get(keyId) as KeyRow | undefined;
+  async get(keyId: number): Promise<ApiKey> {
+    const [row] = await this.sql.rows<KeyRow>("SELECT * FROM api_keys WHERE key_id = ?", [keyId]);
     if (row === undefined) throw new UsageError(`no API key ${keyId}; \`solkey apikey list\` shows them`);
     return _key(row);
   }
 
-  /** Revokes for good (a revoked key is never valid again); revoking twice is a usage error. */
-  revoke(keyId: number): ApiKey {
-    const key = this.get(keyId);
+  async revoke(keyId: number): Promise<ApiKey> {
+    const key = await this.get(keyId);
     if (key.revokedAt !== null) throw new UsageError(`API key ${keyId} was revoked at ${key.revokedAt}`);
-    this.db.prepare("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?").run(this.now().toISOString(), keyId);
-    this.audit(null, "apikey.revoke", null, { keyId });
-    return this.get(keyId);
+    // Only a live key: two operators revoking at once revoke it once, and the second is told.
+    const [row] = await this.sql.rows<KeyRow>(
+      "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL RETURNING *",
+      [this.now().toISOString(), keyId],
+    );
+    if (row === undefined) return this.revoke(keyId);
+    await this.audit(null, "apikey.revoke", null, { keyId });
+    return _key(row);
   }
 
-  /** The live key whose text this is, or undefined (unknown, malformed or revoked). */
-  authenticate(text: string): ApiKey | undefined {
+  async authenticate(text: string): Promise<ApiKey | undefined> {
     if (!KEY_PATTERN.test(text)) return undefined;
-    const hash = Buffer.from(sha256(Buffer.from(text)));
-    const row = this.db.prepare("SELECT * FROM api_keys WHERE key_sha256 = ?").get(hash) as KeyRow | undefined;
+    const [row] = await this.sql.rows<KeyRow>("SELECT * FROM api_keys WHERE key_sha256 = ?", [_hash(text)]);
     // Looked up by hash, so the lookup's timing depends on the hash, never on how much of a guessed key is right.
     return row === undefined || row.revoked_at !== null ? undefined : _key(row);
   }
 
-  /** Appends one entry (keyId null: the CLI, on the operator's machine). */
-  audit(keyId: number | null, action: string, reason: string | null, effect: unknown): AuditEntry {
-    const { lastInsertRowid } = this.db
-      .prepare("INSERT INTO audit (key_id, at, action, reason, effect) VALUES (?, ?, ?, ?, ?)")
-      .run(keyId, this.now().toISOString(), action, reason, JSON.stringify(effect));
-    const row = this.db.prepare("SELECT * FROM audit WHERE audit_id = ?").get(lastInsertRowid) as AuditRow;
+  async audit(keyId: number | null, action: string, reason: string | null, effect: unknown): Promise<AuditEntry> {
+    const [row] = await this.sql.rows<AuditRow>(
+      "INSERT INTO audit (key_id, at, action, reason, effect) VALUES (?, ?, ?, ?, ?) RETURNING *",
+      [keyId, this.now().toISOString(), action, reason, JSON.stringify(effect)],
+    );
     return _audit(row);
   }
 
-  /** Entries after `after` (an audit id), oldest first, at most `limit`. */
-  auditLog(after = 0, limit = 100): AuditEntry[] {
-    const rows = this.db
-      .prepare("SELECT * FROM audit WHERE audit_id > ? ORDER BY audit_id LIMIT ?")
-      .all(after, limit) as AuditRow[];
+  async auditLog(after = 0, limit = 100): Promise<AuditEntry[]> {
+    const rows = await this.sql.rows<AuditRow>("SELECT * FROM audit WHERE audit_id > ? ORDER BY audit_id LIMIT ?", [
+      after,
+      limit,
+    ]);
     return rows.map(_audit);
   }
 
-  /** The fleet's counts for /metrics (Prometheus text). */
-  metrics(): string {
-    return metricsText(this.db);
+  metrics(): Promise<string> {
+    return metricsText(this.sql);
   }
 
-  close(): void {
-    this.db.close();
+  close(): Promise<void> {
+    return this.sql.close();
   }
+}
+
+function _hash(key: string): Buffer {
+  return Buffer.from(sha256(Buffer.from(key)));
 }
 
 function _key(row: KeyRow): ApiKey {

@@ -176,8 +176,9 @@ export function openFleet(file: string, options: OpenOptions = {}): Db {
   if (file === "") throw new UsageError("--db expected a file name, got an empty one");
   if (isPostgresUrl(file))
     throw new UsageError(
-      "this command needs a SQLite fleet file for now; on PostgreSQL use `solkey hub`, `plan`, `account`, " +
-        "`payments` and `db` (provision and issue into SQLite, then `solkey db copy --from FILE --to URL`)",
+      "this command needs a SQLite fleet file for now; on PostgreSQL use `solkey hub`, `issue`, `explain`, `plan`, " +
+        "`account`, `payments`, `apikey` and `db` (provision and recover in SQLite, then " +
+        "`solkey db copy --from FILE --to URL`)",
     );
   const stat = file === ":memory:" ? undefined : _stat(file);
   if (stat?.isDirectory()) throw new UsageError(`${file} is a directory; --db expected the fleet database file`);

@@ -8,6 +8,7 @@ import { decodeProvision, encodeProvision, type ProvisionRecord } from "../firmw
 import type { Statement } from "better-sqlite3";
 import { SolkeyError, UsageError } from "./errors";
 import { inTransaction, type Db } from "./database";
+import { isUniqueViolation, runSteps, type Steps } from "./sql";
 import { initialSeq } from "./codes";
 import { expectJournal, journalImage, protocolOf } from "./journal";
 import { recordFor, serialOf, type Profile } from "./profile";
@@ -67,57 +68,78 @@ export function provisionBatch(
   request: BatchRequest,
   each: (device: ProvisionedDevice, index: number) => void = () => {},
 ): { batchId: number; devices: ProvisionedDevice[] } {
-  const { profile, count, master } = request;
+  _checkCount(request.count);
+  return inTransaction(db, file, () =>
+    runSteps(
+      db,
+      provisionSteps(file, request, (id, image) => sealImage(db, id, image), each),
+    ),
+  );
+}
+
+function _checkCount(count: number): void {
   if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count expected a whole number >= 1, got ${count}`);
-  return inTransaction(db, file, () => {
-    const salt = master === null ? null : _checkMaster(db, master);
-    const firstId = request.firstId ?? _nextFreeId(db);
-    const lastId = firstId + count - 1;
-    if (lastId > MAX_DEVICE_ID) throw new UsageError(`device ids ${firstId}..${lastId} pass the 32-bit limit`);
-    const taken = db
-      .prepare("SELECT min(device_id) AS id FROM devices WHERE device_id BETWEEN ? AND ?")
-      .get(firstId, lastId);
-    if ((taken as { id: number | null }).id !== null)
-      throw new UsageError(
-        `device id ${(taken as { id: number }).id} is already in ${file}; choose another --first-id`,
-      );
-    const now = new Date().toISOString();
-    const batch = db
-      .prepare("INSERT INTO batches (created_at, key_source, profile, device_count) VALUES (?, ?, ?, ?)")
-      .run(now, master === null ? "random" : "hkdf", JSON.stringify(profile), count);
-    const batchId = Number(batch.lastInsertRowid);
-    const insert = db.prepare(
-      `INSERT INTO devices (device_id, serial, batch_id, protocol, image, issued_seq, entered_seq, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const seq = initialSeq(profile.protocol);
-    const devices: ProvisionedDevice[] = [];
-    for (let i = 0; i < count; i++) {
-      const deviceId = firstId + i;
-      const key = master === null || salt === null ? randomDeviceKey() : deriveDeviceKey(master, deviceId, salt);
-      const startingCode = profile.protocol === "openpaygo" ? randomStartingCode() : 0;
-      const record = recordFor(profile, deviceId, key, startingCode);
-      const image = encodeProvision(record);
-      _expectMounts(image, record);
-      // The journal mounts, with this device's own protocol, as exactly its fresh state, or nothing is committed.
-      const protocol = protocolOf(record);
-      const fresh = freshState(protocol);
-      // One image per device: its record is MAC'd under the device's own journal key (docs/SPEC.md, v2).
-      const journal = journalImage(record.board, protocol, fresh, key);
-      expectJournal(record.board, journal, protocol, fresh, key);
-      const device = { deviceId, serial: serialOf(profile, deviceId), record, image, journal };
-      try {
-        insert.run(deviceId, device.serial, batchId, profile.protocol, sealImage(db, deviceId, image), seq, seq, now);
-      } catch (e) {
-        if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE")
-          throw new UsageError(`serial ${device.serial} is already in ${file}; choose another --serial-prefix`);
-        throw e;
-      }
-      devices.push(device);
-      each(device, i);
+}
+
+/**
+ * provisionBatch's statements, the same on both engines (fleet/sql.ts runs them on SQLite, fleet/pgledger.ts on
+ * PostgreSQL): `seal` encrypts an image under the fleet's key.
+ */
+export function* provisionSteps(
+  where: string,
+  request: BatchRequest,
+  seal: (deviceId: number, image: Uint8Array) => Uint8Array,
+  each: (device: ProvisionedDevice, index: number) => void,
+): Steps<{ batchId: number; devices: ProvisionedDevice[] }> {
+  const { profile, count, master } = request;
+  _checkCount(count);
+  const salt = master === null ? null : yield* _checkMaster(master);
+  const firstId = request.firstId ?? (yield* _nextFreeId());
+  const lastId = firstId + count - 1;
+  if (lastId > MAX_DEVICE_ID) throw new UsageError(`device ids ${firstId}..${lastId} pass the 32-bit limit`);
+  const [taken] = (yield {
+    sql: "SELECT min(device_id) AS id FROM devices WHERE device_id BETWEEN ? AND ?",
+    args: [firstId, lastId],
+  }) as { id: number | null }[];
+  if (taken.id !== null)
+    throw new UsageError(`device id ${taken.id} is already in ${where}; choose another --first-id`);
+  const now = new Date().toISOString();
+  const [batch] = (yield {
+    sql: "INSERT INTO batches (created_at, key_source, profile, device_count) VALUES (?, ?, ?, ?) RETURNING batch_id",
+    args: [now, master === null ? "random" : "hkdf", JSON.stringify(profile), count],
+  }) as { batch_id: number }[];
+  const batchId = batch.batch_id;
+  const seq = initialSeq(profile.protocol);
+  const devices: ProvisionedDevice[] = [];
+  for (let i = 0; i < count; i++) {
+    const deviceId = firstId + i;
+    const key = master === null || salt === null ? randomDeviceKey() : deriveDeviceKey(master, deviceId, salt);
+    const startingCode = profile.protocol === "openpaygo" ? randomStartingCode() : 0;
+    const record = recordFor(profile, deviceId, key, startingCode);
+    const image = encodeProvision(record);
+    _expectMounts(image, record);
+    // The journal mounts, with this device's own protocol, as exactly its fresh state, or nothing is committed.
+    const protocol = protocolOf(record);
+    const fresh = freshState(protocol);
+    // One image per device: its record is MAC'd under the device's own journal key (docs/SPEC.md, v2).
+    const journal = journalImage(record.board, protocol, fresh, key);
+    expectJournal(record.board, journal, protocol, fresh, key);
+    const device = { deviceId, serial: serialOf(profile, deviceId), record, image, journal };
+    try {
+      yield {
+        sql: `INSERT INTO devices (device_id, serial, batch_id, protocol, image, issued_seq, entered_seq, created_at)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        args: [deviceId, device.serial, batchId, profile.protocol, seal(deviceId, image), seq, seq, now],
+      };
+    } catch (e) {
+      if (isUniqueViolation(e))
+        throw new UsageError(`serial ${device.serial} is already in ${where}; choose another --serial-prefix`);
+      throw e;
     }
-    return { batchId, devices };
-  });
+    devices.push(device);
+    each(device, i);
+  }
+  return { batchId, devices };
 }
 
 interface DeviceRow {
@@ -229,8 +251,8 @@ function _plain(r: ProvisionRecord): object {
   return { ...r, key: bytesToHex(r.key) };
 }
 
-function _nextFreeId(db: Db): number {
-  const row = db.prepare("SELECT max(device_id) AS id FROM devices").get() as { id: number | null };
+function* _nextFreeId(): Steps<number> {
+  const [row] = (yield { sql: "SELECT max(device_id) AS id FROM devices", args: [] }) as { id: number | null }[];
   return row.id === null ? 1 : row.id + 1;
 }
 
@@ -239,20 +261,28 @@ function _nextFreeId(db: Db): number {
  * the fleet's own salt (derivation v2); a fleet that recorded a fingerprint before salts existed keeps v1's.
  */
 export function fleetSalt(db: Db): { version: 1 | 2; salt: Uint8Array } {
-  const row = db.prepare("SELECT value FROM meta WHERE name = 'kdf_salt'").get() as { value: string } | undefined;
+  return runSteps(db, fleetSaltSteps());
+}
+
+export function* fleetSaltSteps(): Steps<{ version: 1 | 2; salt: Uint8Array }> {
+  const [row] = (yield { sql: "SELECT value FROM meta WHERE name = 'kdf_salt'", args: [] }) as { value: string }[];
   return row === undefined ? { version: 1, salt: SALT_V1 } : { version: 2, salt: hexToBytes(row.value) };
 }
 
-function _checkMaster(db: Db, master: Uint8Array): Uint8Array {
+function* _checkMaster(master: Uint8Array): Steps<Uint8Array> {
   const fingerprint = masterFingerprint(master);
-  const row = db.prepare("SELECT value FROM meta WHERE name = 'master_fingerprint'").get() as
-    { value: string } | undefined;
+  const [row] = (yield { sql: "SELECT value FROM meta WHERE name = 'master_fingerprint'", args: [] }) as {
+    value: string;
+  }[];
   if (row === undefined) {
-    db.prepare("INSERT INTO meta VALUES ('master_fingerprint', ?)").run(fingerprint);
-    db.prepare("INSERT OR IGNORE INTO meta VALUES ('kdf_salt', ?)").run(bytesToHex(newFleetSalt()));
+    yield { sql: "INSERT INTO meta VALUES ('master_fingerprint', ?)", args: [fingerprint] };
+    yield {
+      sql: "INSERT INTO meta VALUES ('kdf_salt', ?) ON CONFLICT (name) DO NOTHING",
+      args: [bytesToHex(newFleetSalt())],
+    };
   } else if (row.value !== fingerprint)
     throw new UsageError(
       `this master key (fingerprint ${fingerprint}) is not the one this fleet was provisioned with (${row.value})`,
     );
-  return fleetSalt(db).salt;
+  return (yield* fleetSaltSteps()).salt;
 }

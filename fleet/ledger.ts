@@ -162,22 +162,17 @@ export class Ledger {
     const rows = this.db
       .prepare("SELECT * FROM codes WHERE device_id = ? ORDER BY code_id")
       .all(d.deviceId) as CodeRow[];
-    return { device: d, codes: rows.map(_record) };
+    return { device: d, codes: rows.map(codeRecord) };
   }
 
   private _issue(request: IssueRequest): IssuedCode {
     const device = findDevice(this.db, this.file, request.device);
-    const { record } = device;
     if (request.paymentRef !== undefined) {
       const previous = this.byRef.get(request.paymentRef) as CodeRow | undefined;
-      if (previous !== undefined) return this._replay(device, request, previous);
+      if (previous !== undefined) return replayOf(device, request, previous);
     }
     const { code } = request;
-    if (code.kind === "wipe" && code.target !== "credit" && code.target !== "restricted_flag")
-      throw new UsageError(
-        `a ledger never wipes message IDs: old codes would apply again. For support cases use \`solkey keycode\``,
-      );
-    let warning: string | null = null;
+    refuseIdWipe(code);
     // The window check takes the ID the encoder chose: it skips one it refuses (codes.ts, `_usableId`), and one at
     // which an earlier code of the device would also apply (`shadowedBy`).
     const secrets = secretsOf(device.record);
@@ -185,13 +180,7 @@ export class Ledger {
     let encoded = encodeCode(secrets, code, device.issuedSeq, issuer);
     while (encoded.seq !== null && this._shadowed(device, encoded.seq))
       encoded = encodeCode(secrets, code, encoded.seq, issuer);
-    if (encoded.seq !== null) {
-      const limit = device.enteredSeq + windowAbove(record.protocol, code.kind);
-      if (encoded.seq > limit) {
-        warning = _pastWindow(device, encoded.seq, limit);
-        if (!request.pastWindow) throw new SolkeyError(`${warning}; or pass --past-window to issue anyway`);
-      }
-    }
+    const warning = windowWarning(device, request, encoded.seq);
     const now = new Date().toISOString();
     this.insertCode.run(
       device.deviceId,
@@ -206,26 +195,13 @@ export class Ledger {
     );
     if (encoded.seq !== null) this.advance.run(encoded.seq, device.deviceId);
     return {
-      ..._base(device),
+      ...issuedBase(device),
       kind: code.kind,
       ...encoded,
       paymentRef: request.paymentRef ?? null,
       replayed: false,
       warning,
     };
-  }
-
-  private _replay(device: FleetDevice, request: IssueRequest, previous: CodeRow): IssuedCode {
-    if (previous.device_id !== device.deviceId || previous.request !== JSON.stringify(request.code)) {
-      const what = `${previous.kind}${previous.seq === null ? "" : ` #${previous.seq}`}`;
-      throw new UsageError(
-        `payment reference ${request.paymentRef} already paid for ${previous.keycode} (${what}) on device ` +
-          `${previous.device_id}; one receipt cannot pay for two codes`,
-      );
-    }
-    const { seq, kind, units, seconds, keycode } = _record(previous);
-    const paymentRef = previous.payment_ref;
-    return { ..._base(device), seq, kind, units, seconds, keycode, paymentRef, replayed: true, warning: null };
   }
 
   /**
@@ -262,6 +238,41 @@ export function shadowedBy(device: FleetDevice, seq: number, earlier: readonly {
 }
 
 /** The warning for a code past the window, with the recovery path. */
+/** The code a payment reference already paid for, asked again: the same code, or refused when asked otherwise. */
+export function replayOf(device: FleetDevice, request: IssueRequest, previous: CodeRow): IssuedCode {
+  if (previous.device_id !== device.deviceId || previous.request !== JSON.stringify(request.code)) {
+    const what = `${previous.kind}${previous.seq === null ? "" : ` #${previous.seq}`}`;
+    throw new UsageError(
+      `payment reference ${request.paymentRef} already paid for ${previous.keycode} (${what}) on device ` +
+        `${previous.device_id}; one receipt cannot pay for two codes`,
+    );
+  }
+  const { seq, kind, units, seconds, keycode } = codeRecord(previous);
+  const paymentRef = previous.payment_ref;
+  return { ...issuedBase(device), seq, kind, units, seconds, keycode, paymentRef, replayed: true, warning: null };
+}
+
+/** A ledger never wipes message IDs (old codes would apply again). */
+export function refuseIdWipe(code: CodeRequest): void {
+  if (code.kind === "wipe" && code.target !== "credit" && code.target !== "restricted_flag")
+    throw new UsageError(
+      `a ledger never wipes message IDs: old codes would apply again. For support cases use \`solkey keycode\``,
+    );
+}
+
+/**
+ * The warning for a code at `seq` past the device's acceptance window (null inside it); refused unless the request
+ * says `pastWindow`.
+ */
+export function windowWarning(device: FleetDevice, request: IssueRequest, seq: number | null): string | null {
+  if (seq === null) return null;
+  const limit = device.enteredSeq + windowAbove(device.record.protocol, request.code.kind);
+  if (seq <= limit) return null;
+  const warning = _pastWindow(device, seq, limit);
+  if (!request.pastWindow) throw new SolkeyError(`${warning}; or pass --past-window to issue anyway`);
+  return warning;
+}
+
 function _pastWindow(device: FleetDevice, seq: number, limit: number): string {
   const opg = device.record.protocol === "openpaygo";
   const what = opg ? "count" : "ID";
@@ -274,11 +285,11 @@ function _pastWindow(device: FleetDevice, seq: number, limit: number): string {
   );
 }
 
-function _base(device: FleetDevice): Pick<IssuedCode, "serial" | "deviceId" | "protocol"> {
+export function issuedBase(device: FleetDevice): Pick<IssuedCode, "serial" | "deviceId" | "protocol"> {
   return { serial: device.serial, deviceId: device.deviceId, protocol: device.record.protocol };
 }
 
-function _record(row: CodeRow): CodeRecord {
+export function codeRecord(row: CodeRow): CodeRecord {
   return {
     seq: row.seq,
     kind: row.kind,

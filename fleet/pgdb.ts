@@ -70,15 +70,7 @@ export async function checkPgFleet(pool: Pool, url: string, source: SecretKeySou
   const where = redacted(url);
   const key = givenSecretKey(source) ?? keyBeside(where, null, undefined);
   return withClient(pool, where, async (c) => {
-    const version = await pgVersion(c);
-    if (version > SCHEMA_VERSION)
-      throw new SolkeyError(
-        `${where} has schema version ${version}, newer than this solkey's ${SCHEMA_VERSION}: upgrade`,
-      );
-    if (version < SCHEMA_VERSION)
-      throw new UsageError(
-        `${where} is at schema version ${version}, this solkey needs ${SCHEMA_VERSION}: run \`solkey db migrate --db URL\``,
-      );
+    await checkPgSchema(c, where);
     await c.query(
       "INSERT INTO meta VALUES ('secret_key_fingerprint', $1), ('secrets_format', '1') ON CONFLICT (name) DO NOTHING",
       [key.fingerprint],
@@ -94,6 +86,19 @@ export async function checkPgFleet(pool: Pool, url: string, source: SecretKeySou
   });
 }
 
+/** Refuses a schema this solkey does not run on: older asks for `solkey db migrate`, newer is refused. */
+export async function checkPgSchema(c: PoolClient, where: string): Promise<void> {
+  const version = await pgVersion(c);
+  if (version > SCHEMA_VERSION)
+    throw new SolkeyError(
+      `${where} has schema version ${version}, newer than this solkey's ${SCHEMA_VERSION}: upgrade`,
+    );
+  if (version < SCHEMA_VERSION)
+    throw new UsageError(
+      `${where} is at schema version ${version}, this solkey needs ${SCHEMA_VERSION}: run \`solkey db migrate --db URL\``,
+    );
+}
+
 /** PostgreSQL's failures as one line; solkey's own errors pass through. */
 export function pgError(e: unknown, where: string): Error {
   if (e instanceof UsageError || e instanceof SolkeyError) return e;
@@ -103,5 +108,8 @@ export function pgError(e: unknown, where: string): Error {
   if (code === "28P01" || code === "28000")
     return new SolkeyError(`PostgreSQL at ${where} refused the login (${code}): check the URL's user and password`);
   if (code === "3D000") return new UsageError(`${where}: ${(e as Error).message}; create the database first`);
+  // PostgreSQL's text cannot hold a NUL character (SQLite's can): the input is refused, as bad input, never a 5xx.
+  if (code === "22021" || code === "22P05")
+    return new UsageError("text with a NUL character (\\u0000) cannot be stored in a PostgreSQL fleet; remove it");
   return new SolkeyError(`${where}: ${(e as Error).message}${code === "" ? "" : ` (${code})`}`);
 }

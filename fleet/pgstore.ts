@@ -4,17 +4,17 @@
 // parallel; the unique constraints stay the last line: a payment inserted by another process meanwhile (provider,
 // trans_id) makes this one the idempotent replay, never a second code.
 import type { Pool, PoolClient } from "pg";
-import { decodeProvision } from "../firmware/provision/record";
 import { parsePhone, phoneHash, readMsisdn, serialKey, phoneDigits } from "./accounts";
 import { exactCredit } from "./amounts";
-import { encodeCode, secretsOf, type CodeRequest } from "./codes";
+import { secretsOf, type CodeRequest } from "./codes";
 import type { FleetDevice } from "./devices";
 import { NotFoundError, RefusedError, SolkeyError, UsageError } from "./errors";
-import { shadowedBy, type IssuedCode } from "./ledger";
+import type { IssuedCode } from "./ledger";
 import { buy, creditCode, DAY_MS } from "./payments";
 import { checkPgFleet, inPgTransaction, pgPool, redacted, withClient } from "./pgdb";
+import { pgDevice, pgIssue } from "./pgledger";
 import type { SecretKey, SecretKeySource } from "./sealing";
-import { accountEffect, checkWindow, owedDays, planOperatorCode, type OperatorRequest } from "./operator";
+import { accountEffect, checkWindow, owedDays, planOperatorCode, sendsSms, type OperatorRequest } from "./operator";
 import type {
   Account,
   AccountSpec,
@@ -65,6 +65,18 @@ export interface PgStoreOptions extends SecretKeySource {
   readonly countryCode?: string;
   /** Connections in this process's pool. Default 10. */
   readonly poolSize?: number;
+  /**
+   * Called in the transaction that issued a payment's code (or an operator's, asked with SMS), before it commits:
+   * the hub queues the code's SMS here, so the message and the code commit together or not at all. `codeId` is the
+   * code's row; returns the message's.
+   */
+  readonly onCode?: (
+    c: PoolClient,
+    code: IssuedCode,
+    account: Account,
+    device: FleetDevice,
+    codeId: number,
+  ) => Promise<number>;
 }
 
 interface CodeRow {
@@ -91,7 +103,7 @@ export class PgStore implements FleetStore {
     private readonly pool: Pool,
     private readonly key: SecretKey,
     readonly where: string,
-    options: PgStoreOptions,
+    private readonly options: PgStoreOptions,
   ) {
     this.enteredAfterMs = (options.enteredAfterDays ?? 3) * DAY_MS;
     this.now = options.now ?? (() => new Date());
@@ -308,7 +320,7 @@ export class PgStore implements FleetStore {
           [account.accountId],
         )
       ).rows[0] as PaymentRow;
-      const codeId = await this._issue(c, account, { kind: "unlock" }, `${row.provider}:${row.trans_id}`);
+      const codeId = await this._issuePaid(c, account, { kind: "unlock" }, `${row.provider}:${row.trans_id}`);
       await this._setPayment(c, account.accountId, "coded", codeId, this._now(), row.payment_id);
       await c.query("UPDATE accounts SET unlock = 'issued' WHERE account_id = $1", [account.accountId]);
       return this._outcome(c, await this._paymentById(c, row.payment_id), false);
@@ -395,8 +407,8 @@ export class PgStore implements FleetStore {
         },
         plan.request,
       );
-      if (request.sms) throw new RefusedError("no_sms", "this hub's PostgreSQL fleet has no SMS outbox yet");
-      const codeId = await this._issue(c, device, plan.request, undefined, device);
+      const onCode = request.sms ? this._smsHook(request, account) : undefined;
+      const { issued, codeId } = await pgIssue(c, device, { code: plan.request, pastWindow: true }, this._now());
       const effect = account === null ? null : accountEffect(request, account, now);
       if (account !== null && effect !== null)
         await c.query("UPDATE accounts SET paid_until = $1, held_days = $2, unlock = $3 WHERE account_id = $4", [
@@ -405,13 +417,26 @@ export class PgStore implements FleetStore {
           effect.unlock,
           account.accountId,
         ]);
+      const after = account === null ? null : await this._account(c, await this._accountRow(c, account.accountId));
+      const smsMessageId =
+        onCode === undefined || after === null ? null : await onCode(c, issued, after, device, codeId);
       const code = (await c.query(`${CODE_SELECT} WHERE c.code_id = $1`, [codeId])).rows[0] as CodeListRow;
-      return { code: codeFromRow(code), chose: plan.chose, effect, smsMessageId: null };
+      return { code: codeFromRow(code), chose: plan.chose, effect, smsMessageId };
     });
   }
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  /** The SMS hook for an operator's code, or a RefusedError naming why no SMS can go (as SqliteStore's). */
+  private _smsHook(request: OperatorRequest, account: Account | null): NonNullable<PgStoreOptions["onCode"]> {
+    const hook = this.options.onCode;
+    if (hook === undefined) throw new RefusedError("no_sms", "this hub has no SMS outbox; ask without sms");
+    if (account === null) throw new RefusedError("no_sms", "this device has no account, so no phone to send to");
+    if (!sendsSms(request.action))
+      throw new RefusedError("no_sms", `a ${request.action} code has no SMS text (goodwill, unlock and desired do)`);
+    return hook;
   }
 
   private async _deviceId(c: PoolClient, serial: string): Promise<number> {
@@ -474,7 +499,7 @@ export class PgStore implements FleetStore {
     await this._setPayment(c, account.accountId, bought.status, null, null, paymentId);
     const updated = await this._account(c, await this._accountRow(c, account.accountId));
     if (bought.unlock && bought.status === "coded") {
-      const codeId = await this._issue(c, updated, { kind: "unlock" }, `${payment.provider}:${payment.trans_id}`);
+      const codeId = await this._issuePaid(c, updated, { kind: "unlock" }, `${payment.provider}:${payment.trans_id}`);
       await this._setPayment(c, account.accountId, "coded", codeId, this._now(), paymentId);
     } else if (bought.days > 0) await this._codeCredit(c, updated, bought.days, paymentId);
   }
@@ -502,7 +527,7 @@ export class PgStore implements FleetStore {
     // A device that carries coarser steps gets the days it can carry exactly; the rest waits as held days.
     const wanted = choice.days * 86400;
     const seconds = exactCredit(secretsOf(device.record), choice.kind, wanted, "down");
-    const codeId = await this._issue(c, account, { kind: choice.kind, seconds }, ref, device);
+    const codeId = await this._issuePaid(c, account, { kind: choice.kind, seconds }, ref, device);
     const at = now.toISOString();
     await c.query(
       "UPDATE payments SET status = 'coded', code_id = $1, coded_at = $2 WHERE account_id = $3 AND status = 'held'",
@@ -517,83 +542,25 @@ export class PgStore implements FleetStore {
   }
 
   /**
-   * The ledger's issue on the locked device row (fleet/ledger.ts, the same rules): a payment reference yields one
-   * code; the next ID/count skips one an earlier code would also apply at. Returns the code's id.
+   * A payment's code, by the ledger's rules on the locked device row (fleet/pgledger.ts; the window rule has already
+   * chosen it), with its SMS queued in this transaction. Returns the code's id.
    */
-  private async _issue(
+  private async _issuePaid(
     c: PoolClient,
-    account: Pick<Account, "deviceId">,
+    account: Account,
     code: CodeRequest,
     paymentRef: string | undefined,
     locked?: FleetDevice,
   ): Promise<number> {
     const device = locked ?? (await this._lockDevice(c, account.deviceId));
-    if (paymentRef !== undefined) {
-      const previous = (await c.query("SELECT code_id FROM codes WHERE payment_ref = $1", [paymentRef])).rows[0] as
-        { code_id: number } | undefined;
-      if (previous !== undefined) return previous.code_id;
-    }
-    const secrets = secretsOf(device.record);
-    let encoded = encodeCode(secrets, code, device.issuedSeq);
-    while (encoded.seq !== null && (await this._shadowed(c, device, encoded.seq)))
-      encoded = encodeCode(secrets, code, encoded.seq);
-    const r = await c.query(
-      `INSERT INTO codes (device_id, seq, kind, request, units, seconds, keycode, payment_ref, issued_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING code_id`,
-      [
-        device.deviceId,
-        encoded.seq,
-        code.kind,
-        JSON.stringify(code),
-        encoded.units,
-        encoded.seconds,
-        encoded.keycode,
-        paymentRef ?? null,
-        this._now(),
-      ],
-    );
-    if (encoded.seq !== null)
-      await c.query("UPDATE devices SET issued_seq = $1 WHERE device_id = $2", [encoded.seq, device.deviceId]);
-    return (r.rows[0] as { code_id: number }).code_id;
-  }
-
-  private async _shadowed(c: PoolClient, device: FleetDevice, seq: number): Promise<boolean> {
-    if (device.record.protocol === "openpaygo") return false;
-    const earlier = await c.query("SELECT keycode FROM codes WHERE device_id = $1 AND seq < $2 AND seq % 64 = $3", [
-      device.deviceId,
-      seq,
-      seq % 64,
-    ]);
-    return shadowedBy(device, seq, earlier.rows as { keycode: string }[]);
+    const { issued, codeId } = await pgIssue(c, device, { code, paymentRef, pastWindow: true }, this._now());
+    if (!issued.replayed) await this.options.onCode?.(c, issued, account, device, codeId);
+    return codeId;
   }
 
   /** The device, its row locked until the transaction ends: one issuer per device at a time, fleet-wide. */
-  private async _lockDevice(c: PoolClient, deviceId: number): Promise<FleetDevice> {
-    const row = (
-      await c.query(
-        "SELECT device_id, serial, image, issued_seq, entered_seq FROM devices WHERE device_id = $1 FOR UPDATE",
-        [deviceId],
-      )
-    ).rows[0] as { device_id: number; serial: string; image: Buffer; issued_seq: number; entered_seq: number };
-    const image = this.key.open(row.device_id, new Uint8Array(row.image));
-    if (image === undefined)
-      throw new SolkeyError(
-        `${row.serial}'s sealed image in ${this.where} fails authentication (altered, or moved from another ` +
-          `device's row); restore ${this.where} from a backup`,
-      );
-    const read = decodeProvision(image);
-    if (read.kind !== "provisioned")
-      throw new SolkeyError(
-        `${row.serial}'s provisioning image in ${this.where} is damaged (${read.kind}); restore a backup`,
-      );
-    return {
-      deviceId: row.device_id,
-      serial: row.serial,
-      record: read.record,
-      image,
-      issuedSeq: row.issued_seq,
-      enteredSeq: row.entered_seq,
-    };
+  private _lockDevice(c: PoolClient, deviceId: number): Promise<FleetDevice> {
+    return pgDevice(c, this.key, this.where, deviceId, true);
   }
 
   private async _lockAccount(c: PoolClient, accountId: number): Promise<AccountRow> {

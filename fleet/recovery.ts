@@ -12,7 +12,7 @@ import { afterApplying, type OpenPaygoState } from "../firmware/protocols/openpa
 import type { KeycodeProtocol } from "../firmware/protocols/protocol";
 import type { ProvisionRecord } from "../firmware/provision/record";
 import { inTransaction, type Db } from "./database";
-import { findDevice } from "./devices";
+import { findDevice, type FleetDevice } from "./devices";
 import { journalImage } from "./journal";
 
 /** What the device is owed from now on, by the operator's account: powered seconds of credit, or unlocked. */
@@ -100,17 +100,72 @@ export function entryDigits(record: ProvisionRecord, keycode: string): string {
   return digits;
 }
 
-interface _CodeRow {
+/** A code the ledger gave the device, as a recovery reads it. */
+export interface RecoveryCode {
   /** null for codes that spend no ID (tests, small wipes). */
   seq: number | null;
   keycode: string;
   seconds: number | null;
 }
 
+/** The reads a recovery needs, the same text on both engines (`?` placeholders). */
+export const RECOVERY_CODES = "SELECT seq, keycode, seconds FROM codes WHERE device_id = ?";
+export const PREVIOUS_RECOVERY =
+  "SELECT recovered_at FROM recoveries WHERE device_id = ? ORDER BY recovery_id DESC LIMIT 1";
+/** Its row; then the device holds every ID/count up to issuedSeq as used: the acceptance window counts from there. */
+export const RECORD_RECOVERY = `INSERT INTO recoveries (device_id, recovered_at, issued_seq, entered_seq_before,
+  unlocked, credit_seconds, record, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING recovery_id`;
+export const RECOVERED = "UPDATE devices SET entered_seq = issued_seq WHERE device_id = ?";
+
+/**
+ * A device's recovery from what the fleet knows (its codes, its last recovery), checked to refuse every code the
+ * ledger ever gave it, those without an ID (tests, small wipes) included; and the arguments of its RECORD_RECOVERY row. Pure: each engine reads and
+ * records it in one transaction.
+ */
+export function planRecovery(
+  device: FleetDevice,
+  codes: readonly RecoveryCode[],
+  previous: string | null,
+  request: RecoveryRequest,
+): { recovery: Omit<Recovery, "recoveryId">; row: unknown[] } {
+  const { record, issuedSeq } = device;
+  const protocol = deviceProtocol(record).protocol;
+  const state = recoveryState(protocol, issuedSeq, request.owed);
+  for (const code of codes) {
+    const verdict = protocol.verify(state.protocol, entryDigits(record, code.keycode));
+    if (verdict.kind === "applied")
+      throw new Error(`recovery state of ${device.serial} would apply ${code.keycode} again: a solkey bug`);
+  }
+  const journal = journalImage(record.board, protocol, state, record.key, request.anchor ?? 0);
+  const unentered = codes.filter((c) => c.seq !== null && c.seq > device.enteredSeq);
+  const row = [
+    device.deviceId,
+    new Date().toISOString(),
+    issuedSeq,
+    device.enteredSeq,
+    request.owed.kind === "unlocked" ? 1 : 0,
+    request.owed.kind === "unlocked" ? 0 : request.owed.seconds,
+    encodeDevice(protocol, state),
+    request.note ?? null,
+  ];
+  const recovery = {
+    serial: device.serial,
+    deviceId: device.deviceId,
+    record,
+    issuedSeq,
+    enteredSeqBefore: device.enteredSeq,
+    owed: request.owed,
+    outstanding: { codes: unentered.length, seconds: unentered.reduce((sum, c) => sum + (c.seconds ?? 0), 0) },
+    previousRecovery: previous,
+    journal,
+  };
+  return { recovery, row };
+}
+
 /**
  * Builds and records a recovery in one IMMEDIATE transaction; `each` runs inside it (stage the image file): if it or
  * anything else throws, nothing is recorded. Before anything is recorded, the recovery state is checked to refuse
- * every code the ledger ever issued with an ID/count, and its image to mount as exactly that state.
+ * every code the ledger ever issued, and its image to mount as exactly that state.
  */
 export function recoverDevice(
   db: Db,
@@ -120,52 +175,12 @@ export function recoverDevice(
 ): Recovery {
   return inTransaction(db, file, () => {
     const device = findDevice(db, file, request.device);
-    const { record, issuedSeq } = device;
-    const protocol = deviceProtocol(record).protocol;
-    const state = recoveryState(protocol, issuedSeq, request.owed);
-    // Every code the ledger gave this device, those without an ID (tests, small wipes) included.
-    const codes = db
-      .prepare("SELECT seq, keycode, seconds FROM codes WHERE device_id = ?")
-      .all(device.deviceId) as _CodeRow[];
-    for (const code of codes) {
-      const verdict = protocol.verify(state.protocol, entryDigits(record, code.keycode));
-      if (verdict.kind === "applied")
-        throw new Error(`recovery state of ${device.serial} would apply ${code.keycode} again: a solkey bug`);
-    }
-    const journal = journalImage(record.board, protocol, state, record.key, request.anchor ?? 0);
-    const previous = db
-      .prepare("SELECT recovered_at FROM recoveries WHERE device_id = ? ORDER BY recovery_id DESC LIMIT 1")
-      .get(device.deviceId) as { recovered_at: string } | undefined;
-    const unentered = codes.filter((c) => c.seq !== null && c.seq > device.enteredSeq);
-    const row = db
-      .prepare(
-        `INSERT INTO recoveries (device_id, recovered_at, issued_seq, entered_seq_before, unlocked, credit_seconds,
-           record, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        device.deviceId,
-        new Date().toISOString(),
-        issuedSeq,
-        device.enteredSeq,
-        request.owed.kind === "unlocked" ? 1 : 0,
-        request.owed.kind === "unlocked" ? 0 : request.owed.seconds,
-        encodeDevice(protocol, state),
-        request.note ?? null,
-      );
-    // The device now holds every ID/count up to issuedSeq as used: the acceptance window counts from there.
-    db.prepare("UPDATE devices SET entered_seq = issued_seq WHERE device_id = ?").run(device.deviceId);
-    const recovery: Recovery = {
-      recoveryId: Number(row.lastInsertRowid),
-      serial: device.serial,
-      deviceId: device.deviceId,
-      record,
-      issuedSeq,
-      enteredSeqBefore: device.enteredSeq,
-      owed: request.owed,
-      outstanding: { codes: unentered.length, seconds: unentered.reduce((sum, c) => sum + (c.seconds ?? 0), 0) },
-      previousRecovery: previous?.recovered_at ?? null,
-      journal,
-    };
+    const codes = db.prepare(RECOVERY_CODES).all(device.deviceId) as RecoveryCode[];
+    const previous = db.prepare(PREVIOUS_RECOVERY).get(device.deviceId) as { recovered_at: string } | undefined;
+    const planned = planRecovery(device, codes, previous?.recovered_at ?? null, request);
+    const { recovery_id } = db.prepare(RECORD_RECOVERY).get(...planned.row) as { recovery_id: number };
+    db.prepare(RECOVERED).run(device.deviceId);
+    const recovery: Recovery = { recoveryId: recovery_id, ...planned.recovery };
     each(recovery);
     return recovery;
   });

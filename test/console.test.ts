@@ -80,7 +80,7 @@ describe("the operator console in Chromium", () => {
     const serial = hub.serials[0];
     expect(await hub.pay("QCON00001", "150.00", serial)).toBe(200);
     await hub.deliver(1, "Success");
-    const key = hub.key("issue");
+    const key = await hub.key("issue");
     const { page, errors, requests } = await signedIn(key);
     // Signed in on the devices: this one paid for 3 days, its last code the payment's.
     const device = (await rows(page, "Devices")).find((r) => r[0] === serial);
@@ -126,7 +126,7 @@ describe("the operator console in Chromium", () => {
 
   it("shows hostile references as text: no element made, nothing run, the text there", async () => {
     expect(await hub.pay("QEVIL0001", "100.00", HOSTILE, "</script><script>alert(2)</script>")).toBe(200);
-    const { page, errors } = await signedIn(hub.key("issue"));
+    const { page, errors } = await signedIn(await hub.key("issue"));
     await page.getByRole("button", { name: "Payments", exact: true }).click();
     await statusMatching(page, /orphan/);
     const orphan = (await rows(page, /^Orphan payments/)).find((r) => r.includes("QEVIL0001"));
@@ -158,7 +158,7 @@ describe("the operator console in Chromium", () => {
 
   it("refuses the issue form to a read key, and shows it only the codes' last characters", async () => {
     expect(await hub.pay("QREAD0001", "50.00", hub.serials[0])).toBe(200);
-    const { page, errors } = await signedIn(hub.key("read"));
+    const { page, errors } = await signedIn(await hub.key("read"));
     const form = page.getByRole("form", { name: "Issue an ad-hoc code" });
     await form.getByLabel("Device serial").fill(hub.serials[0]);
     await form.getByLabel("Reason").fill("goodwill after an outage");
@@ -173,7 +173,7 @@ describe("the operator console in Chromium", () => {
   }, 120_000);
 
   it("issues an ad-hoc code with a reason, and it appears in the codes list", async () => {
-    const { page, errors } = await signedIn(hub.key("issue"));
+    const { page, errors } = await signedIn(await hub.key("issue"));
     const serial = hub.serials[2];
     const form = page.getByRole("form", { name: "Issue an ad-hoc code" });
     await form.getByLabel("Device serial").fill(serial);
@@ -200,7 +200,7 @@ describe("the operator console in Chromium", () => {
     await statusMatching(page, /^key refused/);
     expect(await page.getByLabel("API key").isVisible()).toBe(true);
 
-    await page.getByLabel("API key").fill(hub.key("read"));
+    await page.getByLabel("API key").fill(await hub.key("read"));
     await page.keyboard.press("Enter");
     await statusMatching(page, /devices?/);
     // Keyboard only: Enter signed in, and focus moved to the view the form opened.

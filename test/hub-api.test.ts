@@ -1,16 +1,16 @@
 // The operator API over HTTP: keys and scopes (missing/revoked 401, too small 403), reading plans, accounts and
 // orphans, assigning an orphan with a required reason, the audit log it leaves (append-only even to SQL), bad input 4xx.
 import Database from "better-sqlite3";
-import { ApiKeys, SCOPES, allows } from "../fleet/apikeys";
+import { openApiKeys, SCOPES, allows } from "../fleet/apikeys";
 import { buildApp } from "../hub/app";
 import { solkey } from "./fleet.helpers";
 import { c2b, hubFleet, testConfig, TOKEN } from "./hub.helpers";
 
 async function setup(apiPerMinute?: number) {
   const fleet = await hubFleet({ protocol: "nexus-full" }, 2);
-  const keys = ApiKeys.open(fleet.file);
+  const keys = await openApiKeys(fleet.file);
   const app = buildApp({ config: testConfig(), store: fleet.store, log: false, apiKeys: keys, apiPerMinute });
-  const key = (scope: "read" | "issue" | "admin") => keys.create(scope, `${scope} test`).key;
+  const key = async (scope: "read" | "issue" | "admin") => (await keys.create(scope, `${scope} test`)).key;
   const get = (url: string, k?: string) =>
     app.inject({ method: "GET", url, headers: k === undefined ? {} : { authorization: `Bearer ${k}` } });
   const post = (url: string, k: string, payload: object) =>
@@ -18,7 +18,7 @@ async function setup(apiPerMinute?: number) {
   const close = async () => {
     await app.close();
     await fleet.store.close();
-    keys.close();
+    await keys.close();
   };
   return { fleet, keys, app, key, get, post, close };
 }
@@ -34,7 +34,7 @@ describe("operator API: keys and scopes", () => {
     expect((await t.get("/api/v1/plans")).statusCode).toBe(401);
     expect((await t.get("/api/v1/plans", "nope")).statusCode).toBe(401);
     expect((await t.get("/api/v1/plans", "sk_" + "0".repeat(64))).statusCode).toBe(401);
-    const read = t.key("read");
+    const read = await t.key("read");
     const ok = await t.get("/api/v1/plans", read);
     expect(ok.statusCode).toBe(200);
     expect(ok.json().plans.map((p: { name: string }) => p.name)).toEqual(["daily"]);
@@ -43,15 +43,15 @@ describe("operator API: keys and scopes", () => {
     expect(audit.json().error).toMatch(/scope admin/);
     const assign = await t.post("/api/v1/payments/mpesa/X1/assign", read, { serial: "x", reason: "wrong ref" });
     expect(assign.statusCode).toBe(403);
-    const id = t.keys.list().find((k) => k.scope === "read")!.keyId;
-    t.keys.revoke(id);
+    const id = (await t.keys.list()).find((k) => k.scope === "read")!.keyId;
+    await t.keys.revoke(id);
     expect((await t.get("/api/v1/plans", read)).statusCode).toBe(401);
     await t.close();
   });
 
   it("limits the requests of each key, not of the others", async () => {
     const t = await setup(5);
-    const [a, b] = [t.key("read"), t.key("read")];
+    const [a, b] = [await t.key("read"), await t.key("read")];
     const codes = [];
     for (let i = 0; i < 7; i++) codes.push((await t.get("/api/v1/plans", a)).statusCode);
     expect(codes).toEqual([200, 200, 200, 200, 200, 429, 429]);
@@ -102,10 +102,10 @@ describe("operator API: resources, writes and the audit log", () => {
       payload: c2b("QAB1", "100.00", "no-such-ref"),
     });
     expect(confirmed.statusCode).toBe(200);
-    const read = t.key("read");
+    const read = await t.key("read");
     const orphans = (await t.get("/api/v1/payments/orphans", read)).json().payments;
     expect(orphans.map((p: { transId: string }) => p.transId)).toEqual(["QAB1"]);
-    const issue = t.key("issue");
+    const issue = await t.key("issue");
     const serial = t.fleet.devices[0].serial;
     const url = "/api/v1/payments/mpesa/QAB1/assign";
     const noReason = await t.post(url, issue, { serial });
@@ -116,11 +116,11 @@ describe("operator API: resources, writes and the audit log", () => {
     expect(done.json().payment.serial).toBe(serial);
     const account = (await t.get(`/api/v1/accounts/${serial}`, read)).json().account;
     expect(account.paid).toBe(10000);
-    const admin = t.key("admin");
+    const admin = await t.key("admin");
     const entries = (await t.get("/api/v1/audit", admin)).json().entries as Array<Record<string, unknown>>;
     const assign = entries.find((e) => e.action === "payment.assign")!;
     expect(assign.reason).toBe("customer typed the phone number as reference");
-    expect(assign.keyId).toBe(t.keys.list().find((k) => k.scope === "issue")!.keyId);
+    expect(assign.keyId).toBe((await t.keys.list()).find((k) => k.scope === "issue")!.keyId);
     expect(JSON.parse(assign.effect as string)).toMatchObject({ serial, transId: "QAB1", status: "coded" });
     expect(entries.filter((e) => e.action === "apikey.create")).toHaveLength(3);
     const reverse = "/api/v1/payments/mpesa/QAB1/reverse";
@@ -138,7 +138,7 @@ describe("operator API: resources, writes and the audit log", () => {
 
   it("serves /metrics in Prometheus text that moves with the work", async () => {
     const t = await setup();
-    const read = t.key("read");
+    const read = await t.key("read");
     const metric = async (line: string) => {
       const r = await t.get("/metrics", read);
       expect(r.headers["content-type"]).toMatch(/^text\/plain; version=0.0.4/);
@@ -174,7 +174,7 @@ describe("operator API: resources, writes and the audit log", () => {
 
   it("keeps the audit log append-only, even to SQL", async () => {
     const t = await setup();
-    t.key("admin");
+    await t.key("admin");
     await t.close();
     const db = new Database(t.fleet.file);
     expect(() => db.prepare("UPDATE audit SET reason = 'edited'").run()).toThrow(/append-only/);
@@ -185,9 +185,9 @@ describe("operator API: resources, writes and the audit log", () => {
 
   it("answers bad input with a 4xx and a reason, never a 500", async () => {
     const t = await setup();
-    const read = t.key("read");
-    const admin = t.key("admin");
-    const issue = t.key("issue");
+    const read = await t.key("read");
+    const admin = await t.key("admin");
+    const issue = await t.key("issue");
     const cases = [
       await t.get("/api/v1/accounts/NOPE-0000", read),
       await t.get("/api/v1/audit?limit=0", admin),

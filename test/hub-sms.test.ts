@@ -1,25 +1,28 @@
 // The hub's SMS side over HTTP against the Africa's Talking stand-in: a confirmed payment's code reaches the
 // registered phone (never the payer's number) in the account's language, through a gateway outage, and the code
-// read off the SMS is accepted by the simulated device it was issued for.
-import Database from "better-sqlite3";
+// read off the SMS is accepted by the simulated device it was issued for; on SQLite and on PostgreSQL.
 import { buildApp } from "../hub/app";
 import { AtStandIn } from "../hub/sms/standin";
 import { DEFAULT_POLICY } from "../hub/sms/outbox";
 import { startSms, type SmsService } from "../hub/sms/service";
 import type { OutboxEvent } from "../hub/sms/worker";
-import { c2b, enter, hubFleet, phoneOf, simOf, testConfig, TOKEN, verdicts } from "./hub.helpers";
+import { engineFleets, ENGINES, type Engine } from "./engines.helpers";
+import { c2b, enter, phoneOf, simOf, testConfig, TOKEN, verdicts } from "./hub.helpers";
 
 const SMS_TOKEN = "sms-t0k3n-0123456789abcdef";
 
-async function setup() {
+const fleetOn = engineFleets();
+
+async function setup(engine: Engine) {
   const standin = await AtStandIn.start();
   const late: { sms?: SmsService } = {}; // the hook is needed to open the store the service opens after
-  const fleet = await hubFleet({ protocol: "nexus-full" }, 2, undefined, {
-    onCode: (db, code, account, payment) => late.sms!.onCode(db, code, account, payment),
+  const fleet = await fleetOn(engine, { protocol: "nexus-full" }, 2, undefined, {
+    sqlite: { onCode: (db, code, account, payment) => late.sms!.hooks.onCode!(db, code, account, payment) },
+    postgres: { onCode: (c, code, account, device, id) => late.sms!.hooks.onPgCode!(c, code, account, device, id) },
   });
   const events: OutboxEvent[] = [];
   const sms = startSms({
-    file: fleet.file,
+    db: fleet.db,
     env: {
       SOLKEY_SMS_URL: standin.url,
       SOLKEY_SMS_USERNAME: standin.username,
@@ -31,6 +34,7 @@ async function setup() {
     policy: { ...DEFAULT_POLICY, firstDelayMs: 20, maxDelayMs: 40 },
   });
   const app = buildApp({ config: testConfig(), store: fleet.store, log: false, routes: sms.routes });
+  sms.start();
   await app.listen({ port: 0, host: "127.0.0.1" });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/sms`;
   const pay = (transId: string, amount: string, ref: string, msisdn = "254799999999") =>
@@ -46,18 +50,9 @@ async function setup() {
     await standin.close();
   };
   late.sms = sms;
-  const state = (id: number) =>
-    (readRow(fleet.file, "SELECT state FROM sms_outbox WHERE message_id = ?", id) as { state: string }).state;
+  const state = async (id: number) =>
+    (await fleet.rows<{ state: string }>("SELECT state FROM sms_outbox WHERE message_id = ?", [id]))[0].state;
   return { standin, fleet, sms, events, app, pay, close, base, state };
-}
-
-function readRow(file: string, sql: string, ...args: unknown[]): unknown {
-  const db = new Database(file, { readonly: true });
-  try {
-    return db.prepare(sql).get(...args);
-  } finally {
-    db.close();
-  }
 }
 
 async function until(ready: () => boolean, what: string): Promise<void> {
@@ -72,9 +67,9 @@ function codeIn(text: string): string {
   return m[1].replace(/ /g, "");
 }
 
-describe("hub: SMS outbox", () => {
+describe.each(ENGINES)("hub on %s: SMS outbox", (engine) => {
   it("sends a payment's code to the registered phone; the device accepts the code read off the SMS", async () => {
-    const h = await setup();
+    const h = await setup(engine);
     try {
       expect((await h.pay("SMS0000001", "100.00", "SK-00000001")).statusCode).toBe(200);
       await until(() => h.events.some((e) => e.kind === "sent"), "the SMS");
@@ -93,7 +88,7 @@ describe("hub: SMS outbox", () => {
   });
 
   it("rides through a gateway outage: the same text goes once the gateway is back, one code", async () => {
-    const h = await setup();
+    const h = await setup(engine);
     try {
       h.standin.fail({ kind: "http", status: 503 });
       await h.pay("SMS0000002", "50.00", "SK-00000002");
@@ -111,13 +106,13 @@ describe("hub: SMS outbox", () => {
   });
 
   it("records delivery reports; a wrong token is a 404, a report without an id a 400", async () => {
-    const h = await setup();
+    const h = await setup(engine);
     try {
       await h.pay("SMS0000003", "50.00", "SK-00000001");
       await until(() => h.events.some((e) => e.kind === "sent"), "the SMS");
       const [sms] = h.standin.sent;
       expect(await h.standin.report(sms.messageId, "Success", undefined, `${h.base}/${SMS_TOKEN}/delivery`)).toBe(200);
-      expect(h.state(1)).toBe("delivered");
+      expect(await h.state(1)).toBe("delivered");
       expect(h.events.some((e) => e.kind === "delivered")).toBe(true);
       expect(await h.standin.report(sms.messageId, "Success", undefined, `${h.base}/wrong/delivery`)).toBe(404);
       expect(await h.standin.report("", "Success", undefined, `${h.base}/${SMS_TOKEN}/delivery`)).toBe(400);
@@ -130,7 +125,7 @@ describe("hub: SMS outbox", () => {
   });
 
   it("answers RESEND with the same text and BALANCE in the account's language, to the registered phone only", async () => {
-    const h = await setup();
+    const h = await setup(engine);
     const inbound = `${h.base}/${SMS_TOKEN}/inbound`;
     try {
       await h.pay("SMS0000004", "150.00", "SK-00000001");
@@ -147,7 +142,7 @@ describe("hub: SMS outbox", () => {
       expect(await h.standin.inbound(`${h.base}/wrong/inbound`, { from: registered, to: "1", text: "BALANCE" })).toBe(
         404,
       );
-      expect(readRow(h.fleet.file, "SELECT count(*) AS n FROM codes")).toEqual({ n: 1 });
+      expect(await h.fleet.rows("SELECT count(*) AS n FROM codes")).toEqual([{ n: 1 }]);
     } finally {
       await h.close();
     }

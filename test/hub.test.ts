@@ -1,7 +1,7 @@
 // The hub over HTTP with Daraja-shaped payloads: validation answers, confirmations stored and coded once, the
 // matching rules (serial as typed, phone, hashed and masked MSISDN), wrong tokens, short codes and addresses, orphans
 // assigned later, reversals, the signed webhook, bad input (4xx, never 500), and the codes typed on the simulated
-// devices they were issued for.
+// devices they were issued for; on SQLite and on PostgreSQL (one throwaway server for the file).
 import Database from "better-sqlite3";
 import fs from "fs";
 import http from "http";
@@ -14,7 +14,8 @@ import type { PlanSpec } from "../fleet/store";
 import { buildApp } from "../hub/app";
 import { sign } from "../hub/providers/webhook";
 import { scratch, solkey } from "./fleet.helpers";
-import { c2b, DAILY, enter, hubFleet, phoneOf, simOf, testConfig, TOKEN, verdicts, type HubFleet } from "./hub.helpers";
+import { engineFleets, ENGINES, type Engine, type EngineFleet } from "./engines.helpers";
+import { c2b, DAILY, enter, hubFleet, phoneOf, simOf, testConfig, TOKEN, verdicts } from "./hub.helpers";
 
 const WEBHOOK_SECRET = "w".repeat(40);
 
@@ -30,8 +31,10 @@ function logSink(): { stream: Writable; text(): string } {
   return { stream, text: () => chunks.join("") };
 }
 
-async function setup(extra: Record<string, string> = {}, plan: PlanSpec = DAILY) {
-  const fleet = await hubFleet({ protocol: "nexus-full" }, 3, plan);
+const fleetOn = engineFleets();
+
+async function setup(engine: Engine, extra: Record<string, string> = {}, plan: PlanSpec = DAILY) {
+  const fleet = await fleetOn(engine, { protocol: "nexus-full" }, 3, plan);
   const logs = logSink();
   const app = buildApp({
     config: testConfig({ SOLKEY_WEBHOOK_SECRET: WEBHOOK_SECRET, ...extra }),
@@ -47,21 +50,20 @@ async function setup(extra: Record<string, string> = {}, plan: PlanSpec = DAILY)
   return { fleet, app, logs, post };
 }
 
-async function codesOf(fleet: HubFleet): Promise<number> {
-  const db = (fleet.store as unknown as { db: { prepare(s: string): { get(): { n: number } } } }).db;
-  return db.prepare("SELECT count(*) AS n FROM codes").get().n;
+async function codesOf(fleet: EngineFleet): Promise<number> {
+  return (await fleet.rows<{ n: number }>("SELECT count(*) AS n FROM codes"))[0].n;
 }
 
-describe("hub: Daraja C2B", () => {
+describe.each(ENGINES)("hub on %s: Daraja C2B", (engine) => {
   it("answers GET /healthz", async () => {
-    const { app, fleet } = await setup();
+    const { app, fleet } = await setup(engine);
     expect((await app.inject({ method: "GET", url: "/healthz" })).json()).toEqual({ status: "ok" });
     await app.close();
     await fleet.store.close();
   });
 
   it("validates: known account accepted, unknown C2B00012, below minimum C2B00013, short code not served C2B00015", async () => {
-    const { app, fleet, post } = await setup();
+    const { app, fleet, post } = await setup(engine);
     expect((await post("validation", c2b("RKT1", "50.00", "SK-00000001"))).json()).toEqual({
       ResultCode: "0",
       ResultDesc: "Accepted",
@@ -82,7 +84,7 @@ describe("hub: Daraja C2B", () => {
   });
 
   it("stores a confirmation once: the repeat gets the same answer, never a second code; the device applies it", async () => {
-    const { app, fleet, post } = await setup();
+    const { app, fleet, post } = await setup(engine);
     const body = c2b("RKTQDM7W6S", "150.00", "sk 0000-0001"); // serial as a payer types it
     const first = await post("confirmation", body);
     expect(first.statusCode).toBe(200);
@@ -105,7 +107,7 @@ describe("hub: Daraja C2B", () => {
   });
 
   it("matches the phone in BillRefNumber, a hashed MSISDN and a masked one that names one account", async () => {
-    const { app, fleet, post } = await setup();
+    const { app, fleet, post } = await setup(engine);
     await post("confirmation", c2b("P1", "50", "0700000001"));
     await post("confirmation", c2b("P2", "50", "?", { MSISDN: phoneHash(phoneOf(2)) }));
     await post("confirmation", c2b("P3", "50", "", { MSISDN: "2547000000X0" }));
@@ -122,7 +124,7 @@ describe("hub: Daraja C2B", () => {
   });
 
   it("a wrong token is a logged 404 (the token itself never logged); a short code not served is refused", async () => {
-    const { app, fleet, post, logs } = await setup();
+    const { app, fleet, post, logs } = await setup(engine);
     const wrong = await post("confirmation", c2b("W1", "50", "SK-00000001"), {}, "not-the-token-at-all");
     expect(wrong.statusCode).toBe(404);
     expect(logs.text()).toContain("wrong path token");
@@ -140,14 +142,14 @@ describe("hub: Daraja C2B", () => {
 
   it("takes callbacks only from allowed addresses, believing X-Forwarded-For only from the configured proxy", async () => {
     const allow = { SOLKEY_MPESA_ALLOW: "196.201.214.0/24" };
-    const direct = await setup(allow);
+    const direct = await setup(engine, allow);
     const spoofed = await direct.post("confirmation", c2b("A1", "50", "SK-00000001"), {
       "x-forwarded-for": "196.201.214.200",
     });
     expect(spoofed.statusCode).toBe(403);
     await direct.app.close();
     await direct.fleet.store.close();
-    const proxied = await setup({ ...allow, SOLKEY_TRUSTED_PROXIES: "127.0.0.1" });
+    const proxied = await setup(engine, { ...allow, SOLKEY_TRUSTED_PROXIES: "127.0.0.1" });
     const ok = await proxied.post("confirmation", c2b("A2", "50", "SK-00000001"), {
       "x-forwarded-for": "196.201.214.200",
     });
@@ -161,7 +163,7 @@ describe("hub: Daraja C2B", () => {
   });
 
   it("bad input is a 4xx with a reason, never a 500", async () => {
-    const { app, fleet } = await setup();
+    const { app, fleet } = await setup(engine);
     const bad: [object | string, number][] = [
       [{}, 400],
       [{ ...c2b("B1", "50", "x"), TransAmount: "fifty" }, 400],
@@ -198,7 +200,7 @@ describe("hub: Daraja C2B", () => {
   });
 
   it("serves real HTTP on a random loopback port", async () => {
-    const { app, fleet } = await setup();
+    const { app, fleet } = await setup(engine);
     await app.listen({ port: 0, host: "127.0.0.1" });
     const { port } = app.server.address() as { port: number };
     const body = JSON.stringify(c2b("H1", "100", "SK-00000003"));
@@ -227,9 +229,9 @@ describe("hub: Daraja C2B", () => {
   });
 });
 
-describe("hub: accounts and money", () => {
+describe.each(ENGINES)("hub on %s: accounts and money", (engine) => {
   it("orphans wait for an account; the code follows the assignment, and the device applies it", async () => {
-    const { app, fleet, post } = await setup();
+    const { app, fleet, post } = await setup(engine);
     await post("confirmation", c2b("O1", "100", "SK-0000000X"));
     expect((await fleet.store.orphans()).map((p) => p.transId)).toEqual(["O1"]);
     const assigned = await fleet.store.assign("mpesa", "O1", "sk-00000002");
@@ -253,7 +255,7 @@ describe("hub: accounts and money", () => {
       total: 40000,
       approveUnlock: true,
     };
-    const { app, fleet, post } = await setup({}, plan);
+    const { app, fleet, post } = await setup(engine, {}, plan);
     const status = async (t: string) => (await fleet.store.payment("mpesa", t))?.status;
     await post("confirmation", c2b("D1", "80", "SK-00000001"));
     expect(await status("D1")).toBe("deposit");
@@ -274,7 +276,9 @@ describe("hub: accounts and money", () => {
     await app.close();
     await fleet.store.close();
   });
+});
 
+describe("hub: money", () => {
   it("never loses money: paid = deposit paid + days x price + remainder, for any payments", () => {
     fc.assert(
       fc.property(
@@ -300,12 +304,12 @@ describe("hub: accounts and money", () => {
   });
 });
 
-describe("hub: signed webhook", () => {
+describe.each(ENGINES)("hub on %s: signed webhook", (engine) => {
   const payload = (id: string) =>
     JSON.stringify({ transactionId: id, amount: 10000, currency: "KES", account: "SK-00000001" });
   it("takes a signed payment once; refuses a bad signature, a tampered body and an old timestamp", async () => {
     const now = 1_800_000_000_000;
-    const fleet = await hubFleet({ protocol: "openpaygo" }, 1);
+    const fleet = await fleetOn(engine, { protocol: "openpaygo" }, 1);
     const app = buildApp({
       config: testConfig({ SOLKEY_WEBHOOK_SECRET: WEBHOOK_SECRET }),
       store: fleet.store,
@@ -354,9 +358,9 @@ describe("hub: signed webhook", () => {
   });
 });
 
-describe("hub: reconciliation and the command line", () => {
+describe.each(ENGINES)("hub on %s: reconciliation", (engine) => {
   it("processes the statement's payments the hub never received, once, and refuses a file that is no statement", async () => {
-    const fleet = await hubFleet({ protocol: "nexus-small" }, 2);
+    const fleet = await fleetOn(engine, { protocol: "nexus-small" }, 2);
     await fleet.store.receive({
       provider: "mpesa",
       transId: "RCV1",
@@ -383,7 +387,7 @@ describe("hub: reconciliation and the command line", () => {
         "RCV4,2026-12-05 13:00:01,2026-12-05 13:00:00,Withdrawal,Completed,,500.00,,true,,,,",
       ].join("\n"),
     );
-    const first = await solkey(["payments", "reconcile", csv, "--db", fleet.file, "--json"]);
+    const first = await solkey(["payments", "reconcile", csv, "--db", fleet.db, "--json"], fleet.env);
     expect(first.code).toBe(0);
     const r = JSON.parse(first.stdout) as {
       known: { transId: string }[];
@@ -391,15 +395,19 @@ describe("hub: reconciliation and the command line", () => {
     };
     expect(r.known.map((p) => p.transId)).toEqual(["RCV1"]);
     expect(r.added).toMatchObject([{ transId: "RCV2", status: "coded", code: { seconds: 20 * 86400 } }]);
-    const again = JSON.parse((await solkey(["payments", "reconcile", csv, "--db", fleet.file, "--json"])).stdout);
+    const again = JSON.parse(
+      (await solkey(["payments", "reconcile", csv, "--db", fleet.db, "--json"], fleet.env)).stdout,
+    );
     expect(again.added).toEqual([]);
     fs.writeFileSync(csv, "a,b,c\n1,2,3\n");
-    expect(await solkey(["payments", "reconcile", csv, "--db", fleet.file])).toMatchObject({
+    expect(await solkey(["payments", "reconcile", csv, "--db", fleet.db], fleet.env)).toMatchObject({
       code: 2,
       stderr: expect.stringContaining("M-Pesa statement"),
     });
   });
+});
 
+describe("hub: the command line", () => {
   it("plan, account and payments commands; hub refuses to start without its settings or on a non-fleet file", async () => {
     const fleet = await hubFleet({ protocol: "nexus-full" }, 2);
     await fleet.store.close();

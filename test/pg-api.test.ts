@@ -1,7 +1,7 @@
 // The operator API's store paths on PostgreSQL (a real throwaway server): the same SQL text as SQLite for search and
 // paging, ad-hoc codes and desired state through the locked device rows and the window rule, refusals by name.
-// Keys and the audit log stay on the SQLite file here (they move to PostgreSQL on their own branch).
-import { ApiKeys } from "../fleet/apikeys";
+// Keys and the audit log live on PostgreSQL too.
+import { openApiKeys } from "../fleet/apikeys";
 import { buildApp } from "../hub/app";
 import { c2b, enter, phoneOf, simOf, testConfig, TOKEN, verdicts } from "./hub.helpers";
 import { pgFleet, pgRows, startPostgres, type PgServer } from "./pg.helpers";
@@ -15,9 +15,9 @@ afterAll(() => server.stop());
 describe("PostgreSQL: the operator API", () => {
   it("searches, pages, issues ad-hoc and desired-state codes the device applies, and refuses by name", async () => {
     const fleet = await pgFleet(server, { protocol: "nexus-full" }, 3);
-    const keys = ApiKeys.open(fleet.file);
+    const keys = await openApiKeys(fleet.url);
     const app = buildApp({ config: testConfig(), store: fleet.store, log: false, apiKeys: keys });
-    const [read, issue] = [keys.create("read", "r").key, keys.create("issue", "i").key];
+    const [read, issue] = [(await keys.create("read", "r")).key, (await keys.create("issue", "i")).key];
     const get = (url: string, k = read) =>
       app.inject({ method: "GET", url, headers: { authorization: `Bearer ${k}` } });
     const post = (url: string, payload: object) =>
@@ -64,6 +64,6 @@ describe("PostgreSQL: the operator API", () => {
     expect((await get("/api/v1/devices/NOPE")).statusCode).toBe(404);
     await app.close();
     await fleet.store.close();
-    keys.close();
+    await keys.close();
   });
 });

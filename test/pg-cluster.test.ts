@@ -1,7 +1,8 @@
 // The concurrency proof on PostgreSQL (issue 18): four `solkey hub` processes and a command-line issuer
 // (`solkey payments assign`) on one fleet, thousands of payments for a few hundred devices, duplicate callbacks sent
 // to different processes; one hub is SIGKILLed and PostgreSQL restarted mid-run, unanswered payments sent again.
-// Claims: every confirmed payment has exactly one code, no message ID used twice, every code applies on its device.
+// Claims: every confirmed payment has exactly one code and one queued SMS, no message ID used twice, every code applies
+// on its device.
 import { execFile } from "child_process";
 import fs from "fs";
 import http from "http";
@@ -66,7 +67,7 @@ it(`${PAYMENTS} payments through 4 hubs and a CLI issuer, a hub killed and Postg
       }
       if (i === PAYMENTS / 2 && !restarted) {
         restarted = true;
-        server.restart();
+        server.restart("immediate"); // as a crash: the server recovers from its WAL
       }
     }
   };
@@ -102,6 +103,8 @@ it(`${PAYMENTS} payments through 4 hubs and a CLI issuer, a hub killed and Postg
     "SELECT trans_id, status, code_id FROM payments",
   );
   expect(payments).toHaveLength(PAYMENTS + ORPHANS); // each (provider, transaction id) stored once
+  const stored = new Set(payments.map((p) => p.trans_id));
+  expect([...confirmed].filter((id) => !stored.has(id))).toEqual([]); // nothing answered 200 is lost
   const notCoded = payments.filter((p) => p.status !== "coded" || p.code_id === null);
   expect(notCoded).toEqual([]);
   const codeIds = payments.map((p) => p.code_id);
@@ -112,6 +115,11 @@ it(`${PAYMENTS} payments through 4 hubs and a CLI issuer, a hub killed and Postg
   );
   expect(codes).toHaveLength(payments.length); // none issued twice, none without its payment
   expect(new Set(codes.map((c) => `${c.device_id}:${c.seq}`)).size).toBe(codes.length);
+  // Each hub-issued code's SMS was queued in the code's own transaction: one outbox row per code, through the kill
+  // and the restart (the CLI issuer's codes queue none: commands run without the hub's SMS hook, on both engines).
+  const queued = await pgRows<{ code_id: number }>(fleet.url, "SELECT code_id FROM sms_outbox ORDER BY code_id");
+  const byHubs = payments.filter((p) => p.trans_id.startsWith("P")).map((p) => p.code_id!);
+  expect(queued.map((q) => q.code_id)).toEqual(byHubs.sort((a, b) => a - b));
   for (const d of fleet.devices) {
     const sim = simOf(d);
     const mine = codes.filter((c) => c.device_id === d.deviceId);

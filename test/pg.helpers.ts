@@ -6,11 +6,26 @@ import { pgPool } from "../fleet/pgdb";
 import { PgStore, type PgStoreOptions } from "../fleet/pgstore";
 import type { ProfileOptions } from "../fleet/profile";
 import { keyFileBeside } from "../fleet/sealing";
-import type { PlanSpec } from "../fleet/store";
+import type { IncomingPayment, PlanSpec } from "../fleet/store";
 import { DAILY, hubFleet } from "./hub.helpers";
 import { migratedDatabase, startPostgres, type PgServer } from "../tools/pgserver";
 
 export { migratedDatabase, startPostgres, type PgServer };
+
+/** An M-Pesa callback's payment for `accountRef` (KES 50 by default: one day on DAILY). */
+export function paid(transId: string, accountRef: string, amount = 5000): IncomingPayment {
+  return {
+    provider: "mpesa",
+    transId,
+    amount,
+    currency: "KES",
+    shortCode: null,
+    accountRef,
+    msisdn: null,
+    paidAt: null,
+    via: "callback",
+  };
+}
 
 /** `query`'s rows on the database at `url` (tests look at what the store wrote). */
 export async function pgRows<T>(url: string, query: string, args: unknown[] = []): Promise<T[]> {

@@ -4,11 +4,10 @@
 import { buildApp } from "../hub/app";
 import { PgStore } from "../fleet/pgstore";
 import { SEALED_LENGTH } from "../fleet/sealing";
-import type { IncomingPayment } from "../fleet/store";
 import { runCopy, runMigrate } from "../tools/commands/db";
 import { main } from "../tools/cli";
 import { c2b, enter, hubFleet, simOf, testConfig, TOKEN, verdicts } from "./hub.helpers";
-import { migratedDatabase, pgFleet, pgRows, startPostgres, type PgServer } from "./pg.helpers";
+import { migratedDatabase, paid, pgFleet, pgRows, type PgServer, startPostgres } from "./pg.helpers";
 
 let server: PgServer;
 beforeAll(() => {
@@ -17,20 +16,6 @@ beforeAll(() => {
 afterAll(() => server.stop());
 
 const KEY = { env: { SOLKEY_SECRET_KEY: "ab".repeat(32) } };
-
-function paid(transId: string, serial: string, amount = 5000): IncomingPayment {
-  return {
-    provider: "mpesa",
-    transId,
-    amount,
-    currency: "KES",
-    shortCode: null,
-    accountRef: serial,
-    msisdn: null,
-    paidAt: null,
-    via: "callback",
-  };
-}
 
 describe("PostgreSQL: schema and key", () => {
   it("migrates once, says so again, refuses an unmigrated or newer schema", async () => {
@@ -54,16 +39,16 @@ describe("PostgreSQL: schema and key", () => {
     await expect(PgStore.open(url, { env: { SOLKEY_SECRET_KEY: "cd".repeat(32) } })).rejects.toThrow(/is not .*'s \(/);
   });
 
-  it("commands not ported yet refuse a postgres:// URL in one line naming what works", async () => {
+  it("what is not ported yet refuses a postgres:// URL in one line naming what works", async () => {
     const errors: string[] = [];
     const write = process.stderr.write;
     process.stderr.write = ((t: string) => errors.push(t)) as unknown as typeof process.stderr.write;
     try {
-      expect(await main(["issue", "SK-1", "--days", "1", "--db", "postgres://nowhere/fleet"])).toBe(2);
+      expect(await main(["issue", "--batch", "x.csv", "--db", "postgres://nowhere/fleet"])).toBe(2);
     } finally {
       process.stderr.write = write;
     }
-    expect(errors.join("")).toMatch(/^solkey: this command needs a SQLite fleet file for now; .*solkey db copy/);
+    expect(errors.join("")).toMatch(/^solkey: on PostgreSQL, issue takes one device .* need the SQLite fleet file/);
   });
 });
 

@@ -9,7 +9,7 @@ import { demoProvision, nextCodes } from "../hosts/node/simdemo";
 import { SIM_LAYOUTS } from "../hosts/node/simdevice";
 import { encodeProvision, decodeProvision } from "../firmware/provision/record";
 import { buildApp } from "../hub/app";
-import { ApiKeys } from "../fleet/apikeys";
+import { openApiKeys } from "../fleet/apikeys";
 import { CONTENT_SECURITY_POLICY, pagePolicy } from "../hub/static";
 import { consolePage, simPage, startWebServer } from "../web/server";
 import { refusal } from "../web/console/api";
@@ -192,7 +192,7 @@ describe("the hub's /console/", () => {
   it("serves the console beside the API only, its script allowed to call its own origin and nothing else", async () => {
     const fleet = await hubFleet({ protocol: "nexus-full" }, 1);
     const page = consolePage();
-    const apiKeys = ApiKeys.open(fleet.file);
+    const apiKeys = await openApiKeys(fleet.file);
     const withApi = buildApp({ config: testConfig(), store: fleet.store, log: false, apiKeys, consolePage: page });
     const without = buildApp({ config: testConfig(), store: fleet.store, log: false, consolePage: page });
     try {
@@ -220,7 +220,7 @@ describe("the hub's /console/", () => {
       await withApi.close();
       await without.close();
       await fleet.store.close();
-      apiKeys.close();
+      await apiKeys.close();
     }
   });
 });

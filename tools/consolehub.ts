@@ -2,7 +2,7 @@
 // Nexus devices with accounts on a daily plan), SMS through the Africa's Talking stand-in (delivery reports posted
 // back), API keys of each scope, and Daraja-shaped C2B confirmations posted to it. For the console's browser tests
 // (test/console.test.ts) and `npm run screenshots`.
-import { ApiKeys, type Scope } from "../fleet/apikeys";
+import { openApiKeys, type Scope } from "../fleet/apikeys";
 import { AtStandIn, type AtDeliveryStatus } from "../hub/sms/standin";
 import { prepareDemo, type Demo } from "./commands/hubdemo";
 import { buildCli, startHub, type HubProcess } from "./hubprocess";
@@ -15,7 +15,7 @@ export interface ConsoleHub {
   readonly serials: readonly string[];
   readonly standin: AtStandIn;
   /** A new API key of `scope` (made in the fleet database, as `solkey apikey create` does). */
-  key(scope: Scope): string;
+  key(scope: Scope): Promise<string>;
   /** Posts a C2B confirmation as Daraja does; resolves to the HTTP status. */
   pay(transId: string, amount: string, reference: string, firstName?: string): Promise<number>;
   /** Waits for the stand-in to have sent `count` SMS, then reports each one's delivery `status` to the hub. */
@@ -50,12 +50,12 @@ export async function startConsoleHub(): Promise<ConsoleHub> {
     url,
     serials,
     standin,
-    key(scope) {
-      const keys = ApiKeys.open(demo.db);
+    async key(scope) {
+      const keys = await openApiKeys(demo.db);
       try {
-        return keys.create(scope, `console ${scope}`).key;
+        return (await keys.create(scope, `console ${scope}`)).key;
       } finally {
-        keys.close();
+        await keys.close();
       }
     },
     async pay(transId, amount, reference, firstName = "Amina") {

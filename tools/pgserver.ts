@@ -15,7 +15,11 @@ const BIN = ["/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/l
 export interface PgServer {
   /** A URL for a fresh, empty database on the server (each call creates one). */
   database(): string;
-  restart(): void;
+  /**
+   * Stops and starts the server: "fast" (clients disconnected, a checkpoint written) or "immediate" (as a crash:
+   * no checkpoint, the server replays its WAL at start).
+   */
+  restart(mode?: "fast" | "immediate"): void;
   stop(): void;
 }
 
@@ -51,8 +55,8 @@ export function startPostgres(o: { durable?: boolean } = {}): PgServer {
       run("createdb", ["-h", dir, "-U", user, name]);
       return url(name);
     },
-    restart() {
-      run("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
+    restart(mode = "fast") {
+      run("pg_ctl", ["-D", data, "-m", mode, "-w", "stop"]);
       start();
     },
     stop() {

@@ -45,7 +45,7 @@ async function consoleShot(page: Page): Promise<void> {
       if ((await hub.pay(id, amount, reference)) !== 200) throw new Error(`screenshots: payment ${id} refused`);
     await hub.deliver(3, "Success");
     await page.goto(`${hub.url}/console/`);
-    await page.getByLabel("API key").fill(hub.key("issue"));
+    await page.getByLabel("API key").fill(await hub.key("issue"));
     await page.getByRole("button", { name: "Sign in" }).click();
     await until(page, /devices/);
     await page.getByRole("button", { name: "Payments", exact: true }).click();

@@ -4,7 +4,7 @@ import { UsageError } from "../fleet/errors";
 import { minorUnits } from "../fleet/payments";
 import type { SecretKeySource } from "../fleet/sealing";
 import { isPostgresUrl } from "../fleet/database";
-import { PgStore } from "../fleet/pgstore";
+import { PgStore, type PgStoreOptions } from "../fleet/pgstore";
 import { SqliteStore, type SqliteStoreOptions } from "../fleet/sqlitestore";
 import type { FleetStore } from "../fleet/store";
 
@@ -14,8 +14,10 @@ export interface FleetFlags {
   secretKeyFile?: string;
 }
 
-/** What the hub tells either store (SqliteStore alone takes `onCode`: the SMS outbox is on SQLite so far). */
-export type HubStoreOptions = Pick<SqliteStoreOptions, "enteredAfterDays" | "countryCode" | "onCode">;
+/** What the hub tells either store; each engine's code hook (the SMS row in the issuing transaction) is its own. */
+export interface HubStoreOptions extends Pick<SqliteStoreOptions, "enteredAfterDays" | "countryCode" | "onCode"> {
+  readonly onPgCode?: PgStoreOptions["onCode"];
+}
 
 /** The flag every command that opens a fleet takes beside --db (fleet/sealing.ts). */
 export const SECRET_KEY_OPTION = [
@@ -31,8 +33,11 @@ export function fleetAccess(o: FleetFlags): SecretKeySource {
 
 /** The fleet store `--db` names: a SQLite file, or a PostgreSQL URL (given its secret key). */
 export async function openStore(o: FleetFlags, options: HubStoreOptions = {}): Promise<FleetStore> {
-  const access = { ...fleetAccess(o), ...options };
-  return isPostgresUrl(o.db) ? PgStore.open(o.db, access) : SqliteStore.open(o.db, access);
+  const { onCode, onPgCode, ...rest } = options;
+  const access = { ...fleetAccess(o), ...rest };
+  return isPostgresUrl(o.db)
+    ? PgStore.open(o.db, { ...access, onCode: onPgCode })
+    : SqliteStore.open(o.db, { ...access, onCode });
 }
 
 export async function withStore<T>(o: FleetFlags, work: (store: FleetStore) => Promise<T>): Promise<T> {

@@ -15,8 +15,11 @@ import { docsPage, DOCS_CSP } from "./docs";
 import { codeView, deviceView, paymentView, smsView } from "./views";
 
 const SERIAL = { type: "string", minLength: 1, maxLength: 64 } as const;
-/** Why an operator acted: required on every write, kept in the audit log. */
-const REASON = { type: "string", minLength: 3, maxLength: 500 } as const;
+/**
+ * Why an operator acted: required on every write, kept in the audit log. No NUL: PostgreSQL's text cannot hold one,
+ * and a reason refused after the code was issued would leave the code unaudited.
+ */
+const REASON = { type: "string", minLength: 3, maxLength: 500, pattern: "^[^\\u0000]*$" } as const;
 const WHOLE = { type: "string", pattern: "^[0-9]{1,9}$" } as const;
 const SEARCH = { type: "string", minLength: 1, maxLength: 128 } as const;
 const PAYMENT_STATUSES: readonly PaymentStatus[] = [

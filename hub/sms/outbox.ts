@@ -1,7 +1,9 @@
 // The SMS outbox contract: the store the worker claims messages from and records results in (asynchronous, so the
-// same worker runs over SQLite now and PostgreSQL later), and the retry policy. A message's text is written once,
+// same worker runs over SQLite and PostgreSQL), and the retry policy. A message's text is written once,
 // in the transaction that issues the code, and never rendered again: every send of it is the same SMS.
+import type { InboundResult } from "./compose";
 import type { DeliveryReport } from "./delivery";
+import type { InboundSms } from "./inbound";
 
 /**
  * `queued`: to send (now or at its due time); `sent`: the gateway accepted it, the delivery report is awaited;
@@ -59,6 +61,14 @@ export interface OutboxStore {
    * so a repeated report schedules nothing twice. Whether it did.
    */
   redeliver(id: number, providerId: string, at: number, now: number): Promise<boolean>;
+}
+
+/** The outbox the hub serves: the worker's store, plus the inbound answers (sqlite.ts, pg.ts). */
+export interface SmsOutbox extends OutboxStore {
+  /** Handles an inbound SMS once (AT's id); what it did, for the log. */
+  answerInbound(sms: InboundSms, now: number): Promise<"repeated" | InboundResult>;
+  /** Resolves once every write asked so far has settled. */
+  drain(): Promise<void>;
 }
 
 export interface RetryPolicy {

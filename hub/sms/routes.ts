@@ -5,12 +5,12 @@ import { timingSafeEqual } from "crypto";
 import type { FastifyInstance } from "fastify";
 import { parseDeliveryReport } from "./delivery";
 import { parseInbound } from "./inbound";
-import type { SqliteOutbox } from "./sqlite";
+import type { SmsOutbox } from "./outbox";
 import { applyDeliveryReport, type OutboxEvent } from "./worker";
 
 export interface SmsRouteOptions {
   readonly token: string;
-  readonly outbox: SqliteOutbox;
+  readonly outbox: SmsOutbox;
   /** An answer was queued: send it now. */
   readonly wake: () => void;
   readonly onEvent: (event: OutboxEvent) => void;

@@ -6,26 +6,26 @@ import { GroupCommit } from "../../fleet/groupcommit";
 import { findDevice } from "../../fleet/devices";
 import type { IssuedCode } from "../../fleet/ledger";
 import type { Account } from "../../fleet/store";
-import { deviceProtocol } from "../../firmware/provision/protocol";
 import type { DeliveryReport } from "./delivery";
-import { recognizeCommand, resendAllowed, type InboundSms } from "./inbound";
-import type { DeliveryRecord, OutboxMessage, OutboxState, OutboxStore } from "./outbox";
-import { renderSms, type Language, type SmsTemplate } from "./templates";
+import { codeSms, inboundAnswer, registeredPhone, type InboundAccount, type InboundResult } from "./compose";
+import type { InboundSms } from "./inbound";
+import type { DeliveryRecord, OutboxMessage, OutboxState, SmsOutbox } from "./outbox";
 
-const DAY_S = 86_400;
+/** The newest account on a phone, the answered RESENDs from it and the latest code SMS to it (both engines). */
+export const INBOUND_ACCOUNT = `SELECT a.phone, a.language, a.paid, p.total, p.currency FROM accounts a
+  JOIN plans p USING (plan_id) WHERE a.phone = ? ORDER BY a.account_id DESC LIMIT 1`;
+export const EARLIER_RESENDS =
+  "SELECT received_at FROM sms_inbound WHERE from_phone = ? AND command = 'resend' AND answered = 1";
+export const LATEST_CODE_TEXT = `SELECT text FROM sms_outbox WHERE to_phone = ? AND purpose IN ('code', 'unlock')
+  ORDER BY message_id DESC LIMIT 1`;
 
 const ENQUEUE = `INSERT INTO sms_outbox (code_id, purpose, to_phone, language, text, created_at, round_started_at,
   due_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-/** The account's registered phone (E.164 digits in the fleet) as the outbox's `+` form. */
-export function registeredPhone(account: Account): string {
-  return `+${account.phone}`;
-}
-
 /**
- * The `onCode` hook: queues the code's SMS in the issuing transaction, rendered once in the account's language and
- * addressed to its registered phone (never the payment's msisdn); returns the message's id. `queued` is told the new
- * row after the hook ran; the caller wakes the worker once the commit is on disk.
+ * The `onCode` hook: queues the code's SMS in the issuing transaction (compose.ts: rendered once, to the registered
+ * phone, never the payment's msisdn); returns the message's id. `queued` is told the new row after the hook ran; the
+ * caller wakes the worker once the commit is on disk.
  */
 export function queueCodeSms(
   file: string,
@@ -40,20 +40,15 @@ export function queueCodeSms(
         lastCode: db.prepare("SELECT max(code_id) AS id FROM codes WHERE device_id = ?"),
         enqueue: db.prepare(ENQUEUE),
       };
-    const { frame } = deviceProtocol(findDevice(db, file, code.serial).record);
-    const typed = { keycode: code.keycode, frame };
-    const template: SmsTemplate =
-      code.kind === "unlock"
-        ? { kind: "unlock", code: typed }
-        : { kind: "code", code: typed, days: Math.round((code.seconds ?? 0) / DAY_S), left: leftToPay(account) };
+    const sms = codeSms(code, account, findDevice(db, file, code.serial).record);
     const codeId = (prepared.lastCode.get(code.deviceId) as { id: number }).id;
     const at = now();
     const { lastInsertRowid } = prepared.enqueue.run(
       codeId,
-      template.kind,
-      registeredPhone(account),
-      account.language,
-      renderSms(account.language, template),
+      sms.purpose,
+      sms.to,
+      sms.language,
+      sms.text,
       at,
       at,
       at,
@@ -64,13 +59,8 @@ export function queueCodeSms(
   };
 }
 
-/** What is left to pay on the plan (null: it has no total). */
-export function leftToPay(account: Account): { minor: number; currency: string } | null {
-  if (account.plan.total === null) return null;
-  return { minor: Math.max(0, account.plan.total - account.paid), currency: account.plan.currency };
-}
-
-interface OutboxRow {
+/** A claimed row as the claim's RETURNING gives it (both engines). */
+export interface OutboxRow {
   message_id: number;
   to_phone: string;
   text: string;
@@ -79,12 +69,26 @@ interface OutboxRow {
   round_started_at: number;
 }
 
+/** Claimed rows as the worker takes them, in message order. */
+export function claimed(rows: OutboxRow[]): OutboxMessage[] {
+  return rows
+    .sort((a, b) => a.message_id - b.message_id)
+    .map((r) => ({
+      id: r.message_id,
+      to: r.to_phone,
+      text: r.text,
+      attempts: r.attempts,
+      round: r.round,
+      roundStartedAt: r.round_started_at,
+    }));
+}
+
 /**
  * OutboxStore over the fleet database, on its own connection. Each method is one savepoint in a group commit
  * (fleet/groupcommit.ts): a worker round's results, all settled in one turn, share one transaction and one fsync
  * (measured: one durable transaction per markSent took 40 % of the hub's CPU at 700 payments/s).
  */
-export class SqliteOutbox implements OutboxStore {
+export class SqliteOutbox implements SmsOutbox {
   private readonly q: Record<string, Statement>;
   private readonly group: GroupCommit;
 
@@ -127,16 +131,7 @@ export class SqliteOutbox implements OutboxStore {
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<readonly OutboxMessage[]> {
     const rows = await this.group.run(() => this.q.claim.all({ now, lease: leaseMs, n: limit }) as OutboxRow[]);
-    return rows
-      .sort((a, b) => a.message_id - b.message_id)
-      .map((r) => ({
-        id: r.message_id,
-        to: r.to_phone,
-        text: r.text,
-        attempts: r.attempts,
-        round: r.round,
-        roundStartedAt: r.round_started_at,
-      }));
+    return claimed(rows);
   }
 
   async markSent(id: number, gateway: string, providerId: string, now: number): Promise<void> {
@@ -185,59 +180,27 @@ export class SqliteOutbox implements OutboxStore {
     });
   }
 
-  /**
-   * Handles an inbound SMS once (AT's id): RESEND queues the account's latest code SMS again, the same text, within
-   * RESEND_LIMIT; BALANCE queues the balance in the account's language. Only an account's registered phone is
-   * answered; what it did, for the log.
-   */
-  answerInbound(
-    sms: InboundSms,
-    now: number,
-  ): Promise<"repeated" | "unknown sender" | "ignored" | "limited" | "queued"> {
+  /** Handles an inbound SMS once (AT's id): compose.ts decides the answer, queued to the registered phone. */
+  answerInbound(sms: InboundSms, now: number): Promise<"repeated" | InboundResult> {
     return this.group.run(() => {
       if (this.db.prepare("SELECT 1 FROM sms_inbound WHERE inbound_id = ?").get(sms.id) !== undefined)
         return "repeated";
-      const account = this.db
-        .prepare(
-          `SELECT a.phone, a.language, a.paid, p.total, p.currency FROM accounts a JOIN plans p USING (plan_id)
-           WHERE a.phone = ? ORDER BY a.account_id DESC LIMIT 1`,
-        )
-        .get(sms.from.replace(/^\+/, "")) as
-        { phone: string; language: Language; paid: number; total: number | null; currency: string } | undefined;
-      const command = account === undefined ? undefined : recognizeCommand(sms.text);
-      let answer: { purpose: "resend" | "balance"; text: string } | undefined;
-      if (account !== undefined && command?.kind === "resend") {
-        const earlier = this.db
-          .prepare("SELECT received_at FROM sms_inbound WHERE from_phone = ? AND command = 'resend' AND answered = 1")
-          .pluck()
-          .all(sms.from) as number[];
-        const latest = this.db
-          .prepare(
-            `SELECT text FROM sms_outbox WHERE to_phone = ? AND purpose IN ('code', 'unlock')
-             ORDER BY message_id DESC LIMIT 1`,
-          )
-          .pluck()
-          .get(`+${account.phone}`) as string | undefined;
-        if (latest !== undefined && resendAllowed(earlier, now)) answer = { purpose: "resend", text: latest };
-      } else if (account !== undefined && command?.kind === "balance") {
-        const paid = { minor: account.paid, currency: account.currency };
-        const left =
-          account.total === null
-            ? null
-            : { minor: Math.max(0, account.total - account.paid), currency: account.currency };
-        answer = { purpose: "balance", text: renderSms(account.language, { kind: "balance", paid, left }) };
-      }
+      const account = this.db.prepare(INBOUND_ACCOUNT).get(sms.from.replace(/^\+/, "")) as InboundAccount | undefined;
+      const to = account === undefined ? "" : registeredPhone(account);
+      const decided = inboundAnswer(sms, now, {
+        account,
+        earlierResends: this.db.prepare(EARLIER_RESENDS).pluck().all(sms.from) as number[],
+        latestCodeText: this.db.prepare(LATEST_CODE_TEXT).pluck().get(to) as string | undefined,
+      });
       this.db
         .prepare(
           `INSERT INTO sms_inbound (inbound_id, from_phone, to_code, text, command, answered, received_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(sms.id, sms.from, sms.to, sms.text, command?.kind ?? null, answer === undefined ? 0 : 1, now);
-      if (account === undefined) return "unknown sender";
-      if (command === undefined) return "ignored";
-      if (answer === undefined) return "limited";
-      this.q.enqueue.run(null, answer.purpose, `+${account.phone}`, account.language, answer.text, now, now, now, now);
-      return "queued";
+        .run(sms.id, sms.from, sms.to, sms.text, decided.command, decided.answer === undefined ? 0 : 1, now);
+      const a = decided.answer;
+      if (a !== undefined) this.q.enqueue.run(null, a.purpose, a.to, a.language, a.text, now, now, now, now);
+      return decided.result;
     });
   }
 

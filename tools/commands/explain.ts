@@ -3,10 +3,10 @@
 // it is known to be entered, and whether the device would accept it now by the ledger's account.
 import type { Command } from "commander";
 import { windowAbove, type CodeKind } from "../../fleet/codes";
-import { openFleet } from "../../fleet/database";
+import { isPostgresUrl, openFleet } from "../../fleet/database";
 import { fleetAccess, SECRET_KEY_OPTION } from "../store";
 import { findDevice } from "../../fleet/devices";
-import type { CodeRow } from "../../fleet/ledger";
+import { PgLedger, type SerialCodeRow } from "../../fleet/pgledger";
 import { UsageError } from "../../fleet/errors";
 import { printable } from "../printable";
 import { DEFAULT_DB } from "./provision";
@@ -15,9 +15,6 @@ interface ExplainOptions {
   db: string;
   json?: boolean;
 }
-
-/** A code row with its device's serial. */
-type SerialCodeRow = CodeRow & { serial: string };
 
 export interface Explanation {
   readonly verdict: "issued" | "other-device" | "never-issued";
@@ -33,8 +30,16 @@ function _digits(code: string): string {
   return digits;
 }
 
-export function runExplain(device: string, code: string, o: ExplainOptions): Explanation {
-  const digits = _digits(code);
+/** The device, and the fleet's codes with these digits, from either engine. */
+async function _codesLike(o: ExplainOptions, device: string, digits: string) {
+  if (isPostgresUrl(o.db)) {
+    const ledger = await PgLedger.open(o.db, fleetAccess(o));
+    try {
+      return await ledger.codesLike(device, digits);
+    } finally {
+      await ledger.close();
+    }
+  }
   const db = openFleet(o.db, fleetAccess(o));
   try {
     const d = findDevice(db, o.db, device);
@@ -43,43 +48,49 @@ export function runExplain(device: string, code: string, o: ExplainOptions): Exp
         .prepare("SELECT codes.*, devices.serial FROM codes JOIN devices USING (device_id) ORDER BY code_id")
         .all() as SerialCodeRow[]
     ).filter((r) => r.keycode.replace(/[\s*#-]/g, "") === digits);
-    const mine = rows.find((r) => r.device_id === d.deviceId);
-    const what = d.record.protocol === "openpaygo" ? "count" : "ID";
-    if (mine === undefined) {
-      const other = rows[0];
-      if (other !== undefined)
-        return {
-          verdict: "other-device",
-          serial: d.serial,
-          code,
-          line:
-            `${code} is not ${d.serial}'s: it was issued to ${other.serial} (${other.kind}, ${what} ${other.seq}) ` +
-            `on ${other.issued_at}; ${d.serial} refuses it`,
-        };
-      return {
-        verdict: "never-issued",
-        serial: d.serial,
-        code,
-        line: `${code} was never issued by this fleet (mistyped, forged, or from another system); ${d.serial} refuses it`,
-      };
-    }
-    const paid = mine.payment_ref === null ? "no payment reference" : `payment ${printable(mine.payment_ref)}`;
-    const entered = mine.entered_at !== null ? `known entered ${mine.entered_at}` : "not known to be entered";
-    let accept: string;
-    if (mine.seq === null) accept = "a test code: no ID spent, accepted while its lifetime count lasts";
-    else if (mine.entered_at !== null) accept = "the device would refuse it now (already applied)";
-    else if (mine.seq > d.enteredSeq + windowAbove(d.record.protocol, mine.kind as CodeKind))
-      accept = `the device would refuse it now (${what} ${mine.seq} is past the window above ${d.enteredSeq}; enter the older codes first)`;
-    else accept = "the device would accept it now if it was not typed before";
-    return {
-      verdict: "issued",
-      serial: d.serial,
-      code,
-      line: `${code} is ${d.serial}'s ${mine.kind} code, ${what} ${mine.seq ?? "none"}, issued ${mine.issued_at} for ${paid}; ${entered}; ${accept}`,
-    };
+    return { device: d, rows };
   } finally {
     db.close();
   }
+}
+
+export async function runExplain(device: string, code: string, o: ExplainOptions): Promise<Explanation> {
+  const digits = _digits(code);
+  const { device: d, rows } = await _codesLike(o, device, digits);
+  const mine = rows.find((r) => r.device_id === d.deviceId);
+  const what = d.record.protocol === "openpaygo" ? "count" : "ID";
+  if (mine === undefined) {
+    const other = rows[0];
+    if (other !== undefined)
+      return {
+        verdict: "other-device",
+        serial: d.serial,
+        code,
+        line:
+          `${code} is not ${d.serial}'s: it was issued to ${other.serial} (${other.kind}, ${what} ${other.seq}) ` +
+          `on ${other.issued_at}; ${d.serial} refuses it`,
+      };
+    return {
+      verdict: "never-issued",
+      serial: d.serial,
+      code,
+      line: `${code} was never issued by this fleet (mistyped, forged, or from another system); ${d.serial} refuses it`,
+    };
+  }
+  const paid = mine.payment_ref === null ? "no payment reference" : `payment ${printable(mine.payment_ref)}`;
+  const entered = mine.entered_at !== null ? `known entered ${mine.entered_at}` : "not known to be entered";
+  let accept: string;
+  if (mine.seq === null) accept = "a test code: no ID spent, accepted while its lifetime count lasts";
+  else if (mine.entered_at !== null) accept = "the device would refuse it now (already applied)";
+  else if (mine.seq > d.enteredSeq + windowAbove(d.record.protocol, mine.kind as CodeKind))
+    accept = `the device would refuse it now (${what} ${mine.seq} is past the window above ${d.enteredSeq}; enter the older codes first)`;
+  else accept = "the device would accept it now if it was not typed before";
+  return {
+    verdict: "issued",
+    serial: d.serial,
+    code,
+    line: `${code} is ${d.serial}'s ${mine.kind} code, ${what} ${mine.seq ?? "none"}, issued ${mine.issued_at} for ${paid}; ${entered}; ${accept}`,
+  };
 }
 
 export function register(program: Command): void {
@@ -88,12 +99,16 @@ export function register(program: Command): void {
     .description("what a code a customer reads out is: which device, ID/count, payment, entered, accepted now")
     .argument("<device>", "serial or device id")
     .argument("<code>", "the keycode as read out, e.g. '*599 791 493 194 43#'")
-    .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(
+      "--db <file|url>",
+      "fleet database: a SQLite file or a postgres:// URL",
+      process.env.SOLKEY_DB ?? DEFAULT_DB,
+    )
     .option(...SECRET_KEY_OPTION)
     .option("--json", "one JSON object on stdout")
     .addHelpText("after", "\nExample:\n  solkey explain SK-00000042 '*599 791 493 194 43#'")
-    .action((device: string, code: string, o: ExplainOptions) => {
-      const e = runExplain(device, code, o);
+    .action(async (device: string, code: string, o: ExplainOptions) => {
+      const e = await runExplain(device, code, o);
       process.stdout.write((o.json ? JSON.stringify(e) : e.line) + "\n");
     });
 }

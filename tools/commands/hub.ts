@@ -1,10 +1,9 @@
 // `solkey hub`: the payment hub's HTTP service (hub/app.ts) on a fleet database, configured from the environment
 // (and an optional .env-style file); runs until SIGINT/SIGTERM, then closes the listener and the store cleanly.
 import type { Command } from "commander";
-import { ApiKeys } from "../../fleet/apikeys";
+import { openApiKeys } from "../../fleet/apikeys";
 import { UsageError } from "../../fleet/errors";
 import { parseWhole } from "../../fleet/profile";
-import { isPostgresUrl } from "../../fleet/database";
 import { openStore, SECRET_KEY_OPTION } from "../store";
 import { buildApp } from "../../hub/app";
 import { parseConfig, readEnvFile } from "../../hub/config";
@@ -30,39 +29,43 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   const env = { ...(o.envFile === undefined ? {} : readEnvFile(o.envFile)), ...process.env, ...demo?.env };
   if (demo !== undefined) o = { ...o, db: demo.db };
   const config = parseConfig(env);
-  // On PostgreSQL (issue 18, first slice) the hub takes payments and issues codes; the SMS outbox and the operator
-  // API still live on SQLite only, so they are not served there (said once at start).
-  const pg = isPostgresUrl(o.db);
-  const sms = pg ? undefined : startSms({ file: o.db, env, onEvent: (event) => logOutboxEvent(app.log, event) });
+  const sms = startSms({ db: o.db, env, onEvent: (event) => logOutboxEvent(app.log, event) });
   const store = await openStore(o, {
     enteredAfterDays: config.enteredAfterDays,
     countryCode: config.countryCode,
-    onCode: sms?.onCode,
+    ...sms.hooks,
+  }).catch(async (e: unknown) => {
+    await sms.stop();
+    throw e;
   });
-  const apiKeys = pg ? undefined : ApiKeys.open(o.db);
+  const apiKeys = await openApiKeys(o.db).catch(async (e: unknown) => {
+    await sms.stop();
+    await store.close();
+    throw e;
+  });
   const app = buildApp({
     config,
     store,
-    routes: sms?.routes ?? [],
+    routes: sms.routes,
     apiKeys,
-    smsReader: sms?.reader,
+    smsReader: sms.reader,
     simPage: simPage(),
     consolePage: consolePage(),
   });
-  if (pg) app.log.warn("on PostgreSQL this hub sends no SMS and serves no operator API yet (SQLite fleets do)");
+  sms.start();
   if (config.mpesaAllow.length === 0)
     app.log.warn("SOLKEY_MPESA_ALLOW is empty: any address that knows the token may post M-Pesa callbacks");
   try {
     await app.listen({ port, host: o.host });
   } catch (e) {
-    await sms?.stop();
+    await sms.stop();
     await store.close();
-    apiKeys?.close();
+    await apiKeys.close();
     throw new UsageError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`);
   }
   const { port: bound } = app.server.address() as { port: number };
   err(
-    `solkey hub: listening on http://${o.host}:${bound} (device simulator at /sim/${apiKeys ? ", operator console at /console/" : ""})\n`,
+    `solkey hub: listening on http://${o.host}:${bound} (device simulator at /sim/, operator console at /console/)\n`,
   );
   if (demo !== undefined)
     err(
@@ -82,9 +85,9 @@ export async function runHub(o: HubOptions, err: (t: string) => void): Promise<v
   });
   clearInterval(timer);
   await app.close();
-  await sms?.stop();
+  await sms.stop();
   await store.close();
-  apiKeys?.close();
+  await apiKeys.close();
   demo?.remove();
 }
 

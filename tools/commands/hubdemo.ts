@@ -4,7 +4,7 @@
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { ApiKeys } from "../../fleet/apikeys";
+import { openApiKeys } from "../../fleet/apikeys";
 import { openFleet } from "../../fleet/database";
 import { provisionBatch } from "../../fleet/devices";
 import { makeProfile } from "../../fleet/profile";
@@ -46,9 +46,9 @@ export async function prepareDemo(): Promise<Demo> {
   for (const [i, d] of devices.entries())
     await store.addAccount({ device: d.serial, phone: `25470000000${i}`, plan: "daily", language: LANGUAGES[i] });
   await store.close();
-  const keys = ApiKeys.open(file);
-  const consoleKey = keys.create("issue", "hub --demo console").key;
-  keys.close();
+  const keys = await openApiKeys(file);
+  const consoleKey = (await keys.create("issue", "hub --demo console")).key;
+  await keys.close();
   const confirmation = (transId: string, amount: string, reference: string, firstName = "") => ({
     ...{ TransactionType: "Pay Bill", TransID: transId, TransTime: "20261205103045", TransAmount: amount },
     ...{ BusinessShortCode: SHORT_CODE, BillRefNumber: reference, MSISDN: "254799999999", FirstName: firstName },

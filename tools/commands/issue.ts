@@ -12,9 +12,10 @@ import {
   type Rounding,
 } from "../../fleet/amounts";
 import type { CodeRequest } from "../../fleet/codes";
-import { openFleet, type Db } from "../../fleet/database";
+import { isPostgresUrl, openFleet, type Db } from "../../fleet/database";
 import { fleetAccess, SECRET_KEY_OPTION } from "../store";
 import { Ledger, type IssuedCode, type IssueRequest } from "../../fleet/ledger";
+import { PgLedger } from "../../fleet/pgledger";
 import { parseWhole } from "../../fleet/profile";
 import { normalizeRef } from "../../fleet/references";
 import { readInput } from "../files";
@@ -86,12 +87,35 @@ function _line(c: IssuedCode): string {
   return `${c.serial}  ${c.keycode}  ${describe(c)}${again}\n`;
 }
 
-export function runIssue(
+/** What the one-device paths ask of a ledger: the SQLite one answers at once, PostgreSQL's in a promise. */
+interface DeviceLedger {
+  issue(request: IssueRequest): IssuedCode | Promise<IssuedCode>;
+  markEntered(
+    device: string,
+    keycodeOrSeq: string,
+  ): ReturnType<Ledger["markEntered"]> | Promise<ReturnType<Ledger["markEntered"]>>;
+  history(device: string): ReturnType<Ledger["history"]> | Promise<ReturnType<Ledger["history"]>>;
+}
+
+export async function runIssue(
   device: string | undefined,
   o: IssueOptions,
   out: (t: string) => void,
   err: (t: string) => void,
-): void {
+): Promise<void> {
+  if (isPostgresUrl(o.db)) {
+    if (o.batch !== undefined || o.definePackage !== undefined || o.package !== undefined)
+      throw new UsageError(
+        "on PostgreSQL, issue takes one device and --days or --hours; --batch, --package and --define-package " +
+          "need the SQLite fleet file for now",
+      );
+    const ledger = await PgLedger.open(o.db, fleetAccess(o));
+    try {
+      return await _oneDevice(device, o, ledger, null, out, err);
+    } finally {
+      await ledger.close();
+    }
+  }
   const db = openFleet(o.db, fleetAccess(o));
   try {
     const ledger = new Ledger(db, o.db);
@@ -107,43 +131,53 @@ export function runIssue(
       out(o.json ? JSON.stringify(issued) + "\n" : issued.map(_line).join(""));
       return;
     }
-    if (device === undefined) throw new UsageError("which device? `solkey issue SERIAL --days 7` (or --batch FILE)");
-    if (o.entered !== undefined) {
-      const r = ledger.markEntered(device, o.entered);
-      out(
-        o.json
-          ? JSON.stringify(r) + "\n"
-          : `${r.serial}: ${r.seq} recorded as entered; highest applied ${r.enteredSeq}\n`,
-      );
-      return;
-    }
-    if (o.history) {
-      const { device: d, codes } = ledger.history(device);
-      if (o.json)
-        return out(
-          JSON.stringify({ serial: d.serial, issuedSeq: d.issuedSeq, enteredSeq: d.enteredSeq, codes }) + "\n",
-        );
-      out(`${d.serial} (${d.record.protocol}): last issued ${d.issuedSeq}, highest known applied ${d.enteredSeq}\n`);
-      for (const c of codes) {
-        const state =
-          c.enteredAt !== null ? "entered" : c.seq !== null && c.seq <= d.enteredSeq ? "superseded?" : "outstanding";
-        out(
-          `  ${c.issuedAt}  ${c.keycode}  ${describe({ ...c, protocol: d.record.protocol })}  ${state}${c.paymentRef ? `  ref ${printable(c.paymentRef)}` : ""}\n`,
-        );
-      }
-      return;
-    }
-    const issued = ledger.issue({
-      device,
-      code: codeRequest(db, o),
-      paymentRef: _ref(o.ref),
-      pastWindow: o.pastWindow,
-    });
-    if (issued.warning !== null) err(`warning: ${issued.warning}\n`);
-    out(o.json ? JSON.stringify(issued) + "\n" : _line(issued));
+    await _oneDevice(device, o, ledger, db, out, err);
   } finally {
     db.close();
   }
+}
+
+/** Issues one device's code, records one as entered, or lists its codes. */
+async function _oneDevice(
+  device: string | undefined,
+  o: IssueOptions,
+  ledger: DeviceLedger,
+  db: Db | null,
+  out: (t: string) => void,
+  err: (t: string) => void,
+): Promise<void> {
+  if (device === undefined) throw new UsageError("which device? `solkey issue SERIAL --days 7` (or --batch FILE)");
+  if (o.entered !== undefined) {
+    const r = await ledger.markEntered(device, o.entered);
+    out(
+      o.json
+        ? JSON.stringify(r) + "\n"
+        : `${r.serial}: ${r.seq} recorded as entered; highest applied ${r.enteredSeq}\n`,
+    );
+    return;
+  }
+  if (o.history) {
+    const { device: d, codes } = await ledger.history(device);
+    if (o.json)
+      return out(JSON.stringify({ serial: d.serial, issuedSeq: d.issuedSeq, enteredSeq: d.enteredSeq, codes }) + "\n");
+    out(`${d.serial} (${d.record.protocol}): last issued ${d.issuedSeq}, highest known applied ${d.enteredSeq}\n`);
+    for (const c of codes) {
+      const state =
+        c.enteredAt !== null ? "entered" : c.seq !== null && c.seq <= d.enteredSeq ? "superseded?" : "outstanding";
+      out(
+        `  ${c.issuedAt}  ${c.keycode}  ${describe({ ...c, protocol: d.record.protocol })}  ${state}${c.paymentRef ? `  ref ${printable(c.paymentRef)}` : ""}\n`,
+      );
+    }
+    return;
+  }
+  const issued = await ledger.issue({
+    device,
+    code: codeRequest(db, o),
+    paymentRef: _ref(o.ref),
+    pastWindow: o.pastWindow,
+  });
+  if (issued.warning !== null) err(`warning: ${issued.warning}\n`);
+  out(o.json ? JSON.stringify(issued) + "\n" : _line(issued));
 }
 
 /** A receipt as typed, in the one form the ledger compares (case, spaces and dashes folded). */
@@ -197,7 +231,11 @@ export function register(program: Command): void {
     .option("--history", "list the device's codes and what is known to be entered")
     .option("--batch <file>", "issue add codes for every line device,amount[,payment_ref] in one transaction")
     .option("--define-package <name=amount>", "add or change a package, e.g. week=7d or evening=4h")
-    .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(
+      "--db <file|url>",
+      "fleet database: a SQLite file or a postgres:// URL",
+      process.env.SOLKEY_DB ?? DEFAULT_DB,
+    )
     .option(...SECRET_KEY_OPTION)
     .option("--json", "JSON on stdout")
     .addHelpText(

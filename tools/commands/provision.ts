@@ -8,9 +8,19 @@ import fs from "fs";
 import path from "path";
 import { bytesToHex } from "../../firmware/hex";
 import { UsageError } from "../../fleet/errors";
-import { openFleet } from "../../fleet/database";
+import { isPostgresUrl, openFleet } from "../../fleet/database";
+import { PgLedger } from "../../fleet/pgledger";
 import { fleetAccess, SECRET_KEY_OPTION } from "../store";
-import { allDevices, fleetSalt, csvHeader, csvLine, provisionBatch, type NewDevice } from "../../fleet/devices";
+import {
+  allDevices,
+  fleetSalt,
+  csvHeader,
+  csvLine,
+  provisionBatch,
+  type BatchRequest,
+  type NewDevice,
+  type ProvisionedDevice,
+} from "../../fleet/devices";
 import { checkOutDir, flashInstructions, imageFiles, stagingDir } from "../../fleet/flashing";
 import { HARDENING_FILE, hardeningSteps } from "../../fleet/hardening";
 import { makeProfile, parseWhole, type ProfileOptions } from "../../fleet/profile";
@@ -59,34 +69,51 @@ export async function runProvision(o: ProvisionOptions, write: (text: string) =>
   const bar = progressBar("provisioning [{bar}] {value}/{total} devices, {eta}s left");
   const files: string[] = [];
   let csv = "";
+  const staging = stagingDir(o.out);
+  try {
+    if (o.progress && !o.json) bar.start(count, 0);
+    const { devices, salt } = await _batch(o, { profile, count, firstId, master }, (device, i) => {
+      for (const [name, data] of imageFiles(device.serial, device.record.board, {
+        provision: device.image,
+        journal: device.journal,
+      })) {
+        if (fs.existsSync(path.join(o.out, name)))
+          throw new UsageError(`${path.join(o.out, name)} exists; use another --out`);
+        fs.writeFileSync(path.join(staging, name), data, { mode: 0o600 }); // device secrets: owner only
+        files.push(name);
+      }
+      if (o.csv !== undefined) csv += csvLine(device);
+      if (i % 64 === 63 || i === count - 1) bar.update(i + 1);
+    });
+    bar.stop();
+    const csvFile = seal === undefined ? undefined : await sealExport(seal, csvHeader() + csv);
+    for (const name of files) fs.renameSync(path.join(staging, name), path.join(o.out, name));
+    fs.writeFileSync(path.join(o.out, HARDENING_FILE), hardeningSteps(profile.board), { mode: 0o600 });
+    if (csvFile !== undefined) fs.writeFileSync(o.csv as string, csvFile, { mode: 0o600, flag: "wx" });
+    _report(o, devices, master, salt, seal, write);
+  } finally {
+    bar.stop();
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** The batch recorded in the fleet `--db` names (a file, created if new, or a migrated postgres:// database). */
+async function _batch(
+  o: ProvisionOptions,
+  request: BatchRequest,
+  each: (device: ProvisionedDevice, index: number) => void,
+): Promise<{ devices: ProvisionedDevice[]; salt: ReturnType<typeof fleetSalt> }> {
+  if (isPostgresUrl(o.db)) {
+    const ledger = await PgLedger.open(o.db, fleetAccess(o));
+    try {
+      return await ledger.provision(request, each);
+    } finally {
+      await ledger.close();
+    }
+  }
   const db = openFleet(o.db, { create: true, ...fleetAccess(o) });
   try {
-    const staging = stagingDir(o.out);
-    try {
-      if (o.progress && !o.json) bar.start(count, 0);
-      const { devices } = provisionBatch(db, o.db, { profile, count, firstId, master }, (device, i) => {
-        for (const [name, data] of imageFiles(device.serial, device.record.board, {
-          provision: device.image,
-          journal: device.journal,
-        })) {
-          if (fs.existsSync(path.join(o.out, name)))
-            throw new UsageError(`${path.join(o.out, name)} exists; use another --out`);
-          fs.writeFileSync(path.join(staging, name), data, { mode: 0o600 }); // device secrets: owner only
-          files.push(name);
-        }
-        if (o.csv !== undefined) csv += csvLine(device);
-        if (i % 64 === 63 || i === count - 1) bar.update(i + 1);
-      });
-      bar.stop();
-      const csvFile = seal === undefined ? undefined : await sealExport(seal, csvHeader() + csv);
-      for (const name of files) fs.renameSync(path.join(staging, name), path.join(o.out, name));
-      fs.writeFileSync(path.join(o.out, HARDENING_FILE), hardeningSteps(profile.board), { mode: 0o600 });
-      if (csvFile !== undefined) fs.writeFileSync(o.csv as string, csvFile, { mode: 0o600, flag: "wx" });
-      _report(o, devices, master, fleetSalt(db), seal, write);
-    } finally {
-      bar.stop();
-      fs.rmSync(staging, { recursive: true, force: true });
-    }
+    return { devices: provisionBatch(db, o.db, request, each).devices, salt: fleetSalt(db) };
   } finally {
     db.close();
   }
@@ -244,7 +271,11 @@ export function register(program: Command): void {
     .option("--extended-small-message", "Nexus small: accept the extended set+clear-restricted message")
     .option("--serial-prefix <text>", "serial prefix, serial = prefix + 8-digit id", "SK-")
     .option("--first-id <n>", "first device id (default: one above the fleet's highest)")
-    .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(
+      "--db <file|url>",
+      "fleet database: a SQLite file (created if new) or a migrated postgres:// URL",
+      process.env.SOLKEY_DB ?? DEFAULT_DB,
+    )
     .option(...SECRET_KEY_OPTION)
     .option("--out <dir>", "where the images go", "images")
     .option("--csv <file>", "also write the PAYG platform CSV (serial, key, starting code, protocol) to FILE")

@@ -6,7 +6,8 @@ import type { Command } from "commander";
 import fs from "fs";
 import path from "path";
 import { UsageError } from "../../fleet/errors";
-import { openFleet } from "../../fleet/database";
+import { isPostgresUrl, openFleet } from "../../fleet/database";
+import { PgLedger } from "../../fleet/pgledger";
 import { fleetAccess, SECRET_KEY_OPTION } from "../store";
 import { findDevice } from "../../fleet/devices";
 import { flashInstructions, imageFiles, stagingDir } from "../../fleet/flashing";
@@ -41,31 +42,51 @@ export function owedOf(o: Pick<RecoverOptions, "creditDays" | "creditHours" | "u
   return { kind: "credit", seconds: parseWhole(o.creditHours as string, 0, MAX_DAYS * 24, "--credit-hours") * 3600 };
 }
 
-export function runRecover(serial: string, o: RecoverOptions, write: (text: string) => void): void {
+export async function runRecover(serial: string, o: RecoverOptions, write: (text: string) => void): Promise<void> {
   const owed = owedOf(o);
   if (o.note !== undefined && /\p{Cc}/u.test(o.note))
     throw new UsageError("--note holds control characters (a terminal escape?); type it again");
+  const request = { device: serial, owed, note: o.note };
+  if (isPostgresUrl(o.db)) {
+    const ledger = await PgLedger.open(o.db, fleetAccess(o));
+    try {
+      await ledger.device(serial); // a wrong serial is refused before --out is created
+      await _staged(o, write, (each) => ledger.recover(request, each));
+    } finally {
+      await ledger.close();
+    }
+    return;
+  }
   const db = openFleet(o.db, fleetAccess(o));
   try {
-    findDevice(db, o.db, serial); // a wrong serial is refused before --out is created
-    const staging = stagingDir(o.out);
-    const files: string[] = [];
-    try {
-      const recovery = recoverDevice(db, o.db, { device: serial, owed, note: o.note }, (r) => {
-        for (const [name, data] of imageFiles(r.serial, r.record.board, { journal: r.journal })) {
-          if (fs.existsSync(path.join(o.out, name)))
-            throw new UsageError(`${path.join(o.out, name)} exists (an earlier recovery?); flash or move it first`);
-          fs.writeFileSync(path.join(staging, name), data, { mode: 0o600 }); // device secrets: owner only
-          files.push(name);
-        }
-      });
-      for (const name of files) fs.renameSync(path.join(staging, name), path.join(o.out, name));
-      _report(o, recovery, files, write);
-    } finally {
-      fs.rmSync(staging, { recursive: true, force: true });
-    }
+    findDevice(db, o.db, serial);
+    await _staged(o, write, async (each) => recoverDevice(db, o.db, request, each));
   } finally {
     db.close();
+  }
+}
+
+/** Records the recovery with its image files staged inside its transaction, then moves them to --out. */
+async function _staged(
+  o: RecoverOptions,
+  write: (text: string) => void,
+  recover: (each: (r: Recovery) => void) => Promise<Recovery>,
+): Promise<void> {
+  const staging = stagingDir(o.out);
+  const files: string[] = [];
+  try {
+    const recovery = await recover((r) => {
+      for (const [name, data] of imageFiles(r.serial, r.record.board, { journal: r.journal })) {
+        if (fs.existsSync(path.join(o.out, name)))
+          throw new UsageError(`${path.join(o.out, name)} exists (an earlier recovery?); flash or move it first`);
+        fs.writeFileSync(path.join(staging, name), data, { mode: 0o600 }); // device secrets: owner only
+        files.push(name);
+      }
+    });
+    for (const name of files) fs.renameSync(path.join(staging, name), path.join(o.out, name));
+    _report(o, recovery, files, write);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
   }
 }
 
@@ -123,7 +144,11 @@ export function register(program: Command): void {
     .option("--credit-hours <n>", "the same in hours")
     .option("--unlocked", "the device was paid off: unlocked for ever")
     .option("--note <text>", "kept with the recovery in the fleet database (ticket, what happened)")
-    .option("--db <file>", "fleet database", process.env.SOLKEY_DB ?? DEFAULT_DB)
+    .option(
+      "--db <file|url>",
+      "fleet database: a SQLite file or a postgres:// URL",
+      process.env.SOLKEY_DB ?? DEFAULT_DB,
+    )
     .option(...SECRET_KEY_OPTION)
     .option("--out <dir>", "where the journal image goes", "recovery")
     .option("--json", "one JSON object on stdout")

@@ -1,6 +1,7 @@
-// The SMS outbox's reader (hub/sms/reader.ts) on the SQLite fleet database, for the operator API and /metrics.
-import type { Db } from "../../fleet/database";
+// The SMS outbox's reader (hub/sms/reader.ts) on either engine's fleet (one query text, fleet/sql.ts), for the
+// operator API and /metrics.
 import { NotFoundError } from "../../fleet/errors";
+import type { Sql } from "../../fleet/sql";
 import type { Page } from "../../fleet/store";
 import { deviceBySerialSql, pageOf } from "../../fleet/storequeries";
 import type { OutboxState } from "./outbox";
@@ -26,9 +27,9 @@ interface SmsRow {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export class SqliteSmsReader implements SmsReader {
+export class SqlSmsReader implements SmsReader {
   constructor(
-    private readonly db: Db,
+    private readonly sql: Sql,
     private readonly where: string,
   ) {}
 
@@ -37,7 +38,7 @@ export class SqliteSmsReader implements SmsReader {
     const args: unknown[] = [];
     if (query.serial !== undefined) {
       const lookup = deviceBySerialSql(query.serial);
-      const device = this.db.prepare(lookup.text).get(...lookup.args) as { device_id: number } | undefined;
+      const [device] = await this.sql.rows<{ device_id: number }>(lookup.text, lookup.args);
       if (device === undefined) throw new NotFoundError(`no device ${query.serial} in ${this.where}`);
       // Its codes' messages, and the answers (RESEND, BALANCE: no code) to its account's phone.
       where.push(`(c.device_id = ? OR (o.code_id IS NULL
@@ -52,22 +53,20 @@ export class SqliteSmsReader implements SmsReader {
       where.push("o.message_id < ?");
       args.push(query.after);
     }
-    const found = this.db
-      .prepare(
-        `SELECT o.*, d.serial, c.seq AS code_seq FROM sms_outbox o LEFT JOIN codes c ON c.code_id = o.code_id
-         LEFT JOIN devices d ON d.device_id = c.device_id ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-         ORDER BY o.message_id DESC LIMIT ?`,
-      )
-      .all(...args, query.limit + 1) as SmsRow[];
+    const found = await this.sql.rows<SmsRow>(
+      `SELECT o.*, d.serial, c.seq AS code_seq FROM sms_outbox o LEFT JOIN codes c ON c.code_id = o.code_id
+       LEFT JOIN devices d ON d.device_id = c.device_id ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY o.message_id DESC LIMIT ?`,
+      [...args, query.limit + 1],
+    );
     const { rows, next } = pageOf(found, query.limit, (r) => r.message_id);
     return { items: rows.map(_view), next };
   }
 
   async counts(): Promise<SmsCounts> {
-    const rows = this.db.prepare("SELECT state, count(*) AS n FROM sms_outbox GROUP BY state").all() as {
-      state: OutboxState;
-      n: number;
-    }[];
+    const rows = await this.sql.rows<{ state: OutboxState; n: number }>(
+      "SELECT state, count(*) AS n FROM sms_outbox GROUP BY state",
+    );
     const byState = Object.fromEntries(OUTBOX_STATES.map((s) => [s, 0])) as Record<OutboxState, number>;
     for (const r of rows) byState[r.state] = r.n;
     return { byState, depth: byState.queued };

@@ -1,0 +1,83 @@
+// The hub suites on both engines: a fleet on SQLite or on a throwaway PostgreSQL, the same devices, plan and accounts
+// (hubFleet's), seen through one shape. One PostgreSQL server per test file, started by its first fleet.
+import fs from "fs";
+import type { ProvisionedDevice } from "../fleet/devices";
+import type { PgStoreOptions } from "../fleet/pgstore";
+import type { ProfileOptions } from "../fleet/profile";
+import { openSql } from "../fleet/sql";
+import type { SqliteStoreOptions } from "../fleet/sqlitestore";
+import type { FleetStore, PlanSpec } from "../fleet/store";
+import { DAILY, hubFleet } from "./hub.helpers";
+import { pgFleet, startPostgres, type PgServer } from "./pg.helpers";
+
+export const ENGINES = ["sqlite", "postgres"] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export interface EngineFleet {
+  readonly engine: Engine;
+  /** What --db takes: the SQLite file or the postgres:// URL. */
+  readonly db: string;
+  /** The SQLite file the fleet was made in (on PostgreSQL: copied from). */
+  readonly file: string;
+  readonly devices: ProvisionedDevice[];
+  readonly store: FleetStore;
+  /** The environment a command needs for this fleet (a URL's secret key). */
+  readonly env: Record<string, string>;
+  /** Rows of a query written with `?` placeholders, on a connection of its own. */
+  rows<T>(sql: string, args?: readonly unknown[]): Promise<T[]>;
+}
+
+/** Each engine's store hook, when a test needs one (the SMS outbox's). */
+export interface EngineHooks {
+  readonly sqlite?: SqliteStoreOptions;
+  readonly postgres?: PgStoreOptions;
+}
+
+/** Call at a test file's top level: a fleet maker on either engine; the server is stopped after the file. */
+export function engineFleets(): (
+  engine: Engine,
+  profile: ProfileOptions,
+  count: number,
+  plan?: PlanSpec,
+  hooks?: EngineHooks,
+) => Promise<EngineFleet> {
+  let server: PgServer | undefined;
+  afterAll(() => server?.stop());
+  return async (engine, profile, count, plan = DAILY, hooks = {}) => {
+    if (engine === "sqlite") {
+      const made = await hubFleet(profile, count, plan, hooks.sqlite);
+      return {
+        engine,
+        db: made.file,
+        file: made.file,
+        devices: made.devices,
+        store: made.store,
+        env: {},
+        rows: rowsOf(made.file),
+      };
+    }
+    server ??= startPostgres();
+    const made = await pgFleet(server, profile, count, plan, hooks.postgres);
+    const env = { SOLKEY_SECRET_KEY: fs.readFileSync(made.access.secretKeyFile!, "utf8").trim() };
+    return {
+      engine,
+      db: made.url,
+      file: made.file,
+      devices: made.devices,
+      store: made.store,
+      env,
+      rows: rowsOf(made.url),
+    };
+  };
+}
+
+function rowsOf(db: string): EngineFleet["rows"] {
+  return async <T>(sql: string, args: readonly unknown[] = []) => {
+    const q = await openSql(db, 1);
+    try {
+      return await q.rows<T>(sql, args);
+    } finally {
+      await q.close();
+    }
+  };
+}
