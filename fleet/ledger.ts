@@ -7,7 +7,7 @@ import type { TokenIssuer } from "../firmware/protocols/openpaygo/encoder";
 import type { KeycodeProtocol } from "../firmware/protocols/protocol";
 import { deviceProtocol } from "../firmware/provision/protocol";
 import { SolkeyError, UsageError } from "./errors";
-import { encodeCode, secretsOf, tokenIssuer, windowAbove, type CodeRequest } from "./codes";
+import { encodeCode, secretsOf, tokenIssuer, windowAbove, type CodeRequest, type Encoded } from "./codes";
 import { inTransaction, type Db } from "./database";
 import { findDevice, type FleetDevice } from "./devices";
 import { entryDigits } from "./recovery";
@@ -83,10 +83,7 @@ export class Ledger {
     private readonly file: string,
   ) {
     this.byRef = db.prepare("SELECT * FROM codes WHERE payment_ref = ?");
-    this.insertCode = db.prepare(
-      `INSERT INTO codes (device_id, seq, kind, request, units, seconds, keycode, payment_ref, issued_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    this.insertCode = db.prepare(INSERT_CODE);
     this.advance = db.prepare("UPDATE devices SET issued_seq = ? WHERE device_id = ?");
     this.sameLowBits = db.prepare("SELECT keycode FROM codes WHERE device_id = ? AND seq < ? AND seq % 64 = ?");
   }
@@ -182,17 +179,7 @@ export class Ledger {
       encoded = encodeCode(secrets, code, encoded.seq, issuer);
     const warning = windowWarning(device, request, encoded.seq);
     const now = new Date().toISOString();
-    this.insertCode.run(
-      device.deviceId,
-      encoded.seq,
-      code.kind,
-      JSON.stringify(code),
-      encoded.units,
-      encoded.seconds,
-      encoded.keycode,
-      request.paymentRef ?? null,
-      now,
-    );
+    this.insertCode.run(...codeRow(device, request, encoded, now));
     if (encoded.seq !== null) this.advance.run(encoded.seq, device.deviceId);
     return {
       ...issuedBase(device),
@@ -250,6 +237,17 @@ export function replayOf(device: FleetDevice, request: IssueRequest, previous: C
   const { seq, kind, units, seconds, keycode } = codeRecord(previous);
   const paymentRef = previous.payment_ref;
   return { ...issuedBase(device), seq, kind, units, seconds, keycode, paymentRef, replayed: true, warning: null };
+}
+
+/** A code's row (`?` placeholders, both engines). */
+export const INSERT_CODE = `INSERT INTO codes (device_id, seq, kind, request, units, seconds, keycode, payment_ref,
+  issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** INSERT_CODE's values for a code encoded for `request`. */
+export function codeRow(device: FleetDevice, request: Omit<IssueRequest, "device">, encoded: Encoded, now: string) {
+  const { code, paymentRef } = request;
+  const { seq, units, seconds, keycode } = encoded;
+  return [device.deviceId, seq, code.kind, JSON.stringify(code), units, seconds, keycode, paymentRef ?? null, now];
 }
 
 /** A ledger never wipes message IDs (old codes would apply again). */

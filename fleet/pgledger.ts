@@ -9,6 +9,8 @@ import { fleetSaltSteps, provisionSteps, type BatchRequest, type FleetDevice, ty
 import { SolkeyError, UsageError } from "./errors";
 import {
   codeRecord,
+  codeRow,
+  INSERT_CODE,
   issuedBase,
   refuseIdWipe,
   replayOf,
@@ -107,21 +109,7 @@ export async function pgIssue(
   while (encoded.seq !== null && (await _shadowed(c, device, encoded.seq)))
     encoded = encodeCode(secrets, code, encoded.seq);
   const warning = windowWarning(device, full, encoded.seq);
-  const r = await c.query(
-    `INSERT INTO codes (device_id, seq, kind, request, units, seconds, keycode, payment_ref, issued_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING code_id`,
-    [
-      device.deviceId,
-      encoded.seq,
-      code.kind,
-      JSON.stringify(code),
-      encoded.units,
-      encoded.seconds,
-      encoded.keycode,
-      request.paymentRef ?? null,
-      now,
-    ],
-  );
+  const r = await c.query(`${numbered(INSERT_CODE)} RETURNING code_id`, codeRow(device, request, encoded, now));
   if (encoded.seq !== null)
     await c.query("UPDATE devices SET issued_seq = $1 WHERE device_id = $2", [encoded.seq, device.deviceId]);
   const issued: IssuedCode = {

@@ -13,6 +13,7 @@ import type { IssuedCode } from "./ledger";
 import { buy, creditCode, DAY_MS } from "./payments";
 import { checkPgFleet, inPgTransaction, pgPool, redacted, withClient } from "./pgdb";
 import { pgDevice, pgIssue } from "./pgledger";
+import { numbered } from "./sql";
 import type { SecretKey, SecretKeySource } from "./sealing";
 import { accountEffect, checkWindow, owedDays, planOperatorCode, sendsSms, type OperatorRequest } from "./operator";
 import type {
@@ -42,7 +43,6 @@ import {
   deviceSummarySql,
   pageOf,
   paymentsSql,
-  pgText,
   type Sql,
 } from "./storequeries";
 import {
@@ -459,7 +459,7 @@ export class PgStore implements FleetStore {
   }
 
   private async _all<T>(c: PoolClient, sql: Sql): Promise<T[]> {
-    return (await c.query(pgText(sql.text), sql.args)).rows as T[];
+    return (await c.query(numbered(sql.text), sql.args)).rows as T[];
   }
 
   /** A payment's code delivered at or before this counts as entered (window rule). */

@@ -1,5 +1,6 @@
 // The operator API's read queries, written once for both fleet stores: SQL with `?` placeholders that SQLite runs as
-// written and PostgreSQL through `pgText` ($1, $2...). Searches take the operator's text as data (bound, LIKE-escaped).
+// written and PostgreSQL through fleet/sql.ts `numbered` ($1, $2...). Searches take the operator's text as data
+// (bound, LIKE-escaped).
 import { phoneDigits, serialKey } from "./accounts";
 import { UsageError } from "./errors";
 import { normalizeRef } from "./references";
@@ -8,12 +9,6 @@ import type { DeviceQuery, PaymentQuery, PageQuery } from "./store";
 export interface Sql {
   readonly text: string;
   readonly args: unknown[];
-}
-
-/** The same statement with PostgreSQL's numbered placeholders (no statement here has a `?` inside a literal). */
-export function pgText(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
 }
 
 /** A serial as accounts.serialKey reads it, in SQL. */

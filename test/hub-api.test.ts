@@ -1,14 +1,17 @@
 // The operator API over HTTP: keys and scopes (missing/revoked 401, too small 403), reading plans, accounts and
-// orphans, assigning an orphan with a required reason, the audit log it leaves (append-only even to SQL), bad input 4xx.
-import Database from "better-sqlite3";
+// orphans, assigning an orphan with a required reason, the audit log it leaves (append-only even to SQL), bad input 4xx;
+// on SQLite and on PostgreSQL.
 import { openApiKeys, SCOPES, allows } from "../fleet/apikeys";
 import { buildApp } from "../hub/app";
 import { solkey } from "./fleet.helpers";
-import { c2b, hubFleet, testConfig, TOKEN } from "./hub.helpers";
+import { engineFleets, ENGINES, type Engine } from "./engines.helpers";
+import { c2b, testConfig, TOKEN } from "./hub.helpers";
 
-async function setup(apiPerMinute?: number) {
-  const fleet = await hubFleet({ protocol: "nexus-full" }, 2);
-  const keys = await openApiKeys(fleet.file);
+const fleetOn = engineFleets();
+
+async function setup(engine: Engine, apiPerMinute?: number) {
+  const fleet = await fleetOn(engine, { protocol: "nexus-full" }, 2);
+  const keys = await openApiKeys(fleet.db);
   const app = buildApp({ config: testConfig(), store: fleet.store, log: false, apiKeys: keys, apiPerMinute });
   const key = async (scope: "read" | "issue" | "admin") => (await keys.create(scope, `${scope} test`)).key;
   const get = (url: string, k?: string) =>
@@ -23,14 +26,14 @@ async function setup(apiPerMinute?: number) {
   return { fleet, keys, app, key, get, post, close };
 }
 
-describe("operator API: keys and scopes", () => {
+describe.each(ENGINES)("operator API on %s: keys and scopes", (engine) => {
   it("orders scopes read < issue < admin", () => {
     for (const has of SCOPES)
       for (const needs of SCOPES) expect(allows(has, needs)).toBe(SCOPES.indexOf(has) >= SCOPES.indexOf(needs));
   });
 
   it("refuses a missing, malformed, unknown or revoked key with 401 and a too-small scope with 403", async () => {
-    const t = await setup();
+    const t = await setup(engine);
     expect((await t.get("/api/v1/plans")).statusCode).toBe(401);
     expect((await t.get("/api/v1/plans", "nope")).statusCode).toBe(401);
     expect((await t.get("/api/v1/plans", "sk_" + "0".repeat(64))).statusCode).toBe(401);
@@ -50,7 +53,7 @@ describe("operator API: keys and scopes", () => {
   });
 
   it("limits the requests of each key, not of the others", async () => {
-    const t = await setup(5);
+    const t = await setup(engine, 5);
     const [a, b] = [await t.key("read"), await t.key("read")];
     const codes = [];
     for (let i = 0; i < 7; i++) codes.push((await t.get("/api/v1/plans", a)).statusCode);
@@ -60,42 +63,30 @@ describe("operator API: keys and scopes", () => {
   });
 
   it("stores only a hash of the key, and `solkey apikey` creates, lists and revokes", async () => {
-    const t = await setup();
+    const t = await setup(engine);
     await t.close();
-    const made = await solkey([
-      "apikey",
-      "create",
-      "--scope",
-      "issue",
-      "--name",
-      "ops",
-      "--db",
-      t.fleet.file,
-      "--json",
-    ]);
+    const made = await solkey(["apikey", "create", "--scope", "issue", "--name", "ops", "--db", t.fleet.db, "--json"]);
     expect(made.code).toBe(0);
     const { key, keyId } = JSON.parse(made.stdout) as { key: string; keyId: number };
     expect(key).toMatch(/^sk_[0-9a-f]{64}$/);
-    const db = new Database(t.fleet.file, { readonly: true });
-    const dump = JSON.stringify(db.prepare("SELECT * FROM api_keys").all());
-    db.close();
+    const dump = JSON.stringify(await t.fleet.rows("SELECT * FROM api_keys"));
     expect(dump).not.toContain(key.slice(3));
-    expect((await solkey(["apikey", "list", "--db", t.fleet.file])).stdout).toMatch(
+    expect((await solkey(["apikey", "list", "--db", t.fleet.db])).stdout).toMatch(
       new RegExp(`^${keyId}\\tissue\\tops`, "m"),
     );
-    expect((await solkey(["apikey", "revoke", String(keyId), "--db", t.fleet.file])).code).toBe(0);
-    const again = await solkey(["apikey", "revoke", String(keyId), "--db", t.fleet.file]);
+    expect((await solkey(["apikey", "revoke", String(keyId), "--db", t.fleet.db])).code).toBe(0);
+    const again = await solkey(["apikey", "revoke", String(keyId), "--db", t.fleet.db]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/was revoked/);
-    const bad = await solkey(["apikey", "create", "--scope", "root", "--db", t.fleet.file]);
+    const bad = await solkey(["apikey", "create", "--scope", "root", "--db", t.fleet.db]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--scope expected read, issue or admin/);
   });
 });
 
-describe("operator API: resources, writes and the audit log", () => {
+describe.each(ENGINES)("operator API on %s: resources, writes and the audit log", (engine) => {
   it("assigns an orphan only with a reason, and audits it with the key and the effect", async () => {
-    const t = await setup();
+    const t = await setup(engine);
     const confirmed = await t.app.inject({
       method: "POST",
       url: `/c2b/${TOKEN}/confirmation`,
@@ -137,7 +128,7 @@ describe("operator API: resources, writes and the audit log", () => {
   });
 
   it("serves /metrics in Prometheus text that moves with the work", async () => {
-    const t = await setup();
+    const t = await setup(engine);
     const read = await t.key("read");
     const metric = async (line: string) => {
       const r = await t.get("/metrics", read);
@@ -162,7 +153,7 @@ describe("operator API: resources, writes and the audit log", () => {
   });
 
   it("serves its OpenAPI document at /docs/json without a key", async () => {
-    const t = await setup();
+    const t = await setup(engine);
     const doc = (await t.get("/docs/json")).json();
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(
@@ -173,18 +164,16 @@ describe("operator API: resources, writes and the audit log", () => {
   });
 
   it("keeps the audit log append-only, even to SQL", async () => {
-    const t = await setup();
+    const t = await setup(engine);
     await t.key("admin");
     await t.close();
-    const db = new Database(t.fleet.file);
-    expect(() => db.prepare("UPDATE audit SET reason = 'edited'").run()).toThrow(/append-only/);
-    expect(() => db.prepare("DELETE FROM audit").run()).toThrow(/append-only/);
-    expect((db.prepare("SELECT count(*) AS n FROM audit").get() as { n: number }).n).toBe(1);
-    db.close();
+    await expect(t.fleet.rows("UPDATE audit SET reason = 'edited'")).rejects.toThrow(/append-only/);
+    await expect(t.fleet.rows("DELETE FROM audit")).rejects.toThrow(/append-only/);
+    expect(await t.fleet.rows("SELECT count(*) AS n FROM audit")).toEqual([{ n: 1 }]);
   });
 
   it("answers bad input with a 4xx and a reason, never a 500", async () => {
-    const t = await setup();
+    const t = await setup(engine);
     const read = await t.key("read");
     const admin = await t.key("admin");
     const issue = await t.key("issue");

@@ -1,5 +1,5 @@
 // What the operator API reads of the SMS outbox: messages with their delivery state, and the counts /metrics shows.
-// An interface, so the PostgreSQL outbox can answer it too (sqlitereader.ts is the SQLite one).
+// An interface; sqlreader.ts answers it on either engine.
 import type { Page } from "../../fleet/store";
 import type { OutboxState } from "./outbox";
 import type { Language } from "./templates";

@@ -69,7 +69,8 @@ export async function runProvision(o: ProvisionOptions, write: (text: string) =>
   const bar = progressBar("provisioning [{bar}] {value}/{total} devices, {eta}s left");
   const files: string[] = [];
   let csv = "";
-  const staging = stagingDir(o.out);
+  // Made once the fleet is open (its first device): a fleet that cannot be opened leaves no --out behind.
+  let staging: string | undefined;
   try {
     if (o.progress && !o.json) bar.start(count, 0);
     const { devices, salt } = await _batch(o, { profile, count, firstId, master }, (device, i) => {
@@ -79,6 +80,7 @@ export async function runProvision(o: ProvisionOptions, write: (text: string) =>
       })) {
         if (fs.existsSync(path.join(o.out, name)))
           throw new UsageError(`${path.join(o.out, name)} exists; use another --out`);
+        staging ??= stagingDir(o.out);
         fs.writeFileSync(path.join(staging, name), data, { mode: 0o600 }); // device secrets: owner only
         files.push(name);
       }
@@ -87,13 +89,13 @@ export async function runProvision(o: ProvisionOptions, write: (text: string) =>
     });
     bar.stop();
     const csvFile = seal === undefined ? undefined : await sealExport(seal, csvHeader() + csv);
-    for (const name of files) fs.renameSync(path.join(staging, name), path.join(o.out, name));
+    for (const name of files) fs.renameSync(path.join(staging!, name), path.join(o.out, name));
     fs.writeFileSync(path.join(o.out, HARDENING_FILE), hardeningSteps(profile.board), { mode: 0o600 });
     if (csvFile !== undefined) fs.writeFileSync(o.csv as string, csvFile, { mode: 0o600, flag: "wx" });
     _report(o, devices, master, salt, seal, write);
   } finally {
     bar.stop();
-    fs.rmSync(staging, { recursive: true, force: true });
+    if (staging !== undefined) fs.rmSync(staging, { recursive: true, force: true });
   }
 }
 
