@@ -287,7 +287,7 @@ export function issuedBase(device: FleetDevice): Pick<IssuedCode, "serial" | "de
   return { serial: device.serial, deviceId: device.deviceId, protocol: device.record.protocol };
 }
 
-export function codeRecord(row: CodeRow): CodeRecord {
+export function codeRecord(row: Omit<CodeRow, "device_id" | "request">): CodeRecord {
   return {
     seq: row.seq,
     kind: row.kind,

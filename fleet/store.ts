@@ -2,7 +2,7 @@
 // SQLite (fleet/sqlitestore.ts) implements it today; PostgreSQL implements the same interface next (issue 18), so
 // nothing above this line changes with the engine. Every method is one transaction; a payment's record, its code
 // (through fleet/ledger.ts) and, later, its SMS outbox row commit together or not at all.
-import type { IssuedCode } from "./ledger";
+import type { CodeRecord, IssuedCode } from "./ledger";
 import type { OperatorRequest } from "./operator";
 
 /** What a payment buys: integer minor units throughout (KES 50.00 is 5000). */
@@ -115,17 +115,9 @@ export type Verdict =
   | { readonly ok: false; readonly reason: "unknown_account" | "below_minimum" | "wrong_currency" };
 
 /** One code issued to a device, as the operator API lists it (docs/API.md `Code`). */
-export interface Code {
+export interface Code extends CodeRecord {
   readonly codeId: number;
   readonly serial: string;
-  readonly kind: string;
-  readonly seq: number | null;
-  readonly units: number | null;
-  readonly seconds: number | null;
-  readonly keycode: string;
-  readonly paymentRef: string | null;
-  readonly issuedAt: string;
-  readonly enteredAt: string | null;
 }
 
 /** A device with its account, credit, codes and window (docs/API.md `Device`). */

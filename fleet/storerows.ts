@@ -1,6 +1,7 @@
 // The plans, accounts, payments, codes and device rows as both fleet stores read them (SQLite and PostgreSQL share
 // one schema), and the objects made from them.
 import type { ProtocolName } from "../firmware/provision/record";
+import { codeRecord, type CodeRow } from "./ledger";
 import { owedDays, windowTop } from "./operator";
 import type { Account, Code, Device, PaymentStatus, Plan } from "./store";
 
@@ -78,32 +79,10 @@ export function accountFromRow(row: AccountRow, plan: Plan): Account {
 }
 
 /** A code with its device's serial (storequeries.ts CODE_SELECT). */
-export interface CodeListRow {
-  code_id: number;
-  serial: string;
-  seq: number | null;
-  kind: string;
-  units: number | null;
-  seconds: number | null;
-  keycode: string;
-  payment_ref: string | null;
-  issued_at: string;
-  entered_at: string | null;
-}
+export type CodeListRow = Omit<CodeRow, "device_id" | "request"> & { code_id: number; serial: string };
 
 export function codeFromRow(row: CodeListRow): Code {
-  return {
-    codeId: row.code_id,
-    serial: row.serial,
-    kind: row.kind,
-    seq: row.seq,
-    units: row.units,
-    seconds: row.seconds,
-    keycode: row.keycode,
-    paymentRef: row.payment_ref,
-    issuedAt: row.issued_at,
-    enteredAt: row.entered_at,
-  };
+  return { codeId: row.code_id, serial: row.serial, ...codeRecord(row) };
 }
 
 /** A device and its counts (storequeries.ts deviceSummarySql). */
