@@ -139,8 +139,8 @@ export class SqlApiKeys implements ApiKeys {
 
   async audit(keyId: number | null, action: string, reason: string | null, effect: unknown): Promise<AuditEntry> {
     const [row] = await this.sql.rows<AuditRow>(
-      "INSERT INTO audit (key_id, at, action, reason, effect) VALUES (?, ?, ?, ?, ?) RETURNING *",
-      [keyId, this.now().toISOString(), action, reason, JSON.stringify(effect)],
+      `${INSERT_AUDIT} RETURNING *`,
+      auditArgs(keyId, this.now(), action, reason, effect),
     );
     return _audit(row);
   }
@@ -160,6 +160,22 @@ export class SqlApiKeys implements ApiKeys {
   close(): Promise<void> {
     return this.sql.close();
   }
+}
+
+/**
+ * An audit entry's row, the same text on both engines (`?` placeholders): a store appends it inside the transaction of
+ * the change it records (FleetStore.operatorCode), so no change commits unaudited.
+ */
+export const INSERT_AUDIT = "INSERT INTO audit (key_id, at, action, reason, effect) VALUES (?, ?, ?, ?, ?)";
+
+export function auditArgs(
+  keyId: number | null,
+  at: Date,
+  action: string,
+  reason: string | null,
+  effect: unknown,
+): unknown[] {
+  return [keyId, at.toISOString(), action, reason, JSON.stringify(effect)];
 }
 
 function _hash(key: string): Buffer {

@@ -3,6 +3,7 @@
 // locking its account and device rows (FOR UPDATE, in that order everywhere), so different devices issue in
 // parallel; the unique constraints stay the last line: a payment inserted by another process meanwhile (provider,
 // trans_id) makes this one the idempotent replay, never a second code.
+import { auditArgs, INSERT_AUDIT } from "./apikeys";
 import type { Pool, PoolClient } from "pg";
 import { parsePhone, phoneHash, readMsisdn, serialKey, phoneDigits } from "./accounts";
 import { exactCredit } from "./amounts";
@@ -25,6 +26,7 @@ import type {
   DeviceQuery,
   FleetStore,
   IncomingPayment,
+  AuditNote,
   OperatorIssued,
   Page,
   PaymentOutcome,
@@ -387,7 +389,7 @@ export class PgStore implements FleetStore {
     });
   }
 
-  operatorCode(serial: string, request: OperatorRequest): Promise<OperatorIssued> {
+  operatorCode(serial: string, request: OperatorRequest, audit: AuditNote): Promise<OperatorIssued> {
     return this._tx(async (c) => {
       const deviceId = await this._deviceId(c, serial);
       // Account before device, as every issuing path locks them.
@@ -421,7 +423,10 @@ export class PgStore implements FleetStore {
       const smsMessageId =
         onCode === undefined || after === null ? null : await onCode(c, issued, after, device, codeId);
       const code = (await c.query(`${CODE_SELECT} WHERE c.code_id = $1`, [codeId])).rows[0] as CodeListRow;
-      return { code: codeFromRow(code), chose: plan.chose, effect, smsMessageId };
+      const done = { code: codeFromRow(code), chose: plan.chose, effect, smsMessageId };
+      const args = auditArgs(audit.keyId, now, audit.action, audit.reason, audit.effect(done));
+      const [{ audit_id }] = (await c.query(`${numbered(INSERT_AUDIT)} RETURNING audit_id`, args)).rows;
+      return { ...done, auditId: Number(audit_id) };
     });
   }
 

@@ -2,6 +2,7 @@
 // group-committed: everything asked in one turn of the event loop runs in one IMMEDIATE transaction, each request in
 // its own savepoint, and every promise settles only after the commit (WAL, synchronous=FULL: on disk). One fsync
 // carries a whole burst of payments, so the hub keeps up with bursts without ever answering before the disk has it.
+import { auditArgs, INSERT_AUDIT } from "./apikeys";
 import type { Statement } from "better-sqlite3";
 import { NotFoundError, RefusedError, UsageError } from "./errors";
 import { GroupCommit } from "./groupcommit";
@@ -23,6 +24,7 @@ import type {
   DeviceQuery,
   FleetStore,
   IncomingPayment,
+  AuditNote,
   OperatorIssued,
   Page,
   PaymentOutcome,
@@ -356,7 +358,7 @@ export class SqliteStore implements FleetStore {
     return { items: rows.map(codeFromRow), next };
   }
 
-  operatorCode(serial: string, request: OperatorRequest): Promise<OperatorIssued> {
+  operatorCode(serial: string, request: OperatorRequest, audit: AuditNote): Promise<OperatorIssued> {
     return this.group.run(() => {
       const device = findDevice(this.db, this.where, String(this._deviceId(serial)));
       const row = this.db.prepare(`${ACCOUNT_SELECT} WHERE a.device_id = ?`).get(device.deviceId) as
@@ -384,7 +386,10 @@ export class SqliteStore implements FleetStore {
       const after = account === null ? null : this._account(this.q.accountById.get(account.accountId) as AccountRow);
       const smsMessageId = onCode === undefined || after === null ? null : onCode(this.db, code, after, null);
       const codeRow = this.db.prepare(`${CODE_SELECT} WHERE c.code_id = ?`).get(this._codeId(device)) as CodeListRow;
-      return { code: codeFromRow(codeRow), chose: plan.chose, effect, smsMessageId };
+      const done = { code: codeFromRow(codeRow), chose: plan.chose, effect, smsMessageId };
+      const args = auditArgs(audit.keyId, now, audit.action, audit.reason, audit.effect(done));
+      const { audit_id } = this.db.prepare(`${INSERT_AUDIT} RETURNING audit_id`).get(...args) as { audit_id: number };
+      return { ...done, auditId: audit_id };
     });
   }
 

@@ -175,6 +175,17 @@ export interface OperatorIssued {
   } | null;
   /** The outbox message queued with the code, when asked. */
   readonly smsMessageId: number | null;
+  /** The audit entry written in the code's transaction. */
+  readonly auditId: number;
+}
+
+/** Who asked for an operator's code and why: the audit entry the store writes in the code's own transaction. */
+export interface AuditNote {
+  readonly keyId: number | null;
+  readonly action: string;
+  readonly reason: string;
+  /** What the entry records of the outcome (never the keycode: anyone could type it). */
+  effect(done: Omit<OperatorIssued, "auditId">): unknown;
 }
 
 export interface FleetStore {
@@ -213,9 +224,9 @@ export interface FleetStore {
   listCodes(query: CodeQuery): Promise<Page<Code>>;
   /**
    * Issues an operator's code (ad-hoc or desired state) through the ledger and the window rule, changes the account
-   * to match, and queues its SMS when asked, in one transaction. RefusedError when the window is full (window_full),
-   * the protocol cannot say it (not_expressible) or no SMS can go (no_sms).
+   * to match, queues its SMS when asked and appends `audit` to the audit log, in one transaction. RefusedError when
+   * the window is full (window_full), the protocol cannot say it (not_expressible) or no SMS can go (no_sms).
    */
-  operatorCode(serial: string, request: OperatorRequest): Promise<OperatorIssued>;
+  operatorCode(serial: string, request: OperatorRequest, audit: AuditNote): Promise<OperatorIssued>;
   close(): Promise<void>;
 }

@@ -193,6 +193,35 @@ describe.each(ENGINES)("operator API on %s: ad-hoc codes", (engine) => {
     expect((await n.post(codes, { action: "goodwill", days: 1, note: "after a week" })).statusCode).toBe(200);
     await n.close();
   });
+
+  it("writes the audit entry in the code's own transaction: an audit that cannot be written leaves no code", async () => {
+    const t = await setup(engine, { protocol: "nexus-full" });
+    const serial = t.fleet.devices[0].serial;
+    const count = async (table: string) =>
+      Number((await t.fleet.rows<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))[0].n);
+    const [codes, audit] = [await count("codes"), await count("audit")];
+    const request = { action: "goodwill", days: 2, sms: false } as const;
+    const failing = {
+      keyId: null,
+      action: "code.goodwill",
+      reason: "the audit fails",
+      effect: () => {
+        throw new Error("audit refused");
+      },
+    };
+    await expect(t.fleet.store.operatorCode(serial, request, failing)).rejects.toThrow(/audit refused/);
+    expect([await count("codes"), await count("audit")]).toEqual([codes, audit]);
+    const done = await t.fleet.store.operatorCode(serial, request, {
+      ...failing,
+      effect: (d) => ({ seq: d.code.seq }),
+    });
+    expect([await count("codes"), await count("audit")]).toEqual([codes + 1, audit + 1]);
+    const [entry] = await t.fleet.rows<{ audit_id: number; effect: string }>(
+      "SELECT audit_id, effect FROM audit ORDER BY audit_id DESC LIMIT 1",
+    );
+    expect([Number(entry.audit_id), JSON.parse(entry.effect)]).toEqual([done.auditId, { seq: done.code.seq }]);
+    await t.close();
+  });
 });
 
 describe.each(ENGINES)("operator API on %s: desired state", (engine) => {

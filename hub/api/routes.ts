@@ -7,7 +7,7 @@ import { createRequire } from "module";
 import { allows, type ApiKeys, type Scope } from "../../fleet/apikeys";
 import { family, single } from "../../fleet/metrics";
 import { AD_HOC_ACTIONS, type AdHocAction, type OperatorRequest } from "../../fleet/operator";
-import type { FleetStore, OperatorIssued, PaymentOutcome, PaymentStatus } from "../../fleet/store";
+import type { AuditNote, FleetStore, OperatorIssued, PaymentOutcome, PaymentStatus } from "../../fleet/store";
 import { OUTBOX_STATES, type SmsReader } from "../sms/reader";
 import type { OutboxState } from "../sms/outbox";
 import { keyOf, needs } from "./auth";
@@ -213,15 +213,15 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
       },
     );
 
-    /** Audits an operator's code: the code's sequence and effect, never the keycode (anyone could type it). */
-    const auditCode = (
-      request: FastifyRequest,
-      serial: string,
-      r: OperatorRequest,
-      reason: string,
-      done: OperatorIssued,
-    ) =>
-      keys.audit(keyOf(request), `code.${r.action}`, reason, {
+    /**
+     * The audit entry of an operator's code, written by the store in the code's transaction: the code's sequence and
+     * effect, never the keycode (anyone could type it).
+     */
+    const auditCode = (request: FastifyRequest, serial: string, r: OperatorRequest, reason: string): AuditNote => ({
+      keyId: keyOf(request),
+      action: `code.${r.action}`,
+      reason,
+      effect: (done) => ({
         serial: done.code.serial,
         asked: serial,
         kind: done.code.kind,
@@ -234,7 +234,8 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
         paidUntil: done.effect?.paidUntil ?? null,
         heldDays: done.effect?.heldDays ?? null,
         unlock: done.effect?.unlock ?? null,
-      });
+      }),
+    });
     const issued = (done: OperatorIssued) => ({
       code: codeView(done.code, true),
       effect: done.effect,
@@ -260,9 +261,9 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
       }),
       async (request) => {
         const r = adHocRequest(request.body);
-        const done = await store.operatorCode(request.params.serial, r);
-        const entry = await auditCode(request, request.params.serial, r, request.body.note, done);
-        return { ...issued(done), action: r.action, auditId: entry.auditId };
+        const { serial } = request.params;
+        const done = await store.operatorCode(serial, r, auditCode(request, serial, r, request.body.note));
+        return { ...issued(done), action: r.action, auditId: done.auditId };
       },
     );
 
@@ -280,9 +281,9 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
       async (request) => {
         const { days, reason } = request.body;
         const r: OperatorRequest = { action: "desired", days, sms: request.body.sms ?? false };
-        const done = await store.operatorCode(request.params.serial, r);
-        const entry = await auditCode(request, request.params.serial, r, reason, done);
-        return { ...issued(done), chose: done.chose, days, auditId: entry.auditId };
+        const { serial } = request.params;
+        const done = await store.operatorCode(serial, r, auditCode(request, serial, r, reason));
+        return { ...issued(done), chose: done.chose, days, auditId: done.auditId };
       },
     );
 
