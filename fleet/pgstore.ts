@@ -274,41 +274,50 @@ export class PgStore implements FleetStore {
     });
   }
 
-  assign(provider: string, transId: string, serial: string): Promise<PaymentOutcome> {
-    return this._tx(async (c) => {
-      const target = await this._accountBySerial(c, serial);
-      const account = await this._account(c, await this._lockAccount(c, target.account_id));
-      const row = await this._existing(c, provider, transId, true);
-      if (row.status !== "orphan")
-        throw new UsageError(`payment ${transId} is not an orphan (it is ${row.status}); nothing to assign`);
-      if (account.plan.currency !== row.currency)
-        throw new UsageError(
-          `payment ${transId} is in ${row.currency}; ${serial}'s plan is in ${account.plan.currency}`,
-        );
-      await this._credit(c, row.payment_id, account);
-      return this._outcome(c, await this._paymentById(c, row.payment_id), false);
-    });
+  assign(
+    provider: string,
+    transId: string,
+    serial: string,
+    audit?: AuditNote<PaymentOutcome>,
+  ): Promise<PaymentOutcome> {
+    return this._tx(async (c) =>
+      this._audited(c, audit, async () => {
+        const target = await this._accountBySerial(c, serial);
+        const account = await this._account(c, await this._lockAccount(c, target.account_id));
+        const row = await this._existing(c, provider, transId, true);
+        if (row.status !== "orphan")
+          throw new UsageError(`payment ${transId} is not an orphan (it is ${row.status}); nothing to assign`);
+        if (account.plan.currency !== row.currency)
+          throw new UsageError(
+            `payment ${transId} is in ${row.currency}; ${serial}'s plan is in ${account.plan.currency}`,
+          );
+        await this._credit(c, row.payment_id, account);
+        return this._outcome(c, await this._paymentById(c, row.payment_id), false);
+      }),
+    );
   }
 
-  reverse(provider: string, transId: string, note: string): Promise<PaymentOutcome> {
-    return this._tx(async (c) => {
-      const seen = await this._existing(c, provider, transId, false);
-      if (seen.account_id !== null) await this._lockAccount(c, seen.account_id);
-      const row = await this._existing(c, provider, transId, true);
-      if (row.status === "reversed") return this._outcome(c, row, true);
-      if (row.account_id !== null)
-        // The money is owed again: it comes off what the next payments buy (a code already issued stays issued).
-        await c.query("UPDATE accounts SET paid = paid - $1, remainder = remainder - $1 WHERE account_id = $2", [
-          row.amount,
-          row.account_id,
+  reverse(provider: string, transId: string, note: string, audit?: AuditNote<PaymentOutcome>): Promise<PaymentOutcome> {
+    return this._tx(async (c) =>
+      this._audited(c, audit, async () => {
+        const seen = await this._existing(c, provider, transId, false);
+        if (seen.account_id !== null) await this._lockAccount(c, seen.account_id);
+        const row = await this._existing(c, provider, transId, true);
+        if (row.status === "reversed") return this._outcome(c, row, true);
+        if (row.account_id !== null)
+          // The money is owed again: it comes off what the next payments buy (a code already issued stays issued).
+          await c.query("UPDATE accounts SET paid = paid - $1, remainder = remainder - $1 WHERE account_id = $2", [
+            row.amount,
+            row.account_id,
+          ]);
+        await c.query("UPDATE payments SET status = 'reversed', reversed_at = $1, note = $2 WHERE payment_id = $3", [
+          this._now(),
+          note,
+          row.payment_id,
         ]);
-      await c.query("UPDATE payments SET status = 'reversed', reversed_at = $1, note = $2 WHERE payment_id = $3", [
-        this._now(),
-        note,
-        row.payment_id,
-      ]);
-      return this._outcome(c, await this._paymentById(c, row.payment_id), false);
-    });
+        return this._outcome(c, await this._paymentById(c, row.payment_id), false);
+      }),
+    );
   }
 
   approveUnlock(serial: string): Promise<PaymentOutcome> {
@@ -424,10 +433,22 @@ export class PgStore implements FleetStore {
         onCode === undefined || after === null ? null : await onCode(c, issued, after, device, codeId);
       const code = (await c.query(`${CODE_SELECT} WHERE c.code_id = $1`, [codeId])).rows[0] as CodeListRow;
       const done = { code: codeFromRow(code), chose: plan.chose, effect, smsMessageId };
-      const args = auditArgs(audit.keyId, now, audit.action, audit.reason, audit.effect(done));
-      const [{ audit_id }] = (await c.query(`${numbered(INSERT_AUDIT)} RETURNING audit_id`, args)).rows;
-      return { ...done, auditId: Number(audit_id) };
+      return { ...done, auditId: await this._audit(c, audit, done) };
     });
+  }
+
+  /** Appends `audit`'s entry of `done` in `c`'s open transaction; its id. */
+  private async _audit<T>(c: PoolClient, audit: AuditNote<T>, done: T): Promise<number> {
+    const args = auditArgs(audit.keyId, this.now(), audit.action, audit.reason, audit.effect(done));
+    const [{ audit_id }] = (await c.query(`${numbered(INSERT_AUDIT)} RETURNING audit_id`, args)).rows;
+    return Number(audit_id);
+  }
+
+  /** `work`, then its audit entry when asked, in `c`'s one open transaction. */
+  private async _audited<T>(c: PoolClient, audit: AuditNote<T> | undefined, work: () => Promise<T>): Promise<T> {
+    const done = await work();
+    if (audit !== undefined) await this._audit(c, audit, done);
+    return done;
   }
 
   async close(): Promise<void> {

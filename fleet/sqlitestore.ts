@@ -256,44 +256,53 @@ export class SqliteStore implements FleetStore {
     return (rows as PaymentRow[]).map((row) => this._outcome(row, false));
   }
 
-  assign(provider: string, transId: string, serial: string): Promise<PaymentOutcome> {
-    return this.group.run(() => {
-      const row = this._existing(provider, transId);
-      if (row.status !== "orphan")
-        throw new UsageError(`payment ${transId} is not an orphan (it is ${row.status}); nothing to assign`);
-      const account = this._accountBySerial(serial);
-      if (account.plan.currency !== row.currency)
-        throw new UsageError(
-          `payment ${transId} is in ${row.currency}; ${serial}'s plan is in ${account.plan.currency}`,
-        );
-      this._credit(row.payment_id, account);
-      return this._outcome(this._paymentById(row.payment_id), false);
-    });
+  assign(
+    provider: string,
+    transId: string,
+    serial: string,
+    audit?: AuditNote<PaymentOutcome>,
+  ): Promise<PaymentOutcome> {
+    return this.group.run(() =>
+      this._audited(audit, () => {
+        const row = this._existing(provider, transId);
+        if (row.status !== "orphan")
+          throw new UsageError(`payment ${transId} is not an orphan (it is ${row.status}); nothing to assign`);
+        const account = this._accountBySerial(serial);
+        if (account.plan.currency !== row.currency)
+          throw new UsageError(
+            `payment ${transId} is in ${row.currency}; ${serial}'s plan is in ${account.plan.currency}`,
+          );
+        this._credit(row.payment_id, account);
+        return this._outcome(this._paymentById(row.payment_id), false);
+      }),
+    );
   }
 
-  reverse(provider: string, transId: string, note: string): Promise<PaymentOutcome> {
-    return this.group.run(() => {
-      const row = this._existing(provider, transId);
-      if (row.status === "reversed") return this._outcome(row, true);
-      if (row.account_id !== null) {
-        const a = this.q.accountById.get(row.account_id) as AccountRow;
-        // The money is owed again: it comes off what the next payments buy (a code already issued stays issued).
-        this.q.saveMoney.run(
-          a.paid - row.amount,
-          a.deposit_due,
-          a.remainder - row.amount,
-          a.days_bought,
-          a.held_days,
-          a.paid_until,
-          a.unlock,
-          a.account_id,
-        );
-      }
-      this.db
-        .prepare("UPDATE payments SET status = 'reversed', reversed_at = ?, note = ? WHERE payment_id = ?")
-        .run(this._now(), note, row.payment_id);
-      return this._outcome(this._paymentById(row.payment_id), false);
-    });
+  reverse(provider: string, transId: string, note: string, audit?: AuditNote<PaymentOutcome>): Promise<PaymentOutcome> {
+    return this.group.run(() =>
+      this._audited(audit, () => {
+        const row = this._existing(provider, transId);
+        if (row.status === "reversed") return this._outcome(row, true);
+        if (row.account_id !== null) {
+          const a = this.q.accountById.get(row.account_id) as AccountRow;
+          // The money is owed again: it comes off what the next payments buy (a code already issued stays issued).
+          this.q.saveMoney.run(
+            a.paid - row.amount,
+            a.deposit_due,
+            a.remainder - row.amount,
+            a.days_bought,
+            a.held_days,
+            a.paid_until,
+            a.unlock,
+            a.account_id,
+          );
+        }
+        this.db
+          .prepare("UPDATE payments SET status = 'reversed', reversed_at = ?, note = ? WHERE payment_id = ?")
+          .run(this._now(), note, row.payment_id);
+        return this._outcome(this._paymentById(row.payment_id), false);
+      }),
+    );
   }
 
   approveUnlock(serial: string): Promise<PaymentOutcome> {
@@ -387,10 +396,21 @@ export class SqliteStore implements FleetStore {
       const smsMessageId = onCode === undefined || after === null ? null : onCode(this.db, code, after, null);
       const codeRow = this.db.prepare(`${CODE_SELECT} WHERE c.code_id = ?`).get(this._codeId(device)) as CodeListRow;
       const done = { code: codeFromRow(codeRow), chose: plan.chose, effect, smsMessageId };
-      const args = auditArgs(audit.keyId, now, audit.action, audit.reason, audit.effect(done));
-      const { audit_id } = this.db.prepare(`${INSERT_AUDIT} RETURNING audit_id`).get(...args) as { audit_id: number };
-      return { ...done, auditId: audit_id };
+      return { ...done, auditId: this._audit(audit, done) };
     });
+  }
+
+  /** Appends `audit`'s entry of `done` in the open transaction; its id. */
+  private _audit<T>(audit: AuditNote<T>, done: T): number {
+    const args = auditArgs(audit.keyId, this.now(), audit.action, audit.reason, audit.effect(done));
+    return (this.db.prepare(`${INSERT_AUDIT} RETURNING audit_id`).get(...args) as { audit_id: number }).audit_id;
+  }
+
+  /** `work`, then its audit entry when asked, in the one open transaction. */
+  private _audited<T>(audit: AuditNote<T> | undefined, work: () => T): T {
+    const done = work();
+    if (audit !== undefined) this._audit(audit, done);
+    return done;
   }
 
   async close(): Promise<void> {

@@ -179,13 +179,13 @@ export interface OperatorIssued {
   readonly auditId: number;
 }
 
-/** Who asked for an operator's code and why: the audit entry the store writes in the code's own transaction. */
-export interface AuditNote {
+/** Who asked for an operator's action and why: the audit entry the store writes in the action's own transaction. */
+export interface AuditNote<T = Omit<OperatorIssued, "auditId">> {
   readonly keyId: number | null;
   readonly action: string;
   readonly reason: string;
-  /** What the entry records of the outcome (never the keycode: anyone could type it). */
-  effect(done: Omit<OperatorIssued, "auditId">): unknown;
+  /** What the entry records of the outcome (never a keycode: anyone could type it). */
+  effect(done: T): unknown;
 }
 
 export interface FleetStore {
@@ -206,10 +206,10 @@ export interface FleetStore {
   receive(payment: IncomingPayment): Promise<PaymentOutcome>;
   payment(provider: string, transId: string): Promise<PaymentOutcome | undefined>;
   orphans(): Promise<PaymentOutcome[]>;
-  /** Gives an orphan its account and processes it as if it had just arrived. */
-  assign(provider: string, transId: string, serial: string): Promise<PaymentOutcome>;
+  /** Gives an orphan its account and processes it as if it had just arrived (audited in its transaction when asked). */
+  assign(provider: string, transId: string, serial: string, audit?: AuditNote<PaymentOutcome>): Promise<PaymentOutcome>;
   /** Records a reversal: the money is owed again (the next payments fill it before buying credit). */
-  reverse(provider: string, transId: string, note: string): Promise<PaymentOutcome>;
+  reverse(provider: string, transId: string, note: string, audit?: AuditNote<PaymentOutcome>): Promise<PaymentOutcome>;
   /** Issues the unlock code an operator approved. */
   approveUnlock(serial: string): Promise<PaymentOutcome>;
   /** Codes the held credit of every account whose window has room again (window rule); returns what it issued. */

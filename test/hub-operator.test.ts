@@ -220,6 +220,12 @@ describe.each(ENGINES)("operator API on %s: ad-hoc codes", (engine) => {
       "SELECT audit_id, effect FROM audit ORDER BY audit_id DESC LIMIT 1",
     );
     expect([Number(entry.audit_id), JSON.parse(entry.effect)]).toEqual([done.auditId, { seq: done.code.seq }]);
+    // A reversal likewise: its audit failing leaves the payment as it was.
+    expect((await t.pay("QAUDIT1", "50.00", serial)).statusCode).toBe(200);
+    const refused = t.fleet.store.reverse("mpesa", "QAUDIT1", "chargeback", { ...failing, action: "payment.reverse" });
+    await expect(refused).rejects.toThrow(/audit refused/);
+    expect((await t.fleet.store.payment("mpesa", "QAUDIT1"))?.status).toBe("coded");
+    expect(await count("audit")).toBe(audit + 1);
     await t.close();
   });
 });

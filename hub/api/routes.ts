@@ -293,14 +293,19 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
       required: ["provider", "transId"],
     } as const;
     /** The audit names the code's sequence, never the code itself (a code in a log could be typed by anyone). */
-    const auditPayment = (request: FastifyRequest, action: string, reason: string, payment: PaymentOutcome) =>
-      keys.audit(keyOf(request), action, reason, {
+    /** The audit entry of an assignment or reversal, written by the store in its transaction. */
+    const auditPayment = (request: FastifyRequest, action: string, reason: string): AuditNote<PaymentOutcome> => ({
+      keyId: keyOf(request),
+      action,
+      reason,
+      effect: (payment) => ({
         provider: payment.provider,
         transId: payment.transId,
         serial: payment.serial,
         status: payment.status,
         codeSeq: payment.code?.seq ?? null,
-      });
+      }),
+    });
 
     app.post<{ Params: { provider: string; transId: string }; Body: { serial: string; reason: string } }>(
       "/api/v1/payments/:provider/:transId/assign",
@@ -315,8 +320,8 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
       }),
       async (request) => {
         const { provider, transId } = request.params;
-        const payment = await store.assign(provider, transId, request.body.serial);
-        await auditPayment(request, "payment.assign", request.body.reason, payment);
+        const audit = auditPayment(request, "payment.assign", request.body.reason);
+        const payment = await store.assign(provider, transId, request.body.serial, audit);
         return { payment: paymentView(payment, true) };
       },
     );
@@ -335,8 +340,8 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
       }),
       async (request) => {
         const { provider, transId } = request.params;
-        const payment = await store.reverse(provider, transId, request.body.reason);
-        await auditPayment(request, "payment.reverse", request.body.reason, payment);
+        const audit = auditPayment(request, "payment.reverse", request.body.reason);
+        const payment = await store.reverse(provider, transId, request.body.reason, audit);
         return { payment: paymentView(payment, true) };
       },
     );
