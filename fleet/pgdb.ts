@@ -37,6 +37,11 @@ export async function withClient<T>(pool: Pool, where: string, work: (c: PoolCli
   } catch (e) {
     throw pgError(e, where);
   }
+  // A server that goes away while the client is checked out (a restart, a failover) emits "error" on the client
+  // itself, where the pool listens only while it is idle; with no listener that would end the process (every hub at
+  // once, seen in test/pg-cluster.test.ts's restart). The work's next query fails instead, and that is answered.
+  const ignore = () => {};
+  client.on("error", ignore);
   try {
     const value = await work(client);
     client.release();
@@ -44,6 +49,8 @@ export async function withClient<T>(pool: Pool, where: string, work: (c: PoolCli
   } catch (e) {
     client.release(true);
     throw pgError(e, where);
+  } finally {
+    client.off("error", ignore);
   }
 }
 
