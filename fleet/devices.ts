@@ -142,7 +142,8 @@ export function* provisionSteps(
   return { batchId, devices };
 }
 
-interface DeviceRow {
+/** A device's row: its sealed image and its counts. */
+export interface DeviceRow {
   device_id: number;
   serial: string;
   image: Uint8Array;
@@ -171,13 +172,13 @@ export function findDevice(db: Db, file: string, serialOrId: string): FleetDevic
         `${rows.find((r) => r.serial !== serialOrId)?.serial}; give that device's serial to mean it (this fleet ` +
         `was provisioned with an all-digit --serial-prefix, which solkey now refuses)`,
     );
-  return _deviceFromRow(db, rows[0], file);
+  return openDeviceRow(db, rows[0], file);
 }
 
 /** Every device, in id order (for the CSV export). */
 export function* allDevices(db: Db, file: string): Generator<FleetDevice> {
   const rows = db.prepare("SELECT device_id, serial, image, issued_seq, entered_seq FROM devices ORDER BY device_id");
-  for (const row of rows.iterate() as Iterable<DeviceRow>) yield _deviceFromRow(db, row, file);
+  for (const row of rows.iterate() as Iterable<DeviceRow>) yield openDeviceRow(db, row, file);
 }
 
 interface Opened {
@@ -196,27 +197,36 @@ interface Opened {
 const _opened = new WeakMap<Db, Map<number, Opened>>();
 const OPENED_CACHE = 65_536;
 
-function _deviceFromRow(db: Db, row: DeviceRow, file: string): FleetDevice {
+/** The device `row` holds on this SQLite fleet, its image opened with the fleet's key (cached per handle). */
+export function openDeviceRow(db: Db, row: DeviceRow, file: string): FleetDevice {
   let cache = _opened.get(db);
   if (cache === undefined) _opened.set(db, (cache = new Map()));
   const sealed = Buffer.from(row.image.buffer, row.image.byteOffset, row.image.byteLength);
   let opened = cache.get(row.device_id);
   if (opened === undefined || !opened.sealed.equals(sealed)) {
     const image = openImage(db, file, row.device_id, row.serial, row.image);
-    const read = decodeProvision(image);
-    if (read.kind !== "provisioned")
-      throw new SolkeyError(
-        `${row.serial}'s provisioning image in ${file} is damaged (${read.kind}); restore a backup`,
-      );
-    opened = { sealed: Buffer.from(sealed), record: read.record, image };
+    opened = { sealed: Buffer.from(sealed), record: mountedRecord(row, image, file), image };
     if (cache.size >= OPENED_CACHE) cache.delete(cache.keys().next().value as number);
     cache.set(row.device_id, opened);
   }
+  return deviceFromRow(row, opened.record, opened.image);
+}
+
+/** The provisioning record an opened image holds, as the firmware's reader mounts it; damaged: restore a backup. */
+export function mountedRecord(row: Pick<DeviceRow, "serial">, image: Uint8Array, where: string): ProvisionRecord {
+  const read = decodeProvision(image);
+  if (read.kind !== "provisioned")
+    throw new SolkeyError(`${row.serial}'s provisioning image in ${where} is damaged (${read.kind}); restore a backup`);
+  return read.record;
+}
+
+/** The device a row holds, given its opened image and record. */
+export function deviceFromRow(row: DeviceRow, record: ProvisionRecord, image: Uint8Array): FleetDevice {
   return {
     deviceId: row.device_id,
     serial: row.serial,
-    record: opened.record,
-    image: opened.image,
+    record,
+    image,
     issuedSeq: row.issued_seq,
     enteredSeq: row.entered_seq,
   };

@@ -199,7 +199,18 @@ export function sealImage(db: Db, deviceId: number, image: Uint8Array): Uint8Arr
 
 /** A device's image from its row: the one reader of secrets (findDevice, the ledger, recovery, exports, the hub). */
 export function openImage(db: Db, where: string, deviceId: number, serial: string, stored: Uint8Array): Uint8Array {
-  const image = _keyOf(db).open(deviceId, new Uint8Array(stored));
+  return openSealed(_keyOf(db), where, deviceId, serial, stored);
+}
+
+/** A device's sealed image opened with `key`; one line naming the fix when it fails authentication. */
+export function openSealed(
+  key: SecretKey,
+  where: string,
+  deviceId: number,
+  serial: string,
+  stored: Uint8Array,
+): Uint8Array {
+  const image = key.open(deviceId, new Uint8Array(stored));
   if (image === undefined)
     throw new SolkeyError(
       `${serial}'s sealed image in ${where} fails authentication (altered, or moved from another device's row); ` +

@@ -18,13 +18,22 @@ export function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
+/** Statements prepared on each connection, by text: a payment runs a dozen, each prepared once. */
+const _prepared = new WeakMap<Db, Map<string, Statement<unknown[]>>>();
+
+function _prepare(db: Db, sql: string): Statement<unknown[]> {
+  let cache = _prepared.get(db);
+  if (cache === undefined) _prepared.set(db, (cache = new Map()));
+  let st = cache.get(sql);
+  if (st === undefined) cache.set(sql, (st = db.prepare<unknown[]>(sql)));
+  return st;
+}
+
 /** Queries on an open SQLite fleet (statements prepared once each); `close` closes it. */
 export function sqliteSql(db: Db): Sql {
-  const prepared = new Map<string, Statement<unknown[]>>();
   return {
     async rows<T>(sql: string, args: readonly unknown[] = []): Promise<T[]> {
-      let st = prepared.get(sql);
-      if (st === undefined) prepared.set(sql, (st = db.prepare<unknown[]>(sql)));
+      const st = _prepare(db, sql);
       if (st.reader) return st.all(...(args as unknown[])) as T[];
       st.run(...(args as unknown[]));
       return [];
@@ -70,6 +79,12 @@ export async function openSql(db: string, poolSize = 4): Promise<Sql> {
 export interface Step {
   readonly sql: string;
   readonly args: readonly unknown[];
+  /**
+   * The tables (by alias) whose rows this read locks until the transaction ends: PostgreSQL appends
+   * `FOR UPDATE OF ...` (one process at a time on a device, fleet-wide); SQLite's one writer holds the whole database
+   * for the transaction already, so its runner reads as written.
+   */
+  readonly lock?: readonly string[];
 }
 
 /**
@@ -84,7 +99,7 @@ export function runSteps<T>(db: Db, steps: Steps<T>): T {
   while (!next.done) {
     let rows: unknown[];
     try {
-      const st = db.prepare<unknown[]>(next.value.sql);
+      const st = _prepare(db, next.value.sql);
       const args = next.value.args as unknown[];
       rows = st.reader ? st.all(...args) : (st.run(...args), []);
     } catch (e) {
@@ -102,7 +117,9 @@ export async function runPgSteps<T>(c: PoolClient, steps: Steps<T>): Promise<T> 
   while (!next.done) {
     let rows: unknown[];
     try {
-      rows = (await c.query(numbered(next.value.sql), next.value.args as unknown[])).rows;
+      const { sql, args, lock } = next.value;
+      const text = lock === undefined ? sql : `${sql} FOR UPDATE OF ${lock.join(", ")}`;
+      rows = (await c.query(numbered(text), args as unknown[])).rows;
     } catch (e) {
       next = steps.throw(e);
       continue;

@@ -5,6 +5,7 @@ import { phoneDigits, serialKey } from "./accounts";
 import { UsageError } from "./errors";
 import { normalizeRef } from "./references";
 import type { DeviceQuery, PaymentQuery, PageQuery } from "./store";
+import { OUTCOME_SELECT } from "./storerows";
 
 export interface Sql {
   readonly text: string;
@@ -35,7 +36,7 @@ export function deviceSummarySql(deviceId: number, assumedBefore: string): Sql {
     text: `SELECT d.device_id, d.serial, d.protocol, d.issued_seq, d.entered_seq, a.account_id,
       (SELECT count(*) FROM codes c WHERE c.device_id = d.device_id) AS issued,
       (SELECT count(*) FROM codes c WHERE c.device_id = d.device_id AND c.entered_at IS NOT NULL) AS known_entered,
-      (${DELIVERED.replace("@account", "a.account_id").replace("@device", "d.device_id")}) AS delivered_seq,
+      ${deliveredColumn("a.account_id", "d.device_id")},
       (SELECT max(c.code_id) FROM codes c WHERE c.device_id = d.device_id) AS last_code_id
       FROM devices d LEFT JOIN accounts a ON a.device_id = d.device_id WHERE d.device_id = ?`,
     args: [assumedBefore, assumedBefore, deviceId],
@@ -53,12 +54,12 @@ const DELIVERED = `SELECT max(seq) FROM (
     UNION ALL SELECT c.seq FROM codes c WHERE c.device_id = @device AND c.payment_ref IS NULL AND c.issued_at <= ?
   ) delivered`;
 
-/** DELIVERED for one device (and its account, null without one), as `seq`. */
-export function deliveredSql(deviceId: number, accountId: number | null, assumedBefore: string): Sql {
-  return {
-    text: `SELECT (${DELIVERED.replace("@account", "?").replace("@device", "?")}) AS seq`,
-    args: [accountId, assumedBefore, deviceId, assumedBefore],
-  };
+/**
+ * DELIVERED as a column `delivered_seq` of a query over the account and device the two expressions name; its two
+ * placeholders both take the time before which a delivered code counts as entered.
+ */
+export function deliveredColumn(account: string, device: string): string {
+  return `(${DELIVERED.replace("@account", account).replace("@device", device)}) AS delivered_seq`;
 }
 
 /** What a search text can be: part of a serial, a phone, a payment reference (as typed and normalised). */
@@ -120,8 +121,7 @@ export function paymentsSql(query: PaymentQuery, countryCode: string): Sql {
   }
   args.push(query.limit + 1);
   return {
-    text: `SELECT p.* FROM payments p LEFT JOIN accounts a ON a.account_id = p.account_id
-      LEFT JOIN devices d ON d.device_id = a.device_id
+    text: `${OUTCOME_SELECT}
       ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY p.payment_id DESC LIMIT ?`,
     args,
   };

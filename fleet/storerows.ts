@@ -1,9 +1,10 @@
 // The plans, accounts, payments, codes and device rows as both fleet stores read them (SQLite and PostgreSQL share
 // one schema), and the objects made from them.
 import type { ProtocolName } from "../firmware/provision/record";
-import { codeRecord, type CodeRow } from "./ledger";
+import type { DeviceRow } from "./devices";
+import { codeRecord, type CodeRow, type IssuedCode } from "./ledger";
 import { owedDays, windowTop } from "./operator";
-import type { Account, Code, Device, PaymentStatus, Plan } from "./store";
+import type { Account, Code, Device, PaymentOutcome, PaymentStatus, Plan } from "./store";
 
 export interface PlanRow {
   plan_id: number;
@@ -16,7 +17,19 @@ export interface PlanRow {
   approve_unlock: number;
 }
 
-export interface AccountRow {
+/**
+ * An account with its device (the sealed image and counts issuing needs) and its plan, in one read: the columns
+ * AccountRow names.
+ */
+export const ACCOUNT_COLUMNS = `a.account_id, a.device_id, a.phone, a.plan_id, a.language, a.paid, a.deposit_due,
+  a.remainder, a.days_bought, a.held_days, a.paid_until, a.unlock, d.serial, d.protocol, d.image, d.issued_seq,
+  d.entered_seq, p.name AS plan_name, p.currency, p.per_day, p.min_payment, p.deposit, p.total, p.approve_unlock`;
+export const ACCOUNT_TABLES = `accounts a JOIN devices d ON d.device_id = a.device_id
+  JOIN plans p ON p.plan_id = a.plan_id`;
+export const ACCOUNT_SELECT = `SELECT ${ACCOUNT_COLUMNS} FROM ${ACCOUNT_TABLES}`;
+
+export interface AccountRow extends Omit<PlanRow, "name">, DeviceRow {
+  plan_name: string;
   account_id: number;
   device_id: number;
   phone: string;
@@ -29,9 +42,18 @@ export interface AccountRow {
   held_days: number;
   paid_until: string | null;
   unlock: Account["unlock"];
-  serial: string;
   protocol: string;
 }
+
+/**
+ * A payment with what its outcome names: its account's serial and its code, in one read (a LEFT JOIN: an orphan
+ * has neither). The columns OutcomeRow names.
+ */
+export const OUTCOME_SELECT = `SELECT p.payment_id, p.provider, p.trans_id, p.amount, p.currency, p.account_ref,
+  p.account_id, p.status, p.code_id, p.received_at, d.serial, d.device_id, d.protocol, c.kind AS code_kind,
+  c.seq AS code_seq, c.keycode, c.units, c.seconds, c.payment_ref
+  FROM payments p LEFT JOIN accounts a ON a.account_id = p.account_id LEFT JOIN devices d ON d.device_id = a.device_id
+  LEFT JOIN codes c ON c.code_id = p.code_id`;
 
 export interface PaymentRow {
   payment_id: number;
@@ -44,6 +66,60 @@ export interface PaymentRow {
   status: PaymentStatus;
   code_id: number | null;
   received_at: string;
+}
+
+export interface OutcomeRow extends PaymentRow {
+  serial: string | null;
+  device_id: number | null;
+  protocol: string | null;
+  code_kind: string | null;
+  code_seq: number | null;
+  keycode: string | null;
+  units: number | null;
+  seconds: number | null;
+  payment_ref: string | null;
+}
+
+/** A payment's outcome from its row and, when it has them, its account's serial and its code. */
+export function outcomeOf(
+  row: PaymentRow,
+  serial: string | null,
+  code: Omit<IssuedCode, "replayed" | "warning"> | null,
+  replayed: boolean,
+): PaymentOutcome {
+  return {
+    paymentId: row.payment_id,
+    provider: row.provider,
+    transId: row.trans_id,
+    amount: row.amount,
+    currency: row.currency,
+    accountRef: row.account_ref,
+    status: row.status,
+    serial,
+    // As a code is stored: a replay of it says so; the window warning was the issuer's to read, once.
+    code: code === null ? null : { ...code, replayed, warning: null },
+    replayed,
+    receivedAt: row.received_at,
+  };
+}
+
+/** OUTCOME_SELECT's row as the outcome. */
+export function outcomeFromRow(row: OutcomeRow, replayed: boolean): PaymentOutcome {
+  const code =
+    row.code_id === null || row.device_id === null
+      ? null
+      : {
+          serial: row.serial!,
+          deviceId: row.device_id,
+          protocol: row.protocol!,
+          kind: row.code_kind!,
+          seq: row.code_seq,
+          keycode: row.keycode!,
+          units: row.units,
+          seconds: row.seconds,
+          paymentRef: row.payment_ref,
+        };
+  return outcomeOf(row, row.serial, code, replayed);
 }
 
 export function planFromRow(row: PlanRow): Plan {
@@ -59,14 +135,14 @@ export function planFromRow(row: PlanRow): Plan {
   };
 }
 
-/** An account row with its plan (which the stores cache: a plan never changes once added). */
-export function accountFromRow(row: AccountRow, plan: Plan): Account {
+/** An account row (ACCOUNT_SELECT) as the store's Account. */
+export function accountFromRow(row: AccountRow): Account {
   return {
     accountId: row.account_id,
     deviceId: row.device_id,
     serial: row.serial,
     phone: row.phone,
-    plan,
+    plan: planFromRow({ ...row, name: row.plan_name }),
     language: row.language,
     paid: row.paid,
     depositDue: row.deposit_due,

@@ -2,6 +2,7 @@
 // ad-hoc codes with a reason kind (each accepted by the simulated device it was issued for), desired state choosing
 // set or add per protocol, the window rule refusing, the audit trail of each action, keycodes hidden from read keys,
 // metrics that move, search and paging, hostile strings kept as data, and no 500 on bad input.
+import type { CodeHook } from "../fleet/storesteps";
 import { Writable } from "stream";
 import { openApiKeys } from "../fleet/apikeys";
 import type { ProfileOptions } from "../fleet/profile";
@@ -16,14 +17,12 @@ const fleetOn = engineFleets();
 
 async function setup(engine: Engine, profile: ProfileOptions, count = 2) {
   const late: { sms?: SmsService } = {}; // the hook is needed to open the store the service opens after
+  const onCode: CodeHook = (code, account, device, id) => late.sms!.hooks.onCode(code, account, device, id);
   const clock = { offsetMs: 0 }; // moves the store's clock (the window rule's "delivered N days ago")
   const now = () => new Date(Date.now() + clock.offsetMs);
   const fleet = await fleetOn(engine, profile, count, undefined, {
-    sqlite: { onCode: (db, code, account, payment) => late.sms!.hooks.onCode!(db, code, account, payment), now },
-    postgres: {
-      onCode: (c, code, account, device, id) => late.sms!.hooks.onPgCode!(c, code, account, device, id),
-      now,
-    },
+    sqlite: { onCode, now },
+    postgres: { onCode, now },
   });
   const printed: string[] = [];
   const sms = startSms({ db: fleet.db, env: {}, onEvent: () => {}, print: (l) => printed.push(l), pollMs: 20 });

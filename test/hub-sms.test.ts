@@ -1,6 +1,7 @@
 // The hub's SMS side over HTTP against the Africa's Talking stand-in: a confirmed payment's code reaches the
 // registered phone (never the payer's number) in the account's language, through a gateway outage, and the code
 // read off the SMS is accepted by the simulated device it was issued for; on SQLite and on PostgreSQL.
+import type { CodeHook } from "../fleet/storesteps";
 import { buildApp } from "../hub/app";
 import { AtStandIn } from "../hub/sms/standin";
 import { DEFAULT_POLICY } from "../hub/sms/outbox";
@@ -16,9 +17,10 @@ const fleetOn = engineFleets();
 async function setup(engine: Engine) {
   const standin = await AtStandIn.start();
   const late: { sms?: SmsService } = {}; // the hook is needed to open the store the service opens after
+  const onCode: CodeHook = (code, account, device, id) => late.sms!.hooks.onCode(code, account, device, id);
   const fleet = await fleetOn(engine, { protocol: "nexus-full" }, 2, undefined, {
-    sqlite: { onCode: (db, code, account, payment) => late.sms!.hooks.onCode!(db, code, account, payment) },
-    postgres: { onCode: (c, code, account, device, id) => late.sms!.hooks.onPgCode!(c, code, account, device, id) },
+    sqlite: { onCode },
+    postgres: { onCode },
   });
   const events: OutboxEvent[] = [];
   const sms = startSms({

@@ -4,7 +4,8 @@
 import { pgPool, redacted } from "../fleet/pgdb";
 import { PgStore } from "../fleet/pgstore";
 import { smsConfig, smsGateway } from "../hub/sms/config";
-import { PgOutbox, queueCodeSmsPg } from "../hub/sms/pg";
+import { PgOutbox } from "../hub/sms/pg";
+import { queueCodeSms } from "../hub/sms/queue";
 import { AtStandIn } from "../hub/sms/standin";
 import { OutboxWorker } from "../hub/sms/worker";
 import { paid, pgFleet, pgRows, type PgServer, startPostgres } from "./pg.helpers";
@@ -19,12 +20,12 @@ describe("PostgreSQL: SMS outbox", () => {
   it("writes a code's SMS in the code's transaction: a failure after it leaves neither", async () => {
     const fleet = await pgFleet(server, { protocol: "nexus-full" }, 2);
     await fleet.store.close();
-    const queue = queueCodeSmsPg(Date.now, () => {});
+    const queue = queueCodeSms(Date.now, () => {});
     let fail = true;
     const store = await PgStore.open(fleet.url, {
       ...fleet.access,
-      onCode: async (c, code, account, device, codeId) => {
-        const id = await queue(c, code, account, device, codeId);
+      onCode: function* (code, account, device, codeId) {
+        const id = yield* queue(code, account, device, codeId);
         if (fail) throw new Error("after the SMS row");
         return id;
       },
@@ -52,7 +53,7 @@ describe("PostgreSQL: SMS outbox", () => {
     const PAYMENTS = 300;
     const fleet = await pgFleet(server, { protocol: "nexus-full" }, DEVICES);
     await fleet.store.close();
-    const store = await PgStore.open(fleet.url, { ...fleet.access, onCode: queueCodeSmsPg(Date.now, () => {}) });
+    const store = await PgStore.open(fleet.url, { ...fleet.access, onCode: queueCodeSms(Date.now, () => {}) });
     for (let i = 0; i < PAYMENTS; i++) await store.receive(paid(`P${i}`, fleet.devices[i % DEVICES].serial));
     await store.close();
     const standin = await AtStandIn.start();

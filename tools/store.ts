@@ -4,8 +4,9 @@ import { UsageError } from "../fleet/errors";
 import { minorUnits } from "../fleet/payments";
 import type { SecretKeySource } from "../fleet/sealing";
 import { isPostgresUrl } from "../fleet/database";
-import { PgStore, type PgStoreOptions } from "../fleet/pgstore";
-import { SqliteStore, type SqliteStoreOptions } from "../fleet/sqlitestore";
+import type { StoreOptions } from "../fleet/enginestore";
+import { PgStore } from "../fleet/pgstore";
+import { SqliteStore } from "../fleet/sqlitestore";
 import type { FleetStore } from "../fleet/store";
 
 /** The fleet a command names: its database, and the key file its device secrets are sealed under. */
@@ -14,10 +15,8 @@ export interface FleetFlags {
   secretKeyFile?: string;
 }
 
-/** What the hub tells either store; each engine's code hook (the SMS row in the issuing transaction) is its own. */
-export interface HubStoreOptions extends Pick<SqliteStoreOptions, "enteredAfterDays" | "countryCode" | "onCode"> {
-  readonly onPgCode?: PgStoreOptions["onCode"];
-}
+/** What the hub tells either store (the code hook: the SMS row in the issuing transaction). */
+export type HubStoreOptions = Pick<StoreOptions, "enteredAfterDays" | "countryCode" | "onCode">;
 
 /** The flag every command that opens a fleet takes beside --db (fleet/sealing.ts). */
 export const SECRET_KEY_OPTION = [
@@ -33,11 +32,8 @@ export function fleetAccess(o: FleetFlags): SecretKeySource {
 
 /** The fleet store `--db` names: a SQLite file, or a PostgreSQL URL (given its secret key). */
 export async function openStore(o: FleetFlags, options: HubStoreOptions = {}): Promise<FleetStore> {
-  const { onCode, onPgCode, ...rest } = options;
-  const access = { ...fleetAccess(o), ...rest };
-  return isPostgresUrl(o.db)
-    ? PgStore.open(o.db, { ...access, onCode: onPgCode })
-    : SqliteStore.open(o.db, { ...access, onCode });
+  const access = { ...fleetAccess(o), ...options };
+  return isPostgresUrl(o.db) ? PgStore.open(o.db, access) : SqliteStore.open(o.db, access);
 }
 
 export async function withStore<T>(o: FleetFlags, work: (store: FleetStore) => Promise<T>): Promise<T> {

@@ -1,47 +1,16 @@
 // The SMS outbox on a PostgreSQL fleet (the same migration 5 tables as sqlite.ts, fleet/pgschema.ts): OutboxStore
-// for the worker of every hub process, and the row a code's SMS is queued as, written by PgStore's `onCode` hook in
-// the transaction that issues the code. Several workers claim with FOR UPDATE SKIP LOCKED: a row one worker is
+// for the worker of every hub process (a code's SMS is queued by the store's `onCode` hook, queue.ts, in the
+// transaction that issues the code). Several workers claim with FOR UPDATE SKIP LOCKED: a row one worker is
 // leasing is invisible to the others' claims, so no message goes out twice while its lease holds.
 import type { Pool, PoolClient } from "pg";
-import type { IssuedCode } from "../../fleet/ledger";
-import type { FleetDevice } from "../../fleet/devices";
 import { inPgTransaction } from "../../fleet/pgdb";
-import { numbered } from "../../fleet/sql";
-import type { Account } from "../../fleet/store";
-import {
-  codeSms,
-  inboundAnswer,
-  registeredPhone,
-  type InboundAccount,
-  type InboundResult,
-  type QueuedSms,
-} from "./compose";
+import { numbered, runPgSteps } from "../../fleet/sql";
+import { inboundAnswer, registeredPhone, type InboundAccount, type InboundResult } from "./compose";
 import type { DeliveryReport } from "./delivery";
 import type { InboundSms } from "./inbound";
+import { enqueueSteps } from "./queue";
 import type { DeliveryRecord, OutboxMessage, OutboxState, SmsOutbox } from "./outbox";
 import { claimed, EARLIER_RESENDS, INBOUND_ACCOUNT, LATEST_CODE_TEXT, type OutboxRow } from "./sqlite";
-
-/** Queues `sms`; the message's id. */
-async function enqueue(c: PoolClient, codeId: number | null, sms: QueuedSms, at: number): Promise<number> {
-  const r = await c.query(
-    `INSERT INTO sms_outbox (code_id, purpose, to_phone, language, text, created_at, round_started_at, due_at,
-       updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $6, $6) RETURNING message_id`,
-    [codeId, sms.purpose, sms.to, sms.language, sms.text, at],
-  );
-  return (r.rows[0] as { message_id: number }).message_id;
-}
-
-/** PgStore's `onCode` hook: the code's SMS row in the issuing transaction (its id); `queued` after (wake the worker). */
-export function queueCodeSmsPg(
-  now: () => number,
-  queued: () => void,
-): (c: PoolClient, code: IssuedCode, account: Account, device: FleetDevice, codeId: number) => Promise<number> {
-  return async (c, code, account, device, codeId) => {
-    const id = await enqueue(c, codeId, codeSms(code, account, device.record), now());
-    queued();
-    return id;
-  };
-}
 
 /** OutboxStore on PostgreSQL: each method one transaction on the pool (every hub process has its own). */
 export class PgOutbox implements SmsOutbox {
@@ -157,7 +126,7 @@ export class PgOutbox implements SmsOutbox {
          VALUES ($1, $2, $3, $4, $5, $6, $7)`,
         [sms.id, sms.from, sms.to, sms.text, decided.command, decided.answer === undefined ? 0 : 1, now],
       );
-      if (decided.answer !== undefined) await enqueue(c, null, decided.answer, now);
+      if (decided.answer !== undefined) await runPgSteps(c, enqueueSteps(null, decided.answer, now));
       return decided.result;
     });
   }

@@ -5,23 +5,20 @@ import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { isPostgresUrl, openFleet } from "../../fleet/database";
 import { pgPool, redacted } from "../../fleet/pgdb";
 import { pgSql, sqliteSql } from "../../fleet/sql";
-import type { PgStoreOptions } from "../../fleet/pgstore";
-import type { SqliteStoreOptions } from "../../fleet/sqlitestore";
+import type { CodeHook } from "../../fleet/storesteps";
 import { smsConfig, smsGateway } from "./config";
 import type { RetryPolicy, SmsOutbox } from "./outbox";
-import { PgOutbox, queueCodeSmsPg } from "./pg";
+import { PgOutbox } from "./pg";
+import { queueCodeSms } from "./queue";
 import { smsRoutes } from "./routes";
 import type { SmsReader } from "./reader";
-import { queueCodeSms, SqliteOutbox } from "./sqlite";
+import { SqliteOutbox } from "./sqlite";
 import { SqlSmsReader } from "./sqlreader";
 import { OutboxWorker, systemClock, type OutboxEvent } from "./worker";
 
-/** The hook to give the fleet store: the one of its engine is set. */
+/** The hook to give the fleet store (either engine). */
 export interface CodeHooks {
-  /** SqliteStore.open's `onCode`. */
-  readonly onCode?: NonNullable<SqliteStoreOptions["onCode"]>;
-  /** PgStore.open's `onCode`. */
-  readonly onPgCode?: NonNullable<PgStoreOptions["onCode"]>;
+  readonly onCode: CodeHook;
 }
 
 export interface SmsService {
@@ -61,19 +58,16 @@ export function startSms(o: SmsServiceOptions): SmsService {
   const queued = () => setImmediate(wake);
   let outbox: SmsOutbox;
   let reader: SmsReader;
-  let hooks: CodeHooks;
   let close: () => Promise<void>;
   if (isPostgresUrl(o.db)) {
     const pool = pgPool(o.db, PG_POOL);
     outbox = new PgOutbox(pool, redacted(o.db));
     reader = new SqlSmsReader(pgSql(pool, redacted(o.db)), redacted(o.db));
-    hooks = { onPgCode: queueCodeSmsPg(systemClock.now, queued) };
     close = () => pool.end();
   } else {
     const db = openFleet(o.db);
     outbox = new SqliteOutbox(db, o.db);
     reader = new SqlSmsReader(sqliteSql(db), o.db);
-    hooks = { onCode: queueCodeSms(o.db, systemClock.now, queued) };
     close = async () => {
       db.close();
     };
@@ -82,7 +76,7 @@ export function startSms(o: SmsServiceOptions): SmsService {
   const worker = new OutboxWorker({ store: outbox, gateway, onEvent: o.onEvent, pollMs: o.pollMs, policy: o.policy });
   const token = o.env.SOLKEY_SMS_TOKEN;
   return {
-    hooks,
+    hooks: { onCode: queueCodeSms(systemClock.now, queued) },
     outbox,
     reader,
     worker,

@@ -1,14 +1,13 @@
-// The SMS outbox on the fleet database (migration 5, fleet/smsschema.ts): OutboxStore for the worker, and the row a
-// code's SMS is queued as, written inside the transaction that issues the code (SqliteStoreOptions.onCode).
+// The SMS outbox on an SQLite fleet database (migration 5, fleet/smsschema.ts): OutboxStore for the worker. A code's
+// SMS is queued by the store's `onCode` hook (queue.ts) inside the transaction that issues the code.
 import type { Statement } from "better-sqlite3";
 import type { Db } from "../../fleet/database";
 import { GroupCommit } from "../../fleet/groupcommit";
-import { findDevice } from "../../fleet/devices";
-import type { IssuedCode } from "../../fleet/ledger";
-import type { Account } from "../../fleet/store";
+import { runSteps } from "../../fleet/sql";
 import type { DeliveryReport } from "./delivery";
-import { codeSms, inboundAnswer, registeredPhone, type InboundAccount, type InboundResult } from "./compose";
+import { inboundAnswer, registeredPhone, type InboundAccount, type InboundResult } from "./compose";
 import type { InboundSms } from "./inbound";
+import { enqueueSteps } from "./queue";
 import type { DeliveryRecord, OutboxMessage, OutboxState, SmsOutbox } from "./outbox";
 
 /** The newest account on a phone, the answered RESENDs from it and the latest code SMS to it (both engines). */
@@ -18,46 +17,6 @@ export const EARLIER_RESENDS =
   "SELECT received_at FROM sms_inbound WHERE from_phone = ? AND command = 'resend' AND answered = 1";
 export const LATEST_CODE_TEXT = `SELECT text FROM sms_outbox WHERE to_phone = ? AND purpose IN ('code', 'unlock')
   ORDER BY message_id DESC LIMIT 1`;
-
-const ENQUEUE = `INSERT INTO sms_outbox (code_id, purpose, to_phone, language, text, created_at, round_started_at,
-  due_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-/**
- * The `onCode` hook: queues the code's SMS in the issuing transaction (compose.ts: rendered once, to the registered
- * phone, never the payment's msisdn); returns the message's id. `queued` is told the new row after the hook ran; the
- * caller wakes the worker once the commit is on disk.
- */
-export function queueCodeSms(
-  file: string,
-  now: () => number,
-  queued: () => void,
-): (db: Db, code: IssuedCode, account: Account) => number {
-  let prepared: { db: Db; lastCode: Statement; enqueue: Statement } | undefined;
-  return (db, code, account) => {
-    if (prepared?.db !== db)
-      prepared = {
-        db,
-        lastCode: db.prepare("SELECT max(code_id) AS id FROM codes WHERE device_id = ?"),
-        enqueue: db.prepare(ENQUEUE),
-      };
-    const sms = codeSms(code, account, findDevice(db, file, code.serial).record);
-    const codeId = (prepared.lastCode.get(code.deviceId) as { id: number }).id;
-    const at = now();
-    const { lastInsertRowid } = prepared.enqueue.run(
-      codeId,
-      sms.purpose,
-      sms.to,
-      sms.language,
-      sms.text,
-      at,
-      at,
-      at,
-      at,
-    );
-    queued();
-    return Number(lastInsertRowid);
-  };
-}
 
 /** A claimed row as the claim's RETURNING gives it (both engines). */
 export interface OutboxRow {
@@ -120,7 +79,6 @@ export class SqliteOutbox implements SmsOutbox {
       bySend: p("SELECT message_id FROM sms_events WHERE kind = 'sent' AND provider_id = ?"),
       delivered: p("UPDATE sms_outbox SET state = 'delivered', updated_at = ? WHERE message_id = ?"),
       record: p("SELECT message_id, state, provider_id, round FROM sms_outbox WHERE message_id = ?"),
-      enqueue: p(ENQUEUE),
       redeliver: p(
         `UPDATE sms_outbox SET state = 'queued', round = round + 1, round_started_at = @at, due_at = @at,
            lease_until = NULL, updated_at = @now
@@ -199,7 +157,7 @@ export class SqliteOutbox implements SmsOutbox {
         )
         .run(sms.id, sms.from, sms.to, sms.text, decided.command, decided.answer === undefined ? 0 : 1, now);
       const a = decided.answer;
-      if (a !== undefined) this.q.enqueue.run(null, a.purpose, a.to, a.language, a.text, now, now, now, now);
+      if (a !== undefined) runSteps(this.db, enqueueSteps(null, a, now));
       return decided.result;
     });
   }
