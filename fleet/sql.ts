@@ -3,8 +3,8 @@
 // own transaction); what must be one snapshot is one statement.
 import type { Statement } from "better-sqlite3";
 import type { Pool, PoolClient } from "pg";
-import { isPostgresUrl, openFleet, type Db } from "./database";
-import { checkPgSchema, pgError, pgPool, redacted, withClient } from "./pgdb";
+import { inTransaction, isPostgresUrl, openFleet, type Db } from "./database";
+import { checkPgSchema, inPgTransaction, pgError, pgPool, redacted, withClient } from "./pgdb";
 
 export interface Sql {
   /** The rows `sql` returns (none for a statement without RETURNING). */
@@ -20,11 +20,9 @@ export function numbered(sql: string): string {
 
 /** Queries on an open SQLite fleet (statements prepared once each); `close` closes it. */
 export function sqliteSql(db: Db): Sql {
-  const prepared = new Map<string, Statement<unknown[]>>();
   return {
     async rows<T>(sql: string, args: readonly unknown[] = []): Promise<T[]> {
-      let st = prepared.get(sql);
-      if (st === undefined) prepared.set(sql, (st = db.prepare<unknown[]>(sql)));
+      const st = _statement(db, sql);
       if (st.reader) return st.all(...(args as unknown[])) as T[];
       st.run(...(args as unknown[]));
       return [];
@@ -67,10 +65,26 @@ export async function openSql(db: string, poolSize = 4): Promise<Sql> {
 }
 
 /** One statement a shared procedure asks its engine to run (`?` placeholders); the engine sends back its rows. */
-export interface Step {
+export interface Query {
   readonly sql: string;
   readonly args: readonly unknown[];
+  /**
+   * PostgreSQL locks the rows it reads FOR UPDATE until the transaction ends: one writer at a time on them,
+   * fleet-wide. SQLite ignores it: the caller's IMMEDIATE transaction already holds the database's one write lock.
+   */
+  readonly forUpdate?: true;
 }
+
+/**
+ * PostgreSQL takes the transaction-scoped advisory lock `advisoryLock` (writers of rows that do not exist yet take
+ * turns on it); SQLite has nothing to do (one writer). Its rows: none.
+ */
+export interface AdvisoryLock {
+  readonly advisoryLock: number;
+}
+
+/** What a procedure asks of its engine: a statement, or a lock only PostgreSQL needs. */
+export type Step = Query | AdvisoryLock;
 
 /**
  * A procedure written once for both engines: it yields each statement and is resumed with its rows (none for a
@@ -78,15 +92,29 @@ export interface Step {
  */
 export type Steps<T> = Generator<Step, T, unknown[]>;
 
+/** Statements prepared once per SQLite handle (a ledger issues thousands of codes with a handful of texts). */
+const _prepared = new WeakMap<Db, Map<string, Statement<unknown[]>>>();
+
+function _statement(db: Db, sql: string): Statement<unknown[]> {
+  let cache = _prepared.get(db);
+  if (cache === undefined) _prepared.set(db, (cache = new Map()));
+  let st = cache.get(sql);
+  if (st === undefined) cache.set(sql, (st = db.prepare<unknown[]>(sql)));
+  return st;
+}
+
 /** Runs `steps` on an SQLite connection, synchronously (the caller holds the transaction). */
 export function runSteps<T>(db: Db, steps: Steps<T>): T {
   let next = steps.next([]);
   while (!next.done) {
-    let rows: unknown[];
+    const step = next.value;
+    let rows: unknown[] = [];
     try {
-      const st = db.prepare<unknown[]>(next.value.sql);
-      const args = next.value.args as unknown[];
-      rows = st.reader ? st.all(...args) : (st.run(...args), []);
+      if (!("advisoryLock" in step)) {
+        const st = _statement(db, step.sql);
+        const args = step.args as unknown[];
+        rows = st.reader ? st.all(...args) : (st.run(...args), []);
+      }
     } catch (e) {
       next = steps.throw(e);
       continue;
@@ -96,13 +124,17 @@ export function runSteps<T>(db: Db, steps: Steps<T>): T {
   return next.value;
 }
 
-/** Runs `steps` on a PostgreSQL client (the caller holds the transaction). */
+/** Runs `steps` on a PostgreSQL client (the caller holds the transaction), with their locks. */
 export async function runPgSteps<T>(c: PoolClient, steps: Steps<T>): Promise<T> {
   let next = steps.next([]);
   while (!next.done) {
+    const step = next.value;
     let rows: unknown[];
     try {
-      rows = (await c.query(numbered(next.value.sql), next.value.args as unknown[])).rows;
+      rows =
+        "advisoryLock" in step
+          ? (await c.query("SELECT pg_advisory_xact_lock($1)", [step.advisoryLock]), [])
+          : (await c.query(numbered(step.sql) + (step.forUpdate ? " FOR UPDATE" : ""), step.args as unknown[])).rows;
     } catch (e) {
       next = steps.throw(e);
       continue;
@@ -110,6 +142,35 @@ export async function runPgSteps<T>(c: PoolClient, steps: Steps<T>): Promise<T> 
     next = steps.next(rows);
   }
   return next.value;
+}
+
+/** A fleet database running procedures written as Steps, on either engine. */
+export interface StepRunner {
+  /** The SQLite file, or the URL without its password (messages name it). */
+  readonly where: string;
+  /** Runs `steps` in one transaction (SQLite's IMMEDIATE; PostgreSQL's with the steps' locks): all, or nothing. */
+  transaction<T>(steps: Steps<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Steps on an open SQLite fleet; `close` closes it. */
+export function sqliteRunner(db: Db, file: string): StepRunner {
+  return {
+    where: file,
+    transaction: async (steps) => inTransaction(db, file, () => runSteps(db, steps)),
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+/** Steps on a PostgreSQL pool, each transaction on a client of its own; `close` ends the pool. */
+export function pgRunner(pool: Pool, where: string): StepRunner {
+  return {
+    where,
+    transaction: (steps) => inPgTransaction(pool, where, (c) => runPgSteps(c, steps)),
+    close: () => pool.end(),
+  };
 }
 
 /** A unique constraint refused the write, on either engine. */
