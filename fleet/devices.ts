@@ -5,14 +5,13 @@
 import { bytesToHex, hexToBytes } from "../firmware/hex";
 import { freshState } from "../firmware/ledger/state";
 import { decodeProvision, encodeProvision, type ProvisionRecord } from "../firmware/provision/record";
-import type { Statement } from "better-sqlite3";
 import { SolkeyError, UsageError } from "./errors";
 import { inTransaction, type Db } from "./database";
 import { isUniqueViolation, runSteps, type Steps } from "./sql";
 import { initialSeq } from "./codes";
 import { expectJournal, journalImage, protocolOf } from "./journal";
 import { recordFor, serialOf, type Profile } from "./profile";
-import { openImage, sealImage } from "./sealing";
+import { keyOf, openImage, sealImage, type SecretKey } from "./sealing";
 import {
   deriveDeviceKey,
   masterFingerprint,
@@ -151,34 +150,77 @@ export interface DeviceRow {
   entered_seq: number;
 }
 
-/** Prepared device lookups, one per open database (issuing looks a device up for every code). */
-const _lookups = new WeakMap<Db, Statement>();
+/** A fleet's devices as either engine reads them: the key their images are sealed under, its name in messages. */
+export interface SealedFleet {
+  readonly key: SecretKey;
+  /** The SQLite file, or the URL without its password. */
+  readonly where: string;
+}
 
-/** The device with this serial (or decimal device id); a UsageError naming the fix when there is none, or two. */
-export function findDevice(db: Db, file: string, serialOrId: string): FleetDevice {
-  let lookup = _lookups.get(db);
-  if (lookup === undefined) {
-    lookup = db.prepare(
-      "SELECT device_id, serial, image, issued_seq, entered_seq FROM devices WHERE serial = ? OR device_id = ?",
-    );
-    _lookups.set(db, lookup);
-  }
-  const rows = lookup.all(serialOrId, /^\d+$/.test(serialOrId) ? Number(serialOrId) : -1) as DeviceRow[];
-  if (rows.length === 0) throw new UsageError(`device ${serialOrId} is not in ${file}. Run \`solkey provision\` first`);
+/** The SQLite fleet open on `db` (its key bound by openFleet). */
+export function sqliteFleet(db: Db, file: string): SealedFleet {
+  return { key: keyOf(db), where: file };
+}
+
+const DEVICE_COLUMNS = "SELECT device_id, serial, image, issued_seq, entered_seq FROM devices";
+
+/**
+ * The device with this serial or decimal id (a number: only the id); a UsageError naming the fix when there is none,
+ * or two. `lock`: its row held until the transaction ends (PostgreSQL; SQLite's writer holds the file), so one
+ * issuer at a time works on it, fleet-wide.
+ */
+export function* deviceSteps(fleet: SealedFleet, serialOrId: string | number, lock = false): Steps<FleetDevice> {
+  const text = String(serialOrId);
+  const byId = typeof serialOrId === "number" ? serialOrId : /^\d+$/.test(text) ? Number(text) : -1;
+  const rows = (yield {
+    sql: `${DEVICE_COLUMNS} WHERE serial = ? OR device_id = ? ORDER BY device_id`,
+    args: [typeof serialOrId === "number" ? null : text, byId],
+    ...(lock && { forUpdate: true as const }),
+  }) as DeviceRow[];
+  const { where } = fleet;
+  if (rows.length === 0) throw new UsageError(`device ${text} is not in ${where}. Run \`solkey provision\` first`);
   // A serial prefix may be digits: "100000002" can be device 2's serial (prefix "1") and device 100000002's id.
   if (rows.length > 1)
     throw new UsageError(
-      `${serialOrId} names two devices in ${file}: a serial, and the id of ` +
-        `${rows.find((r) => r.serial !== serialOrId)?.serial}; give that device's serial to mean it (this fleet ` +
+      `${text} names two devices in ${where}: a serial, and the id of ` +
+        `${rows.find((r) => r.serial !== text)?.serial}; give that device's serial to mean it (this fleet ` +
         `was provisioned with an all-digit --serial-prefix, which solkey now refuses)`,
     );
-  return openDeviceRow(db, rows[0], file);
+  return openedDevice(fleet, rows[0]);
 }
 
-/** Every device, in id order (for the CSV export). */
-export function* allDevices(db: Db, file: string): Generator<FleetDevice> {
-  const rows = db.prepare("SELECT device_id, serial, image, issued_seq, entered_seq FROM devices ORDER BY device_id");
-  for (const row of rows.iterate() as Iterable<DeviceRow>) yield openDeviceRow(db, row, file);
+/** The device with this serial (or decimal device id) on an open SQLite fleet. */
+export function findDevice(db: Db, file: string, serialOrId: string): FleetDevice {
+  return runSteps(db, deviceSteps(sqliteFleet(db, file), serialOrId));
+}
+
+/** Devices read per statement by eachDeviceSteps: a page, never the whole fleet in memory at once. */
+const PAGE = 1000;
+
+/** Hands every device to `each`, in id order (the CSV export), a page of rows per statement. */
+export function* eachDeviceSteps(fleet: SealedFleet, each: (device: FleetDevice) => void): Steps<number> {
+  let after = -1;
+  let n = 0;
+  for (;;) {
+    const rows = (yield {
+      sql: `${DEVICE_COLUMNS} WHERE device_id > ? ORDER BY device_id LIMIT ?`,
+      args: [after, PAGE],
+    }) as DeviceRow[];
+    for (const row of rows) each(openedDevice(fleet, row));
+    n += rows.length;
+    if (rows.length < PAGE) return n;
+    after = rows[rows.length - 1].device_id;
+  }
+}
+
+/** Every device of an open SQLite fleet, in id order. */
+export function allDevices(db: Db, file: string): FleetDevice[] {
+  const devices: FleetDevice[] = [];
+  runSteps(
+    db,
+    eachDeviceSteps(sqliteFleet(db, file), (d) => devices.push(d)),
+  );
+  return devices;
 }
 
 interface Opened {
@@ -189,44 +231,36 @@ interface Opened {
 }
 
 /**
- * Images opened on each database handle, by device id: the hub looks a device up several times per payment, and
- * opening (AES-256-GCM, then the image's own checks) cost about 40 us each time. An entry is used only for the very
- * sealed bytes it was opened from, on the handle bound to that key, so it never outlives what the row holds; it
- * keeps in memory secrets this process could open at will anyway. Bounded: the oldest entries go first.
+ * Images opened under each key (one per open fleet), by device id: the hub looks a device up several times per
+ * payment, and opening (AES-256-GCM, then the image's own checks) cost about 40 us each time. An entry is used only
+ * for the very sealed bytes it was opened from, under the key that opened them, so it never outlives what the row
+ * holds; it keeps in memory secrets this process could open at will anyway. Bounded: the oldest entries go first.
  */
-const _opened = new WeakMap<Db, Map<number, Opened>>();
+const _opened = new WeakMap<SecretKey, Map<number, Opened>>();
 const OPENED_CACHE = 65_536;
 
-/** The device `row` holds on this SQLite fleet, its image opened with the fleet's key (cached per handle). */
-export function openDeviceRow(db: Db, row: DeviceRow, file: string): FleetDevice {
-  let cache = _opened.get(db);
-  if (cache === undefined) _opened.set(db, (cache = new Map()));
+/** The device a row holds, its image opened under the fleet's key (cached). */
+export function openedDevice(fleet: SealedFleet, row: DeviceRow): FleetDevice {
+  let cache = _opened.get(fleet.key);
+  if (cache === undefined) _opened.set(fleet.key, (cache = new Map()));
   const sealed = Buffer.from(row.image.buffer, row.image.byteOffset, row.image.byteLength);
   let opened = cache.get(row.device_id);
   if (opened === undefined || !opened.sealed.equals(sealed)) {
-    const image = openImage(db, file, row.device_id, row.serial, row.image);
-    opened = { sealed: Buffer.from(sealed), record: mountedRecord(row, image, file), image };
+    const image = openImage(fleet.key, fleet.where, row.device_id, row.serial, row.image);
+    const read = decodeProvision(image);
+    if (read.kind !== "provisioned")
+      throw new SolkeyError(
+        `${row.serial}'s provisioning image in ${fleet.where} is damaged (${read.kind}); restore a backup`,
+      );
+    opened = { sealed: Buffer.from(sealed), record: read.record, image };
     if (cache.size >= OPENED_CACHE) cache.delete(cache.keys().next().value as number);
     cache.set(row.device_id, opened);
   }
-  return deviceFromRow(row, opened.record, opened.image);
-}
-
-/** The provisioning record an opened image holds, as the firmware's reader mounts it; damaged: restore a backup. */
-export function mountedRecord(row: Pick<DeviceRow, "serial">, image: Uint8Array, where: string): ProvisionRecord {
-  const read = decodeProvision(image);
-  if (read.kind !== "provisioned")
-    throw new SolkeyError(`${row.serial}'s provisioning image in ${where} is damaged (${read.kind}); restore a backup`);
-  return read.record;
-}
-
-/** The device a row holds, given its opened image and record. */
-export function deviceFromRow(row: DeviceRow, record: ProvisionRecord, image: Uint8Array): FleetDevice {
   return {
     deviceId: row.device_id,
     serial: row.serial,
-    record,
-    image,
+    record: opened.record,
+    image: opened.image,
     issuedSeq: row.issued_seq,
     enteredSeq: row.entered_seq,
   };

@@ -1,7 +1,7 @@
 // The FleetStore over either engine: each method runs the shared Steps (fleet/storesteps.ts, paymentsteps.ts,
 // operatorsteps.ts) as one transaction of the engine it is given. SqliteStore (fleet/sqlitestore.ts) and PgStore
 // (fleet/pgstore.ts) only say how an engine runs a transaction and opens a device's sealed image.
-import type { DeviceRow, FleetDevice } from "./devices";
+import type { SealedFleet } from "./devices";
 import type { OperatorRequest } from "./operator";
 import { operatorCodeSteps } from "./operatorsteps";
 import { DAY_MS } from "./payments";
@@ -66,8 +66,8 @@ export interface StoreEngine {
   write<T>(steps: () => Steps<T>): Promise<T>;
   /** `steps` that only read. */
   read<T>(steps: () => Steps<T>): Promise<T>;
-  /** The device a row holds, its sealed image opened with the fleet's key. */
-  openDevice(row: DeviceRow): FleetDevice;
+  /** The key the devices' images are sealed under. */
+  readonly fleet: SealedFleet;
   close(): Promise<void>;
 }
 
@@ -85,7 +85,7 @@ export class EngineStore implements FleetStore {
       now: options.now ?? (() => new Date()),
       countryCode: options.countryCode ?? "254",
       enteredAfterMs: (options.enteredAfterDays ?? 3) * DAY_MS,
-      openDevice: (row) => engine.openDevice(row),
+      fleet: engine.fleet,
       onCode: options.onCode,
     };
   }

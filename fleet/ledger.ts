@@ -9,7 +9,9 @@ import { deviceProtocol } from "../firmware/provision/protocol";
 import { SolkeyError, UsageError } from "./errors";
 import { encodeCode, secretsOf, tokenIssuer, windowAbove, type CodeRequest, type Encoded } from "./codes";
 import { inTransaction, type Db } from "./database";
-import { findDevice, type FleetDevice } from "./devices";
+import { deviceSteps, findDevice, sqliteFleet, type FleetDevice, type SealedFleet } from "./devices";
+import { runSteps, type Steps } from "./sql";
+import type { ProvisionRecord } from "../firmware/provision/record";
 import { entryDigits } from "./recovery";
 
 export interface IssueRequest {
@@ -68,25 +70,11 @@ export interface CodeRow {
   entered_at: string | null;
 }
 
-/** OpenPAYGO chain caches kept per device between issues (each a few hundred bytes). */
-const ISSUER_CACHE = 4096;
-
 export class Ledger {
-  private readonly issuers = new Map<number, TokenIssuer>();
-  private readonly byRef;
-  private readonly insertCode;
-  private readonly advance;
-  private readonly sameLowBits;
-
   constructor(
     private readonly db: Db,
     private readonly file: string,
-  ) {
-    this.byRef = db.prepare("SELECT * FROM codes WHERE payment_ref = ?");
-    this.insertCode = db.prepare(INSERT_CODE);
-    this.advance = db.prepare("UPDATE devices SET issued_seq = ? WHERE device_id = ?");
-    this.sameLowBits = db.prepare("SELECT keycode FROM codes WHERE device_id = ? AND seq < ? AND seq % 64 = ?");
-  }
+  ) {}
 
   /** Issues one code in its own transaction. */
   issue(request: IssueRequest): IssuedCode {
@@ -163,57 +151,97 @@ export class Ledger {
   }
 
   private _issue(request: IssueRequest): IssuedCode {
-    const device = findDevice(this.db, this.file, request.device);
-    if (request.paymentRef !== undefined) {
-      const previous = this.byRef.get(request.paymentRef) as CodeRow | undefined;
-      if (previous !== undefined) return replayOf(device, request, previous);
-    }
-    const { code } = request;
-    refuseIdWipe(code);
-    // The window check takes the ID the encoder chose: it skips one it refuses (codes.ts, `_usableId`), and one at
-    // which an earlier code of the device would also apply (`shadowedBy`).
-    const secrets = secretsOf(device.record);
-    const issuer = this._issuer(device);
-    let encoded = encodeCode(secrets, code, device.issuedSeq, issuer);
-    while (encoded.seq !== null && this._shadowed(device, encoded.seq))
-      encoded = encodeCode(secrets, code, encoded.seq, issuer);
-    const warning = windowWarning(device, request, encoded.seq);
-    const now = new Date().toISOString();
-    this.insertCode.run(...codeRow(device, request, encoded, now));
-    if (encoded.seq !== null) this.advance.run(encoded.seq, device.deviceId);
-    return {
-      ...issuedBase(device),
-      kind: code.kind,
-      ...encoded,
-      paymentRef: request.paymentRef ?? null,
-      replayed: false,
-      warning,
-    };
+    return runSteps(this.db, issueSteps(sqliteFleet(this.db, this.file), request, new Date().toISOString())).issued;
   }
+}
 
-  /**
-   * Whether a code issued earlier to this Nexus device would also apply at ID `seq`. A Nexus code carries its ID's
-   * low 6 bits, so one re-entered after the window passed its ID is read at ID + 64k and applies there when its MAC
-   * matches by chance (1 in 4,096 on the small keypad, 1 in 10^6 on the full; the same code at a later ID is then
-   * the same keycode). Issued, `seq` could be voided by that stale code before the customer enters it: the ledger
-   * skips such an ID instead (the device takes the next one as any ID in its window). docs/CONFORMANCE.md.
-   */
-  private _shadowed(device: FleetDevice, seq: number): boolean {
-    if (device.record.protocol === "openpaygo") return false;
-    return shadowedBy(device, seq, this.sameLowBits.all(device.deviceId, seq, seq % 64) as { keycode: string }[]);
-  }
+/** A code the ledger issued (or replayed), with its row's id (the payment or SMS that carries it points at it). */
+export interface IssuedRow {
+  readonly issued: IssuedCode;
+  readonly codeId: number;
+}
 
-  /** The device's OpenPAYGO issuer, kept so a repeated value costs a few hashes at any count. */
-  private _issuer(device: FleetDevice): TokenIssuer | undefined {
-    if (device.record.protocol !== "openpaygo") return undefined;
-    let issuer = this.issuers.get(device.deviceId);
-    if (issuer === undefined) {
-      issuer = tokenIssuer(secretsOf(device.record));
-      if (this.issuers.size >= ISSUER_CACHE) this.issuers.delete(this.issuers.keys().next().value as number);
-      this.issuers.set(device.deviceId, issuer);
-    }
-    return issuer;
+/**
+ * Issues one code inside the caller's transaction, on either engine: the device's row locked (PostgreSQL: FOR
+ * UPDATE, so one issuer per device fleet-wide), then codeSteps.
+ */
+export function* issueSteps(fleet: SealedFleet, request: IssueRequest, now: string): Steps<IssuedRow> {
+  const device = yield* deviceSteps(fleet, request.device, true);
+  return yield* codeSteps(device, request, now);
+}
+
+/**
+ * The ledger's rules for a device the caller read and locked in this transaction: a payment reference yields its
+ * code once (asked again, the same code; asked for another, refused), no ID wipes, the next ID/count skipping one an
+ * earlier code would also apply at, the acceptance window (refused past it unless `pastWindow`), the code's row and
+ * the device's issued ID/count.
+ */
+export function* codeSteps(device: FleetDevice, request: Omit<IssueRequest, "device">, now: string): Steps<IssuedRow> {
+  const full = { ...request, device: device.serial };
+  if (request.paymentRef !== undefined) {
+    const [previous] = (yield {
+      sql: "SELECT * FROM codes WHERE payment_ref = ?",
+      args: [request.paymentRef],
+    }) as (CodeRow & { code_id: number })[];
+    if (previous !== undefined) return { issued: replayOf(device, full, previous), codeId: previous.code_id };
   }
+  const { code } = request;
+  refuseIdWipe(code);
+  // The window check takes the ID the encoder chose: it skips one it refuses (codes.ts, `_usableId`), and one at
+  // which an earlier code of the device would also apply (`shadowedBy`).
+  const secrets = secretsOf(device.record);
+  const issuer = issuerOf(device.record);
+  let encoded = encodeCode(secrets, code, device.issuedSeq, issuer);
+  while (encoded.seq !== null && (yield* _shadowed(device, encoded.seq)))
+    encoded = encodeCode(secrets, code, encoded.seq, issuer);
+  const warning = windowWarning(device, full, encoded.seq);
+  const [row] = (yield { sql: `${INSERT_CODE} RETURNING code_id`, args: codeRow(device, request, encoded, now) }) as {
+    code_id: number;
+  }[];
+  if (encoded.seq !== null)
+    yield { sql: "UPDATE devices SET issued_seq = ? WHERE device_id = ?", args: [encoded.seq, device.deviceId] };
+  const issued: IssuedCode = {
+    ...issuedBase(device),
+    kind: code.kind,
+    seq: encoded.seq,
+    keycode: encoded.keycode,
+    units: encoded.units,
+    seconds: encoded.seconds,
+    paymentRef: request.paymentRef ?? null,
+    replayed: false,
+    warning,
+  };
+  return { issued, codeId: row.code_id };
+}
+
+/**
+ * Whether a code issued earlier to this Nexus device would also apply at ID `seq`. A Nexus code carries its ID's
+ * low 6 bits, so one re-entered after the window passed its ID is read at ID + 64k and applies there when its MAC
+ * matches by chance (1 in 4,096 on the small keypad, 1 in 10^6 on the full; the same code at a later ID is then
+ * the same keycode). Issued, `seq` could be voided by that stale code before the customer enters it: the ledger
+ * skips such an ID instead (the device takes the next one as any ID in its window). docs/CONFORMANCE.md.
+ */
+function* _shadowed(device: FleetDevice, seq: number): Steps<boolean> {
+  if (device.record.protocol === "openpaygo") return false;
+  const earlier = (yield {
+    sql: "SELECT keycode FROM codes WHERE device_id = ? AND seq < ? AND seq % 64 = ?",
+    args: [device.deviceId, seq, seq % 64],
+  }) as { keycode: string }[];
+  return shadowedBy(device, seq, earlier);
+}
+
+/**
+ * OpenPAYGO issuers by the device record they were made from (fleet/devices.ts keeps one record object per device
+ * and key while its sealed bytes are unchanged), so a repeated value costs a few hashes at any count; each goes with
+ * its record.
+ */
+const _issuers = new WeakMap<ProvisionRecord, TokenIssuer>();
+
+function issuerOf(record: ProvisionRecord): TokenIssuer | undefined {
+  if (record.protocol !== "openpaygo") return undefined;
+  let issuer = _issuers.get(record);
+  if (issuer === undefined) _issuers.set(record, (issuer = tokenIssuer(secretsOf(record))));
+  return issuer;
 }
 
 /** Whether any of `earlier` (the device's codes below `seq` with its low 6 bits) would also apply at `seq`. */
@@ -224,7 +252,6 @@ export function shadowedBy(device: FleetDevice, seq: number, earlier: readonly {
   return earlier.some(({ keycode }) => protocol.verify(window, entryDigits(device.record, keycode)).kind === "applied");
 }
 
-/** The warning for a code past the window, with the recovery path. */
 /** The code a payment reference already paid for, asked again: the same code, or refused when asked otherwise. */
 export function replayOf(device: FleetDevice, request: IssueRequest, previous: CodeRow): IssuedCode {
   if (previous.device_id !== device.deviceId || previous.request !== JSON.stringify(request.code)) {

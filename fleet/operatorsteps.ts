@@ -3,14 +3,15 @@
 import { secretsOf } from "./codes";
 import { RefusedError } from "./errors";
 import { accountEffect, checkWindow, owedDays, planOperatorCode, sendsSms, type OperatorRequest } from "./operator";
-import { issueCode } from "./paymentsteps";
+import { codeSteps } from "./ledger";
 import type { Steps } from "./sql";
 import type { Account, AuditNote, OperatorIssued } from "./store";
 import { accountFromRow, codeFromRow } from "./storerows";
 import {
   auditSteps,
-  codeSteps,
+  codeListSteps,
   deviceIdSteps,
+  deviceOf,
   lockedAccount,
   lockedDevice,
   type CodeHook,
@@ -27,7 +28,7 @@ export function* operatorCodeSteps(
   // Account before device, as every issuing path locks them; a device without an account locks its own row.
   const row = yield* lockedAccount(ctx, "a.device_id = ?", [deviceId]);
   const locked = row ?? (yield* lockedDevice(ctx, deviceId));
-  const device = ctx.openDevice(locked);
+  const device = deviceOf(ctx, locked);
   const account = row === undefined ? null : accountFromRow(row);
   const now = ctx.now();
   const plan = planOperatorCode(request, secretsOf(device.record), owedDays(account?.paidUntil ?? null, now));
@@ -41,7 +42,7 @@ export function* operatorCodeSteps(
     plan.request,
   );
   const sms = request.sms ? smsHook(ctx, request, account) : undefined;
-  const { issued, codeId } = yield* issueCode(device, { code: plan.request, pastWindow: true }, now.toISOString());
+  const { issued, codeId } = yield* codeSteps(device, { code: plan.request, pastWindow: true }, now.toISOString());
   const effect = account === null ? null : accountEffect(request, account, now);
   const after = account === null || effect === null ? account : { ...account, ...effect };
   if (after !== null && effect !== null)
@@ -50,7 +51,7 @@ export function* operatorCodeSteps(
       args: [effect.paidUntil, effect.heldDays, effect.unlock, after.accountId],
     };
   const smsMessageId = sms === undefined || after === null ? null : yield* sms(issued, after, device, codeId);
-  const done = { code: codeFromRow(yield* codeSteps(codeId)), chose: plan.chose, effect, smsMessageId };
+  const done = { code: codeFromRow(yield* codeListSteps(codeId)), chose: plan.chose, effect, smsMessageId };
   return { ...done, auditId: yield* auditSteps(ctx, audit, done) };
 }
 

@@ -3,27 +3,17 @@
 // approved unlock and held credit released. Each procedure is one transaction's work; the account and device rows it
 // issues on are read locked (fleet/storesteps.ts lockedAccount), and every row is written once.
 import { exactCredit } from "./amounts";
-import { encodeCode, secretsOf, type CodeRequest } from "./codes";
+import { secretsOf, type CodeRequest } from "./codes";
 import type { FleetDevice } from "./devices";
 import { NotFoundError, UsageError } from "./errors";
-import {
-  codeRow,
-  INSERT_CODE,
-  issuedBase,
-  refuseIdWipe,
-  replayOf,
-  shadowedBy,
-  windowWarning,
-  type CodeRow,
-  type IssuedCode,
-  type IssueRequest,
-} from "./ledger";
+import { codeSteps, type IssuedRow } from "./ledger";
 import { owedDays } from "./operator";
 import { buy, creditCode, DAY_MS } from "./payments";
 import type { Steps } from "./sql";
 import type { Account, IncomingPayment, PaymentOutcome, PaymentStatus } from "./store";
 import { accountFromRow, outcomeOf, type PaymentRow } from "./storerows";
 import {
+  deviceOf,
   lockedAccount,
   lockedBySerial,
   matchLocked,
@@ -35,12 +25,6 @@ import {
 /** The columns PaymentRow names. */
 const PAYMENT_COLUMNS =
   "payment_id, provider, trans_id, amount, currency, account_ref, account_id, status, code_id, received_at";
-
-/** A code issued in this transaction, with its row's id. */
-interface Issued {
-  readonly issued: IssuedCode;
-  readonly codeId: number;
-}
 
 /** Records the payment and issues its code; a (provider, transaction id) stored before answers as it did then. */
 export function* receiveSteps(ctx: StoreContext, payment: IncomingPayment): Steps<PaymentOutcome> {
@@ -121,7 +105,7 @@ export function* approveSteps(ctx: StoreContext, serial: string): Steps<PaymentO
     args: [account.accountId],
   }) as PaymentRow[];
   const ref = `${payment.provider}:${payment.trans_id}`;
-  const { issued, codeId } = yield* issuePaid(ctx, account, ctx.openDevice(row), { kind: "unlock" }, ref);
+  const { issued, codeId } = yield* issuePaid(ctx, account, deviceOf(ctx, row), { kind: "unlock" }, ref);
   yield* settlePayment(ctx, payment.payment_id, account.accountId, "coded", codeId);
   yield { sql: "UPDATE accounts SET unlock = 'issued' WHERE account_id = ?", args: [account.accountId] };
   return outcomeOf({ ...payment, status: "coded", code_id: codeId }, account.serial, issued, false);
@@ -174,10 +158,10 @@ function* creditSteps(ctx: StoreContext, payment: PaymentRow, row: LockedAccount
   };
   const ref = `${payment.provider}:${payment.trans_id}`;
   let status: PaymentStatus = bought.status;
-  let code: Issued | null = null;
+  let code: IssuedRow | null = null;
   let heldDays = account.heldDays;
   if (bought.unlock && bought.status === "coded")
-    code = yield* issuePaid(ctx, paidFor, ctx.openDevice(row), { kind: "unlock" }, ref);
+    code = yield* issuePaid(ctx, paidFor, deviceOf(ctx, row), { kind: "unlock" }, ref);
   else if (bought.days > 0) {
     ({ code, heldDays } = yield* codeCredit(ctx, paidFor, row, bought.days, ref));
     status = code === null ? "held" : "coded";
@@ -198,8 +182,8 @@ function* codeCredit(
   row: LockedAccountRow,
   days: number,
   ref: string | undefined,
-): Steps<{ code: Issued | null; heldDays: number }> {
-  const device = ctx.openDevice(row);
+): Steps<{ code: IssuedRow | null; heldDays: number }> {
+  const device = deviceOf(ctx, row);
   const choice = creditCode({
     protocol: device.record.protocol,
     issuedSeq: device.issuedSeq,
@@ -230,47 +214,11 @@ function* issuePaid(
   device: FleetDevice,
   code: CodeRequest,
   paymentRef: string | undefined,
-): Steps<Issued> {
-  const issued = yield* issueCode(device, { code, paymentRef, pastWindow: true }, ctx.now().toISOString());
+): Steps<IssuedRow> {
+  const issued = yield* codeSteps(device, { code, paymentRef, pastWindow: true }, ctx.now().toISOString());
   if (!issued.issued.replayed && ctx.onCode !== undefined)
     yield* ctx.onCode(issued.issued, account, device, issued.codeId);
   return issued;
-}
-
-/**
- * Issues on the locked device by the ledger's rules (a payment reference yields one code, the next ID/count skips
- * one an earlier code would also apply at, the acceptance window, no ID wipes).
- */
-export function* issueCode(device: FleetDevice, request: Omit<IssueRequest, "device">, now: string): Steps<Issued> {
-  const full = { ...request, device: device.serial };
-  if (request.paymentRef !== undefined) {
-    const [previous] = (yield {
-      sql: "SELECT * FROM codes WHERE payment_ref = ?",
-      args: [request.paymentRef],
-    }) as (CodeRow & { code_id: number })[];
-    if (previous !== undefined) return { issued: replayOf(device, full, previous), codeId: previous.code_id };
-  }
-  const { code } = request;
-  refuseIdWipe(code);
-  const secrets = secretsOf(device.record);
-  let encoded = encodeCode(secrets, code, device.issuedSeq);
-  while (encoded.seq !== null && device.record.protocol !== "openpaygo") {
-    const earlier = (yield {
-      sql: "SELECT keycode FROM codes WHERE device_id = ? AND seq < ? AND seq % 64 = ?",
-      args: [device.deviceId, encoded.seq, encoded.seq % 64],
-    }) as { keycode: string }[];
-    if (!shadowedBy(device, encoded.seq, earlier)) break;
-    encoded = encodeCode(secrets, code, encoded.seq);
-  }
-  const warning = windowWarning(device, full, encoded.seq);
-  const [row] = (yield { sql: `${INSERT_CODE} RETURNING code_id`, args: codeRow(device, request, encoded, now) }) as {
-    code_id: number;
-  }[];
-  if (encoded.seq !== null)
-    yield { sql: "UPDATE devices SET issued_seq = ? WHERE device_id = ?", args: [encoded.seq, device.deviceId] };
-  const { seq, keycode, units, seconds } = encoded;
-  const issued = { ...issuedBase(device), kind: code.kind, seq, keycode, units, seconds, replayed: false, warning };
-  return { issued: { ...issued, paymentRef: request.paymentRef ?? null }, codeId: row.code_id };
 }
 
 /** The account's money, credit and unlock as they stand after this transaction's work. */
@@ -301,7 +249,7 @@ function* existingPayment(ctx: StoreContext, provider: string, transId: string, 
   const [row] = (yield {
     sql: `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE provider = ? AND trans_id = ?`,
     args: [provider, transId],
-    ...(lock ? { lock: ["payments"] } : {}),
+    ...(lock ? { forUpdate: true } : {}),
   }) as PaymentRow[];
   if (row === undefined)
     throw new NotFoundError(`no ${provider} payment ${transId} in ${ctx.where}; see \`solkey payments orphans\``);

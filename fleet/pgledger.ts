@@ -3,24 +3,24 @@
 // UPDATE, so one process at a time issues for a device, fleet-wide. PgStore issues payments' codes through it, the
 // `provision`, `issue`, `explain` and `recover` commands through PgLedger.
 import type { Pool, PoolClient } from "pg";
-import { decodeProvision } from "../firmware/provision/record";
-import { encodeCode, secretsOf } from "./codes";
-import { fleetSaltSteps, provisionSteps, type BatchRequest, type FleetDevice, type ProvisionedDevice } from "./devices";
-import { SolkeyError, UsageError } from "./errors";
+import {
+  deviceSteps,
+  fleetSaltSteps,
+  provisionSteps,
+  type BatchRequest,
+  type FleetDevice,
+  type ProvisionedDevice,
+} from "./devices";
 import {
   codeRecord,
-  codeRow,
-  INSERT_CODE,
-  issuedBase,
-  refuseIdWipe,
-  replayOf,
-  shadowedBy,
-  windowWarning,
+  codeSteps,
   type CodeRecord,
   type CodeRow,
   type IssuedCode,
+  type IssuedRow,
   type IssueRequest,
 } from "./ledger";
+import { UsageError } from "./errors";
 import { checkPgFleet, inPgTransaction, pgPool, redacted, withClient } from "./pgdb";
 import {
   planRecovery,
@@ -38,102 +38,28 @@ import { numbered, runPgSteps } from "./sql";
 /** Any number: every provisioning process takes it. */
 const PROVISION_LOCK = 0x70726f76; // "prov"
 
-interface DeviceRow {
-  device_id: number;
-  serial: string;
-  image: Buffer;
-  issued_seq: number;
-  entered_seq: number;
-}
-
 /**
  * The device with this serial or decimal id (a number: only the id), opened with the fleet's key; `lock`: its row
  * FOR UPDATE.
  */
-export async function pgDevice(
+export function pgDevice(
   c: PoolClient,
   key: SecretKey,
   where: string,
   serialOrId: string | number,
   lock: boolean,
 ): Promise<FleetDevice> {
-  const text = String(serialOrId);
-  const byId = typeof serialOrId === "number" ? serialOrId : /^\d+$/.test(text) ? Number(text) : -1;
-  const rows = (
-    await c.query(
-      `SELECT device_id, serial, image, issued_seq, entered_seq FROM devices WHERE serial = $1 OR device_id = $2
-       ORDER BY device_id${lock ? " FOR UPDATE" : ""}`,
-      [typeof serialOrId === "number" ? null : text, byId],
-    )
-  ).rows as DeviceRow[];
-  if (rows.length === 0) throw new UsageError(`device ${serialOrId} is not in ${where}. Provision it first`);
-  if (rows.length > 1)
-    throw new UsageError(`${serialOrId} names two devices in ${where}: a serial and an id; give the serial`);
-  const row = rows[0];
-  const image = key.open(row.device_id, new Uint8Array(row.image));
-  if (image === undefined)
-    throw new SolkeyError(
-      `${row.serial}'s sealed image in ${where} fails authentication (altered, or moved from another ` +
-        `device's row); restore ${where} from a backup`,
-    );
-  const read = decodeProvision(image);
-  if (read.kind !== "provisioned")
-    throw new SolkeyError(`${row.serial}'s provisioning image in ${where} is damaged (${read.kind}); restore a backup`);
-  return {
-    deviceId: row.device_id,
-    serial: row.serial,
-    record: read.record,
-    image,
-    issuedSeq: row.issued_seq,
-    enteredSeq: row.entered_seq,
-  };
+  return runPgSteps(c, deviceSteps({ key, where }, serialOrId, lock));
 }
 
 /** Issues `request` on `device` (its row locked by the caller): the code and its row's id. */
-export async function pgIssue(
+export function pgIssue(
   c: PoolClient,
   device: FleetDevice,
   request: Omit<IssueRequest, "device">,
   now: string,
-): Promise<{ issued: IssuedCode; codeId: number }> {
-  const full = { ...request, device: device.serial };
-  if (request.paymentRef !== undefined) {
-    const previous = (await c.query("SELECT * FROM codes WHERE payment_ref = $1", [request.paymentRef])).rows[0] as
-      (CodeRow & { code_id: number }) | undefined;
-    if (previous !== undefined) return { issued: replayOf(device, full, previous), codeId: previous.code_id };
-  }
-  const { code } = request;
-  refuseIdWipe(code);
-  const secrets = secretsOf(device.record);
-  let encoded = encodeCode(secrets, code, device.issuedSeq);
-  while (encoded.seq !== null && (await _shadowed(c, device, encoded.seq)))
-    encoded = encodeCode(secrets, code, encoded.seq);
-  const warning = windowWarning(device, full, encoded.seq);
-  const r = await c.query(`${numbered(INSERT_CODE)} RETURNING code_id`, codeRow(device, request, encoded, now));
-  if (encoded.seq !== null)
-    await c.query("UPDATE devices SET issued_seq = $1 WHERE device_id = $2", [encoded.seq, device.deviceId]);
-  const issued: IssuedCode = {
-    ...issuedBase(device),
-    kind: code.kind,
-    seq: encoded.seq,
-    keycode: encoded.keycode,
-    units: encoded.units,
-    seconds: encoded.seconds,
-    paymentRef: request.paymentRef ?? null,
-    replayed: false,
-    warning,
-  };
-  return { issued, codeId: (r.rows[0] as { code_id: number }).code_id };
-}
-
-async function _shadowed(c: PoolClient, device: FleetDevice, seq: number): Promise<boolean> {
-  if (device.record.protocol === "openpaygo") return false;
-  const earlier = await c.query("SELECT keycode FROM codes WHERE device_id = $1 AND seq < $2 AND seq % 64 = $3", [
-    device.deviceId,
-    seq,
-    seq % 64,
-  ]);
-  return shadowedBy(device, seq, earlier.rows as { keycode: string }[]);
+): Promise<IssuedRow> {
+  return runPgSteps(c, codeSteps(device, request, now));
 }
 
 /** A code of the fleet with its device's serial (explain). */

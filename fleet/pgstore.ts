@@ -4,10 +4,8 @@
 // statement everywhere), so different devices issue in parallel; the unique constraints stay the last line: a
 // payment another process inserts meanwhile (provider, trans_id) makes this one wait for its commit and answer as
 // the replay, never a second code.
-import { mountedRecord, deviceFromRow } from "./devices";
 import { EngineStore, type StoreOptions } from "./enginestore";
 import { checkPgFleet, inPgTransaction, pgPool, redacted, withClient } from "./pgdb";
-import { openSealed } from "./sealing";
 import { runPgSteps } from "./sql";
 
 export interface PgStoreOptions extends StoreOptions {
@@ -27,10 +25,7 @@ export class PgStore extends EngineStore {
           where,
           write: (steps) => inPgTransaction(pool, where, (c) => runPgSteps(c, steps())),
           read: (steps) => withClient(pool, where, (c) => runPgSteps(c, steps())),
-          openDevice(row) {
-            const image = openSealed(key, where, row.device_id, row.serial, row.image);
-            return deviceFromRow(row, mountedRecord(row, image, where), image);
-          },
+          fleet: { key, where },
           close: () => pool.end(),
         },
         options,

@@ -194,22 +194,14 @@ export function recordedFingerprint(db: Db): string | undefined {
 
 /** Seals a device's image for its row: the one writer of secrets. */
 export function sealImage(db: Db, deviceId: number, image: Uint8Array): Uint8Array {
-  return _keyOf(db).seal(deviceId, image);
+  return keyOf(db).seal(deviceId, image);
 }
 
-/** A device's image from its row: the one reader of secrets (findDevice, the ledger, recovery, exports, the hub). */
-export function openImage(db: Db, where: string, deviceId: number, serial: string, stored: Uint8Array): Uint8Array {
-  return openSealed(_keyOf(db), where, deviceId, serial, stored);
-}
-
-/** A device's sealed image opened with `key`; one line naming the fix when it fails authentication. */
-export function openSealed(
-  key: SecretKey,
-  where: string,
-  deviceId: number,
-  serial: string,
-  stored: Uint8Array,
-): Uint8Array {
+/**
+ * A device's image from its row, under the fleet's key (SQLite's from keyOf): the one reader of secrets (the device
+ * reads of fleet/devices.ts, hence the ledger, recovery, exports and the hub), on both engines.
+ */
+export function openImage(key: SecretKey, where: string, deviceId: number, serial: string, stored: Uint8Array) {
   const image = key.open(deviceId, new Uint8Array(stored));
   if (image === undefined)
     throw new SolkeyError(
@@ -219,7 +211,8 @@ export function openSealed(
   return image;
 }
 
-function _keyOf(db: Db): SecretKey {
+/** The key openFleet bound to this SQLite handle. */
+export function keyOf(db: Db): SecretKey {
   const key = _keys.get(db);
   if (key === undefined) throw new Error("fleet database opened without its secret key (openFleet binds it): a bug");
   return key;

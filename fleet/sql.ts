@@ -3,8 +3,8 @@
 // own transaction); what must be one snapshot is one statement.
 import type { Statement } from "better-sqlite3";
 import type { Pool, PoolClient } from "pg";
-import { isPostgresUrl, openFleet, type Db } from "./database";
-import { checkPgSchema, pgError, pgPool, redacted, withClient } from "./pgdb";
+import { inTransaction, isPostgresUrl, openFleet, type Db } from "./database";
+import { checkPgSchema, inPgTransaction, pgError, pgPool, redacted, withClient } from "./pgdb";
 
 export interface Sql {
   /** The rows `sql` returns (none for a statement without RETURNING). */
@@ -18,22 +18,11 @@ export function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-/** Statements prepared on each connection, by text: a payment runs a dozen, each prepared once. */
-const _prepared = new WeakMap<Db, Map<string, Statement<unknown[]>>>();
-
-function _prepare(db: Db, sql: string): Statement<unknown[]> {
-  let cache = _prepared.get(db);
-  if (cache === undefined) _prepared.set(db, (cache = new Map()));
-  let st = cache.get(sql);
-  if (st === undefined) cache.set(sql, (st = db.prepare<unknown[]>(sql)));
-  return st;
-}
-
 /** Queries on an open SQLite fleet (statements prepared once each); `close` closes it. */
 export function sqliteSql(db: Db): Sql {
   return {
     async rows<T>(sql: string, args: readonly unknown[] = []): Promise<T[]> {
-      const st = _prepare(db, sql);
+      const st = _statement(db, sql);
       if (st.reader) return st.all(...(args as unknown[])) as T[];
       st.run(...(args as unknown[]));
       return [];
@@ -76,16 +65,27 @@ export async function openSql(db: string, poolSize = 4): Promise<Sql> {
 }
 
 /** One statement a shared procedure asks its engine to run (`?` placeholders); the engine sends back its rows. */
-export interface Step {
+export interface Query {
   readonly sql: string;
   readonly args: readonly unknown[];
   /**
-   * The tables (by alias) whose rows this read locks until the transaction ends: PostgreSQL appends
-   * `FOR UPDATE OF ...` (one process at a time on a device, fleet-wide); SQLite's one writer holds the whole database
-   * for the transaction already, so its runner reads as written.
+   * PostgreSQL locks the rows it reads FOR UPDATE until the transaction ends: one writer at a time on them,
+   * fleet-wide; of every table read (true), or of the tables these aliases name (a join's lookups stay unlocked).
+   * SQLite ignores it: the caller's IMMEDIATE transaction already holds the database's one write lock.
    */
-  readonly lock?: readonly string[];
+  readonly forUpdate?: true | readonly string[];
 }
+
+/**
+ * PostgreSQL takes the transaction-scoped advisory lock `advisoryLock` (writers of rows that do not exist yet take
+ * turns on it); SQLite has nothing to do (one writer). Its rows: none.
+ */
+export interface AdvisoryLock {
+  readonly advisoryLock: number;
+}
+
+/** What a procedure asks of its engine: a statement, or a lock only PostgreSQL needs. */
+export type Step = Query | AdvisoryLock;
 
 /**
  * A procedure written once for both engines: it yields each statement and is resumed with its rows (none for a
@@ -93,15 +93,29 @@ export interface Step {
  */
 export type Steps<T> = Generator<Step, T, unknown[]>;
 
+/** Statements prepared once per SQLite handle (a ledger issues thousands of codes with a handful of texts). */
+const _prepared = new WeakMap<Db, Map<string, Statement<unknown[]>>>();
+
+function _statement(db: Db, sql: string): Statement<unknown[]> {
+  let cache = _prepared.get(db);
+  if (cache === undefined) _prepared.set(db, (cache = new Map()));
+  let st = cache.get(sql);
+  if (st === undefined) cache.set(sql, (st = db.prepare<unknown[]>(sql)));
+  return st;
+}
+
 /** Runs `steps` on an SQLite connection, synchronously (the caller holds the transaction). */
 export function runSteps<T>(db: Db, steps: Steps<T>): T {
   let next = steps.next([]);
   while (!next.done) {
-    let rows: unknown[];
+    const step = next.value;
+    let rows: unknown[] = [];
     try {
-      const st = _prepare(db, next.value.sql);
-      const args = next.value.args as unknown[];
-      rows = st.reader ? st.all(...args) : (st.run(...args), []);
+      if (!("advisoryLock" in step)) {
+        const st = _statement(db, step.sql);
+        const args = step.args as unknown[];
+        rows = st.reader ? st.all(...args) : (st.run(...args), []);
+      }
     } catch (e) {
       next = steps.throw(e);
       continue;
@@ -111,15 +125,17 @@ export function runSteps<T>(db: Db, steps: Steps<T>): T {
   return next.value;
 }
 
-/** Runs `steps` on a PostgreSQL client (the caller holds the transaction). */
+/** Runs `steps` on a PostgreSQL client (the caller holds the transaction), with their locks. */
 export async function runPgSteps<T>(c: PoolClient, steps: Steps<T>): Promise<T> {
   let next = steps.next([]);
   while (!next.done) {
+    const step = next.value;
     let rows: unknown[];
     try {
-      const { sql, args, lock } = next.value;
-      const text = lock === undefined ? sql : `${sql} FOR UPDATE OF ${lock.join(", ")}`;
-      rows = (await c.query(numbered(text), args as unknown[])).rows;
+      rows =
+        "advisoryLock" in step
+          ? (await c.query("SELECT pg_advisory_xact_lock($1)", [step.advisoryLock]), [])
+          : (await c.query(numbered(step.sql) + _forUpdate(step), step.args as unknown[])).rows;
     } catch (e) {
       next = steps.throw(e);
       continue;
@@ -127,6 +143,40 @@ export async function runPgSteps<T>(c: PoolClient, steps: Steps<T>): Promise<T> 
     next = steps.next(rows);
   }
   return next.value;
+}
+
+function _forUpdate({ forUpdate }: Query): string {
+  if (forUpdate === undefined) return "";
+  return forUpdate === true ? " FOR UPDATE" : ` FOR UPDATE OF ${forUpdate.join(", ")}`;
+}
+
+/** A fleet database running procedures written as Steps, on either engine. */
+export interface StepRunner {
+  /** The SQLite file, or the URL without its password (messages name it). */
+  readonly where: string;
+  /** Runs `steps` in one transaction (SQLite's IMMEDIATE; PostgreSQL's with the steps' locks): all, or nothing. */
+  transaction<T>(steps: Steps<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Steps on an open SQLite fleet; `close` closes it. */
+export function sqliteRunner(db: Db, file: string): StepRunner {
+  return {
+    where: file,
+    transaction: async (steps) => inTransaction(db, file, () => runSteps(db, steps)),
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+/** Steps on a PostgreSQL pool, each transaction on a client of its own; `close` ends the pool. */
+export function pgRunner(pool: Pool, where: string): StepRunner {
+  return {
+    where,
+    transaction: (steps) => inPgTransaction(pool, where, (c) => runPgSteps(c, steps)),
+    close: () => pool.end(),
+  };
 }
 
 /** A unique constraint refused the write, on either engine. */

@@ -4,7 +4,7 @@
 // synchronous=FULL: on disk). One fsync carries a whole burst of payments, so the hub keeps up with bursts without
 // ever answering before the disk has it. One connection writes at a time: the row locks PostgreSQL takes are moot.
 import { openFleet, type Db } from "./database";
-import { openDeviceRow } from "./devices";
+import { sqliteFleet } from "./devices";
 import { EngineStore, type StoreOptions } from "./enginestore";
 import { GroupCommit } from "./groupcommit";
 import { runSteps } from "./sql";
@@ -21,7 +21,7 @@ export class SqliteStore extends EngineStore {
         where: file,
         write: (steps) => group.run(() => runSteps(db, steps())),
         read: async (steps) => runSteps(db, steps()),
-        openDevice: (row) => openDeviceRow(db, row, file),
+        fleet: sqliteFleet(db, file),
         async close() {
           await group.drain();
           db.close();

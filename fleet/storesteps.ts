@@ -3,7 +3,7 @@
 // fleet/paymentsteps.ts and fleet/operatorsteps.ts write with them; fleet/enginestore.ts runs them on an engine.
 import { auditArgs, INSERT_AUDIT } from "./apikeys";
 import { parsePhone, phoneDigits, phoneHash, readMsisdn, serialKey } from "./accounts";
-import type { DeviceRow, FleetDevice } from "./devices";
+import { openedDevice, type DeviceRow, type FleetDevice, type SealedFleet } from "./devices";
 import { NotFoundError, UsageError } from "./errors";
 import type { IssuedCode } from "./ledger";
 import type { Steps } from "./sql";
@@ -33,8 +33,8 @@ export interface StoreContext {
   readonly countryCode: string;
   /** A code delivered this long ago counts as entered (window rule). */
   readonly enteredAfterMs: number;
-  /** The device a row holds, its sealed image opened with the fleet's key. */
-  readonly openDevice: (row: DeviceRow) => FleetDevice;
+  /** The key the devices' images are sealed under. */
+  readonly fleet: SealedFleet;
   /** Queues a code's SMS in the code's own transaction (hub/sms/queue.ts); the message's id. */
   readonly onCode?: CodeHook;
 }
@@ -53,6 +53,11 @@ export type LockedAccountRow = AccountRow & LockedDeviceRow;
 /** A shared query's rows. */
 export function* rowsOf<T>(sql: Sql): Steps<T[]> {
   return (yield { sql: sql.text, args: sql.args }) as T[];
+}
+
+/** The device a row holds, its image opened under the fleet's key. */
+export function deviceOf(ctx: StoreContext, row: DeviceRow): FleetDevice {
+  return openedDevice(ctx.fleet, row);
 }
 
 /** A code delivered at or before this counts as entered (window rule). */
@@ -79,7 +84,7 @@ export function* lockedAccount(
   const [row] = (yield {
     sql: `SELECT ${columns} FROM ${ACCOUNT_TABLES} WHERE ${where}`,
     args: [before, before, ...args],
-    lock: ["a", "d"],
+    forUpdate: ["a", "d"],
   }) as LockedAccountRow[];
   return row;
 }
@@ -91,7 +96,7 @@ export function* lockedDevice(ctx: StoreContext, deviceId: number): Steps<Locked
     sql: `SELECT d.device_id, d.serial, d.image, d.issued_seq, d.entered_seq, ${deliveredColumn("NULL", "d.device_id")}
       FROM devices d WHERE d.device_id = ?`,
     args: [before, before, deviceId],
-    lock: ["d"],
+    forUpdate: ["d"],
   }) as LockedDeviceRow[];
   return row;
 }
@@ -233,7 +238,7 @@ export function* deviceIdSteps(ctx: StoreContext, serial: string): Steps<number>
 }
 
 /** One code with its device's serial. */
-export function* codeSteps(codeId: number): Steps<CodeListRow> {
+export function* codeListSteps(codeId: number): Steps<CodeListRow> {
   const [row] = (yield { sql: `${CODE_SELECT} WHERE c.code_id = ?`, args: [codeId] }) as CodeListRow[];
   return row;
 }
@@ -242,7 +247,7 @@ export function* codeSteps(codeId: number): Steps<CodeListRow> {
 export function* deviceSteps(ctx: StoreContext, deviceId: number): Steps<Device> {
   const [row] = yield* rowsOf<DeviceSummaryRow>(deviceSummarySql(deviceId, assumedBefore(ctx)));
   const account = row.account_id === null ? null : (yield* accountsWhere("a.account_id = ?", [row.account_id]))[0];
-  const last = row.last_code_id === null ? null : codeFromRow(yield* codeSteps(row.last_code_id));
+  const last = row.last_code_id === null ? null : codeFromRow(yield* codeListSteps(row.last_code_id));
   return deviceFromRows(row, account === null ? null : accountFromRow(account), last, ctx.now());
 }
 
