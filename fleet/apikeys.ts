@@ -5,6 +5,7 @@ import { randomBytes } from "crypto";
 import { UsageError } from "./errors";
 import { metricsText } from "./metrics";
 import { openSql, type Sql } from "./sql";
+import type { AuditNote, PaymentOutcome } from "./store";
 
 /** Ordered: a key may do what its scope and every smaller scope allow. */
 export const SCOPES = ["read", "issue", "admin"] as const;
@@ -167,6 +168,32 @@ export class SqlApiKeys implements ApiKeys {
  * the change it records (FleetStore.operatorCode), so no change commits unaudited.
  */
 export const INSERT_AUDIT = "INSERT INTO audit (key_id, at, action, reason, effect) VALUES (?, ?, ?, ?, ?)";
+
+/**
+ * The audit entry of an operator's action on a payment (assign, reverse, approve, release), by an API key or, with
+ * no key, by the `actor` the command line names: the payment and its code's sequence, never the code (anyone could
+ * type it).
+ */
+export function paymentAudit(
+  keyId: number | null,
+  action: string,
+  reason: string | null,
+  actor?: Readonly<Record<string, string>>,
+): AuditNote<PaymentOutcome> {
+  return {
+    keyId,
+    action,
+    reason,
+    effect: (payment) => ({
+      ...(actor === undefined ? {} : { actor }),
+      provider: payment.provider,
+      transId: payment.transId,
+      serial: payment.serial,
+      status: payment.status,
+      codeSeq: payment.code?.seq ?? null,
+    }),
+  };
+}
 
 export function auditArgs(
   keyId: number | null,

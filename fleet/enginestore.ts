@@ -34,6 +34,7 @@ import {
   addAccountSteps,
   addPlanSteps,
   audited,
+  auditSteps,
   deviceIdSteps,
   deviceSteps,
   matchSteps,
@@ -156,15 +157,24 @@ export class EngineStore implements FleetStore {
     return this.engine.write(() => audited(this.ctx, audit, reverseSteps(this.ctx, provider, transId, note)));
   }
 
-  approveUnlock(serial: string): Promise<PaymentOutcome> {
-    return this.engine.write(() => approveSteps(this.ctx, serial));
+  approveUnlock(serial: string, audit?: AuditNote<PaymentOutcome>): Promise<PaymentOutcome> {
+    return this.engine.write(() => audited(this.ctx, audit, approveSteps(this.ctx, serial)));
   }
 
-  async releaseHeld(): Promise<PaymentOutcome[]> {
+  async releaseHeld(audit?: AuditNote<PaymentOutcome>): Promise<PaymentOutcome[]> {
+    const ctx = this.ctx;
     const ids = await this.engine.read(heldAccountsSteps);
     // One transaction per account: a hub releasing while others take payments locks one device at a time (SQLite's
-    // group commit still puts them in one transaction, one fsync).
-    const released = await Promise.all(ids.map((id) => this.engine.write(() => releaseSteps(this.ctx, id))));
+    // group commit still puts them in one transaction, one fsync). Only a release that issued is audited.
+    const released = await Promise.all(
+      ids.map((id) =>
+        this.engine.write(function* () {
+          const done = yield* releaseSteps(ctx, id);
+          if (done !== undefined && audit !== undefined) yield* auditSteps(ctx, audit, done);
+          return done;
+        }),
+      ),
+    );
     return released.filter((r): r is PaymentOutcome => r !== undefined);
   }
 

@@ -183,7 +183,8 @@ export interface OperatorIssued {
 export interface AuditNote<T = Omit<OperatorIssued, "auditId">> {
   readonly keyId: number | null;
   readonly action: string;
-  readonly reason: string;
+  /** The operator's note (the API requires one; the command line's is optional). */
+  readonly reason: string | null;
   /** What the entry records of the outcome (never a keycode: anyone could type it). */
   effect(done: T): unknown;
 }
@@ -210,10 +211,13 @@ export interface FleetStore {
   assign(provider: string, transId: string, serial: string, audit?: AuditNote<PaymentOutcome>): Promise<PaymentOutcome>;
   /** Records a reversal: the money is owed again (the next payments fill it before buying credit). */
   reverse(provider: string, transId: string, note: string, audit?: AuditNote<PaymentOutcome>): Promise<PaymentOutcome>;
-  /** Issues the unlock code an operator approved. */
-  approveUnlock(serial: string): Promise<PaymentOutcome>;
-  /** Codes the held credit of every account whose window has room again (window rule); returns what it issued. */
-  releaseHeld(): Promise<PaymentOutcome[]>;
+  /** Issues the unlock code an operator approved (audited in its transaction when asked). */
+  approveUnlock(serial: string, audit?: AuditNote<PaymentOutcome>): Promise<PaymentOutcome>;
+  /**
+   * Codes the held credit of every account whose window has room again (window rule), one transaction each (with
+   * its audit entry when asked); returns what it issued.
+   */
+  releaseHeld(audit?: AuditNote<PaymentOutcome>): Promise<PaymentOutcome[]>;
   /** Devices in id order, optionally those a search names. */
   listDevices(query: DeviceQuery): Promise<Page<Device>>;
   /** One device by serial (any case, spaces, dashes); NotFoundError when none. */

@@ -1,5 +1,7 @@
 // The fleet store as the operator commands use it: opened for one command, closed after, its input errors as usage
 // errors (exit 2) naming the flag.
+import os from "os";
+import { paymentAudit } from "../fleet/apikeys";
 import { UsageError } from "../fleet/errors";
 import { minorUnits } from "../fleet/payments";
 import type { SecretKeySource } from "../fleet/sealing";
@@ -7,7 +9,8 @@ import { isPostgresUrl } from "../fleet/database";
 import type { StoreOptions } from "../fleet/enginestore";
 import { PgStore } from "../fleet/pgstore";
 import { SqliteStore } from "../fleet/sqlitestore";
-import type { FleetStore } from "../fleet/store";
+import type { AuditNote, FleetStore, PaymentOutcome } from "../fleet/store";
+import { queueCodeSms } from "../hub/sms/queue";
 
 /** The fleet a command names: its database, and the key file its device secrets are sealed under. */
 export interface FleetFlags {
@@ -36,12 +39,37 @@ export async function openStore(o: FleetFlags, options: HubStoreOptions = {}): P
   return isPostgresUrl(o.db) ? PgStore.open(o.db, access) : SqliteStore.open(o.db, access);
 }
 
-export async function withStore<T>(o: FleetFlags, work: (store: FleetStore) => Promise<T>): Promise<T> {
-  const store = await openStore(o);
+export async function withStore<T>(
+  o: FleetFlags,
+  work: (store: FleetStore) => Promise<T>,
+  options: HubStoreOptions = {},
+): Promise<T> {
+  const store = await openStore(o, options);
   try {
     return await work(store);
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * The store for a command that issues payments' codes (assign, approve, release): each code's SMS queued in the
+ * code's own transaction, as the hub queues it; a running hub's outbox worker sends it.
+ */
+export function withIssuingStore<T>(o: FleetFlags, work: (store: FleetStore) => Promise<T>): Promise<T> {
+  return withStore(o, work, { onCode: queueCodeSms(Date.now, () => {}) });
+}
+
+/** The audit entry of a command's action on a payment: by the command line, as this OS user, with the note. */
+export function commandAudit(action: string, note: string | undefined): AuditNote<PaymentOutcome> {
+  return paymentAudit(null, action, note ?? null, { via: "command line", user: _osUser() });
+}
+
+function _osUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER ?? `uid ${process.getuid?.() ?? "unknown"}`; // no passwd entry (a container's uid)
   }
 }
 

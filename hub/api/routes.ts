@@ -4,10 +4,10 @@
 import { createHash } from "crypto";
 import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from "fastify";
 import { createRequire } from "module";
-import { allows, type ApiKeys, type Scope } from "../../fleet/apikeys";
+import { allows, paymentAudit, type ApiKeys, type Scope } from "../../fleet/apikeys";
 import { family, single } from "../../fleet/metrics";
 import { AD_HOC_ACTIONS, type AdHocAction, type OperatorRequest } from "../../fleet/operator";
-import type { AuditNote, FleetStore, OperatorIssued, PaymentOutcome, PaymentStatus } from "../../fleet/store";
+import type { AuditNote, FleetStore, OperatorIssued, PaymentStatus } from "../../fleet/store";
 import { OUTBOX_STATES, type SmsReader } from "../sms/reader";
 import type { OutboxState } from "../sms/outbox";
 import { keyOf, needs } from "./auth";
@@ -292,20 +292,9 @@ export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_
       properties: { provider: SERIAL, transId: SERIAL },
       required: ["provider", "transId"],
     } as const;
-    /** The audit names the code's sequence, never the code itself (a code in a log could be typed by anyone). */
     /** The audit entry of an assignment or reversal, written by the store in its transaction. */
-    const auditPayment = (request: FastifyRequest, action: string, reason: string): AuditNote<PaymentOutcome> => ({
-      keyId: keyOf(request),
-      action,
-      reason,
-      effect: (payment) => ({
-        provider: payment.provider,
-        transId: payment.transId,
-        serial: payment.serial,
-        status: payment.status,
-        codeSeq: payment.code?.seq ?? null,
-      }),
-    });
+    const auditPayment = (request: FastifyRequest, action: string, reason: string) =>
+      paymentAudit(keyOf(request), action, reason);
 
     app.post<{ Params: { provider: string; transId: string }; Body: { serial: string; reason: string } }>(
       "/api/v1/payments/:provider/:transId/assign",

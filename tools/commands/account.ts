@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../fleet/errors";
 import type { Account, Language } from "../../fleet/store";
-import { money, SECRET_KEY_OPTION, withStore, type FleetFlags } from "../store";
+import { commandAudit, money, SECRET_KEY_OPTION, withIssuingStore, withStore, type FleetFlags } from "../store";
 import { DEFAULT_DB } from "./provision";
 
 const LANGUAGES: readonly Language[] = ["en", "sw", "fr"];
@@ -69,9 +69,11 @@ export function register(program: Command): void {
     .argument("<serial>", "device serial")
     .option("--db <file|url>", "fleet database: a SQLite file or a postgres:// URL", db())
     .option(...SECRET_KEY_OPTION)
+    .option("--note <text>", "why, for the audit log")
     .option("--json", "JSON on stdout")
-    .action(async (serial: string, o: FleetFlags & { json?: boolean }) => {
-      const p = await withStore(o, (store) => store.approveUnlock(serial));
+    .action(async (serial: string, o: FleetFlags & { json?: boolean; note?: string }) => {
+      const audit = commandAudit("account.approve", o.note);
+      const p = await withIssuingStore(o, (store) => store.approveUnlock(serial, audit));
       process.stdout.write(o.json ? JSON.stringify(p) + "\n" : `${p.serial}  ${p.code?.keycode}  unlock\n`);
     });
 }

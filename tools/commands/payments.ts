@@ -6,7 +6,7 @@ import fs from "fs";
 import { UsageError } from "../../fleet/errors";
 import type { FleetStore, PaymentOutcome } from "../../fleet/store";
 import { readStatement } from "../../hub/providers/statement";
-import { money, SECRET_KEY_OPTION, withStore } from "../store";
+import { commandAudit, money, SECRET_KEY_OPTION, withIssuingStore, withStore } from "../store";
 import { DEFAULT_DB } from "./provision";
 
 interface Common {
@@ -73,10 +73,12 @@ export function register(program: Command): void {
       .command("assign")
       .description("give an orphan payment its account: it is processed as if it had just arrived")
       .argument("<transid>", "the provider's transaction id")
-      .argument("<serial>", "the device serial"),
-  ).action(async (transId: string, serial: string, o: Common) =>
-    _print(o, out, await withStore(o, (s) => s.assign(o.provider, transId, serial))),
-  );
+      .argument("<serial>", "the device serial")
+      .option("--note <text>", "why, for the audit log"),
+  ).action(async (transId: string, serial: string, o: Common & { note?: string }) => {
+    const audit = commandAudit("payment.assign", o.note);
+    _print(o, out, await withIssuingStore(o, (s) => s.assign(o.provider, transId, serial, audit)));
+  });
   common(
     payments
       .command("reverse")
@@ -84,11 +86,21 @@ export function register(program: Command): void {
       .argument("<transid>", "the provider's transaction id")
       .requiredOption("--note <text>", "why (the provider's reversal reference)"),
   ).action(async (transId: string, o: Common & { note: string }) =>
-    _print(o, out, await withStore(o, (s) => s.reverse(o.provider, transId, o.note))),
+    _print(
+      o,
+      out,
+      await withStore(o, (s) => s.reverse(o.provider, transId, o.note, commandAudit("payment.reverse", o.note))),
+    ),
   );
-  common(payments.command("release").description("issue the catch-up codes of credit held by the window rule")).action(
-    async (o: Common) => _print(o, out, await withStore(o, (s) => s.releaseHeld())),
-  );
+  common(
+    payments
+      .command("release")
+      .description("issue the catch-up codes of credit held by the window rule")
+      .option("--note <text>", "why, for the audit log"),
+  ).action(async (o: Common & { note?: string }) => {
+    const audit = commandAudit("payment.release", o.note);
+    _print(o, out, await withIssuingStore(o, (s) => s.releaseHeld(audit)));
+  });
   common(
     payments
       .command("reconcile")
