@@ -1,7 +1,7 @@
 // The fleet store: what the hub and the operator commands ask of the fleet database, as an asynchronous interface.
-// SQLite (fleet/sqlitestore.ts) implements it today; PostgreSQL implements the same interface next (issue 18), so
-// nothing above this line changes with the engine. Every method is one transaction; a payment's record, its code
-// (through fleet/ledger.ts) and, later, its SMS outbox row commit together or not at all.
+// EngineStore (fleet/enginestore.ts) implements it once, on SQLite and on PostgreSQL, so nothing above this line
+// changes with the engine. Every write is one transaction; a payment's record, its code (through fleet/ledger.ts),
+// its SMS outbox row and an operator's audit entry commit together or not at all.
 import type { CodeRecord, IssuedCode } from "./ledger";
 import type { OperatorRequest } from "./operator";
 

@@ -61,7 +61,7 @@ export function deviceOf(ctx: StoreContext, row: DeviceRow): FleetDevice {
 }
 
 /** A code delivered at or before this counts as entered (window rule). */
-export function assumedBefore(ctx: StoreContext): string {
+function assumedBefore(ctx: StoreContext): string {
   return new Date(ctx.now().getTime() - ctx.enteredAfterMs).toISOString();
 }
 
@@ -72,7 +72,9 @@ function* accountsWhere(where: string, args: readonly unknown[]): Steps<AccountR
 
 /**
  * The account `where` names (a unique key), its row and its device's locked until the transaction ends (account
- * before device, in one statement, on every issuing path), read as they stand after any lock waited for.
+ * before device, in one statement, on every issuing path), read as they stand after any lock waited for. The
+ * delivered column may come from the statement's snapshot, before that wait: a code committed meanwhile was coded
+ * just now, and only codes coded days ago count as delivered.
  */
 export function* lockedAccount(
   ctx: StoreContext,
