@@ -8,13 +8,12 @@ import type { Pool, PoolClient } from "pg";
 import { parsePhone, phoneHash, readMsisdn, serialKey, phoneDigits } from "./accounts";
 import { exactCredit } from "./amounts";
 import { secretsOf, type CodeRequest } from "./codes";
-import type { FleetDevice } from "./devices";
+import { deviceSteps, type FleetDevice } from "./devices";
 import { NotFoundError, RefusedError, SolkeyError, UsageError } from "./errors";
-import type { IssuedCode } from "./ledger";
+import { codeSteps, type IssuedCode } from "./ledger";
 import { buy, creditCode, DAY_MS } from "./payments";
 import { checkPgFleet, inPgTransaction, pgPool, redacted, withClient } from "./pgdb";
-import { pgDevice, pgIssue } from "./pgledger";
-import { numbered } from "./sql";
+import { numbered, runPgSteps } from "./sql";
 import type { SecretKey, SecretKeySource } from "./sealing";
 import { accountEffect, checkWindow, owedDays, planOperatorCode, sendsSms, type OperatorRequest } from "./operator";
 import type {
@@ -419,7 +418,10 @@ export class PgStore implements FleetStore {
         plan.request,
       );
       const onCode = request.sms ? this._smsHook(request, account) : undefined;
-      const { issued, codeId } = await pgIssue(c, device, { code: plan.request, pastWindow: true }, this._now());
+      const { issued, codeId } = await runPgSteps(
+        c,
+        codeSteps(device, { code: plan.request, pastWindow: true }, this._now()),
+      );
       const effect = account === null ? null : accountEffect(request, account, now);
       if (account !== null && effect !== null)
         await c.query("UPDATE accounts SET paid_until = $1, held_days = $2, unlock = $3 WHERE account_id = $4", [
@@ -568,7 +570,7 @@ export class PgStore implements FleetStore {
   }
 
   /**
-   * A payment's code, by the ledger's rules on the locked device row (fleet/pgledger.ts; the window rule has already
+   * A payment's code, by the ledger's rules on the locked device row (fleet/ledger.ts codeSteps; the window rule has already
    * chosen it), with its SMS queued in this transaction. Returns the code's id.
    */
   private async _issuePaid(
@@ -579,14 +581,17 @@ export class PgStore implements FleetStore {
     locked?: FleetDevice,
   ): Promise<number> {
     const device = locked ?? (await this._lockDevice(c, account.deviceId));
-    const { issued, codeId } = await pgIssue(c, device, { code, paymentRef, pastWindow: true }, this._now());
+    const { issued, codeId } = await runPgSteps(
+      c,
+      codeSteps(device, { code, paymentRef, pastWindow: true }, this._now()),
+    );
     if (!issued.replayed) await this.options.onCode?.(c, issued, account, device, codeId);
     return codeId;
   }
 
   /** The device, its row locked until the transaction ends: one issuer per device at a time, fleet-wide. */
   private _lockDevice(c: PoolClient, deviceId: number): Promise<FleetDevice> {
-    return pgDevice(c, this.key, this.where, deviceId, true);
+    return runPgSteps(c, deviceSteps({ key: this.key, where: this.where }, deviceId, true));
   }
 
   private async _lockAccount(c: PoolClient, accountId: number): Promise<AccountRow> {

@@ -6,10 +6,11 @@ import { auditArgs, INSERT_AUDIT } from "./apikeys";
 import type { Statement } from "better-sqlite3";
 import { NotFoundError, RefusedError, UsageError } from "./errors";
 import { GroupCommit } from "./groupcommit";
-import { openFleet, type Db } from "./database";
+import { inTransaction, openFleet, type Db } from "./database";
 import type { SecretKeySource } from "./sealing";
-import { findDevice } from "./devices";
-import { Ledger, type CodeRow, type IssuedCode } from "./ledger";
+import { findDevice, sqliteFleet } from "./devices";
+import { runSteps } from "./sql";
+import { issueSteps, type CodeRow, type IssuedCode, type IssueRequest } from "./ledger";
 import { parsePhone, phoneHash, readMsisdn, serialKey, phoneDigits } from "./accounts";
 import { buy, creditCode, DAY_MS, type Money } from "./payments";
 import { secretsOf, type CodeRequest } from "./codes";
@@ -73,7 +74,6 @@ export interface SqliteStoreOptions extends SecretKeySource {
 const ACCOUNT_SELECT = `SELECT a.*, d.serial, d.protocol FROM accounts a JOIN devices d ON d.device_id = a.device_id`;
 
 export class SqliteStore implements FleetStore {
-  private readonly ledger: Ledger;
   private readonly enteredAfterMs: number;
   private readonly now: () => Date;
   private readonly countryCode: string;
@@ -87,7 +87,6 @@ export class SqliteStore implements FleetStore {
     readonly where: string,
     private readonly options: SqliteStoreOptions,
   ) {
-    this.ledger = new Ledger(db, where);
     this.group = new GroupCommit(db, where);
     this.enteredAfterMs = (options.enteredAfterDays ?? 3) * DAY_MS;
     this.now = options.now ?? (() => new Date());
@@ -386,7 +385,7 @@ export class SqliteStore implements FleetStore {
         plan.request,
       );
       const onCode = request.sms ? this._smsHook(request, account) : undefined;
-      const code = this.ledger.issue({ device: String(device.deviceId), code: plan.request, pastWindow: true });
+      const code = this._ledgerIssue({ device: String(device.deviceId), code: plan.request, pastWindow: true });
       const effect = account === null ? null : accountEffect(request, account, now);
       if (account !== null && effect !== null)
         this.db
@@ -536,7 +535,14 @@ export class SqliteStore implements FleetStore {
 
   /** The ledger issues (its own window guard already answered by the window rule: past it only by assumption). */
   private _issue(account: Account, code: CodeRequest, paymentRef: string | undefined): IssuedCode {
-    return this.ledger.issue({ device: String(account.deviceId), code, paymentRef, pastWindow: true });
+    return this._ledgerIssue({ device: String(account.deviceId), code, paymentRef, pastWindow: true });
+  }
+
+  /** fleet/ledger.ts's issueSteps in a savepoint of the caller's transaction. */
+  private _ledgerIssue(request: IssueRequest): IssuedCode {
+    const fleet = sqliteFleet(this.db, this.where);
+    const now = new Date().toISOString();
+    return inTransaction(this.db, this.where, () => runSteps(this.db, issueSteps(fleet, request, now))).issued;
   }
 
   private _codeId(device: Pick<Account, "deviceId">): number {

@@ -83,8 +83,6 @@ describe("commands on PostgreSQL", () => {
     expect(JSON.parse(explained.stdout)).toMatchObject({ verdict: "issued", serial: "SK-00000001" });
     const foreign = await solkey(["explain", "SK-00000002", first.keycode, "--db", fleet.url], env);
     expect(foreign.stdout).toMatch(/is not SK-00000002's: it was issued to SK-00000001/);
-    const batch = await solkey(["issue", "--batch", "x.csv", "--db", fleet.url], env);
-    expect([batch.code, batch.stderr]).toEqual([2, expect.stringMatching(/^solkey: on PostgreSQL, issue takes one/)]);
   });
 
   it("recover writes the journal image and records the recovery", async () => {
