@@ -132,7 +132,8 @@ export function ledgerFleets(): {
   };
 }
 
-function rowsOf(db: string): EngineFleet["rows"] {
+/** Rows of a query (`?` placeholders) on the fleet `db` names, on a connection of its own each time. */
+export function rowsOf(db: string): EngineFleet["rows"] {
   return async <T>(sql: string, args: readonly unknown[] = []) => {
     const q = await openSql(db, 1);
     try {
