@@ -164,6 +164,21 @@ describe.each(ENGINES)("on %s", (engine) => {
       await second.close();
     });
 
+    it("serialises concurrent issuers of one device (PostgreSQL: its row locked), so none collide or fail", async () => {
+      const { db, env, ledger } = await fleets.ledger(engine, { protocol: "nexus-full" });
+      const second = await Ledger.open(db, { env });
+      const add = (i: number) => ({
+        device: "SK-00000001",
+        code: { kind: "add", seconds: DAY } as CodeRequest,
+        paymentRef: `RACE-${i}`,
+      });
+      const issued = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? ledger : second).issue(add(i))));
+      expect(issued.map((c) => c.seq).sort((a, b) => (a as number) - (b as number))).toEqual(
+        Array.from({ length: 16 }, (_, i) => 24 + i),
+      );
+      await second.close();
+    });
+
     it("returns the same code for a payment reference asked again, without spending an ID", async () => {
       const { ledger } = await fleets.ledger(engine, { protocol: "nexus-full" });
       const first = await ledger.issue({
