@@ -5,7 +5,7 @@ import { roundSmallDays } from "../firmware/protocols/nexus/small";
 import { isReservedValue, valueToSeconds } from "../firmware/protocols/openpaygo/token";
 import type { DeviceSecrets } from "./codes";
 import { UsageError } from "./errors";
-import type { Db } from "./database";
+import type { Steps } from "./sql";
 
 /** Longest credit one code may ask for: 100 years (every protocol's own limit is lower and reported by it). */
 const MAX_SECONDS = 100 * 365 * 86400;
@@ -16,43 +16,55 @@ export interface AmountOptions {
   package?: string;
 }
 
+/** The fleet's named packages: seconds by name, smallest first (read once per command, fleet/ledger.ts). */
+export type Packages = ReadonlyMap<string, number>;
+
+export function* packagesSteps(): Steps<Packages> {
+  const rows = (yield { sql: "SELECT name, seconds FROM packages ORDER BY seconds, name", args: [] }) as {
+    name: string;
+    seconds: number;
+  }[];
+  return new Map(rows.map((r) => [r.name, r.seconds]));
+}
+
 /** Seconds for exactly one of --days, --hours, --package; undefined when none is given. */
-export function amountSeconds(db: Db | null, o: AmountOptions): number | undefined {
+export function amountSeconds(packages: Packages | null, o: AmountOptions): number | undefined {
   const given = [o.days, o.hours, o.package].filter((v) => v !== undefined).length;
   if (given > 1) throw new UsageError("give one amount: --days, --hours or --package");
   if (o.days !== undefined) return _whole(o.days, 86400, "--days");
   if (o.hours !== undefined) return _whole(o.hours, 3600, "--hours");
   if (o.package !== undefined) {
-    if (db === null) throw new UsageError("--package needs a fleet database (--db); use --days or --hours");
-    return packageSeconds(db, o.package);
+    if (packages === null) throw new UsageError("--package needs a fleet database (--db); use --days or --hours");
+    return packageSeconds(packages, o.package);
   }
   return undefined;
 }
 
 /** An amount written `7d`, `12h` or a package name (batch files). */
-export function parseAmount(db: Db, text: string): number {
+export function parseAmount(packages: Packages, text: string): number {
   const m = /^(\d+)([dh])$/.exec(text.trim());
   if (m !== null) return _whole(m[1], m[2] === "d" ? 86400 : 3600, "amount");
-  return packageSeconds(db, text.trim());
+  return packageSeconds(packages, text.trim());
 }
 
-export function packageSeconds(db: Db, name: string): number {
-  const row = db.prepare("SELECT seconds FROM packages WHERE name = ?").get(name) as { seconds: number } | undefined;
-  if (row === undefined) {
-    const names = (db.prepare("SELECT name FROM packages ORDER BY seconds").all() as { name: string }[]).map(
-      (r) => r.name,
+export function packageSeconds(packages: Packages, name: string): number {
+  const seconds = packages.get(name);
+  if (seconds === undefined)
+    throw new UsageError(
+      `no package "${name}"; packages: ${[...packages.keys()].join(", ")} (add one with --define-package NAME=7d)`,
     );
-    throw new UsageError(`no package "${name}"; packages: ${names.join(", ")} (add one with --define-package NAME=7d)`);
-  }
-  return row.seconds;
+  return seconds;
 }
 
 /** `NAME=7d` or `NAME=12h`: adds or replaces a package. */
-export function definePackage(db: Db, text: string): { name: string; seconds: number } {
+export function* definePackageSteps(text: string): Steps<{ name: string; seconds: number }> {
   const m = /^([A-Za-z][\w-]{0,31})=(\d+[dh])$/.exec(text.trim());
   if (m === null) throw new UsageError(`--define-package expected NAME=DAYSd or NAME=HOURSh, got "${text}"`);
-  const seconds = parseAmount(db, m[2]);
-  db.prepare("INSERT OR REPLACE INTO packages (name, seconds) VALUES (?, ?)").run(m[1], seconds);
+  const seconds = parseAmount(new Map(), m[2]);
+  yield {
+    sql: "INSERT INTO packages (name, seconds) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seconds = excluded.seconds",
+    args: [m[1], seconds],
+  };
   return { name: m[1], seconds };
 }
 

@@ -174,12 +174,8 @@ export function isPostgresUrl(db: string): boolean {
 /** Opens (and migrates) the fleet database at `file`. Every failure is one SolkeyError/UsageError line. */
 export function openFleet(file: string, options: OpenOptions = {}): Db {
   if (file === "") throw new UsageError("--db expected a file name, got an empty one");
-  if (isPostgresUrl(file))
-    throw new UsageError(
-      "this command needs a SQLite fleet file for now; on PostgreSQL use `solkey hub`, `issue`, `explain`, `plan`, " +
-        "`account`, `payments`, `apikey` and `db` (provision and recover in SQLite, then " +
-        "`solkey db copy --from FILE --to URL`)",
-    );
+  // Every command that takes --db opens a URL through fleet/ledger.ts or the fleet store; this is for the rest.
+  if (isPostgresUrl(file)) throw new UsageError(`this takes a SQLite fleet file, not a postgres:// URL (${file})`);
   const stat = file === ":memory:" ? undefined : _stat(file);
   if (stat?.isDirectory()) throw new UsageError(`${file} is a directory; --db expected the fleet database file`);
   // An empty file is not a fleet: only provisioning turns it into one (a typo'd --db must not become a database).

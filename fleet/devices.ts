@@ -23,6 +23,15 @@ import {
 
 export const MAX_DEVICE_ID = 0xffffffff;
 
+/** Any number: every provisioning process takes it on PostgreSQL (the next free id is read, then taken). */
+const PROVISION_LOCK = 0x70726f76; // "prov"
+
+/** The fleet's key-derivation salt, and which derivation it belongs to. */
+export interface KdfSalt {
+  readonly version: 1 | 2;
+  readonly salt: Uint8Array;
+}
+
 export interface BatchRequest {
   readonly profile: Profile;
   readonly count: number;
@@ -81,8 +90,8 @@ function _checkCount(count: number): void {
 }
 
 /**
- * provisionBatch's statements, the same on both engines (fleet/sql.ts runs them on SQLite, fleet/pgledger.ts on
- * PostgreSQL): `seal` encrypts an image under the fleet's key.
+ * provisionBatch's statements, the same on both engines (fleet/ledger.ts's Ledger runs them on either): `seal`
+ * encrypts an image under the fleet's key.
  */
 export function* provisionSteps(
   where: string,
@@ -92,6 +101,7 @@ export function* provisionSteps(
 ): Steps<{ batchId: number; devices: ProvisionedDevice[] }> {
   const { profile, count, master } = request;
   _checkCount(count);
+  yield { advisoryLock: PROVISION_LOCK };
   const salt = master === null ? null : yield* _checkMaster(master);
   const firstId = request.firstId ?? (yield* _nextFreeId());
   const lastId = firstId + count - 1;
@@ -304,11 +314,11 @@ function* _nextFreeId(): Steps<number> {
  * The fleet's key-derivation salt: a fleet's first master-keyed batch records the master key's fingerprint and draws
  * the fleet's own salt (derivation v2); a fleet that recorded a fingerprint before salts existed keeps v1's.
  */
-export function fleetSalt(db: Db): { version: 1 | 2; salt: Uint8Array } {
+export function fleetSalt(db: Db): KdfSalt {
   return runSteps(db, fleetSaltSteps());
 }
 
-export function* fleetSaltSteps(): Steps<{ version: 1 | 2; salt: Uint8Array }> {
+export function* fleetSaltSteps(): Steps<KdfSalt> {
   const [row] = (yield { sql: "SELECT value FROM meta WHERE name = 'kdf_salt'", args: [] }) as { value: string }[];
   return row === undefined ? { version: 1, salt: SALT_V1 } : { version: 2, salt: hexToBytes(row.value) };
 }

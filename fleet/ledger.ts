@@ -8,11 +8,24 @@ import type { KeycodeProtocol } from "../firmware/protocols/protocol";
 import { deviceProtocol } from "../firmware/provision/protocol";
 import { SolkeyError, UsageError } from "./errors";
 import { encodeCode, secretsOf, tokenIssuer, windowAbove, type CodeRequest, type Encoded } from "./codes";
-import { inTransaction, type Db } from "./database";
-import { deviceSteps, findDevice, sqliteFleet, type FleetDevice, type SealedFleet } from "./devices";
-import { runSteps, type Steps } from "./sql";
+import { isPostgresUrl, openFleet, type Db, type OpenOptions } from "./database";
+import {
+  deviceSteps,
+  eachDeviceSteps,
+  fleetSaltSteps,
+  provisionSteps,
+  sqliteFleet,
+  type BatchRequest,
+  type FleetDevice,
+  type KdfSalt,
+  type ProvisionedDevice,
+  type SealedFleet,
+} from "./devices";
+import { definePackageSteps, packagesSteps, type Packages } from "./amounts";
+import { checkPgFleet, pgPool, redacted } from "./pgdb";
+import { pgRunner, sqliteRunner, type StepRunner, type Steps } from "./sql";
 import type { ProvisionRecord } from "../firmware/provision/record";
-import { entryDigits } from "./recovery";
+import { entryDigits, recoverySteps, type Recovery, type RecoveryRequest } from "./recovery";
 
 export interface IssueRequest {
   /** Serial or device id. */
@@ -70,47 +83,57 @@ export interface CodeRow {
   entered_at: string | null;
 }
 
+/** A code of the fleet with its device's serial (explain). */
+export type SerialCodeRow = CodeRow & { serial: string };
+
+/**
+ * The ledger on a fleet database, SQLite file or postgres:// URL alike: what the operator's commands ask of it, each
+ * one transaction of the Steps below run by the engine's StepRunner (fleet/sql.ts, the one place engines differ).
+ */
 export class Ledger {
   constructor(
-    private readonly db: Db,
-    private readonly file: string,
+    private readonly runner: StepRunner,
+    private readonly fleet: SealedFleet,
   ) {}
 
+  /** The fleet `db` names: an SQLite file (created when `options.create`) or a migrated postgres:// database. */
+  static async open(db: string, options: OpenOptions = {}): Promise<Ledger> {
+    if (!isPostgresUrl(db)) return Ledger.sqlite(openFleet(db, options), db);
+    const pool = pgPool(db, 2);
+    try {
+      const fleet = { key: await checkPgFleet(pool, db, options), where: redacted(db) };
+      return new Ledger(pgRunner(pool, fleet.where), fleet);
+    } catch (e) {
+      await pool.end();
+      throw e;
+    }
+  }
+
+  /** The ledger on an open SQLite fleet (`close` closes it). */
+  static sqlite(db: Db, file: string): Ledger {
+    return new Ledger(sqliteRunner(db, file), sqliteFleet(db, file));
+  }
+
   /** Issues one code in its own transaction. */
-  issue(request: IssueRequest): IssuedCode {
-    return inTransaction(this.db, this.file, () => this._issue(request));
+  async issue(request: IssueRequest): Promise<IssuedCode> {
+    return (await this.runner.transaction(issueSteps(this.fleet, request, _now()))).issued;
   }
 
   /** Issues every request in one transaction: all are recorded, or none (the first failure names its line). */
-  issueMany(requests: readonly IssueRequest[]): IssuedCode[] {
-    return inTransaction(this.db, this.file, () =>
-      requests.map((request, i) => {
-        try {
-          return this._issue(request);
-        } catch (e) {
-          if (e instanceof UsageError) throw new UsageError(`request ${i + 1} (${request.device}): ${e.message}`);
-          if (e instanceof SolkeyError) throw new SolkeyError(`request ${i + 1} (${request.device}): ${e.message}`);
-          throw e;
+  issueMany(requests: readonly IssueRequest[]): Promise<IssuedCode[]> {
+    const { fleet } = this;
+    return this.runner.transaction(
+      (function* () {
+        const issued: IssuedCode[] = [];
+        for (const [i, request] of requests.entries()) {
+          try {
+            issued.push((yield* issueSteps(fleet, request, _now())).issued);
+          } catch (e) {
+            throw _numbered(e, `request ${i + 1} (${request.device})`);
+          }
         }
-      }),
-    );
-  }
-
-  /**
-   * Issues each request in its own savepoint inside one transaction: a refused request leaves the others issued.
-   * The results, in order, are the codes or the errors. Group commit (`IssueQueue`) rests on this.
-   */
-  issueEach(requests: readonly IssueRequest[]): (IssuedCode | Error)[] {
-    const one = this.db.transaction((request: IssueRequest) => this._issue(request));
-    return inTransaction(this.db, this.file, () =>
-      requests.map((request) => {
-        try {
-          return one(request);
-        } catch (e) {
-          if (e instanceof UsageError || e instanceof SolkeyError) return e;
-          throw e;
-        }
-      }),
+        return issued;
+      })(),
     );
   }
 
@@ -118,41 +141,126 @@ export class Ledger {
    * Records that the device applied the code with this keycode (or ID/count): the acceptance window then counts
    * from it. Returns the device's new highest known-applied ID/count.
    */
-  markEntered(device: string, keycodeOrSeq: string): { serial: string; seq: number; enteredSeq: number } {
-    return inTransaction(this.db, this.file, () => {
-      const d = findDevice(this.db, this.file, device);
-      const digits = keycodeOrSeq.replace(/[\s*#-]/g, "");
-      const rows = this.db
-        .prepare("SELECT * FROM codes WHERE device_id = ? AND seq IS NOT NULL")
-        .all(d.deviceId) as CodeRow[];
-      const row =
-        rows.find((r) => r.keycode.replace(/[\s*#-]/g, "") === digits) ?? rows.find((r) => String(r.seq) === digits);
-      if (row === undefined || row.seq === null)
-        throw new UsageError(
-          `no code ${keycodeOrSeq} was issued to ${d.serial}; see \`solkey issue ${d.serial} --history\``,
-        );
-      const now = new Date().toISOString();
-      this.db
-        .prepare("UPDATE codes SET entered_at = coalesce(entered_at, ?) WHERE device_id = ? AND seq = ?")
-        .run(now, d.deviceId, row.seq);
-      const enteredSeq = Math.max(d.enteredSeq, row.seq);
-      this.db.prepare("UPDATE devices SET entered_seq = ? WHERE device_id = ?").run(enteredSeq, d.deviceId);
-      return { serial: d.serial, seq: row.seq, enteredSeq };
-    });
+  markEntered(device: string, keycodeOrSeq: string): Promise<{ serial: string; seq: number; enteredSeq: number }> {
+    return this.runner.transaction(enteredSteps(this.fleet, device, keycodeOrSeq));
   }
 
   /** Every code issued to a device, oldest first. */
-  history(device: string): { device: FleetDevice; codes: CodeRecord[] } {
-    const d = findDevice(this.db, this.file, device);
-    const rows = this.db
-      .prepare("SELECT * FROM codes WHERE device_id = ? ORDER BY code_id")
-      .all(d.deviceId) as CodeRow[];
-    return { device: d, codes: rows.map(codeRecord) };
+  history(device: string): Promise<{ device: FleetDevice; codes: CodeRecord[] }> {
+    const { fleet } = this;
+    return this.runner.read(
+      (function* () {
+        const d = yield* deviceSteps(fleet, device);
+        const rows = (yield {
+          sql: "SELECT * FROM codes WHERE device_id = ? ORDER BY code_id",
+          args: [d.deviceId],
+        }) as CodeRow[];
+        return { device: d, codes: rows.map(codeRecord) };
+      })(),
+    );
   }
 
-  private _issue(request: IssueRequest): IssuedCode {
-    return runSteps(this.db, issueSteps(sqliteFleet(this.db, this.file), request, new Date().toISOString())).issued;
+  /** The device, and every code of the fleet whose digits are `digits` (explain). */
+  codesLike(device: string, digits: string): Promise<{ device: FleetDevice; rows: SerialCodeRow[] }> {
+    const { fleet } = this;
+    return this.runner.read(
+      (function* () {
+        const d = yield* deviceSteps(fleet, device);
+        // Spaces, *, # and - only group a keycode's digits (replace() is the same function on both engines).
+        const rows = (yield {
+          sql: `SELECT codes.*, devices.serial FROM codes JOIN devices USING (device_id)
+                WHERE replace(replace(replace(replace(keycode, ' ', ''), '*', ''), '#', ''), '-', '') = ?
+                ORDER BY code_id`,
+          args: [digits],
+        }) as SerialCodeRow[];
+        return { device: d, rows };
+      })(),
+    );
   }
+
+  /** The device (a wrong serial refused before anything is written). */
+  device(serialOrId: string): Promise<FleetDevice> {
+    return this.runner.read(deviceSteps(this.fleet, serialOrId));
+  }
+
+  /** recoverySteps (fleet/recovery.ts) on the locked device row: `each` runs inside the transaction. */
+  recover(request: RecoveryRequest, each: (recovery: Recovery) => void = () => {}): Promise<Recovery> {
+    return this.runner.transaction(recoverySteps(this.fleet, request, each));
+  }
+
+  /**
+   * A batch of devices (fleet/devices.ts provisionSteps) in one transaction, its images sealed under the fleet's key,
+   * and the fleet's key-derivation salt; provisioners take turns (PostgreSQL: an advisory lock), hubs are not held up.
+   */
+  provision(
+    request: BatchRequest,
+    each: (device: ProvisionedDevice, index: number) => void = () => {},
+  ): Promise<{ devices: ProvisionedDevice[]; salt: KdfSalt }> {
+    const { fleet } = this;
+    return this.runner.transaction(
+      (function* () {
+        const seal = (id: number, image: Uint8Array) => fleet.key.seal(id, image);
+        const { devices } = yield* provisionSteps(fleet.where, request, seal, each);
+        return { devices, salt: yield* fleetSaltSteps() };
+      })(),
+    );
+  }
+
+  /** Hands every device to `each` in id order (the CSV export); how many there were. */
+  eachDevice(each: (device: FleetDevice) => void): Promise<number> {
+    return this.runner.read(eachDeviceSteps(this.fleet, each));
+  }
+
+  /** The fleet's named packages (amounts, fleet/amounts.ts). */
+  packages(): Promise<Packages> {
+    return this.runner.read(packagesSteps());
+  }
+
+  /** `NAME=7d` or `NAME=12h`: adds or replaces a package. */
+  definePackage(text: string): Promise<{ name: string; seconds: number }> {
+    return this.runner.transaction(definePackageSteps(text));
+  }
+
+  close(): Promise<void> {
+    return this.runner.close();
+  }
+}
+
+function _now(): string {
+  return new Date().toISOString();
+}
+
+/** An error of one request of many, saying which. */
+function _numbered(e: unknown, which: string): unknown {
+  if (e instanceof UsageError) return new UsageError(`${which}: ${e.message}`);
+  if (e instanceof SolkeyError) return new SolkeyError(`${which}: ${e.message}`);
+  return e;
+}
+
+function* enteredSteps(
+  fleet: SealedFleet,
+  device: string,
+  keycodeOrSeq: string,
+): Steps<{ serial: string; seq: number; enteredSeq: number }> {
+  const d = yield* deviceSteps(fleet, device, true);
+  const digits = keycodeOrSeq.replace(/[\s*#-]/g, "");
+  const rows = (yield {
+    sql: "SELECT * FROM codes WHERE device_id = ? AND seq IS NOT NULL",
+    args: [d.deviceId],
+  }) as CodeRow[];
+  const row =
+    rows.find((r) => r.keycode.replace(/[\s*#-]/g, "") === digits) ?? rows.find((r) => String(r.seq) === digits);
+  if (row === undefined || row.seq === null)
+    throw new UsageError(
+      `no code ${keycodeOrSeq} was issued to ${d.serial}; see \`solkey issue ${d.serial} --history\``,
+    );
+  yield {
+    sql: "UPDATE codes SET entered_at = coalesce(entered_at, ?) WHERE device_id = ? AND seq = ?",
+    args: [_now(), d.deviceId, row.seq],
+  };
+  const enteredSeq = Math.max(d.enteredSeq, row.seq);
+  yield { sql: "UPDATE devices SET entered_seq = ? WHERE device_id = ?", args: [enteredSeq, d.deviceId] };
+  return { serial: d.serial, seq: row.seq, enteredSeq };
 }
 
 /** A code the ledger issued (or replayed), with its row's id (the payment or SMS that carries it points at it). */

@@ -11,8 +11,8 @@ import { markThrough, type NexusState } from "../firmware/protocols/nexus/window
 import { afterApplying, type OpenPaygoState } from "../firmware/protocols/openpaygo/replay";
 import type { KeycodeProtocol } from "../firmware/protocols/protocol";
 import type { ProvisionRecord } from "../firmware/provision/record";
-import { inTransaction, type Db } from "./database";
-import { findDevice, type FleetDevice } from "./devices";
+import { deviceSteps, type FleetDevice, type SealedFleet } from "./devices";
+import type { Steps } from "./sql";
 import { journalImage } from "./journal";
 
 /** What the device is owed from now on, by the operator's account: powered seconds of credit, or unlocked. */
@@ -108,18 +108,9 @@ export interface RecoveryCode {
   seconds: number | null;
 }
 
-/** The reads a recovery needs, the same text on both engines (`?` placeholders). */
-export const RECOVERY_CODES = "SELECT seq, keycode, seconds FROM codes WHERE device_id = ?";
-export const PREVIOUS_RECOVERY =
-  "SELECT recovered_at FROM recoveries WHERE device_id = ? ORDER BY recovery_id DESC LIMIT 1";
-/** Its row; then the device holds every ID/count up to issuedSeq as used: the acceptance window counts from there. */
-export const RECORD_RECOVERY = `INSERT INTO recoveries (device_id, recovered_at, issued_seq, entered_seq_before,
-  unlocked, credit_seconds, record, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING recovery_id`;
-export const RECOVERED = "UPDATE devices SET entered_seq = issued_seq WHERE device_id = ?";
-
 /**
  * A device's recovery from what the fleet knows (its codes, its last recovery), checked to refuse every code the
- * ledger ever gave it, those without an ID (tests, small wipes) included; and the arguments of its RECORD_RECOVERY row. Pure: each engine reads and
+ * ledger ever gave it, those without an ID (tests, small wipes) included; and the arguments of its row in recoveries. Pure: each engine reads and
  * records it in one transaction.
  */
 export function planRecovery(
@@ -163,25 +154,33 @@ export function planRecovery(
 }
 
 /**
- * Builds and records a recovery in one IMMEDIATE transaction; `each` runs inside it (stage the image file): if it or
- * anything else throws, nothing is recorded. Before anything is recorded, the recovery state is checked to refuse
- * every code the ledger ever issued, and its image to mount as exactly that state.
+ * Builds and records a recovery inside the caller's transaction, on the device's locked row; `each` runs inside it
+ * (stage the image file): if it or anything else throws, nothing is recorded. Before anything is recorded, the
+ * recovery state is checked to refuse every code the ledger ever issued, and its image to mount as exactly that
+ * state. Then the device holds every ID/count up to issuedSeq as used: the acceptance window counts from there.
  */
-export function recoverDevice(
-  db: Db,
-  file: string,
+export function* recoverySteps(
+  fleet: SealedFleet,
   request: RecoveryRequest,
-  each: (recovery: Recovery) => void = () => {},
-): Recovery {
-  return inTransaction(db, file, () => {
-    const device = findDevice(db, file, request.device);
-    const codes = db.prepare(RECOVERY_CODES).all(device.deviceId) as RecoveryCode[];
-    const previous = db.prepare(PREVIOUS_RECOVERY).get(device.deviceId) as { recovered_at: string } | undefined;
-    const planned = planRecovery(device, codes, previous?.recovered_at ?? null, request);
-    const { recovery_id } = db.prepare(RECORD_RECOVERY).get(...planned.row) as { recovery_id: number };
-    db.prepare(RECOVERED).run(device.deviceId);
-    const recovery: Recovery = { recoveryId: recovery_id, ...planned.recovery };
-    each(recovery);
-    return recovery;
-  });
+  each: (recovery: Recovery) => void,
+): Steps<Recovery> {
+  const device = yield* deviceSteps(fleet, request.device, true);
+  const codes = (yield {
+    sql: "SELECT seq, keycode, seconds FROM codes WHERE device_id = ?",
+    args: [device.deviceId],
+  }) as RecoveryCode[];
+  const [previous] = (yield {
+    sql: "SELECT recovered_at FROM recoveries WHERE device_id = ? ORDER BY recovery_id DESC LIMIT 1",
+    args: [device.deviceId],
+  }) as { recovered_at: string }[];
+  const planned = planRecovery(device, codes, previous?.recovered_at ?? null, request);
+  const [row] = (yield {
+    sql: `INSERT INTO recoveries (device_id, recovered_at, issued_seq, entered_seq_before, unlocked, credit_seconds,
+          record, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING recovery_id`,
+    args: planned.row,
+  }) as { recovery_id: number }[];
+  yield { sql: "UPDATE devices SET entered_seq = issued_seq WHERE device_id = ?", args: [device.deviceId] };
+  const recovery: Recovery = { recoveryId: row.recovery_id, ...planned.recovery };
+  each(recovery);
+  return recovery;
 }

@@ -3,7 +3,7 @@
 // own transaction); what must be one snapshot is one statement.
 import type { Statement } from "better-sqlite3";
 import type { Pool, PoolClient } from "pg";
-import { inTransaction, isPostgresUrl, openFleet, type Db } from "./database";
+import { fleetError, inTransaction, isPostgresUrl, openFleet, type Db } from "./database";
 import { checkPgSchema, inPgTransaction, pgError, pgPool, redacted, withClient } from "./pgdb";
 
 export interface Sql {
@@ -156,6 +156,8 @@ export interface StepRunner {
   readonly where: string;
   /** Runs `steps` in one transaction (SQLite's IMMEDIATE; PostgreSQL's with the steps' locks): all, or nothing. */
   transaction<T>(steps: Steps<T>): Promise<T>;
+  /** Runs reading `steps` outside a transaction (each statement its own snapshot; no write lock taken). */
+  read<T>(steps: Steps<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -164,6 +166,13 @@ export function sqliteRunner(db: Db, file: string): StepRunner {
   return {
     where: file,
     transaction: async (steps) => inTransaction(db, file, () => runSteps(db, steps)),
+    read: async (steps) => {
+      try {
+        return runSteps(db, steps);
+      } catch (e) {
+        throw fleetError(e, file);
+      }
+    },
     close: async () => {
       db.close();
     },
@@ -175,6 +184,7 @@ export function pgRunner(pool: Pool, where: string): StepRunner {
   return {
     where,
     transaction: (steps) => inPgTransaction(pool, where, (c) => runPgSteps(c, steps)),
+    read: (steps) => withClient(pool, where, (c) => runPgSteps(c, steps)),
     close: () => pool.end(),
   };
 }

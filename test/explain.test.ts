@@ -1,11 +1,15 @@
 // `solkey explain DEVICE CODE` (issue 14): one line for issued, entered, foreign and forged codes.
 import path from "path";
-import { scratch, solkey } from "./fleet.helpers";
+import { ENGINES, ledgerFleets } from "./engines.helpers";
+import { scratch, solkey as run } from "./fleet.helpers";
 
-describe("solkey explain", () => {
+const fleets = ledgerFleets();
+
+describe.each(ENGINES)("solkey explain on %s", (engine) => {
   it("answers for an issued, an entered, another device's and a forged code", async () => {
-    const db = path.join(scratch("explain"), "fleet.db");
-    const out = path.join(path.dirname(db), "images");
+    const { db, env } = await fleets.empty(engine);
+    const solkey = (args: string[]) => run(args, env);
+    const out = path.join(scratch("explain"), "images");
     const p = ["provision", "--protocol", "nexus-full", "--count", "2", "--random-keys", "--db", db, "--out", out];
     expect((await solkey(p)).code).toBe(0);
     const issue = async (device: string, ref: string) =>

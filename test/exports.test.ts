@@ -4,7 +4,8 @@
 import { execFileSync, spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
-import { scratch, solkey } from "./fleet.helpers";
+import { ENGINES, ledgerFleets } from "./engines.helpers";
+import { scratch, solkey as run, type CliResult } from "./fleet.helpers";
 
 const mode = (file: string) => (fs.statSync(file).mode & 0o777).toString(8);
 
@@ -20,19 +21,26 @@ function ageDecrypt(identityFile: string, file: string): { status: number | null
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe("age-encrypted CSV exports, read by the age tool", () => {
+const fleets = ledgerFleets();
+
+describe.each(ENGINES)("age-encrypted CSV exports on %s, read by the age tool", (engine) => {
   let dir: string;
+  let db: string;
+  let solkey: (args: string[]) => Promise<CliResult>;
   let at: (name: string) => string;
   let operator: { file: string; recipient: string };
   let other: { file: string; recipient: string };
   let provision: string[];
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    const fleet = await fleets.empty(engine);
+    db = fleet.db;
+    solkey = (args) => run(args, fleet.env);
     dir = scratch("exports");
     at = (name) => path.join(dir, name);
     operator = identity(dir, "operator.txt");
     other = identity(dir, "other.txt");
-    provision = ["provision", "--protocol", "openpaygo", "--random-keys", "--db", at("fleet.db"), "--out", at("img")];
+    provision = ["provision", "--protocol", "openpaygo", "--random-keys", "--db", db, "--out", at("img")];
   });
 
   it("encrypts a 1,000-device batch (two 64 KiB STREAM chunks) that age decrypts to the plaintext CSV", async () => {
@@ -51,7 +59,7 @@ describe("age-encrypted CSV exports, read by the age tool", () => {
     expect(sealed.subarray(0, 31).toString("latin1")).toBe("age-encryption.org/v1\n-> X25519");
     expect(mode(at("batch.csv.age"))).toBe("600");
 
-    const plain = await solkey(["provision", "--export-csv", at("all.csv"), "--db", at("fleet.db"), "--plaintext-csv"]);
+    const plain = await solkey(["provision", "--export-csv", at("all.csv"), "--db", db, "--plaintext-csv"]);
     expect(plain.stdout).toBe(`exported 1000 devices to ${at("all.csv")} (PLAINTEXT, holds every device secret)\n`);
     const csv = fs.readFileSync(at("all.csv"), "utf8");
     expect(csv.length).toBeGreaterThan(64 * 1024);
@@ -76,7 +84,7 @@ describe("age-encrypted CSV exports, read by the age tool", () => {
       "--export-csv",
       at("two.csv.age"),
       "--db",
-      at("fleet.db"),
+      db,
       "--recipients-file",
       at("recipients.txt"),
     ]);
@@ -92,7 +100,7 @@ describe("age-encrypted CSV exports, read by the age tool", () => {
       "--export-csv",
       at("one.csv.age"),
       "--db",
-      at("fleet.db"),
+      db,
       "--recipient",
       operator.recipient,
     ]);
@@ -107,7 +115,7 @@ describe("age-encrypted CSV exports, read by the age tool", () => {
     const before = fs.readdirSync(dir).sort();
     for (const args of [
       [...provision, "--count", "1", "--csv", at("new.csv")],
-      ["provision", "--export-csv", at("new.csv"), "--db", at("fleet.db")],
+      ["provision", "--export-csv", at("new.csv"), "--db", db],
     ]) {
       const r = await solkey(args);
       expect(r.code).toBe(2);
@@ -116,14 +124,7 @@ describe("age-encrypted CSV exports, read by the age tool", () => {
       );
     }
     expect(fs.readdirSync(dir).sort()).toEqual(before);
-    const count = await solkey([
-      "provision",
-      "--export-csv",
-      at("count.csv"),
-      "--db",
-      at("fleet.db"),
-      "--plaintext-csv",
-    ]);
+    const count = await solkey(["provision", "--export-csv", at("count.csv"), "--db", db, "--plaintext-csv"]);
     expect(count.stdout).toMatch(/^exported 1000 devices/); // the refused batch added no device
   });
 });

@@ -19,8 +19,12 @@ import { allDevices, fleetSalt, provisionBatch } from "../fleet/devices";
 import { readIntelHex, segmentsToIntelHex, toIntelHex } from "../hosts/ihex";
 import { protocolOf } from "../fleet/journal";
 import { makeProfile } from "../fleet/profile";
+import { SEALED_LENGTH } from "../fleet/sealing";
 import { deriveDeviceKey, masterFingerprint, randomStartingCode, readMasterKey } from "../fleet/secrets";
+import { ENGINES, ledgerFleets, rowsOf } from "./engines.helpers";
 import { MASTER_HEX, scratch, solkey } from "./fleet.helpers";
+
+const fleets = ledgerFleets();
 
 const MASTER = hexToBytes(MASTER_HEX);
 const NEXUS = makeProfile({ protocol: "nexus-full" });
@@ -258,11 +262,12 @@ describe("Intel HEX reader", () => {
   });
 });
 
-describe("solkey provision", () => {
+describe.each(ENGINES)("solkey provision on %s", (engine) => {
   it("writes images, a private CSV and flashing instructions, and prints no secret unless asked", async () => {
     const dir = scratch("cli");
-    const db = path.join(dir, "fleet.db");
-    const env = { SOLKEY_MASTER_KEY: MASTER_HEX };
+    const fleet = await fleets.empty(engine);
+    const { db } = fleet;
+    const env = { ...fleet.env, SOLKEY_MASTER_KEY: MASTER_HEX };
     const r = await solkey(
       [
         "provision",
@@ -280,14 +285,17 @@ describe("solkey provision", () => {
       ],
       env,
     );
-    // A new fleet given no secret key makes one beside it, owner-only, and says so (fleet/sealing.ts).
-    expect(r).toMatchObject({
-      code: 0,
-      stderr:
-        `solkey: created ${path.join(dir, "fleet.secret-key")} (mode 600): ` +
-        `${db}'s device secrets are encrypted under it; back it up apart from the database\n`,
-    });
-    expect(fs.statSync(path.join(dir, "fleet.secret-key")).mode & 0o777).toBe(0o600);
+    if (engine === "sqlite") {
+      // A new fleet file given no secret key makes one beside it, owner-only, and says so (fleet/sealing.ts).
+      const keyFile = path.join(path.dirname(db), "fleet.secret-key");
+      expect(r).toMatchObject({
+        code: 0,
+        stderr:
+          `solkey: created ${keyFile} (mode 600): ` +
+          `${db}'s device secrets are encrypted under it; back it up apart from the database\n`,
+      });
+      expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+    } else expect(r).toMatchObject({ code: 0, stderr: "" }); // a server fleet is always given its key
     expect(r.stdout).toMatch(
       /esptool.py --chip esp32 write_flash 0x3ff000 \S+<serial>.bin 0x3f0000 \S+<serial>.journal.bin/,
     );
@@ -322,13 +330,18 @@ describe("solkey provision", () => {
       env,
     );
     expect(shown.stdout).toMatch(/SK-00000004 key [0-9a-f]{32}/);
+    // Every image sealed under the fleet's key (fleet/sealing.ts), on either engine.
+    const sealed = await rowsOf(db)<{ n: number }>("SELECT length(image) AS n FROM devices");
+    expect(sealed.map((r) => r.n)).toEqual([SEALED_LENGTH, SEALED_LENGTH, SEALED_LENGTH, SEALED_LENGTH]);
   });
 
   it("provisions a 1,000-device batch whose every image file mounts in the firmware's reader", async () => {
     const dir = scratch("cli");
+    const { db, env } = await fleets.empty(engine);
     const out = path.join(dir, "img");
-    const args = ["provision", "--protocol", "nexus-small", "--count", "1000", "--db", path.join(dir, "f.db")];
+    const args = ["provision", "--protocol", "nexus-small", "--count", "1000", "--db", db];
     const r = await solkey([...args, "--out", out, "--csv", path.join(dir, "b.csv"), "--plaintext-csv"], {
+      ...env,
       SOLKEY_MASTER_KEY: MASTER_HEX,
     });
     expect(r.code).toBe(0);
@@ -355,21 +368,25 @@ describe("solkey provision", () => {
 
   it("writes nRF52 images as one Intel HEX holding the journal pages and the provisioning page", async () => {
     const dir = scratch("cli");
-    const r = await solkey([
-      "provision",
-      "--protocol",
-      "nexus-full",
-      "--board",
-      "nrf52",
-      "--count",
-      "1",
-      "--random-keys",
-      "--db",
-      path.join(dir, "f.db"),
-      "--out",
-      dir,
-      "--json",
-    ]);
+    const { db, env } = await fleets.empty(engine);
+    const r = await solkey(
+      [
+        "provision",
+        "--protocol",
+        "nexus-full",
+        "--board",
+        "nrf52",
+        "--count",
+        "1",
+        "--random-keys",
+        "--db",
+        db,
+        "--out",
+        dir,
+        "--json",
+      ],
+      env,
+    );
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.flash).toMatch(/nrfjprog .*--program .*<serial>.hex --sectorerase/);
@@ -390,16 +407,19 @@ describe("solkey provision", () => {
 
   it("leaves no image, row or CSV behind when it fails, and says why in one line", async () => {
     const dir = scratch("cli");
-    const db = path.join(dir, "fleet.db");
+    const { db, env } = await fleets.empty(engine);
     const args = ["provision", "--protocol", "nexus-full", "--count", "2", "--db", db, "--out", dir, "--random-keys"];
-    expect((await solkey(args)).code).toBe(0);
+    expect((await solkey(args, env)).code).toBe(0);
     const before = fs.readdirSync(dir).sort();
-    const again = await solkey([...args, "--first-id", "2", "--csv", path.join(dir, "x.csv"), "--plaintext-csv"]);
+    const rows = rowsOf(db);
+    const devices = await rows("SELECT * FROM devices ORDER BY device_id");
+    const again = await solkey([...args, "--first-id", "2", "--csv", path.join(dir, "x.csv"), "--plaintext-csv"], env);
     expect(again.code).toBe(2);
     expect(again.stderr.trim().split("\n")).toEqual([
       `solkey: device id 2 is already in ${db}; choose another --first-id`,
     ]);
     expect(fs.readdirSync(dir).sort()).toEqual(before);
+    expect(await rows("SELECT * FROM devices ORDER BY device_id")).toEqual(devices);
   });
 
   it.each([
@@ -418,7 +438,8 @@ describe("solkey provision", () => {
     [["--protocol", "nexus-full", "--count", "1"], /no master key/],
   ])("refuses %j with exit 2 and one line", async (args, message) => {
     const dir = scratch("cli");
-    const r = await solkey(["provision", ...(args as string[]), "--db", path.join(dir, "f.db"), "--out", dir]);
+    const { db, env } = await fleets.empty(engine);
+    const r = await solkey(["provision", ...(args as string[]), "--db", db, "--out", dir], env);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(message);
@@ -435,20 +456,31 @@ describe("solkey provision", () => {
       (dir: string) => ["--out", path.join(dir, "taken", "images")],
       /taken \(above .*\) is a file; pass another --out/,
     ],
-    [
-      "--db is in a missing directory",
-      (dir: string) => ["--db", path.join(dir, "no", "such", "f.db")],
-      /no directory .*no\/such for the fleet database .*; create it, or pass another --db/,
-    ],
   ])("answers %s with one line and exit 2, not a stack trace, and writes nothing", async (_what, place, message) => {
     const dir = scratch("cli");
     fs.writeFileSync(path.join(dir, "taken"), "not a directory");
-    const where = ["--db", path.join(dir, "f.db"), "--out", path.join(dir, "images"), ...place(dir)];
-    const r = await solkey(["provision", "--protocol", "openpaygo", "--count", "1", "--random-keys", ...where]);
+    const { db, env } = await fleets.empty(engine);
+    const where = ["--db", db, "--out", path.join(dir, "images"), ...place(dir)];
+    const r = await solkey(["provision", "--protocol", "openpaygo", "--count", "1", "--random-keys", ...where], env);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(message);
     expect(fs.readdirSync(dir)).toEqual(["taken"]);
+    // No fleet file was created; no device row was written on a server.
+    if (engine === "sqlite") expect(fs.existsSync(db)).toBe(false);
+    else expect(await rowsOf(db)("SELECT count(*) AS n FROM devices")).toEqual([{ n: 0 }]);
+  });
+});
+
+describe("solkey provision on a fleet file", () => {
+  it("answers --db in a missing directory with one line and exit 2, not a stack trace, and writes nothing", async () => {
+    const dir = scratch("cli");
+    const where = ["--db", path.join(dir, "no", "such", "f.db"), "--out", path.join(dir, "images")];
+    const r = await solkey(["provision", "--protocol", "openpaygo", "--count", "1", "--random-keys", ...where]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/no directory .*no\/such for the fleet database .*; create it, or pass another --db/);
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 
   it("has no way to take the master key as an argument", async () => {

@@ -14,22 +14,19 @@ import type { ProvisionRecord } from "../firmware/provision/record";
 import { SolkeyError, UsageError } from "../fleet/errors";
 import { encodeCode, tokenIssuer, WALK_STEP, type CodeRequest } from "../fleet/codes";
 import { MAX_KEYCODE_COUNT } from "../tools/commands/keycode";
-import { openFleet, type Db } from "../fleet/database";
-import { findDevice, provisionBatch } from "../fleet/devices";
-import { Ledger } from "../fleet/ledger";
+import { openFleet } from "../fleet/database";
+import { provisionBatch } from "../fleet/devices";
+import { Ledger, type IssuedCode } from "../fleet/ledger";
+import { redacted } from "../fleet/pgdb";
 import { IssueQueue } from "../fleet/queue";
 import { makeProfile, type ProfileOptions } from "../fleet/profile";
-import { MASTER_HEX, scratch, solkey } from "./fleet.helpers";
+import { ENGINES, ledgerFleets } from "./engines.helpers";
+import { scratch, solkey } from "./fleet.helpers";
 import { readVectors } from "./vectors";
 
 const DAY = 86400;
 
-function fleet(profile: ProfileOptions, count = 1): { db: Db; file: string; ledger: Ledger } {
-  const file = path.join(scratch("ledger"), "fleet.db");
-  const db = openFleet(file, { create: true });
-  provisionBatch(db, file, { profile: makeProfile(profile), count, master: hexToBytes(MASTER_HEX) });
-  return { db, file, ledger: new Ledger(db, file) };
-}
+const fleets = ledgerFleets();
 
 /** The device-side verifier for a provisioned record, taking keycodes as printed. */
 function deviceFor(record: ProvisionRecord): {
@@ -57,224 +54,243 @@ function deviceFor(record: ProvisionRecord): {
   };
 }
 
-describe.each([
-  ["nexus-full", { protocol: "nexus-full" }],
-  ["nexus-small", { protocol: "nexus-small" }],
-  ["openpaygo", { protocol: "openpaygo", timeDivider: "24" }],
-  ["openpaygo extended", { protocol: "openpaygo", extended: true }],
-] as [string, ProfileOptions][])("ledger codes for %s", (_name, profile) => {
-  it("are each applied once by the device's verifier, for the credit recorded", () => {
-    const { db, file, ledger } = fleet(profile);
-    const device = deviceFor(findDevice(db, file, "SK-00000001").record);
-    const requests: CodeRequest[] = [
-      { kind: "add", seconds: 7 * DAY },
-      { kind: "add", seconds: 30 * DAY },
-      { kind: "set", seconds: 2 * DAY },
-      { kind: "add", seconds: 7 * DAY },
-      { kind: "lock" },
-      { kind: "unlock" },
-    ];
-    for (const code of requests) {
-      const issued = ledger.issue({ device: "SK-00000001", code });
-      const verdict = device.apply(issued.keycode);
-      expect(verdict.kind).toBe("applied");
-      if (verdict.kind !== "applied") continue;
-      const action = verdict.action;
-      if (code.kind === "unlock") expect(action.type).toBe("unlock");
-      else expect(action).toEqual({ type: code.kind === "add" ? "add_credit" : "set_credit", seconds: issued.seconds });
-      if (code.kind === "add" || code.kind === "set") expect(issued.seconds).toBeGreaterThanOrEqual(code.seconds);
-      expect(device.apply(issued.keycode).kind).toBe("duplicate");
-    }
-    db.close();
+describe.each(ENGINES)("on %s", (engine) => {
+  describe.each([
+    ["nexus-full", { protocol: "nexus-full" }],
+    ["nexus-small", { protocol: "nexus-small" }],
+    ["openpaygo", { protocol: "openpaygo", timeDivider: "24" }],
+    ["openpaygo extended", { protocol: "openpaygo", extended: true }],
+  ] as [string, ProfileOptions][])("ledger codes for %s", (_name, profile) => {
+    it("are each applied once by the device's verifier, for the credit recorded", async () => {
+      const { ledger, devices } = await fleets.ledger(engine, profile);
+      const device = deviceFor(devices[0].record);
+      const requests: CodeRequest[] = [
+        { kind: "add", seconds: 7 * DAY },
+        { kind: "add", seconds: 30 * DAY },
+        { kind: "set", seconds: 2 * DAY },
+        { kind: "add", seconds: 7 * DAY },
+        { kind: "lock" },
+        { kind: "unlock" },
+      ];
+      for (const code of requests) {
+        const issued = await ledger.issue({ device: "SK-00000001", code });
+        const verdict = device.apply(issued.keycode);
+        expect(verdict.kind).toBe("applied");
+        if (verdict.kind !== "applied") continue;
+        const action = verdict.action;
+        if (code.kind === "unlock") expect(action.type).toBe("unlock");
+        else
+          expect(action).toEqual({ type: code.kind === "add" ? "add_credit" : "set_credit", seconds: issued.seconds });
+        if (code.kind === "add" || code.kind === "set") expect(issued.seconds).toBeGreaterThanOrEqual(code.seconds);
+        expect(device.apply(issued.keycode).kind).toBe("duplicate");
+      }
+    });
   });
-});
 
-describe("ledger", () => {
-  it("never issues one ID or count twice and gives each payment reference one code, whatever the requests", () => {
-    const ops = fc.array(
-      fc.record({
-        device: fc.constantFrom("SK-00000001", "SK-00000002"),
-        days: fc.integer({ min: 1, max: 30 }),
-        ref: fc.option(fc.constantFrom("A", "B", "C", "D"), { nil: undefined }),
-        set: fc.boolean(),
-      }),
-      { maxLength: 40 },
-    );
-    fc.assert(
-      fc.property(fc.constantFrom("nexus-full", "openpaygo"), ops, (protocol, requests) => {
-        const { db, ledger } = fleet({ protocol }, 2);
-        const byRef = new Map<string, string>();
-        for (const r of requests) {
-          const code: CodeRequest = { kind: r.set ? "set" : "add", seconds: r.days * DAY };
-          try {
-            const issued = ledger.issue({ device: r.device, code, paymentRef: r.ref, pastWindow: true });
-            if (r.ref !== undefined) {
-              expect(byRef.get(r.ref) ?? issued.keycode).toBe(issued.keycode);
-              byRef.set(r.ref, issued.keycode);
+  describe("ledger", () => {
+    it("never issues one ID or count twice and gives each payment reference one code, whatever the requests", async () => {
+      const ops = fc.array(
+        fc.record({
+          device: fc.constantFrom("SK-00000001", "SK-00000002"),
+          days: fc.integer({ min: 1, max: 30 }),
+          ref: fc.option(fc.constantFrom("A", "B", "C", "D"), { nil: undefined }),
+          set: fc.boolean(),
+        }),
+        { maxLength: 40 },
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom("nexus-full", "openpaygo"), ops, async (protocol, requests) => {
+          const { ledger, rows: query } = await fleets.ledger(engine, { protocol }, 2);
+          const byRef = new Map<string, string>();
+          for (const r of requests) {
+            const code: CodeRequest = { kind: r.set ? "set" : "add", seconds: r.days * DAY };
+            try {
+              const issued = await ledger.issue({ device: r.device, code, paymentRef: r.ref, pastWindow: true });
+              if (r.ref !== undefined) {
+                expect(byRef.get(r.ref) ?? issued.keycode).toBe(issued.keycode);
+                byRef.set(r.ref, issued.keycode);
+              }
+            } catch (e) {
+              // Only a reference reused for another request may be refused.
+              expect((e as Error).message).toMatch(/one receipt cannot pay for two codes/);
+              expect(byRef.has(r.ref as string)).toBe(true);
             }
-          } catch (e) {
-            // Only a reference reused for another request may be refused.
-            expect((e as Error).message).toMatch(/one receipt cannot pay for two codes/);
-            expect(byRef.has(r.ref as string)).toBe(true);
           }
-        }
-        const rows = db.prepare("SELECT device_id, seq FROM codes ORDER BY code_id").all() as {
-          device_id: number;
-          seq: number;
-        }[];
-        for (const id of [1, 2]) {
-          const seqs = rows.filter((row) => row.device_id === id).map((row) => row.seq);
-          expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-          expect(new Set(seqs).size).toBe(seqs.length);
-        }
-        expect(rows.length).toBe(new Set(requests.map((r) => r.ref ?? Symbol())).size);
-        db.close();
-      }),
-      { numRuns: 25 },
-    );
-  });
-
-  it.each<[string, ProfileOptions, CodeRequest, string]>([
-    ["counter sync", { protocol: "openpaygo" }, { kind: "counter_sync" }, "none"],
-    ["a credit wipe", { protocol: "nexus-full" }, { kind: "wipe", target: "credit" }, "set_credit"],
-    [
-      "a restricted-flag wipe",
-      { protocol: "nexus-full" },
-      { kind: "wipe", target: "restricted_flag" },
-      "clear_restricted_flag",
-    ],
-    [
-      "a restricted-flag clear",
-      { protocol: "nexus-small" },
-      { kind: "wipe", target: "restricted_flag" },
-      "clear_restricted_flag",
-    ],
-    ["a credit wipe", { protocol: "nexus-small" }, { kind: "wipe", target: "credit" }, "set_credit"],
-  ])("issues %s on %j that the device applies", (_name, profile, code, action) => {
-    const { db, file, ledger } = fleet(profile);
-    const device = deviceFor(findDevice(db, file, "SK-00000001").record);
-    const issued = ledger.issue({ device: "SK-00000001", code });
-    const verdict = device.apply(issued.keycode);
-    expect(verdict.kind === "applied" && verdict.action.type).toBe(action);
-    db.close();
-  });
-
-  it("reads each device's last ID fresh, so two connections issuing in turn never collide", () => {
-    const { db, file, ledger } = fleet({ protocol: "nexus-full" });
-    const other = openFleet(file);
-    const second = new Ledger(other, file);
-    const add = { device: "SK-00000001", code: { kind: "add", seconds: DAY } as CodeRequest };
-    const seqs = Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? ledger : second).issue(add).seq);
-    expect(seqs).toEqual(Array.from({ length: 10 }, (_, i) => 24 + i));
-    other.close();
-    db.close();
-  });
-
-  it("returns the same code for a payment reference asked again, without spending an ID", () => {
-    const { db, file, ledger } = fleet({ protocol: "nexus-full" });
-    const first = ledger.issue({
-      device: "SK-00000001",
-      code: { kind: "add", seconds: 7 * DAY },
-      paymentRef: "MPESA-1",
+          const rows = await query<{ device_id: number; seq: number }>(
+            "SELECT device_id, seq FROM codes ORDER BY code_id",
+          );
+          for (const id of [1, 2]) {
+            const seqs = rows.filter((row) => row.device_id === id).map((row) => row.seq);
+            expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+            expect(new Set(seqs).size).toBe(seqs.length);
+          }
+          expect(rows.length).toBe(new Set(requests.map((r) => r.ref ?? Symbol())).size);
+        }),
+        { numRuns: 25 },
+      );
     });
-    const again = ledger.issue({
-      device: "SK-00000001",
-      code: { kind: "add", seconds: 7 * DAY },
-      paymentRef: "MPESA-1",
+
+    it.each<[string, ProfileOptions, CodeRequest, string]>([
+      ["counter sync", { protocol: "openpaygo" }, { kind: "counter_sync" }, "none"],
+      ["a credit wipe", { protocol: "nexus-full" }, { kind: "wipe", target: "credit" }, "set_credit"],
+      [
+        "a restricted-flag wipe",
+        { protocol: "nexus-full" },
+        { kind: "wipe", target: "restricted_flag" },
+        "clear_restricted_flag",
+      ],
+      [
+        "a restricted-flag clear",
+        { protocol: "nexus-small" },
+        { kind: "wipe", target: "restricted_flag" },
+        "clear_restricted_flag",
+      ],
+      ["a credit wipe", { protocol: "nexus-small" }, { kind: "wipe", target: "credit" }, "set_credit"],
+    ])("issues %s on %j that the device applies", async (_name, profile, code, action) => {
+      const { ledger, devices } = await fleets.ledger(engine, profile);
+      const device = deviceFor(devices[0].record);
+      const issued = await ledger.issue({ device: "SK-00000001", code });
+      const verdict = device.apply(issued.keycode);
+      expect(verdict.kind === "applied" && verdict.action.type).toBe(action);
     });
-    expect(again).toEqual({ ...first, replayed: true });
-    expect(findDevice(db, file, "SK-00000001").issuedSeq).toBe(first.seq);
-    expect(() =>
-      ledger.issue({ device: "SK-00000001", code: { kind: "add", seconds: 8 * DAY }, paymentRef: "MPESA-1" }),
-    ).toThrow(UsageError);
-    db.close();
-  });
 
-  it.each([
-    ["nexus-full", 40, {}],
-    ["openpaygo", 32, {}],
-  ])("refuses the code past %s's window (%i add codes) and names the recovery path", (protocol, fit) => {
-    const { db, file, ledger } = fleet({ protocol });
-    const add = { device: "SK-00000001", code: { kind: "add", seconds: DAY } as CodeRequest };
-    const issued = Array.from({ length: fit }, () => ledger.issue(add));
-    expect(() => ledger.issue(add)).toThrow(SolkeyError);
-    expect(() => ledger.issue(add)).toThrow(/outstanding codes oldest first.*--entered KEYCODE.*--past-window/);
-    expect(findDevice(db, file, "SK-00000001").issuedSeq).toBe(issued[fit - 1].seq);
-    // The customer entered the tenth code: the window moves up from it.
-    expect(ledger.markEntered("SK-00000001", issued[9].keycode).enteredSeq).toBe(issued[9].seq);
-    expect(ledger.issue(add).warning).toBeNull();
-    // Past the window on request: issued, with the warning.
-    const forced = Array.from({ length: 12 }, () => ledger.issue({ ...add, pastWindow: true }));
-    expect(forced.some((c) => c.warning !== null)).toBe(true);
-    db.close();
-  });
+    it("reads each device's last ID fresh, so two connections issuing in turn never collide", async () => {
+      const { db, env, ledger } = await fleets.ledger(engine, { protocol: "nexus-full" });
+      const second = await Ledger.open(db, { env });
+      const add = { device: "SK-00000001", code: { kind: "add", seconds: DAY } as CodeRequest };
+      const seqs: (number | null)[] = [];
+      for (let i = 0; i < 10; i++) seqs.push((await (i % 2 === 0 ? ledger : second).issue(add)).seq);
+      expect(seqs).toEqual(Array.from({ length: 10 }, (_, i) => 24 + i));
+      await second.close();
+    });
 
-  it("issues every line of a batch in one transaction, or none of them", () => {
-    const { db, file, ledger } = fleet({ protocol: "nexus-full" }, 3);
-    const good = (device: string) => ({ device, code: { kind: "add", seconds: DAY } as CodeRequest });
-    expect(() => ledger.issueMany([good("SK-00000001"), good("SK-00000002"), good("SK-99999999")])).toThrow(
-      `request 3 (SK-99999999): device SK-99999999 is not in ${file}. Run \`solkey provision\` first`,
-    );
-    expect(db.prepare("SELECT count(*) AS n FROM codes").get()).toEqual({ n: 0 });
-    expect(ledger.issueMany([good("SK-00000001"), good("SK-00000001"), good("3")]).map((c) => c.seq)).toEqual([
-      24, 25, 24,
-    ]);
-    db.close();
-  });
+    it("serialises concurrent issuers of one device (PostgreSQL: its row locked), so none collide or fail", async () => {
+      const { db, env, ledger } = await fleets.ledger(engine, { protocol: "nexus-full" });
+      const second = await Ledger.open(db, { env });
+      const add = (i: number) => ({
+        device: "SK-00000001",
+        code: { kind: "add", seconds: DAY } as CodeRequest,
+        paymentRef: `RACE-${i}`,
+      });
+      const issued = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? ledger : second).issue(add(i))));
+      expect(issued.map((c) => c.seq).sort((a, b) => (a as number) - (b as number))).toEqual(
+        Array.from({ length: 16 }, (_, i) => 24 + i),
+      );
+      await second.close();
+    });
 
-  it.each<[string, ProfileOptions, CodeRequest, RegExp]>([
-    [
-      "a test code on OpenPAYGO",
-      { protocol: "openpaygo" },
-      { kind: "test", minutes: 10 },
-      /openpaygo has no test codes/,
-    ],
-    [
-      "a wipe on OpenPAYGO",
-      { protocol: "openpaygo" },
-      { kind: "wipe", target: "credit" },
-      /openpaygo has no wipe codes/,
-    ],
-    ["counter sync on Nexus", { protocol: "nexus-full" }, { kind: "counter_sync" }, /nexus-full has no counter-sync/],
-    [
-      "996 days on extended OpenPAYGO",
-      { protocol: "openpaygo", extended: true },
-      { kind: "add", seconds: 996 * DAY },
-      /reserved|cannot be issued exactly/,
-    ],
-    ["1,000 days on standard OpenPAYGO", { protocol: "openpaygo" }, { kind: "add", seconds: 1000 * DAY }, /too large/],
-    ["100,000 hours on nexus-full", { protocol: "nexus-full" }, { kind: "add", seconds: 100000 * 3600 }, /too large/],
-    ["406 days on nexus-small", { protocol: "nexus-small" }, { kind: "add", seconds: 406 * DAY }, /too large/],
-    [
-      "an ID wipe from the ledger",
-      { protocol: "nexus-full" },
-      { kind: "wipe", target: "ids" },
-      /never wipes message IDs/,
-    ],
-  ])("refuses %s and records nothing", (_name, profile, code, message) => {
-    const { db, file, ledger } = fleet(profile);
-    expect(() => ledger.issue({ device: "SK-00000001", code })).toThrow(message);
-    expect(db.prepare("SELECT count(*) AS n FROM codes").get()).toEqual({ n: 0 });
-    expect(findDevice(db, file, "SK-00000001").issuedSeq).toBe(profile.protocol === "openpaygo" ? 1 : 23);
-    db.close();
-  });
+    it("returns the same code for a payment reference asked again, without spending an ID", async () => {
+      const { ledger } = await fleets.ledger(engine, { protocol: "nexus-full" });
+      const first = await ledger.issue({
+        device: "SK-00000001",
+        code: { kind: "add", seconds: 7 * DAY },
+        paymentRef: "MPESA-1",
+      });
+      const again = await ledger.issue({
+        device: "SK-00000001",
+        code: { kind: "add", seconds: 7 * DAY },
+        paymentRef: "MPESA-1",
+      });
+      expect(again).toEqual({ ...first, replayed: true });
+      expect((await ledger.device("SK-00000001")).issuedSeq).toBe(first.seq);
+      await expect(
+        ledger.issue({ device: "SK-00000001", code: { kind: "add", seconds: 8 * DAY }, paymentRef: "MPESA-1" }),
+      ).rejects.toThrow(UsageError);
+    });
 
-  it("issues test codes without spending an ID (the published 60-minute QC code)", () => {
-    const { db, file, ledger } = fleet({ protocol: "nexus-full" });
-    const row = readVectors<{ type: string; minutes?: number; keycode: string }>("nexus.jsonl").find(
-      (r) => r.type === "qc_test" && r.minutes === 60,
-    );
-    const test = ledger.issue({ device: "SK-00000001", code: { kind: "test", minutes: 60 } });
-    expect([test.seq, test.keycode]).toEqual([null, row?.keycode]);
-    expect(findDevice(db, file, "SK-00000001").issuedSeq).toBe(23);
-    db.close();
+    it.each([
+      ["nexus-full", 40, {}],
+      ["openpaygo", 32, {}],
+    ])("refuses the code past %s's window (%i add codes) and names the recovery path", async (protocol, fit) => {
+      const { ledger } = await fleets.ledger(engine, { protocol });
+      const add = { device: "SK-00000001", code: { kind: "add", seconds: DAY } as CodeRequest };
+      const issued: IssuedCode[] = [];
+      for (let i = 0; i < fit; i++) issued.push(await ledger.issue(add));
+      await expect(ledger.issue(add)).rejects.toThrow(SolkeyError);
+      await expect(ledger.issue(add)).rejects.toThrow(
+        /outstanding codes oldest first.*--entered KEYCODE.*--past-window/,
+      );
+      expect((await ledger.device("SK-00000001")).issuedSeq).toBe(issued[fit - 1].seq);
+      // The customer entered the tenth code: the window moves up from it.
+      expect((await ledger.markEntered("SK-00000001", issued[9].keycode)).enteredSeq).toBe(issued[9].seq);
+      expect((await ledger.issue(add)).warning).toBeNull();
+      // Past the window on request: issued, with the warning.
+      const forced: IssuedCode[] = [];
+      for (let i = 0; i < 12; i++) forced.push(await ledger.issue({ ...add, pastWindow: true }));
+      expect(forced.some((c) => c.warning !== null)).toBe(true);
+    });
+
+    it("issues every line of a batch in one transaction, or none of them", async () => {
+      const { db, ledger, rows } = await fleets.ledger(engine, { protocol: "nexus-full" }, 3);
+      const good = (device: string) => ({ device, code: { kind: "add", seconds: DAY } as CodeRequest });
+      const where = redacted(db);
+      await expect(ledger.issueMany([good("SK-00000001"), good("SK-00000002"), good("SK-99999999")])).rejects.toThrow(
+        `request 3 (SK-99999999): device SK-99999999 is not in ${where}. Run \`solkey provision\` first`,
+      );
+      expect(await rows("SELECT count(*) AS n FROM codes")).toEqual([{ n: 0 }]);
+      const issued = await ledger.issueMany([good("SK-00000001"), good("SK-00000001"), good("3")]);
+      expect(issued.map((c) => c.seq)).toEqual([24, 25, 24]);
+    });
+
+    it.each<[string, ProfileOptions, CodeRequest, RegExp]>([
+      [
+        "a test code on OpenPAYGO",
+        { protocol: "openpaygo" },
+        { kind: "test", minutes: 10 },
+        /openpaygo has no test codes/,
+      ],
+      [
+        "a wipe on OpenPAYGO",
+        { protocol: "openpaygo" },
+        { kind: "wipe", target: "credit" },
+        /openpaygo has no wipe codes/,
+      ],
+      ["counter sync on Nexus", { protocol: "nexus-full" }, { kind: "counter_sync" }, /nexus-full has no counter-sync/],
+      [
+        "996 days on extended OpenPAYGO",
+        { protocol: "openpaygo", extended: true },
+        { kind: "add", seconds: 996 * DAY },
+        /reserved|cannot be issued exactly/,
+      ],
+      [
+        "1,000 days on standard OpenPAYGO",
+        { protocol: "openpaygo" },
+        { kind: "add", seconds: 1000 * DAY },
+        /too large/,
+      ],
+      ["100,000 hours on nexus-full", { protocol: "nexus-full" }, { kind: "add", seconds: 100000 * 3600 }, /too large/],
+      ["406 days on nexus-small", { protocol: "nexus-small" }, { kind: "add", seconds: 406 * DAY }, /too large/],
+      [
+        "an ID wipe from the ledger",
+        { protocol: "nexus-full" },
+        { kind: "wipe", target: "ids" },
+        /never wipes message IDs/,
+      ],
+    ])("refuses %s and records nothing", async (_name, profile, code, message) => {
+      const { ledger, rows } = await fleets.ledger(engine, profile);
+      await expect(ledger.issue({ device: "SK-00000001", code })).rejects.toThrow(message);
+      expect(await rows("SELECT count(*) AS n FROM codes")).toEqual([{ n: 0 }]);
+      expect((await ledger.device("SK-00000001")).issuedSeq).toBe(profile.protocol === "openpaygo" ? 1 : 23);
+    });
+
+    it("issues test codes without spending an ID (the published 60-minute QC code)", async () => {
+      const { ledger } = await fleets.ledger(engine, { protocol: "nexus-full" });
+      const row = readVectors<{ type: string; minutes?: number; keycode: string }>("nexus.jsonl").find(
+        (r) => r.type === "qc_test" && r.minutes === 60,
+      );
+      const test = await ledger.issue({ device: "SK-00000001", code: { kind: "test", minutes: 60 } });
+      expect([test.seq, test.keycode]).toEqual([null, row?.keycode]);
+      expect((await ledger.device("SK-00000001")).issuedSeq).toBe(23);
+    });
   });
 });
 
 describe("group commit (IssueQueue)", () => {
   it("settles each request after its commit, refusing only the bad ones", async () => {
-    const { db, file, ledger } = fleet({ protocol: "openpaygo" }, 3);
-    const queue = new IssueQueue(ledger, 64);
+    const file = path.join(scratch("ledger"), "fleet.db");
+    const db = openFleet(file, { create: true });
+    provisionBatch(db, file, { profile: makeProfile({ protocol: "openpaygo" }), count: 3, master: null });
+    const queue = new IssueQueue(db, file, 64);
     const reader = openFleet(file);
     const committed = (keycode: string) =>
       reader.prepare("SELECT count(*) AS n FROM codes WHERE keycode = ?").get(keycode);
@@ -301,56 +317,47 @@ describe("group commit (IssueQueue)", () => {
   });
 });
 
-describe("solkey issue", () => {
-  async function provisioned(protocol = "nexus-full"): Promise<string> {
+describe.each(ENGINES)("solkey issue on %s", (engine) => {
+  /** Two devices provisioned by `solkey provision` into a fresh fleet; the environment the fleet needs. */
+  async function provisioned(protocol = "nexus-full"): Promise<{ db: string; env: Record<string, string> }> {
     const dir = scratch("issue");
-    const db = path.join(dir, "fleet.db");
-    const r = await solkey([
-      "provision",
-      "--protocol",
-      protocol,
-      "--count",
-      "2",
-      "--db",
-      db,
-      "--out",
-      dir,
-      "--random-keys",
-    ]);
+    const { db, env } = await fleets.empty(engine);
+    const args = ["provision", "--protocol", protocol, "--count", "2", "--db", db, "--out", dir, "--random-keys"];
+    const r = await solkey(args, env);
     expect(r.code).toBe(0);
-    return db;
+    return { db, env };
   }
 
   it("prints the code, and JSON for scripts", async () => {
-    const db = await provisioned();
-    const text = await solkey(["issue", "SK-00000001", "--days", "7", "--ref", "R1", "--db", db]);
+    const { db, env } = await provisioned();
+    const text = await solkey(["issue", "SK-00000001", "--days", "7", "--ref", "R1", "--db", db], env);
     expect(text).toMatchObject({ code: 0, stderr: "" });
     expect(text.stdout).toMatch(/^SK-00000001  \*\d{3} \d{3} \d{3} \d{3} \d{2}#  add 168 hours = 7 days \(ID 24\)\n$/);
-    const json = await solkey(["issue", "SK-00000001", "--days", "7", "--ref", "R1", "--db", db, "--json"]);
+    const json = await solkey(["issue", "SK-00000001", "--days", "7", "--ref", "R1", "--db", db, "--json"], env);
     expect(JSON.parse(json.stdout)).toMatchObject({ serial: "SK-00000001", seq: 24, replayed: true, seconds: 7 * DAY });
   });
 
   it("uses named packages and defines new ones", async () => {
-    const db = await provisioned();
-    expect((await solkey(["issue", "--define-package", "evening=4h", "--db", db])).code).toBe(0);
-    const r = await solkey(["issue", "SK-00000002", "--package", "evening", "--db", db, "--json"]);
+    const { db, env } = await provisioned();
+    expect((await solkey(["issue", "--define-package", "evening=4h", "--db", db], env)).code).toBe(0);
+    const r = await solkey(["issue", "SK-00000002", "--package", "evening", "--db", db, "--json"], env);
     expect(JSON.parse(r.stdout)).toMatchObject({ units: 4, seconds: 4 * 3600 });
-    const missing = await solkey(["issue", "SK-00000002", "--package", "decade", "--db", db]);
+    const missing = await solkey(["issue", "SK-00000002", "--package", "decade", "--db", db], env);
     expect(missing.stderr.trim()).toBe(
       'solkey: no package "decade"; packages: evening, day, week, month (add one with --define-package NAME=7d)',
     );
   });
 
   it("issues a batch file and records what was entered", async () => {
-    const db = await provisioned();
-    const file = path.join(path.dirname(db), "payments.csv");
+    const { db, env } = await provisioned();
+    const file = path.join(scratch("batch"), "payments.csv");
     fs.writeFileSync(file, "device,amount,payment_ref\nSK-00000001,7d,P1\nSK-00000002,week,P2\nSK-00000001,12h,\n");
-    const r = await solkey(["issue", "--batch", file, "--db", db, "--json"]);
+    const r = await solkey(["issue", "--batch", file, "--db", db, "--json"], env);
     const codes = JSON.parse(r.stdout);
     expect(codes.map((c: { seq: number }) => c.seq)).toEqual([24, 24, 25]);
-    const entered = await solkey(["issue", "SK-00000001", "--entered", codes[2].keycode, "--db", db]);
+    const entered = await solkey(["issue", "SK-00000001", "--entered", codes[2].keycode, "--db", db], env);
     expect(entered.stdout).toBe("SK-00000001: 25 recorded as entered; highest applied 25\n");
-    const history = await solkey(["issue", "SK-00000001", "--history", "--db", db]);
+    const history = await solkey(["issue", "SK-00000001", "--history", "--db", db], env);
     expect(history.stdout).toMatch(/add 12 hours = 0.5 days \(ID 25\)  entered/);
   });
 
@@ -362,13 +369,15 @@ describe("solkey issue", () => {
     [["SK-00000001", "--unlock", "--lock"], 2, /^solkey: give one of --set, --unlock/],
     [["SK-00000001", "--counter-sync"], 2, /^solkey: nexus-full has no counter-sync codes/],
   ])("refuses %j in one line", async (args, code, message) => {
-    const db = await provisioned();
-    const r = await solkey(["issue", ...(args as string[]), "--db", db]);
+    const { db, env } = await provisioned();
+    const r = await solkey(["issue", ...(args as string[]), "--db", db], env);
     expect(r.code).toBe(code);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr.trim()).toMatch(message);
   });
+});
 
+describe("solkey issue on a fleet file", () => {
   it("refuses a corrupt database with exit 1 and one line", async () => {
     const db = path.join(scratch("issue"), "fleet.db");
     fs.writeFileSync(db, Buffer.alloc(4096, 1));

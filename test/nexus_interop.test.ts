@@ -132,7 +132,7 @@ describe("the ledger's encoder skips an ID it refuses", () => {
 });
 
 describe("the ledger skips an ID at which an earlier code of the device would also apply", () => {
-  it("issues 1-day adds past the first ID whose code repeats 64 IDs later, without issuing that ID", () => {
+  it("issues 1-day adds past the first ID whose code repeats 64 IDs later, without issuing that ID", async () => {
     const file = path.join(scratch("interop"), "fleet.db");
     const db = openFleet(file, { create: true });
     try {
@@ -151,9 +151,9 @@ describe("the ledger skips an ID at which an earlier code of the device would al
       const own = nexusSmall({ key: d.record.key });
       expect(own.verify(at(own, id + 64), stale)).toMatchObject({ kind: "applied", state: { highest: id + 64 } });
 
-      const ledger = new Ledger(db, file);
+      const ledger = Ledger.sqlite(db, file);
       const add = { device: d.serial, code: { kind: "add", seconds: 86400 } as const, pastWindow: true };
-      const issued = ledger.issueMany(Array.from({ length: id + 64 - 23 }, () => add));
+      const issued = await ledger.issueMany(Array.from({ length: id + 64 - 23 }, () => add));
       const seqs = issued.map((c) => c.seq);
       expect(seqs).toContain(id);
       expect(seqs).not.toContain(id + 64);

@@ -1,10 +1,9 @@
-// Every command that takes --db, on a postgres:// URL (issue 18), run as the operator runs it (tools/cli.ts main):
-// provision, issue, explain, recover, plan, account, payments and apikey work on the server fleet (the URL also from
-// $SOLKEY_DB); what is still SQLite only (issue --batch) refuses it in one line.
+// The payment commands that take --db, on a postgres:// URL (issue 18), run as the operator runs it (tools/cli.ts
+// main): plan, account, payments and apikey work on the server fleet (the URL also from $SOLKEY_DB). provision,
+// issue, explain and recover run their whole suites on both engines (test/fleet, issue, explain, recover,
+// exports.test.ts).
 import fs from "fs";
-import path from "path";
-import { SEALED_LENGTH } from "../fleet/sealing";
-import { scratch, solkey } from "./fleet.helpers";
+import { solkey } from "./fleet.helpers";
 import { paid, pgFleet, type PgFleet, pgRows, type PgServer, startPostgres } from "./pg.helpers";
 
 let server: PgServer;
@@ -68,71 +67,6 @@ describe("commands on PostgreSQL", () => {
       "SELECT action FROM audit WHERE action LIKE 'apikey.%' ORDER BY audit_id",
     );
     expect(actions.map((a) => a.action)).toEqual(["apikey.create", "apikey.revoke"]);
-  });
-
-  it("issue codes once per reference, records an entered code, lists the history; explain names the code", async () => {
-    const args = ["issue", "SK-00000001", "--days", "3", "--ref", "RCPT-1", "--json", "--db", fleet.url];
-    const first = JSON.parse((await solkey(args, env)).stdout);
-    expect(first).toMatchObject({ serial: "SK-00000001", kind: "add", seconds: 3 * 86400, replayed: false });
-    expect(JSON.parse((await solkey(args, env)).stdout)).toMatchObject({ keycode: first.keycode, replayed: true });
-    const other = await solkey(["issue", "SK-00000001", "--days", "4", "--ref", "RCPT-1", "--db", fleet.url], env);
-    expect([other.code, other.stderr]).toEqual([2, expect.stringMatching(/already paid for .* one receipt/)]);
-    const entered = await solkey(["issue", "SK-00000001", "--entered", first.keycode, "--db", fleet.url], env);
-    expect(entered.stdout).toBe(`SK-00000001: ${first.seq} recorded as entered; highest applied ${first.seq}\n`);
-    const history = JSON.parse(
-      (await solkey(["issue", "SK-00000001", "--history", "--json", "--db", fleet.url], env)).stdout,
-    );
-    expect(history.codes.map((c: { keycode: string }) => c.keycode)).toContain(first.keycode);
-    const explained = await solkey(["explain", "SK-00000001", first.keycode, "--json", "--db", fleet.url], env);
-    expect(JSON.parse(explained.stdout)).toMatchObject({ verdict: "issued", serial: "SK-00000001" });
-    const foreign = await solkey(["explain", "SK-00000002", first.keycode, "--db", fleet.url], env);
-    expect(foreign.stdout).toMatch(/is not SK-00000002's: it was issued to SK-00000001/);
-    const batch = await solkey(["issue", "--batch", "x.csv", "--db", fleet.url], env);
-    expect([batch.code, batch.stderr]).toEqual([2, expect.stringMatching(/^solkey: on PostgreSQL, issue takes one/)]);
-  });
-
-  it("recover writes the journal image and records the recovery", async () => {
-    const out = path.join(scratch("pg-recover"), "out");
-    const r = await solkey(
-      ["recover", "SK-00000002", "--credit-days", "2", "--out", out, "--json", "--db", fleet.url],
-      env,
-    );
-    expect([r.code, r.stderr]).toEqual([0, ""]);
-    expect(JSON.parse(r.stdout)).toMatchObject({ serial: "SK-00000002" });
-    expect(fs.readdirSync(out).length).toBeGreaterThan(0);
-    const [row] = await pgRows<{ credit_seconds: number; record: Buffer }>(
-      fleet.url,
-      "SELECT credit_seconds, record FROM recoveries",
-    );
-    expect(row.credit_seconds).toBe(2 * 86400);
-    expect(Buffer.isBuffer(row.record) && row.record.length > 0).toBe(true);
-    const [device] = await pgRows<{ issued_seq: number; entered_seq: number }>(
-      fleet.url,
-      "SELECT issued_seq, entered_seq FROM devices WHERE serial = 'SK-00000002'",
-    );
-    expect(device.entered_seq).toBe(device.issued_seq);
-    const unknown = await solkey(["recover", "SK-09", "--credit-days", "1", "--out", out, "--db", fleet.url], env);
-    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringMatching(/^solkey: device SK-09 is not in /)]);
-  });
-
-  it("provision adds a batch, sealed under the fleet's key, that issue then codes", async () => {
-    const out = path.join(scratch("pg-provision"), "out");
-    const args = ["provision", "--protocol", "nexus-small", "--count", "2", "--random-keys", "--serial-prefix", "PG"];
-    const p = await solkey([...args, "--out", out, "--json", "--db", fleet.url], env);
-    expect([p.code, p.stderr]).toEqual([0, ""]);
-    const rows = await pgRows<{ device_id: number; serial: string; image: Buffer }>(
-      fleet.url,
-      "SELECT device_id, serial, image FROM devices WHERE serial LIKE 'PG%' ORDER BY device_id",
-    );
-    expect(rows.map((r) => [r.device_id, r.image.length])).toEqual([
-      [3, SEALED_LENGTH],
-      [4, SEALED_LENGTH],
-    ]);
-    expect(fs.readdirSync(out).filter((f) => f.startsWith(rows[0].serial)).length).toBeGreaterThan(0);
-    const issued = await solkey(["issue", rows[1].serial, "--days", "2", "--json", "--db", fleet.url], env);
-    expect(JSON.parse(issued.stdout)).toMatchObject({ serial: rows[1].serial, kind: "add", seconds: 2 * 86400 });
-    const again = await solkey([...args, "--first-id", "4", "--out", out + "2", "--db", fleet.url], env);
-    expect([again.code, again.stderr]).toEqual([2, expect.stringMatching(/^solkey: device id 4 is already in /)]);
   });
 
   it("an unreachable server is one line, not a stack trace", async () => {

@@ -5,7 +5,6 @@ import { buildApp } from "../hub/app";
 import { PgStore } from "../fleet/pgstore";
 import { SEALED_LENGTH } from "../fleet/sealing";
 import { runCopy, runMigrate } from "../tools/commands/db";
-import { main } from "../tools/cli";
 import { c2b, enter, hubFleet, simOf, testConfig, TOKEN, verdicts } from "./hub.helpers";
 import { migratedDatabase, paid, pgFleet, pgRows, type PgServer, startPostgres } from "./pg.helpers";
 
@@ -37,18 +36,6 @@ describe("PostgreSQL: schema and key", () => {
     await expect(PgStore.open(url, { env: {} })).rejects.toThrow(/server database: give its secret key/);
     await (await PgStore.open(url, KEY)).close();
     await expect(PgStore.open(url, { env: { SOLKEY_SECRET_KEY: "cd".repeat(32) } })).rejects.toThrow(/is not .*'s \(/);
-  });
-
-  it("what is not ported yet refuses a postgres:// URL in one line naming what works", async () => {
-    const errors: string[] = [];
-    const write = process.stderr.write;
-    process.stderr.write = ((t: string) => errors.push(t)) as unknown as typeof process.stderr.write;
-    try {
-      expect(await main(["issue", "--batch", "x.csv", "--db", "postgres://nowhere/fleet"])).toBe(2);
-    } finally {
-      process.stderr.write = write;
-    }
-    expect(errors.join("")).toMatch(/^solkey: on PostgreSQL, issue takes one device .* need the SQLite fleet file/);
   });
 });
 

@@ -63,9 +63,9 @@ async function _protocolRow(dir: string, protocol: "nexus-full" | "nexus-small" 
     return [
       protocol,
       _encoderRate(db, file),
-      _ledgerRate(db, file, serials, 1),
+      await _ledgerRate(db, file, serials, 1),
       await _groupCommitRate(db, file, serials),
-      _ledgerRate(db, file, serials, BATCH),
+      await _ledgerRate(db, file, serials, BATCH),
     ];
   } finally {
     db.close();
@@ -99,23 +99,24 @@ function _encoderRate(db: Db, file: string): number {
 }
 
 /** Through the ledger, `perTx` codes per transaction. */
-function _ledgerRate(db: Db, file: string, serials: string[], perTx: number): number {
-  const ledger = new Ledger(db, file);
+async function _ledgerRate(db: Db, file: string, serials: string[], perTx: number): Promise<number> {
+  const ledger = Ledger.sqlite(db, file);
   const request = (i: number) => ({ device: serials[i % DEVICES], code: WEEK, pastWindow: true });
-  ledger.issueMany(serials.map((_, i) => request(i))); // warm the chain caches
+  await ledger.issueMany(serials.map((_, i) => request(i))); // warm the chain caches
   // measured: the first ~2,000 single-code commits of a process run at a third of the steady rate (the WAL file
   // still growing); a fleet database in service is past that.
-  if (perTx === 1) for (let i = 0; i < 2000; i++) ledger.issue(request(i));
+  if (perTx === 1) for (let i = 0; i < 2000; i++) await ledger.issue(request(i));
   const n = perTx === 1 ? CODES / 4 : CODES;
   const t0 = process.hrtime.bigint();
-  if (perTx === 1) for (let i = 0; i < n; i++) ledger.issue(request(i));
-  else for (let i = 0; i < n; i += perTx) ledger.issueMany(Array.from({ length: perTx }, (_, j) => request(i + j)));
+  if (perTx === 1) for (let i = 0; i < n; i++) await ledger.issue(request(i));
+  else
+    for (let i = 0; i < n; i += perTx) await ledger.issueMany(Array.from({ length: perTx }, (_, j) => request(i + j)));
   return n / _seconds(t0);
 }
 
 /** Concurrent requests through IssueQueue: each settles after the durable commit of the group it joined. */
 async function _groupCommitRate(db: Db, file: string, serials: string[]): Promise<number> {
-  const queue = new IssueQueue(new Ledger(db, file));
+  const queue = new IssueQueue(db, file);
   const t0 = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: CODES }, (_, i) =>

@@ -3,10 +3,8 @@
 // it is known to be entered, and whether the device would accept it now by the ledger's account.
 import type { Command } from "commander";
 import { windowAbove, type CodeKind } from "../../fleet/codes";
-import { isPostgresUrl, openFleet } from "../../fleet/database";
 import { fleetAccess, SECRET_KEY_OPTION } from "../store";
-import { findDevice } from "../../fleet/devices";
-import { PgLedger, type SerialCodeRow } from "../../fleet/pgledger";
+import { Ledger } from "../../fleet/ledger";
 import { UsageError } from "../../fleet/errors";
 import { printable } from "../printable";
 import { DEFAULT_DB } from "./provision";
@@ -30,27 +28,13 @@ function _digits(code: string): string {
   return digits;
 }
 
-/** The device, and the fleet's codes with these digits, from either engine. */
+/** The device, and the fleet's codes with these digits. */
 async function _codesLike(o: ExplainOptions, device: string, digits: string) {
-  if (isPostgresUrl(o.db)) {
-    const ledger = await PgLedger.open(o.db, fleetAccess(o));
-    try {
-      return await ledger.codesLike(device, digits);
-    } finally {
-      await ledger.close();
-    }
-  }
-  const db = openFleet(o.db, fleetAccess(o));
+  const ledger = await Ledger.open(o.db, fleetAccess(o));
   try {
-    const d = findDevice(db, o.db, device);
-    const rows = (
-      db
-        .prepare("SELECT codes.*, devices.serial FROM codes JOIN devices USING (device_id) ORDER BY code_id")
-        .all() as SerialCodeRow[]
-    ).filter((r) => r.keycode.replace(/[\s*#-]/g, "") === digits);
-    return { device: d, rows };
+    return await ledger.codesLike(device, digits);
   } finally {
-    db.close();
+    await ledger.close();
   }
 }
 

@@ -5,17 +5,15 @@ import type { Command } from "commander";
 import { UsageError } from "../../fleet/errors";
 import {
   amountSeconds,
-  definePackage,
   parseAmount,
   ROUNDINGS,
   type AmountOptions,
+  type Packages,
   type Rounding,
 } from "../../fleet/amounts";
 import type { CodeRequest } from "../../fleet/codes";
-import { isPostgresUrl, openFleet, type Db } from "../../fleet/database";
 import { fleetAccess, SECRET_KEY_OPTION } from "../store";
 import { Ledger, type IssuedCode, type IssueRequest } from "../../fleet/ledger";
-import { PgLedger } from "../../fleet/pgledger";
 import { parseWhole } from "../../fleet/profile";
 import { normalizeRef } from "../../fleet/references";
 import { readInput } from "../files";
@@ -45,12 +43,12 @@ interface IssueOptions extends CodeOptions {
 }
 
 /** The code an operator's flags ask for: add unless an action flag says otherwise. */
-export function codeRequest(db: Db | null, o: CodeOptions): CodeRequest {
+export function codeRequest(packages: Packages | null, o: CodeOptions): CodeRequest {
   const actions = [o.set, o.unlock, o.lock, o.wipe, o.test, o.counterSync].filter(
     (a) => a !== undefined && a !== false,
   );
   if (actions.length > 1) throw new UsageError("give one of --set, --unlock, --lock, --wipe, --test, --counter-sync");
-  const seconds = amountSeconds(db, o);
+  const seconds = amountSeconds(packages, o);
   if (o.set || actions.length === 0) {
     if (seconds === undefined)
       throw new UsageError(`${o.set ? "--set" : "adding credit"} needs --days, --hours or --package`);
@@ -87,53 +85,30 @@ function _line(c: IssuedCode): string {
   return `${c.serial}  ${c.keycode}  ${describe(c)}${again}\n`;
 }
 
-/** What the one-device paths ask of a ledger: the SQLite one answers at once, PostgreSQL's in a promise. */
-interface DeviceLedger {
-  issue(request: IssueRequest): IssuedCode | Promise<IssuedCode>;
-  markEntered(
-    device: string,
-    keycodeOrSeq: string,
-  ): ReturnType<Ledger["markEntered"]> | Promise<ReturnType<Ledger["markEntered"]>>;
-  history(device: string): ReturnType<Ledger["history"]> | Promise<ReturnType<Ledger["history"]>>;
-}
-
 export async function runIssue(
   device: string | undefined,
   o: IssueOptions,
   out: (t: string) => void,
   err: (t: string) => void,
 ): Promise<void> {
-  if (isPostgresUrl(o.db)) {
-    if (o.batch !== undefined || o.definePackage !== undefined || o.package !== undefined)
-      throw new UsageError(
-        "on PostgreSQL, issue takes one device and --days or --hours; --batch, --package and --define-package " +
-          "need the SQLite fleet file for now",
-      );
-    const ledger = await PgLedger.open(o.db, fleetAccess(o));
-    try {
-      return await _oneDevice(device, o, ledger, null, out, err);
-    } finally {
-      await ledger.close();
-    }
-  }
-  const db = openFleet(o.db, fleetAccess(o));
+  const ledger = await Ledger.open(o.db, fleetAccess(o));
   try {
-    const ledger = new Ledger(db, o.db);
     if (o.definePackage !== undefined) {
-      const p = definePackage(db, o.definePackage);
+      const p = await ledger.definePackage(o.definePackage);
       out(o.json ? JSON.stringify(p) + "\n" : `package ${p.name} = ${p.seconds / 3600} hours\n`);
       return;
     }
     if (o.batch !== undefined) {
       if (device !== undefined)
         throw new UsageError("--batch FILE takes the devices from the file, not the command line");
-      const issued = ledger.issueMany(_readBatch(db, o.batch, o.pastWindow ?? false, roundingOf(o)));
+      const requests = _readBatch(await ledger.packages(), o.batch, o.pastWindow ?? false, roundingOf(o));
+      const issued = await ledger.issueMany(requests);
       out(o.json ? JSON.stringify(issued) + "\n" : issued.map(_line).join(""));
       return;
     }
-    await _oneDevice(device, o, ledger, db, out, err);
+    await _oneDevice(device, o, ledger, out, err);
   } finally {
-    db.close();
+    await ledger.close();
   }
 }
 
@@ -141,8 +116,7 @@ export async function runIssue(
 async function _oneDevice(
   device: string | undefined,
   o: IssueOptions,
-  ledger: DeviceLedger,
-  db: Db | null,
+  ledger: Ledger,
   out: (t: string) => void,
   err: (t: string) => void,
 ): Promise<void> {
@@ -170,9 +144,10 @@ async function _oneDevice(
     }
     return;
   }
+  const packages = o.package === undefined ? null : await ledger.packages();
   const issued = await ledger.issue({
     device,
-    code: codeRequest(db, o),
+    code: codeRequest(packages, o),
     paymentRef: _ref(o.ref),
     pastWindow: o.pastWindow,
   });
@@ -186,7 +161,12 @@ function _ref(typed: string | undefined): string | undefined {
 }
 
 /** Batch file: CSV lines `device,amount[,payment_ref]`, amount `7d`, `12h` or a package; a header line is skipped. */
-function _readBatch(db: Db, file: string, pastWindow: boolean, round: Rounding | undefined): IssueRequest[] {
+function _readBatch(
+  packages: Packages,
+  file: string,
+  pastWindow: boolean,
+  round: Rounding | undefined,
+): IssueRequest[] {
   const requests: IssueRequest[] = [];
   readInput(file, "batch file")
     .toString("utf8")
@@ -198,7 +178,7 @@ function _readBatch(db: Db, file: string, pastWindow: boolean, round: Rounding |
       let seconds: number;
       let paymentRef: string | undefined;
       try {
-        seconds = parseAmount(db, amount);
+        seconds = parseAmount(packages, amount);
         paymentRef = _ref(ref || undefined);
       } catch (e) {
         throw new UsageError(`${file}:${i + 1}: ${(e as Error).message}`);

@@ -8,16 +8,13 @@ import fs from "fs";
 import path from "path";
 import { bytesToHex } from "../../firmware/hex";
 import { UsageError } from "../../fleet/errors";
-import { isPostgresUrl, openFleet } from "../../fleet/database";
-import { PgLedger } from "../../fleet/pgledger";
+import { Ledger } from "../../fleet/ledger";
 import { fleetAccess, SECRET_KEY_OPTION } from "../store";
 import {
-  allDevices,
-  fleetSalt,
   csvHeader,
   csvLine,
-  provisionBatch,
   type BatchRequest,
+  type KdfSalt,
   type NewDevice,
   type ProvisionedDevice,
 } from "../../fleet/devices";
@@ -104,20 +101,12 @@ async function _batch(
   o: ProvisionOptions,
   request: BatchRequest,
   each: (device: ProvisionedDevice, index: number) => void,
-): Promise<{ devices: ProvisionedDevice[]; salt: ReturnType<typeof fleetSalt> }> {
-  if (isPostgresUrl(o.db)) {
-    const ledger = await PgLedger.open(o.db, fleetAccess(o));
-    try {
-      return await ledger.provision(request, each);
-    } finally {
-      await ledger.close();
-    }
-  }
-  const db = openFleet(o.db, { create: true, ...fleetAccess(o) });
+): Promise<{ devices: ProvisionedDevice[]; salt: KdfSalt }> {
+  const ledger = await Ledger.open(o.db, { create: true, ...fleetAccess(o) });
   try {
-    return { devices: provisionBatch(db, o.db, request, each).devices, salt: fleetSalt(db) };
+    return await ledger.provision(request, each);
   } finally {
-    db.close();
+    await ledger.close();
   }
 }
 
@@ -125,7 +114,7 @@ function _report(
   o: ProvisionOptions,
   devices: NewDevice[],
   master: Uint8Array | null,
-  kdf: { version: 1 | 2; salt: Uint8Array },
+  kdf: KdfSalt,
   seal: ExportSeal | undefined,
   write: (t: string) => void,
 ): void {
@@ -184,18 +173,14 @@ async function _exportCsv(o: ProvisionOptions, write: (t: string) => void): Prom
   const file = o.exportCsv as string;
   checkNewFile(file, "--export-csv");
   const seal = _exportSeal(o) as ExportSeal;
-  const db = openFleet(o.db, fleetAccess(o));
+  const ledger = await Ledger.open(o.db, fleetAccess(o));
   try {
     let text = csvHeader();
-    let n = 0;
-    for (const device of allDevices(db, o.db)) {
-      text += csvLine(device);
-      n++;
-    }
+    const n = await ledger.eachDevice((device) => (text += csvLine(device)));
     fs.writeFileSync(file, await sealExport(seal, text), { mode: 0o600, flag: "wx" });
     write(`exported ${n} devices to ${file} (${sealDescription(seal)})\n`);
   } finally {
-    db.close();
+    await ledger.close();
   }
 }
 

@@ -6,13 +6,11 @@ import type { Command } from "commander";
 import fs from "fs";
 import path from "path";
 import { UsageError } from "../../fleet/errors";
-import { isPostgresUrl, openFleet } from "../../fleet/database";
-import { PgLedger } from "../../fleet/pgledger";
+import { Ledger } from "../../fleet/ledger";
 import { fleetAccess, SECRET_KEY_OPTION } from "../store";
-import { findDevice } from "../../fleet/devices";
 import { flashInstructions, imageFiles, stagingDir } from "../../fleet/flashing";
 import { parseWhole } from "../../fleet/profile";
-import { recoverDevice, type Owed, type Recovery } from "../../fleet/recovery";
+import type { Owed, Recovery } from "../../fleet/recovery";
 import { DEFAULT_DB } from "./provision";
 
 /** 100 years, as for issued amounts (fleet/amounts.ts); a record holds up to 136. */
@@ -47,22 +45,12 @@ export async function runRecover(serial: string, o: RecoverOptions, write: (text
   if (o.note !== undefined && /\p{Cc}/u.test(o.note))
     throw new UsageError("--note holds control characters (a terminal escape?); type it again");
   const request = { device: serial, owed, note: o.note };
-  if (isPostgresUrl(o.db)) {
-    const ledger = await PgLedger.open(o.db, fleetAccess(o));
-    try {
-      await ledger.device(serial); // a wrong serial is refused before --out is created
-      await _staged(o, write, (each) => ledger.recover(request, each));
-    } finally {
-      await ledger.close();
-    }
-    return;
-  }
-  const db = openFleet(o.db, fleetAccess(o));
+  const ledger = await Ledger.open(o.db, fleetAccess(o));
   try {
-    findDevice(db, o.db, serial);
-    await _staged(o, write, async (each) => recoverDevice(db, o.db, request, each));
+    await ledger.device(serial); // a wrong serial is refused before --out is created
+    await _staged(o, write, (each) => ledger.recover(request, each));
   } finally {
-    db.close();
+    await ledger.close();
   }
 }
 
