@@ -117,11 +117,16 @@ it(`${PAYMENTS} payments through 4 hubs and a CLI issuer, a hub killed and Postg
   );
   expect(codes).toHaveLength(payments.length); // none issued twice, none without its payment
   expect(new Set(codes.map((c) => `${c.device_id}:${c.seq}`)).size).toBe(codes.length);
-  // Each hub-issued code's SMS was queued in the code's own transaction: one outbox row per code, through the kill
-  // and the restart (the CLI issuer's codes queue none: commands run without the hub's SMS hook, on both engines).
+  // Each code's SMS was queued in the code's own transaction, the hubs' and the CLI issuer's alike (its assign queues
+  // as the hub does): one outbox row per code, through the kill and the restart.
   const queued = await pgRows<{ code_id: number }>(fleet.url, "SELECT code_id FROM sms_outbox ORDER BY code_id");
-  const byHubs = payments.filter((p) => p.trans_id.startsWith("P")).map((p) => p.code_id!);
-  expect(queued.map((q) => q.code_id)).toEqual(byHubs.sort((a, b) => a - b));
+  expect(queued.map((q) => q.code_id)).toEqual(codeIds.map(Number).sort((a, b) => a - b));
+  // And each assignment's audit entry with it: one per orphan, none for a command that failed whole.
+  const audited = await pgRows<{ trans_id: string }>(
+    fleet.url,
+    "SELECT effect::json->>'transId' AS trans_id FROM audit WHERE action = 'payment.assign' ORDER BY 1",
+  );
+  expect(audited.map((a) => a.trans_id)).toEqual(Array.from({ length: ORPHANS }, (_, i) => `O${i}`).sort());
   for (const d of fleet.devices) {
     const sim = simOf(d);
     const mine = codes.filter((c) => c.device_id === d.deviceId);
