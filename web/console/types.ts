@@ -34,6 +34,8 @@ export interface Payment {
   readonly serial: string | null;
   readonly code: { readonly keycode: string | null; readonly keycodeTail: string } | null;
   readonly receivedAt: string;
+  /** True when the hub returned a stored outcome (a reversal entered twice) instead of acting again. */
+  readonly replayed?: boolean;
 }
 
 export interface Sms {
@@ -59,4 +61,21 @@ export interface AdHocAnswer {
   readonly code: Code;
   readonly action: AdHocAction;
   readonly sms: { readonly messageId: number } | null;
+}
+
+/** A desired-state answer: `chose` says whether a set code carries `days`, or an add of the calendar's difference. */
+export interface DesiredAnswer {
+  readonly code: Code;
+  readonly chose: "set" | "add";
+  readonly days: number;
+}
+
+/** An entry of the audit log: `keyId` null when the command line acted; `effect` is JSON text (data, not markup). */
+export interface AuditEntry {
+  readonly auditId: number;
+  readonly keyId: number | null;
+  readonly at: string;
+  readonly action: string;
+  readonly reason: string | null;
+  readonly effect: string;
 }
