@@ -334,6 +334,34 @@ describe("the operator console in Chromium", () => {
   }, 120_000);
 });
 
+describe("the console's audit log", () => {
+  it("pages the log oldest first, 50 entries at a time", async () => {
+    const issueKey = await hub.key("issue");
+    const adminKey = await hub.key("admin");
+    // Maintenance codes spend no ID: as many audit entries as needed without filling the device's window.
+    const logged = await api<{ entries: unknown[] }>(adminKey, "/api/v1/audit?limit=1000");
+    for (let n = logged.entries.length; n <= 60; n++) {
+      const response = await fetch(`${hub.url}/api/v1/devices/${hub.serials[2]}/codes`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${issueKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ action: "maintenance", note: "installer check" }),
+      });
+      expect(response.status).toBe(200);
+    }
+    const all = (await api<{ entries: { auditId: number }[] }>(adminKey, "/api/v1/audit?limit=1000")).entries;
+    const { page, errors } = await signedIn(adminKey);
+    await page.getByRole("button", { name: "Audit log", exact: true }).click();
+    await statusMatching(page, /^50 audit entries$/);
+    const first = (await rows(page, "Audit log")).map((r) => Number(r[0]));
+    expect(first).toEqual(all.slice(0, 50).map((e) => e.auditId));
+    await page.getByRole("button", { name: "Later entries" }).click();
+    await statusMatching(page, new RegExp(`^${Math.min(50, all.length - 50)} audit entr`));
+    const second = (await rows(page, "Audit log")).map((r) => Number(r[0]));
+    expect(second).toEqual(all.slice(50, 100).map((e) => e.auditId));
+    expect(errors).toEqual([]);
+  }, 120_000);
+});
+
 describe("the console against a hub with a low rate limit", () => {
   let limited: ConsoleHub;
   beforeAll(async () => {
