@@ -210,6 +210,25 @@ describe("solkey sim", () => {
     ]);
   });
 
+  it("keeps the OTP bits from the terminal device too: its journal erased afterwards boots locked", () => {
+    const device = path.join(dir, "dev");
+    // A terminal (util-linux `script` gives the command a pseudo-terminal); "q" quits once the device is on.
+    const terminal = spawnSync("script", ["-qfc", `${process.execPath} ${BIN} sim --dir ${device}`, "/dev/null"], {
+      input: "q",
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect([terminal.status, terminal.stdout]).toEqual([0, expect.stringContaining("Power off; the flash is in")]);
+    expect([...fs.readFileSync(path.join(device, "otp.bin"))].slice(0, 2)).toEqual([1, 0]); // the mark
+    // The journal erased (the erase attack): a marked chip is never fresh twice.
+    fs.writeFileSync(path.join(device, "journal.bin"), new Uint8Array(SIM_PARTITIONS.journal.size).fill(0xff));
+    expect(events(solkey("sim", "--dir", device, "--script", script("*#")).stdout)[0]).toEqual({
+      t: 0,
+      type: "boot",
+      status: "locked",
+    });
+  });
+
   it("names the scenario line it cannot read", () => {
     const file = path.join(dir, "bad.txt");
     fs.writeFileSync(file, "power on\njump 3\n");
