@@ -300,6 +300,9 @@ describe("the operator console in Chromium", () => {
     // The first step sends nothing: it asks, naming the payment.
     const question = page.getByRole("group", { name: /^Reverse mpesa QREV00001 \(KES 100\.00/ });
     await question.waitFor();
+    // The question quotes the note as typed: text, no element made of it.
+    expect(await page.locator("#reverse-question").textContent()).toContain(`with the note "${HOSTILE}"?`);
+    expect(await page.locator("img, b").count()).toBe(0);
     await question.getByRole("button", { name: "Keep the payment" }).click();
     await statusMatching(page, /^reversal cancelled: nothing was sent$/);
     const stillCoded = await api<{ payments: { status: string }[] }>(issueKey, "/api/v1/payments?q=QREV00001");

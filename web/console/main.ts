@@ -262,6 +262,11 @@ function done(title: string, nodes: Node[], summary: string, bad = false): Answe
   return { ok: true, value: { title, nodes, summary, bad } };
 }
 
+/** Draws the current view again when it is one of `kinds` (one an action just changed). */
+async function redraw(...kinds: View["kind"][]): Promise<void> {
+  if (kinds.includes(current.kind)) await show(current);
+}
+
 /** Reads the orphan payments and offers them in the assign form. */
 async function refreshOrphans(): Promise<Answer<unknown>> {
   const a = await get<{ payments: Payment[] }>("/api/v1/payments/orphans", "list orphan payments");
@@ -328,7 +333,7 @@ async function issue(): Promise<void> {
   const { code, sms } = a.value;
   ui.issued.textContent = views.keycode(code);
   ui.issueReason.value = "";
-  if (current.kind === "codes" || current.kind === "device" || current.kind === "devices") await show(current);
+  await redraw("codes", "device", "devices");
   say(
     `issued a ${action} code (${code.kind}, seq ${code.seq ?? "-"}) for ${code.serial}: ${views.keycode(code)}` +
       (sms === null ? "" : `, SMS ${sms.messageId} queued`),
@@ -359,7 +364,7 @@ async function desired(): Promise<void> {
   const { code, chose, days } = a.value;
   ui.desiredCode.textContent = views.keycode(code);
   ui.desiredReason.value = "";
-  if (current.kind === "codes" || current.kind === "device" || current.kind === "devices") await show(current);
+  await redraw("codes", "device", "devices");
   // An add is the calendar's difference: say what it assumes the device holds.
   const how =
     chose === "set"
@@ -379,8 +384,8 @@ function forgetReversal(): void {
 function askReversal(): void {
   if (reversing === undefined) return say("no payment chosen: use a payment's Reverse… button in Payments", true);
   ui.reverseQuestion.textContent =
-    `Reverse ${paymentName(reversing)}? Its money is owed again: the account's next payments fill it before ` +
-    `buying credit. A code already issued for it stays with the device.`;
+    `Reverse ${paymentName(reversing)} with the note "${ui.reverseNote.value.trim()}"? Its money is owed again: ` +
+    `the account's next payments fill it before buying credit. A code already issued for it stays with the device.`;
   ui.reverseConfirm.hidden = false;
   ui.reverseYes.focus();
 }
@@ -395,7 +400,7 @@ async function reverse(): Promise<void> {
   ui.reverseNote.value = "";
   forgetReversal();
   const p = a.value.payment;
-  if (current.kind === "payments" || current.kind === "search" || current.kind === "device") await show(current);
+  await redraw("payments", "search", "device");
   say(`payment ${p.transId} ${p.replayed === true ? "was already reversed" : "reversed"}: ${p.status}`);
 }
 
