@@ -242,7 +242,7 @@ export function register(program: Command): void {
     .description("run a simulated device: type codes on its keypad, watch its LED, load and credit")
     .option(
       "--dir <dir>",
-      `directory holding the device's flash (it survives restarts); default ${DEFAULT_DIR}/<protocol>`,
+      `directory holding the device's flash and OTP bits (they survive restarts); default ${DEFAULT_DIR}/<protocol>`,
     )
     .option(
       "--protocol <name>",
@@ -252,7 +252,7 @@ export function register(program: Command): void {
       "--provision <file>",
       "start from a factory image of `solkey provision` instead: X.bin (ESP32, with X.journal.bin beside it) or X.hex (nRF52)",
     )
-    .option("--reset", "erase the device in --dir first (a new demo device, or --provision's)")
+    .option("--reset", "erase the device in --dir first (a new demo device, or --provision's, on a new chip)")
     .option("--script <file>", "run a scenario and print one JSON line per event instead of the terminal device")
     .option("--engine <engine>", "with --script: run the firmware under node or inside xs", "node")
     .option("--speed <n>", "interactive: simulated seconds per real second (+ and - change it)", "60")
