@@ -2,8 +2,9 @@
 // fleet, SMS through the Africa's Talking stand-in), Debian's Chromium through playwright-core, and an operator's
 // actions: sign in with a key, see a posted payment with its device and its SMS delivery, hostile references shown as
 // text, a read key refused the issue form, an ad-hoc code issued from the console in the codes list, a device's credit
-// set (the code applied on its simulated controller), a payment reversed after a confirmation, the audit log (admin
-// keys only), and a second hub with a low rate limit whose 429 is one line in the page.
+// set (the code applied on its simulated controller, and sent by SMS when its box is ticked), a payment reversed after
+// a confirmation, the audit log (admin keys only), and a second hub with a low rate limit whose 429 is one line in the
+// page.
 import type { Page } from "playwright-core";
 import { startConsoleHub, type ConsoleHub } from "../tools/consolehub";
 import { openChromium, type Chromium } from "../web/chromium";
@@ -229,12 +230,17 @@ describe("the operator console in Chromium", () => {
     const key = await hub.key("issue");
     const { page, errors } = await signedIn(key);
     const form = page.getByRole("form", { name: "Set a device's credit" });
-    const setCredit = async (serial: string, days: number, reason: string) => {
+    const setCredit = async (serial: string, days: number, reason: string, sms = false) => {
       await form.getByLabel("Device serial").fill(serial);
       await form.getByLabel("Days of credit").fill(String(days));
       await form.getByLabel("Reason").fill(reason);
+      await form.getByLabel("send the code by SMS").setChecked(sms);
       await form.getByRole("button", { name: "Set credit" }).click();
     };
+    const spaceless = (text: string) => text.replace(/ /g, "");
+    const smsOf = async (serial: string) =>
+      (await api<{ messages: { messageId: number; to: string; text: string }[] }>(key, `/api/v1/sms?serial=${serial}`))
+        .messages;
 
     // Nexus full: a set code carries any whole number of days; the customer types it on the simulated controller.
     const full = hub.devices[1];
@@ -249,6 +255,9 @@ describe("the operator console in Chromium", () => {
       )
     ).codes;
     expect(code).toMatchObject({ kind: "set", seconds: 5 * DAY_S, keycode });
+    // The SMS box is off by default and was left off: no message holds the code.
+    expect(await form.getByLabel("send the code by SMS").isChecked()).toBe(false);
+    expect((await smsOf(full.serial)).filter((m) => spaceless(m.text).includes(spaceless(keycode)))).toEqual([]);
     const device = await api<{ device: { credit: { owedDays: number } } }>(key, `/api/v1/devices/${full.serial}`);
     expect(device.device.credit.owedDays).toBe(5);
     const sim = simOf(full);
@@ -261,8 +270,15 @@ describe("the operator console in Chromium", () => {
 
     // Nexus small above 90 days: no set code carries 97, so the hub adds the difference from the calendar's 0 days.
     const small = hub.devices[3];
-    await setCredit(small.serial, 97, "prepaid season, receipt 5512");
-    await statusMatching(page, /no set code carries 97 days: an add of 97 days reaches it/);
+    // With the SMS box ticked: the code also goes to the account's phone, through the outbox.
+    await setCredit(small.serial, 97, "prepaid season, receipt 5512", true);
+    const added = await statusMatching(page, /no set code carries 97 days: an add of 97 days reaches it/);
+    const messageId = Number(/, SMS (\d+) queued$/.exec(added)?.[1]);
+    const smallCode = (await form.locator("#desired-code").textContent()) ?? "";
+    const [message] = (await smsOf(small.serial)).filter((m) => m.messageId === messageId);
+    expect(message).toMatchObject({ to: "+254700000009" });
+    // The SMS groups the digits for the keypad: compare without spaces.
+    expect(spaceless(message.text)).toContain(spaceless(smallCode));
     const smallView = `/api/v1/devices/${small.serial}`;
     const before = await api<{ device: { credit: { owedDays: number }; codes: { issued: number } } }>(key, smallView);
     expect(before.device.credit.owedDays).toBe(97);

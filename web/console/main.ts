@@ -45,6 +45,7 @@ const ui = {
   desiredSerial: element<HTMLInputElement>("desired-serial"),
   desiredDays: element<HTMLInputElement>("desired-days"),
   desiredReason: element<HTMLInputElement>("desired-reason"),
+  desiredSms: element<HTMLInputElement>("desired-sms"),
   desiredCode: element("desired-code"),
   reverse: element<HTMLFormElement>("reverse"),
   reversePayment: element("reverse-payment"),
@@ -336,7 +337,7 @@ async function issue(): Promise<void> {
   await redraw("codes", "device", "devices");
   say(
     `issued a ${action} code (${code.kind}, seq ${code.seq ?? "-"}) for ${code.serial}: ${views.keycode(code)}` +
-      (sms === null ? "" : `, SMS ${sms.messageId} queued`),
+      smsQueued(sms),
   );
 }
 
@@ -356,12 +357,16 @@ async function assign(): Promise<void> {
 
 async function desired(): Promise<void> {
   const serial = ui.desiredSerial.value.trim();
-  const body = { days: Number(ui.desiredDays.value), reason: ui.desiredReason.value.trim() };
+  const body = {
+    days: Number(ui.desiredDays.value),
+    reason: ui.desiredReason.value.trim(),
+    sms: ui.desiredSms.checked,
+  };
   ui.desiredCode.textContent = "";
   const url = `/api/v1/devices/${encodeURIComponent(serial)}/desired`;
   const a = await post<DesiredAnswer>(url, "set the credit", body);
   if (!a.ok) return failed(a);
-  const { code, chose, days } = a.value;
+  const { code, chose, days, sms } = a.value;
   ui.desiredCode.textContent = views.keycode(code);
   ui.desiredReason.value = "";
   await redraw("codes", "device", "devices");
@@ -370,7 +375,14 @@ async function desired(): Promise<void> {
     chose === "set"
       ? `a set code makes it ${days} days`
       : `no set code carries ${days} days: an add of ${(code.seconds ?? 0) / 86_400} days reaches it from the calendar's credit`;
-  say(`credit of ${code.serial}: ${how} (${code.kind}, seq ${code.seq ?? "-"}): ${views.keycode(code)}`);
+  say(
+    `credit of ${code.serial}: ${how} (${code.kind}, seq ${code.seq ?? "-"}): ${views.keycode(code)}${smsQueued(sms)}`,
+  );
+}
+
+/** The status line's tail for a code's SMS: its outbox id when one was queued (the form's box was ticked). */
+function smsQueued(sms: { readonly messageId: number } | null): string {
+  return sms === null ? "" : `, SMS ${sms.messageId} queued`;
 }
 
 function forgetReversal(): void {

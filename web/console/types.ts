@@ -57,15 +57,18 @@ export type Page<K extends string, T> = { readonly [key in K]: T[] } & { readonl
 export const AD_HOC_ACTIONS = ["goodwill", "maintenance", "repossession_lock", "unlock", "wipe"] as const;
 export type AdHocAction = (typeof AD_HOC_ACTIONS)[number];
 
-export interface AdHocAnswer {
+/** What every operator code's answer holds: the code, and the SMS queued with it when the form asked for one. */
+interface IssuedAnswer {
   readonly code: Code;
-  readonly action: AdHocAction;
   readonly sms: { readonly messageId: number } | null;
 }
 
+export interface AdHocAnswer extends IssuedAnswer {
+  readonly action: AdHocAction;
+}
+
 /** A desired-state answer: `chose` says whether a set code carries `days`, or an add of the calendar's difference. */
-export interface DesiredAnswer {
-  readonly code: Code;
+export interface DesiredAnswer extends IssuedAnswer {
   readonly chose: "set" | "add";
   readonly days: number;
 }
