@@ -15,7 +15,7 @@ import { SIM_LAYOUTS } from "../hosts/node/simdevice";
 import { encodeProvision, decodeProvision } from "../firmware/provision/record";
 import { buildApp } from "../hub/app";
 import { openApiKeys } from "../fleet/apikeys";
-import { CONTENT_SECURITY_POLICY, pagePolicy } from "../hub/static";
+import { CONTENT_SECURITY_POLICY, pagePolicy, type BuiltPage } from "../hub/static";
 import { consolePage, simPage, startWebServer } from "../web/server";
 import { refusal } from "../web/console/api";
 import { hubFleet, testConfig } from "./hub.helpers";
@@ -205,6 +205,22 @@ describe("web server", () => {
   });
 });
 
+/** `app` serves each of `page`'s `files` below `mount`: 200, with `policy`, the very bytes the page was built with. */
+async function expectServes(
+  app: ReturnType<typeof buildApp>,
+  mount: string,
+  page: BuiltPage,
+  policy: string,
+  files: readonly string[],
+): Promise<void> {
+  for (const file of files) {
+    const res = await app.inject({ method: "GET", url: mount + file });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-security-policy"]).toBe(policy);
+    expect(res.rawPayload.equals(page.assets.get(file)!.body)).toBe(true);
+  }
+}
+
 describe("the hub's /sim/", () => {
   it("serves the simulator page with the same files and headers as `solkey web`; /sim redirects to /sim/", async () => {
     const fleet = await hubFleet({ protocol: "nexus-full" }, 1);
@@ -213,16 +229,7 @@ describe("the hub's /sim/", () => {
     try {
       const moved = await app.inject({ method: "GET", url: "/sim" });
       expect([moved.statusCode, moved.headers.location]).toEqual([301, "/sim/"]);
-      for (const [url, file] of [
-        ["/sim/", "/"],
-        ["/sim/sim.js", "/sim.js"],
-        ["/sim/sim.css", "/sim.css"],
-      ]) {
-        const res = await app.inject({ method: "GET", url });
-        expect(res.statusCode).toBe(200);
-        expect(res.headers["content-security-policy"]).toBe(CONTENT_SECURITY_POLICY);
-        expect(res.rawPayload.equals(page.assets.get(file)!.body)).toBe(true);
-      }
+      await expectServes(app, "/sim", page, CONTENT_SECURITY_POLICY, ["/", "/sim.js", "/sim.css"]);
       const missing = await app.inject({ method: "GET", url: "/sim/nope" });
       expect(missing.statusCode).toBe(404);
       // The API and the payment routes are untouched by the mount.
@@ -244,16 +251,7 @@ describe("the hub's /console/", () => {
     try {
       expect(pagePolicy("self")).toMatch(/connect-src 'self';/);
       expect(CONTENT_SECURITY_POLICY).toMatch(/connect-src 'none';/);
-      for (const [url, file] of [
-        ["/console/", "/"],
-        ["/console/console.js", "/console.js"],
-        ["/console/console.css", "/console.css"],
-      ]) {
-        const res = await withApi.inject({ method: "GET", url });
-        expect(res.statusCode).toBe(200);
-        expect(res.headers["content-security-policy"]).toBe(pagePolicy("self"));
-        expect(res.rawPayload.equals(page.assets.get(file)!.body)).toBe(true);
-      }
+      await expectServes(withApi, "/console", page, pagePolicy("self"), ["/", "/console.js", "/console.css"]);
       const html = page.assets.get("/")!.body.toString();
       expect([...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1])).toEqual([
         "data:,",
