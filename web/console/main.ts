@@ -416,34 +416,28 @@ async function reverse(): Promise<void> {
   say(`payment ${p.transId} ${p.replayed === true ? "was already reversed" : "reversed"}: ${p.status}`);
 }
 
-ui.signin.addEventListener("submit", (e) => {
-  e.preventDefault();
+/** Runs `action` when `form` is submitted, in place of the browser's navigation. */
+function onSubmit(form: HTMLFormElement, action: () => void): void {
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    action();
+  });
+}
+
+onSubmit(ui.signin, () => {
   const typed = ui.key.value.trim();
   if (typed !== "") void signIn(typed);
 });
 ui.signout.addEventListener("click", () => signOut());
-ui.search.addEventListener("submit", (e) => {
-  e.preventDefault();
+onSubmit(ui.search, () => {
   const q = ui.query.value.trim();
   if (q !== "") void show({ kind: "search", q }, true);
 });
 for (const b of ui.nav) b.addEventListener("click", () => void show({ kind: b.dataset.view as ListView["kind"] }));
-ui.issue.addEventListener("submit", (e) => {
-  e.preventDefault();
-  void issue();
-});
-ui.assign.addEventListener("submit", (e) => {
-  e.preventDefault();
-  void assign();
-});
-ui.desired.addEventListener("submit", (e) => {
-  e.preventDefault();
-  void desired();
-});
-ui.reverse.addEventListener("submit", (e) => {
-  e.preventDefault();
-  askReversal();
-});
+onSubmit(ui.issue, () => void issue());
+onSubmit(ui.assign, () => void assign());
+onSubmit(ui.desired, () => void desired());
+onSubmit(ui.reverse, askReversal);
 ui.reverseYes.addEventListener("click", () => void reverse());
 ui.reverseNo.addEventListener("click", () => {
   ui.reverseConfirm.hidden = true;
