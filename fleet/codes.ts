@@ -1,7 +1,7 @@
 // The operator's code vocabulary (add, set, unlock, lock, wipe, test, counter sync) mapped onto each protocol's own
 // encoder in firmware/protocols, so device and server share one implementation. Also each protocol's sequence facts:
 // where a fresh device's window starts and how far ahead of the device's last applied code it accepts.
-import { encodeFull, WIPE_TARGETS, type FullWipe } from "../firmware/protocols/nexus/full";
+import { encodeFull, UNLOCK_HOURS, WIPE_TARGETS, type FullWipe } from "../firmware/protocols/nexus/full";
 import {
   addIncrement,
   addIncrementDays,
@@ -193,14 +193,33 @@ function _opgValue(device: DeviceSecrets, seconds: number): number {
   return value;
 }
 
+/**
+ * A Nexus keypad's credit unit, and the most one add and one set code carry in it: 5 digits of hours on the full
+ * keypad (a set of 99999 is its unlock), the 8-bit day increments' largest on the small one.
+ */
+interface CreditUnit {
+  readonly name: "hours" | "days";
+  readonly seconds: number;
+  readonly add: number;
+  readonly set: number;
+}
+const FULL_UNIT: CreditUnit = { name: "hours", seconds: 3600, add: UNLOCK_HOURS, set: UNLOCK_HOURS - 1 };
+const SMALL_UNIT: CreditUnit = { name: "days", seconds: 86400, add: 405, set: 960 };
+
+/** `seconds` in whole units, rounded up; past what one `kind` code of `protocol` carries, refused. */
+function _units(protocol: ProtocolName, unit: CreditUnit, kind: "add" | "set", seconds: number): number {
+  const units = Math.ceil(seconds / unit.seconds);
+  const max = unit[kind];
+  if (units > max) throw new UsageError(`amount too large: ${units} ${unit.name} exceeds ${protocol}'s ${max}`);
+  return units;
+}
+
 function _nexusFull(device: DeviceSecrets, request: CodeRequest, id: number): Encoded {
   const key = device.key;
   switch (request.kind) {
     case "add":
     case "set": {
-      const hours = Math.ceil(request.seconds / 3600);
-      const max = request.kind === "add" ? 99999 : 99998;
-      if (hours > max) throw new UsageError(`amount too large: ${hours} hours exceeds nexus-full's ${max}`);
+      const hours = _units("nexus-full", FULL_UNIT, request.kind, request.seconds);
       const keycode = encodeFull({ type: request.kind === "add" ? "add_credit" : "set_credit", key, id, hours });
       return { keycode, seq: id, units: hours, seconds: hours * 3600 };
     }
@@ -246,9 +265,7 @@ function _nexusSmall(device: DeviceSecrets, request: CodeRequest, id: number): E
     case "add":
     case "set": {
       // Days round up to the next value the 8-bit increment can carry (small.py does the same).
-      const days = Math.ceil(request.seconds / 86400);
-      const max = request.kind === "add" ? 405 : 960;
-      if (days > max) throw new UsageError(`amount too large: ${days} days exceeds nexus-small's ${max}`);
+      const days = _units("nexus-small", SMALL_UNIT, request.kind, request.seconds);
       const type = request.kind === "add" ? "add_credit" : "set_credit";
       const granted =
         type === "add_credit" ? addIncrementDays(addIncrement(days)) : setIncrementDays(setIncrement(days));

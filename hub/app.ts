@@ -31,8 +31,6 @@ export interface AppOptions {
   readonly routes?: readonly ((app: FastifyInstance) => Promise<void>)[];
   /** The operator API's keys and audit log; without them /api/v1 is not served. */
   readonly apiKeys?: ApiKeys;
-  /** Operator API requests a minute per key (default API_PER_MINUTE). */
-  readonly apiPerMinute?: number;
   /** The SMS outbox as the operator API reads it (GET /api/v1/sms, /metrics); without it no SMS is listed. */
   readonly smsReader?: SmsReader;
   /** The device simulator page (web/server.ts simPage()), served at /sim/; without it /sim is not served. */
@@ -96,7 +94,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.register(healthRoutes(store));
   app.register(c2bRoutes(config, store, addressList(config.mpesaAllow)));
   if (options.apiKeys !== undefined)
-    app.register(apiRoutes(store, options.apiKeys, options.apiPerMinute, options.smsReader));
+    app.register(apiRoutes(store, options.apiKeys, config.apiPerMinute, options.smsReader));
   const secret = config.webhookSecret;
   if (secret !== null)
     app.register(webhookRoutes({ ...config, webhookSecret: secret }, store, options.now ?? Date.now));

@@ -19,8 +19,13 @@ export interface HubConfig {
   readonly enteredAfterDays: number;
   /** For local numbers in account references (07XX...): the country's calling code. */
   readonly countryCode: string;
+  /** Operator API requests a minute per key (per address without one); past it 429 with retry-after. */
+  readonly apiPerMinute: number;
   readonly logLevel: string;
 }
+
+/** The operator API's rate limit unless SOLKEY_API_PER_MINUTE says otherwise. */
+export const API_PER_MINUTE = 600;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -60,6 +65,11 @@ export function parseConfig(env: Env): HubConfig {
   const countryCode = env.SOLKEY_COUNTRY_CODE ?? "254";
   if (!/^[1-9]\d{0,2}$/.test(countryCode))
     throw new UsageError(`SOLKEY_COUNTRY_CODE expected a calling code like 254, got "${countryCode}"`);
+  const perMinute = env.SOLKEY_API_PER_MINUTE ?? String(API_PER_MINUTE);
+  if (!/^\d{1,6}$/.test(perMinute) || Number(perMinute) < 1)
+    throw new UsageError(
+      `SOLKEY_API_PER_MINUTE expected operator API requests a minute per key, 1-999999, got "${perMinute}"`,
+    );
   return {
     mpesaToken: token,
     shortCodes,
@@ -68,6 +78,7 @@ export function parseConfig(env: Env): HubConfig {
     webhookSecret,
     enteredAfterDays: Number(days),
     countryCode,
+    apiPerMinute: Number(perMinute),
     logLevel: env.SOLKEY_LOG_LEVEL ?? "info",
   };
 }

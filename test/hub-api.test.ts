@@ -12,7 +12,12 @@ const fleetOn = engineFleets();
 async function setup(engine: Engine, apiPerMinute?: number) {
   const fleet = await fleetOn(engine, { protocol: "nexus-full" }, 2);
   const keys = await openApiKeys(fleet.db);
-  const app = buildApp({ config: testConfig(), store: fleet.store, log: false, apiKeys: keys, apiPerMinute });
+  const app = buildApp({
+    config: testConfig(apiPerMinute === undefined ? {} : { SOLKEY_API_PER_MINUTE: String(apiPerMinute) }),
+    store: fleet.store,
+    log: false,
+    apiKeys: keys,
+  });
   const key = async (scope: "read" | "issue" | "admin") => (await keys.create(scope, `${scope} test`)).key;
   const get = (url: string, k?: string) =>
     app.inject({ method: "GET", url, headers: k === undefined ? {} : { authorization: `Bearer ${k}` } });
@@ -58,6 +63,9 @@ describe.each(ENGINES)("operator API on %s: keys and scopes", (engine) => {
     const codes = [];
     for (let i = 0; i < 7; i++) codes.push((await t.get("/api/v1/plans", a)).statusCode);
     expect(codes).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    // The limit is a setting of the hub (SOLKEY_API_PER_MINUTE); a value that is no count is refused at start.
+    for (const bad of ["0", "-5", "ten", "1e3", ""])
+      expect(() => testConfig({ SOLKEY_API_PER_MINUTE: bad })).toThrow(/^SOLKEY_API_PER_MINUTE expected .*, got /);
     expect((await t.get("/api/v1/plans", b)).statusCode).toBe(200);
     await t.close();
   });

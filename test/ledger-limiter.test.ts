@@ -18,6 +18,14 @@ const bad = "00000001"; // fails the fake's check digit
 /** A genuine code that does nothing: it costs a Nexus attempt but counts no failure, so only the bucket holds. */
 const noop = (i: number) => fakeCode(10 + i, FAKE_OP.none);
 
+/** `failures` bad entries from a clean limiter, each lockout waited out before the next: the patient guesser. */
+function failPatiently<S>(b: Bench<S>, failures: number): void {
+  for (let i = 0; i < failures; i++) {
+    b.enter(bad);
+    b.elapse(lockoutAfter(i + 1));
+  }
+}
+
 describe("Nexus token bucket", () => {
   it("verifies 6 entries at first boot and refuses the 7th without checking it", () => {
     const b = new Bench(fakeProtocol("nexus-full"));
@@ -197,10 +205,7 @@ describe("OpenPAYGO lockout", () => {
   it("keeps a lockout through a power cut: the failure and its lockout are in the verdict's record", () => {
     const b = new Bench(fakeProtocol("openpaygo"));
     b.boot();
-    for (let i = 0; i < 5; i++) {
-      b.enter(bad);
-      b.elapse(lockoutAfter(i + 1));
-    }
+    failPatiently(b, 5);
     b.enter(bad); // failure 6: 16 minutes
     b.elapse(CHECKPOINT_INTERVAL_MS / 2); // counted down in RAM only: no checkpoint yet
     b.cut();
@@ -232,10 +237,7 @@ describe("OpenPAYGO lockout", () => {
   it("forgives one failure per LOCKOUT.decayMs of quiet powered uptime, after the lockout, kept through a cut", () => {
     const b = new Bench(fakeProtocol("nexus-full"));
     b.boot();
-    for (let i = 0; i < 4; i++) {
-      b.enter(bad);
-      b.elapse(lockoutAfter(i + 1));
-    }
+    failPatiently(b, 4);
     expect(b.state.device.limiter).toMatchObject({ failures: 4, lockoutMs: 0, decayMs: 0 });
     b.elapse(LOCKOUT.decayMs - 1);
     b.cut(); // the quiet time was checkpointed every 15 minutes: at most one interval of it is lost

@@ -1,11 +1,18 @@
 // `solkey sim`: a device directory that survives restarts, demo devices with codes that work, scenario output as JSON
-// lines on either engine, and one-line errors with exit code 2 for bad usage.
+// lines on either engine, one-line errors with exit code 2 for bad usage, and the chip's OTP bits kept beside the flash
+// (an old journal image put back after a restart is caught as on a chip).
 import { spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
 import { bytesToHex } from "../firmware/hex";
-import { demoProvision } from "../hosts/node/simdemo";
+import { encodeFull } from "../firmware/protocols/nexus/full";
+import { anchorStep } from "../firmware/storage/journal";
+import { anchorCount } from "../firmware/storage/otp";
+import { CHIP_OTP_BITS, OtpSim } from "../hosts/node/otp";
+import { SimDevice, SIM_PARTITIONS, type TraceEvent } from "../hosts/node/simdevice";
+import { runScenario, parseScenario } from "../hosts/node/simscript";
+import { DEMO_KEY, demoProvision } from "../hosts/node/simdemo";
 import { decodeProvision } from "../firmware/provision/record";
 import { program } from "../tools/cli";
 import { keyHint } from "../tools/commands/sim";
@@ -55,7 +62,7 @@ describe("solkey sim", () => {
     expect(events(first.stdout).some((e) => e.type === "feedback" && e.pattern === "key")).toBe(false);
     const again = solkey("sim", "--dir", device, "--script", script(code));
     expect(verdicts(again.stdout)).toEqual(["duplicate"]);
-    expect(fs.readdirSync(device).sort()).toEqual(["journal.bin", "provision.bin"]);
+    expect(fs.readdirSync(device).sort()).toEqual(["journal.bin", "otp.bin", "provision.bin"]);
   });
 
   it("prints the same events with the firmware inside XS", () => {
@@ -101,13 +108,12 @@ describe("solkey sim", () => {
         .filter((e) => e.type === "credit")
         .pop()?.seconds,
     ).toBe(issued.seconds);
-    // The nRF52 layout: two 4 KB journal pages and the provisioning page, as the HEX placed them.
-    expect([8192, 4096]).toEqual(["journal.bin", "provision.bin"].map((f) => fs.statSync(path.join(device, f)).size));
-    expect(
-      [device, ...["journal.bin", "provision.bin"].map((f) => path.join(device, f))].map(
-        (f) => fs.statSync(f).mode & 0o777,
-      ),
-    ).toEqual([0o700, 0o600, 0o600]);
+    // The nRF52 layout: two 4 KB journal pages and the provisioning page, as the HEX placed them; its 32 OTP bits.
+    const files = ["journal.bin", "provision.bin", "otp.bin"];
+    expect(files.map((f) => fs.statSync(path.join(device, f)).size)).toEqual([8192, 4096, CHIP_OTP_BITS.nrf52]);
+    expect([device, ...files.map((f) => path.join(device, f))].map((f) => fs.statSync(f).mode & 0o777)).toEqual([
+      0o700, 0o600, 0o600, 0o600,
+    ]);
     // The device keeps its flash: the same code again is a duplicate, and the ledger learns it was entered.
     expect(verdicts(run("sim", "--dir", device, "--script", script(`*${issued.keycode}#`)).stdout)).toEqual([
       "duplicate",
@@ -144,6 +150,83 @@ describe("solkey sim", () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(message);
+  });
+
+  it("keeps the chip's OTP bits: an old journal image put back after a restart is caught as on a chip", () => {
+    const device = path.join(dir, "dev");
+    const journal = path.join(device, "journal.bin");
+    const otp = path.join(device, "otp.bin");
+    const run = (text: string) => {
+      const file = path.join(dir, "step.txt");
+      fs.writeFileSync(file, text);
+      const r = solkey("sim", "--dir", device, "--script", file, "--no-key-blinks");
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      return events(r.stdout);
+    };
+    // 130 days of credit on the demo Nexus device; the owner keeps the journal image as it is now.
+    const code = encodeFull({ type: "add_credit", key: DEMO_KEY, id: 24, hours: 130 * 24 });
+    run(`power on\nkeys ${code.replace(/ /g, "")}\nwait 1h\n`);
+    const old = fs.readFileSync(journal);
+    expect([...fs.readFileSync(otp)]).toEqual([1, ...new Array(CHIP_OTP_BITS.esp32 - 1).fill(0)]); // the mark
+    expect(fs.statSync(otp).mode & 0o777).toBe(0o600);
+    // The load runs longer than one anchor step, over two more runs: the firmware takes the step (OTP bit 1).
+    const stepDays = Math.ceil(anchorStep(CHIP_OTP_BITS.esp32 - 1).minutes / 1440);
+    run(`power on\nwait ${stepDays - 60}d\n`);
+    run(`power on\nwait 61d\n`);
+    expect(anchorCount(OtpSim.from(fs.readFileSync(otp)))).toBe(1);
+    expect(fs.readdirSync(device).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+
+    // The old image put back (the restore attack): the kept bits say it is from before the step, so it is locked.
+    fs.writeFileSync(journal, old);
+    const restored = run("power on\nkeys *#\n");
+    expect(restored.slice(0, 2)).toEqual([
+      { t: 0, type: "boot", status: "locked" },
+      { t: 0, type: "load", on: false },
+    ]);
+    expect(restored.some((e) => e.type === "credit")).toBe(false);
+    // The same restore on one chip that never restarts (the bits in memory, the image put back at a power-on).
+    const chip = new SimDevice({ provision: demoProvision("nexus-full") });
+    const steps = (text: string) => runScenario(parseScenario(text), chip);
+    steps(`power on\nkeys ${code.replace(/ /g, "")}\nwait 1h\npower off\npower on\nwait ${stepDays + 1}d\npower off\n`);
+    chip.onPowerOn = (board) => board.partitions.get(SIM_PARTITIONS.journal.name)!.bytes.set(old);
+    const onChip: TraceEvent[] = [];
+    chip.onEvent = (event) => onChip.push(event);
+    steps("power on\nkeys *#\n");
+    expect(onChip[0]).toMatchObject({ type: "boot", status: "locked" });
+
+    // Without the kept bits (as `solkey sim` was: every run a new chip), the old image boots with its credit back.
+    fs.rmSync(otp);
+    fs.writeFileSync(journal, old);
+    const unkept = run("power on\nkeys *#\n");
+    expect(unkept[0]).toEqual({ t: 0, type: "boot", status: "ready" });
+    expect(unkept.find((e) => e.type === "credit")?.seconds).toBeGreaterThan(129 * 86_400);
+
+    // A file there that is not this chip's bits: one line, nothing run.
+    fs.writeFileSync(otp, "not bits");
+    const bad = solkey("sim", "--dir", device, "--script", script("*#"));
+    expect([bad.code, bad.stdout]).toEqual([2, ""]);
+    expect(bad.stderr.trim().split("\n")).toEqual([
+      `solkey: ${otp} is not the OTP bits of a simulated esp32 (64 bytes of 0, 1 or 2); --reset starts a new device`,
+    ]);
+  });
+
+  it("keeps the OTP bits from the terminal device too: its journal erased afterwards boots locked", () => {
+    const device = path.join(dir, "dev");
+    // A terminal (util-linux `script` gives the command a pseudo-terminal); "q" quits once the device is on.
+    const terminal = spawnSync("script", ["-qfc", `${process.execPath} ${BIN} sim --dir ${device}`, "/dev/null"], {
+      input: "q",
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect([terminal.status, terminal.stdout]).toEqual([0, expect.stringContaining("Power off; the flash is in")]);
+    expect([...fs.readFileSync(path.join(device, "otp.bin"))].slice(0, 2)).toEqual([1, 0]); // the mark
+    // The journal erased (the erase attack): a marked chip is never fresh twice.
+    fs.writeFileSync(path.join(device, "journal.bin"), new Uint8Array(SIM_PARTITIONS.journal.size).fill(0xff));
+    expect(events(solkey("sim", "--dir", device, "--script", script("*#")).stdout)[0]).toEqual({
+      t: 0,
+      type: "boot",
+      status: "locked",
+    });
   });
 
   it("names the scenario line it cannot read", () => {

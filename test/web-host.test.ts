@@ -1,16 +1,21 @@
-// The browser host without a browser: the flash kept in a Web Storage (a Map here) across page loads, the images a
-// person may drop on the page, and the server's answers and headers. test/web.test.ts runs the same in Chromium.
+// The browser host without a browser: the flash and the chip's OTP bits kept in a Web Storage (a Map here) across page
+// loads, the images a person may drop on the page, and the server's answers and headers. test/web.test.ts runs the same in Chromium.
 import fc from "fast-check";
 import { segmentsToIntelHex } from "../hosts/ihex";
 import { BrowserDevice } from "../hosts/browser/device";
 import { deviceFromFiles } from "../hosts/browser/images";
 import type { KeyValueStore } from "../hosts/browser/store";
-import { demoProvision, nextCodes } from "../hosts/node/simdemo";
+import { DEMO_KEY, demoProvision, nextCodes } from "../hosts/node/simdemo";
+import { CHIP_OTP_BITS, OtpSim } from "../hosts/node/otp";
+import { hexToBytes } from "../firmware/hex";
+import { encodeFull } from "../firmware/protocols/nexus/full";
+import { anchorStep } from "../firmware/storage/journal";
+import { anchorCount } from "../firmware/storage/otp";
 import { SIM_LAYOUTS } from "../hosts/node/simdevice";
 import { encodeProvision, decodeProvision } from "../firmware/provision/record";
 import { buildApp } from "../hub/app";
 import { openApiKeys } from "../fleet/apikeys";
-import { CONTENT_SECURITY_POLICY, pagePolicy } from "../hub/static";
+import { CONTENT_SECURITY_POLICY, pagePolicy, type BuiltPage } from "../hub/static";
 import { consolePage, simPage, startWebServer } from "../web/server";
 import { refusal } from "../web/console/api";
 import { hubFleet, testConfig } from "./hub.helpers";
@@ -50,11 +55,52 @@ describe("browser host", () => {
     expect(reloaded.press("x")).toBe(false);
   });
 
+  it("keeps the chip's OTP bits: an old journal written back onto the same device after a reload is locked", () => {
+    const store = new MapStore();
+    const provision = demoProvision("nexus-full");
+    const first = host(store);
+    first.install({ provision });
+    const code = encodeFull({ type: "add_credit", key: DEMO_KEY, id: 24, hours: 130 * 24 }).replace(/ /g, "");
+    for (const key of code) expect(first.press(key)).toBe(true);
+    const old = first.live!.sim.images().journal;
+    // The load runs longer than one anchor step (the firmware sets OTP bit 1); a power cut stores what it wrote.
+    const stepDays = Math.ceil(anchorStep(CHIP_OTP_BITS.esp32 - 1).minutes / 1440);
+    first.live!.sim.wait((stepDays + 1) * 86_400_000);
+    first.powerCut();
+    expect(anchorCount(OtpSim.from(hexToBytes(store.getItem("solkey.sim.otp")!)))).toBe(1);
+    const boots = (device: BrowserDevice) => device.live!.sim.trace.filter((e) => e.type === "boot");
+
+    // A reload, then the old image loaded onto the same device (the restore attack): locked, as on a chip.
+    const reloaded = host(store);
+    expect(reloaded.resume()).toBe(true);
+    expect(reloaded.writeFlash({ provision, journal: old })).toBe(true);
+    expect(boots(reloaded)).toEqual([{ t: 0, type: "boot", status: "locked" }]);
+    const again = host(store);
+    expect(again.resume()).toBe(true);
+    expect(boots(again)).toEqual([{ t: 0, type: "boot", status: "locked" }]);
+    // Another device's image is another chip: its own bits, none set yet.
+    expect(again.writeFlash({ provision: demoProvision("openpaygo") })).toBe(false);
+    expect(store.getItem("solkey.sim.otp")).toBe("01" + "00".repeat(CHIP_OTP_BITS.esp32 - 1)); // its mark only
+
+    // Without the kept bits (every page load a new chip, as before): the old image boots with its credit back.
+    const newChip = host(new MapStore());
+    newChip.install({ provision, journal: old });
+    expect(boots(newChip)).toEqual([{ t: 0, type: "boot", status: "ready" }]);
+    expect(newChip.live!.view().load).toBe(true);
+  });
+
   it("treats stored text that is not hex as erased (no device), never as a crash", () => {
     const store = new MapStore();
     store.setItem("solkey.sim.provision", "not hex");
     expect(host(store).resume()).toBe(false);
     expect(store.map.size).toBe(0);
+    // OTP bits that are not the board's count of bit states: dropped, the device boots on a new chip's bits.
+    for (const otp of ["not hex", "0101", "03".repeat(CHIP_OTP_BITS.esp32)]) {
+      host(store).install({ provision: demoProvision("openpaygo") });
+      store.setItem("solkey.sim.otp", otp);
+      expect(host(store).resume()).toBe(true);
+      expect(store.getItem("solkey.sim.otp")).toBe("01" + "00".repeat(CHIP_OTP_BITS.esp32 - 1));
+    }
   });
 });
 
@@ -159,6 +205,22 @@ describe("web server", () => {
   });
 });
 
+/** `app` serves each of `page`'s `files` below `mount`: 200, with `policy`, the very bytes the page was built with. */
+async function expectServes(
+  app: ReturnType<typeof buildApp>,
+  mount: string,
+  page: BuiltPage,
+  policy: string,
+  files: readonly string[],
+): Promise<void> {
+  for (const file of files) {
+    const res = await app.inject({ method: "GET", url: mount + file });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-security-policy"]).toBe(policy);
+    expect(res.rawPayload.equals(page.assets.get(file)!.body)).toBe(true);
+  }
+}
+
 describe("the hub's /sim/", () => {
   it("serves the simulator page with the same files and headers as `solkey web`; /sim redirects to /sim/", async () => {
     const fleet = await hubFleet({ protocol: "nexus-full" }, 1);
@@ -167,16 +229,7 @@ describe("the hub's /sim/", () => {
     try {
       const moved = await app.inject({ method: "GET", url: "/sim" });
       expect([moved.statusCode, moved.headers.location]).toEqual([301, "/sim/"]);
-      for (const [url, file] of [
-        ["/sim/", "/"],
-        ["/sim/sim.js", "/sim.js"],
-        ["/sim/sim.css", "/sim.css"],
-      ]) {
-        const res = await app.inject({ method: "GET", url });
-        expect(res.statusCode).toBe(200);
-        expect(res.headers["content-security-policy"]).toBe(CONTENT_SECURITY_POLICY);
-        expect(res.rawPayload.equals(page.assets.get(file)!.body)).toBe(true);
-      }
+      await expectServes(app, "/sim", page, CONTENT_SECURITY_POLICY, ["/", "/sim.js", "/sim.css"]);
       const missing = await app.inject({ method: "GET", url: "/sim/nope" });
       expect(missing.statusCode).toBe(404);
       // The API and the payment routes are untouched by the mount.
@@ -198,16 +251,7 @@ describe("the hub's /console/", () => {
     try {
       expect(pagePolicy("self")).toMatch(/connect-src 'self';/);
       expect(CONTENT_SECURITY_POLICY).toMatch(/connect-src 'none';/);
-      for (const [url, file] of [
-        ["/console/", "/"],
-        ["/console/console.js", "/console.js"],
-        ["/console/console.css", "/console.css"],
-      ]) {
-        const res = await withApi.inject({ method: "GET", url });
-        expect(res.statusCode).toBe(200);
-        expect(res.headers["content-security-policy"]).toBe(pagePolicy("self"));
-        expect(res.rawPayload.equals(page.assets.get(file)!.body)).toBe(true);
-      }
+      await expectServes(withApi, "/console", page, pagePolicy("self"), ["/", "/console.js", "/console.css"]);
       const html = page.assets.get("/")!.body.toString();
       expect([...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1])).toEqual([
         "data:,",

@@ -102,6 +102,30 @@ describe("the web device simulator in Chromium", () => {
     expect(errors).toEqual([]);
   }, 120_000);
 
+  it("keeps the chip's OTP bits in the page's storage: the journal erased there boots locked, not fresh", async () => {
+    const { page, errors } = await openPage();
+    await statusMatching(page, /load off/);
+    await click(
+      page,
+      (await page
+        .getByText(/^\*[\d ]+#$/)
+        .first()
+        .textContent()) as string,
+    );
+    await statusMatching(page, /load on/);
+    // The mark (bit 0) is stored beside the flash; the journal erased from storage (the erase attack) and a reload.
+    expect(await page.evaluate('localStorage.getItem("solkey.sim.otp").slice(0, 4)')).toBe("0100");
+    await page.evaluate('localStorage.removeItem("solkey.sim.journal")');
+    await page.reload();
+    await statusMatching(page, /^locked/);
+    // Without the kept bits (every page load a new chip, as before) the same erase gave a factory-fresh device.
+    await page.evaluate('localStorage.removeItem("solkey.sim.journal"); localStorage.removeItem("solkey.sim.otp")');
+    await page.reload();
+    await statusMatching(page, /load off/);
+    expect(await page.getByRole("status").first().textContent()).not.toMatch(/locked/);
+    expect(errors).toEqual([]);
+  }, 120_000);
+
   it("runs the same at the hub's /sim/: a demo code turns the load on, with nothing fetched beyond the page", async () => {
     const fleet = await hubFleet({ protocol: "nexus-full" }, 1);
     const app = buildApp({ config: testConfig(), store: fleet.store, log: false, simPage: simPage() });

@@ -49,10 +49,22 @@ export class BrowserDevice {
     return true;
   }
 
-  /** Replaces the kept device with `device` (a demo, or a loaded image) and powers it on. */
+  /** Replaces the kept device with `device` on a new chip (its own OTP bits, or none set) and powers it on. */
   install(device: StoredDevice): void {
     this.flash.replace(device);
     this.boot(device);
+  }
+
+  /**
+   * Writes `flash` (a loaded image) as a flash programmer would: onto this chip when its provisioning record is the
+   * running device's, whose OTP bits then stay (an old journal put back is judged by them, as on a chip); otherwise
+   * a new device on a new chip. True when the chip's bits were kept.
+   */
+  writeFlash(flash: { readonly provision: Uint8Array; readonly journal?: Uint8Array }): boolean {
+    const running = this.device?.sim;
+    const same = running !== undefined && _sameArea(running.images().provision, flash.provision);
+    this.install({ ...flash, otp: same ? running.otp.snapshot() : undefined });
+    return same;
   }
 
   /** One key pressed and released; false when the keypad has no such key or no device runs. */
@@ -106,9 +118,20 @@ export class BrowserDevice {
     this.save();
   }
 
-  /** Stores the journal if this task changed it (see FlashStore: a reload falls between tasks). */
+  /**
+   * Stores the journal, then the OTP bits, if this task changed them (see FlashStore: a reload falls between tasks).
+   * The journal first: a bit set after a record (an anchor step) then never names a record the store lacks.
+   */
   private save(): void {
     const journal = this.device?.changedJournal();
     if (journal) this.flash.saveJournal(journal);
+    const otp = this.device?.changedOtp();
+    if (otp) this.flash.saveOtp(otp);
   }
+}
+
+/** Whether two images of one flash area hold the same bytes (an image's end reads erased, 0xFF, to the area's). */
+function _sameArea(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0xff) !== (b[i] ?? 0xff)) return false;
+  return true;
 }

@@ -1,6 +1,6 @@
 // Stand-in for ECMA-419 `embedded:io/digital` (Moddable's Digital class) on the simulated board's GPIO nets.
 // Pure TypeScript: the firmware drives it the same way under Node and inside XS.
-import { Edge, Mode, type Level, world } from "./simworld";
+import { Edge, PinModes, type Level, world } from "./simworld";
 
 interface DigitalOptions {
   pin: number;
@@ -11,13 +11,7 @@ interface DigitalOptions {
 }
 
 /** One pin: `read()` the level, `write()` an output, `onReadable` on the configured edges. */
-class Digital {
-  static readonly Input = Mode.Input;
-  static readonly InputPullUp = Mode.InputPullUp;
-  static readonly InputPullDown = Mode.InputPullDown;
-  static readonly InputPullUpDown = Mode.InputPullUpDown;
-  static readonly Output = Mode.Output;
-  static readonly OutputOpenDrain = Mode.OutputOpenDrain;
+class Digital extends PinModes {
   static readonly Rising = Edge.Rising;
   static readonly Falling = Edge.Falling;
 
@@ -28,6 +22,7 @@ class Digital {
   format = "number" as const;
 
   constructor(options: DigitalOptions) {
+    super();
     this.pin = options.pin;
     this.target = options.target;
     this.pins.claim(this.pin, options.mode);

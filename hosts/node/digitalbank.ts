@@ -1,6 +1,6 @@
 // Stand-in for ECMA-419 `embedded:io/digitalbank` (Moddable's DigitalBank) on the simulated board's GPIO nets.
 // Pin n of bank b is GPIO b*32+n, as on the ESP32. Pure TypeScript, for Node and XS alike.
-import { Mode, world } from "./simworld";
+import { PinModes, world } from "./simworld";
 
 interface DigitalBankOptions {
   pins: number;
@@ -13,14 +13,7 @@ interface DigitalBankOptions {
 }
 
 /** Several pins of one bank read and written together as a bit mask; `onReadable(triggered)` on edges. */
-class DigitalBank {
-  static readonly Input = Mode.Input;
-  static readonly InputPullUp = Mode.InputPullUp;
-  static readonly InputPullDown = Mode.InputPullDown;
-  static readonly InputPullUpDown = Mode.InputPullUpDown;
-  static readonly Output = Mode.Output;
-  static readonly OutputOpenDrain = Mode.OutputOpenDrain;
-
+class DigitalBank extends PinModes {
   private readonly world = world();
   private readonly bits: number[] = [];
   private readonly base: number;
@@ -30,6 +23,7 @@ class DigitalBank {
   format = "number" as const;
 
   constructor(options: DigitalBankOptions) {
+    super();
     this.mask = options.pins >>> 0;
     this.base = (options.bank ?? 0) * 32;
     this.target = options.target;

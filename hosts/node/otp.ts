@@ -75,8 +75,10 @@ export class OtpSim implements Otp {
     return this.bits.map((bit, i) => (this.weak[i] === 1 ? 2 : bit));
   }
 
-  /** A copy holding `snapshot`'s bits (weak ones stay weak). */
+  /** A copy holding `snapshot`'s bits (weak ones stay weak); RangeError for a value that is no bit's state. */
   static from(snapshot: Uint8Array, seed = 1, supply?: { mutate(): boolean }): OtpSim {
+    const odd = snapshot.findIndex((bit) => bit > 2);
+    if (odd >= 0) throw new RangeError(`OTP bit ${odd} expected 0, 1 or 2 (weak), got ${snapshot[odd]}`);
     const otp = new OtpSim(snapshot.length, seed, supply);
     snapshot.forEach((bit, i) => {
       if (bit === 1) otp.bits[i] = 1;

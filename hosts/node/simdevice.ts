@@ -50,6 +50,11 @@ export interface SimImages {
   readonly journal?: Uint8Array;
   /** The provisioning partition (a record image at its start is enough); undefined: erased. */
   readonly provision?: Uint8Array;
+  /**
+   * The chip's OTP bits as `OtpSim.snapshot` gives them (one byte a bit: 0, 1, or 2 for a cut one), kept by a host
+   * that keeps the flash between runs; undefined: never programmed (a new chip).
+   */
+  readonly otp?: Uint8Array;
 }
 
 /** Keys as the record wires them (rows 1-4 then columns 1-3; or one pin per button). */
@@ -60,6 +65,13 @@ export function wiringOf(provision: Uint8Array | undefined): KeyWiring | undefin
   if (keypad === "matrix-4x3")
     return { kind: "matrix", rows: pins.keypad.slice(0, 4), columns: pins.keypad.slice(4, 7), keys: "123456789*0#" };
   return { kind: "buttons", pins: pins.keypad, keys: keypad === "buttons-4" ? "1234" : "12345" };
+}
+
+/** The chip's bits: as kept, or a new chip's; RangeError when the kept bits are another chip's count. */
+function _otp(bits: number, kept: Uint8Array | undefined): OtpSim {
+  if (kept === undefined) return new OtpSim(bits);
+  if (kept.length !== bits) throw new RangeError(`OTP bits expected ${bits} for this board, got ${kept.length}`);
+  return OtpSim.from(kept);
 }
 
 export class SimDevice {
@@ -85,7 +97,7 @@ export class SimDevice {
 
   constructor(images: SimImages = {}) {
     this.layout = SIM_LAYOUTS[boardOf(images.provision)];
-    this.otp = new OtpSim(CHIP_OTP_BITS[boardOf(images.provision)]);
+    this.otp = _otp(CHIP_OTP_BITS[boardOf(images.provision)], images.otp);
     this.journal = _area(this.layout.journal.size, images.journal);
     this.provision = _area(this.layout.provision.size, images.provision);
   }

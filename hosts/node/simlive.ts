@@ -43,6 +43,7 @@ export class LiveDevice {
   private credit: { seconds: number | "unlocked"; t: number } | undefined;
   private load = false;
   private savedMutations = -1;
+  private savedOtpWrites = -1;
 
   constructor(
     images: SimImages,
@@ -124,6 +125,13 @@ export class LiveDevice {
     if (!partition || partition.mutations === this.savedMutations) return undefined;
     this.savedMutations = partition.mutations;
     return partition.bytes.slice();
+  }
+
+  /** The OTP bits (OtpSim.snapshot) when a bit was programmed since the last call, else undefined. */
+  changedOtp(): Uint8Array | undefined {
+    if (this.sim.otp.writes === this.savedOtpWrites) return undefined;
+    this.savedOtpWrites = this.sim.otp.writes;
+    return this.sim.otp.snapshot();
   }
 
   /** The codes the demo server would issue next, or undefined for a device without the demo key. */

@@ -77,21 +77,24 @@ export function runScenario(steps: readonly ScenarioStep[], device: SimDevice | 
   return sim.trace;
 }
 
-/** A scenario's outcome: its trace, and the journal partition after it (hex), since the flash is outcome too. */
+/** A scenario's outcome: its trace, the journal partition and the OTP bits after it (hex): they are outcome too. */
 export interface ScenarioRun {
   readonly trace: TraceEvent[];
   readonly journal: string;
+  readonly otp: string;
 }
 
 /**
- * Runs scenario `text` on a device with these flash images (hex; "" for erased). JSON in, JSON out: the entry point
+ * Runs scenario `text` on a device with these flash images and OTP bits (hex; "" for erased, or a new chip's bits).
+ * JSON in, JSON out: the entry point
  * that `solkey sim --engine xs` and the two-engine tests load into XS.
  */
-export function scenario(text: string, provisionHex: string, journalHex = ""): ScenarioRun {
+export function scenario(text: string, provisionHex: string, journalHex = "", otpHex = ""): ScenarioRun {
   const sim = new SimDevice({
     provision: provisionHex === "" ? undefined : hexToBytes(provisionHex),
     journal: journalHex === "" ? undefined : hexToBytes(journalHex),
+    otp: otpHex === "" ? undefined : hexToBytes(otpHex),
   });
   const trace = runScenario(parseScenario(text), sim);
-  return { trace, journal: bytesToHex(sim.images().journal) };
+  return { trace, journal: bytesToHex(sim.images().journal), otp: bytesToHex(sim.otp.snapshot()) };
 }

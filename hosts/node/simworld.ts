@@ -16,6 +16,16 @@ export const Mode = {
 } as const;
 export const Edge = { Rising: 1, Falling: 2 } as const;
 
+/** The modes as statics (`Digital.Output`, `DigitalBank.InputPullUp`), as ECMA-419 classes carry them: extended. */
+export class PinModes {
+  static readonly Input = Mode.Input;
+  static readonly InputPullUp = Mode.InputPullUp;
+  static readonly InputPullDown = Mode.InputPullDown;
+  static readonly InputPullUpDown = Mode.InputPullUpDown;
+  static readonly Output = Mode.Output;
+  static readonly OutputOpenDrain = Mode.OutputOpenDrain;
+}
+
 interface Scheduled {
   due: number;
   seq: number;

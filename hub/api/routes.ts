@@ -33,8 +33,6 @@ const PAYMENT_STATUSES: readonly PaymentStatus[] = [
   "reversed",
 ];
 
-/** Requests a minute per key (per address without one): a runaway script cannot starve the payment callbacks. */
-export const API_PER_MINUTE = 600;
 /** Rows per page of a list, unless asked (at most MAX_LIMIT). */
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
@@ -91,7 +89,8 @@ function smsMetrics(counts: Awaited<ReturnType<SmsReader["counts"]>>): string {
   );
 }
 
-export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute = API_PER_MINUTE, sms?: SmsReader) {
+/** `perMinute`: requests a minute per key (per address without one), so a runaway script cannot starve the callbacks. */
+export function apiRoutes(store: FleetStore, keys: ApiKeys, perMinute: number, sms?: SmsReader) {
   return async (app: FastifyInstance): Promise<void> => {
     // Loaded with the routes, not at import (~11 ms of every `solkey` start).
     const load = createRequire(__filename);

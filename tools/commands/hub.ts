@@ -115,6 +115,7 @@ export function register(program: Command): void {
         "  SOLKEY_WEBHOOK_SECRET     enables POST /webhook/<provider> (HMAC-SHA-256, >= 32 chars)\n" +
         "  SOLKEY_ENTERED_AFTER_DAYS window rule: a code delivered this long ago counts as entered (3)\n" +
         "  SOLKEY_COUNTRY_CODE       for local numbers typed as account (254)\n" +
+        "  SOLKEY_API_PER_MINUTE     operator API requests a minute per key before 429 (600)\n" +
         "  SOLKEY_LOG_LEVEL          pino level (info)\n" +
         "  SOLKEY_SMS_URL, _USERNAME, _API_KEY, _FROM  Africa's Talking (unset: the log driver prints each SMS)\n" +
         "  SOLKEY_SMS_TOKEN          enables POST /sms/<token>/delivery and /sms/<token>/inbound (AT callbacks)\n",

@@ -6,7 +6,7 @@ import os from "os";
 import path from "path";
 import { openApiKeys } from "../../fleet/apikeys";
 import { openFleet } from "../../fleet/database";
-import { provisionBatch } from "../../fleet/devices";
+import { provisionBatch, type ProvisionedDevice } from "../../fleet/devices";
 import { makeProfile } from "../../fleet/profile";
 import { SqliteStore } from "../../fleet/sqlitestore";
 
@@ -21,6 +21,8 @@ export interface Demo {
   readonly consoleKey: string;
   /** The devices' serials, in order. */
   readonly serials: readonly string[];
+  /** The devices as the factory made them (provisioning image and journal: what a simulated controller boots). */
+  readonly devices: readonly ProvisionedDevice[];
   /** A C2B confirmation body as Daraja posts it to this demo's short code. */
   confirmation(transId: string, amount: string, reference: string, firstName?: string): Record<string, string>;
   /** The curl lines for the hub listening on `port`. */
@@ -61,6 +63,7 @@ export async function prepareDemo(): Promise<Demo> {
     db: file,
     consoleKey,
     serials: devices.map((d) => d.serial),
+    devices,
     confirmation,
     env: { SOLKEY_MPESA_TOKEN: TOKEN, SOLKEY_MPESA_SHORTCODES: SHORT_CODE, SOLKEY_SMS_DRIVER: "log" },
     curls: (port) =>

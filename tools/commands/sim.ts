@@ -1,5 +1,6 @@
 // `solkey sim`: the device simulator. firmware/main.ts runs on the hosts/node stand-ins; its flash (journal and
-// provisioning record) lives in a directory, so a simulated device survives restarts. Interactive in a terminal, or
+// provisioning record) and its chip's OTP bits (the journal's mark and anchor) live in a directory, so a simulated
+// device survives restarts as a chip does: a restart is not a new chip, so an old journal image put back is caught. Interactive in a terminal, or
 // `--script FILE` runs a scenario (hosts/node/simscript.ts) and prints one JSON line per device event.
 import type { Command } from "commander";
 import fs from "fs";
@@ -12,7 +13,8 @@ import { deviceProtocol } from "../../firmware/provision/protocol";
 import { decodeProvision, type ProvisionRecord } from "../../firmware/provision/record";
 import { nrf52Areas } from "../../hosts/browser/images";
 import { DEMO_PROTOCOLS, demoProvision, type DemoProtocol } from "../../hosts/node/simdemo";
-import { SIM_PARTITIONS, type TraceEvent } from "../../hosts/node/simdevice";
+import { CHIP_OTP_BITS } from "../../hosts/node/otp";
+import { boardOf, SIM_PARTITIONS, type TraceEvent } from "../../hosts/node/simdevice";
 import { describeDevice, formatDuration, FRAME_MS, LiveDevice, SPEEDS } from "../../hosts/node/simlive";
 import { parseScenario, scenario, type ScenarioRun } from "../../hosts/node/simscript";
 import { SolkeyError, UsageError } from "../../fleet/errors";
@@ -22,8 +24,8 @@ import { readInput } from "../files";
 export const DEFAULT_DIR = ".sim";
 const PROVISION_FILE = "provision.bin";
 const JOURNAL_FILE = "journal.bin";
-/** Mode of a file that holds a device's key or its journal (a file that exists keeps its mode). */
-const PRIVATE = { mode: 0o600 };
+/** The chip's OTP bits, one byte a bit (hosts/node/otp.ts OtpSim.snapshot: 0, 1, or 2 for a cut one). */
+const OTP_FILE = "otp.bin";
 
 /** The demo device created when neither --protocol nor --provision says which. */
 const DEFAULT_PROTOCOL: DemoProtocol = "nexus-full";
@@ -41,10 +43,12 @@ interface SimOptions {
   keyBlinks: boolean;
 }
 
-/** A simulated device's flash, as kept in its directory. */
+/** A simulated device's flash and OTP bits, as kept in its directory. */
 export interface SimState {
   readonly provision: Uint8Array;
   readonly journal: Uint8Array | undefined;
+  /** Undefined: a chip whose bits were never programmed (a new device, or a directory from before they were kept). */
+  readonly otp: Uint8Array | undefined;
   /** What was set up this time, for the user ("created a demo nexus-full device"); empty when the device existed. */
   readonly notes: string[];
 }
@@ -56,11 +60,10 @@ export function openState(o: Pick<SimOptions, "protocol" | "provision" | "reset"
     throw new UsageError(`--protocol expected one of ${DEMO_PROTOCOLS.join(", ")}, got ${protocol}`);
   const provisionPath = path.join(o.dir, PROVISION_FILE);
   const journalPath = path.join(o.dir, JOURNAL_FILE);
+  const otpPath = path.join(o.dir, OTP_FILE);
   const notes: string[] = [];
-  if (o.reset) {
-    fs.rmSync(provisionPath, { force: true });
-    fs.rmSync(journalPath, { force: true });
-  }
+  // A new device is a new chip: its OTP bits go with the old flash.
+  if (o.reset) for (const file of [provisionPath, journalPath, otpPath]) fs.rmSync(file, { force: true });
   let provision: Uint8Array;
   let factoryJournal: Uint8Array | undefined;
   if (o.provision !== undefined) {
@@ -89,10 +92,38 @@ export function openState(o: Pick<SimOptions, "protocol" | "provision" | "reset"
   }
   // The device's flash holds its key: the folder and its files are the owner's only, as `solkey provision`'s images.
   fs.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(provisionPath, provision, PRIVATE);
-  if (factoryJournal !== undefined) fs.writeFileSync(journalPath, factoryJournal, PRIVATE);
+  _writePrivate(provisionPath, provision);
+  if (factoryJournal !== undefined) _writePrivate(journalPath, factoryJournal);
   const journal = fs.existsSync(journalPath) ? new Uint8Array(fs.readFileSync(journalPath)) : undefined;
-  return { provision, journal, notes };
+  return { provision, journal, otp: _readOtp(otpPath, provision), notes };
+}
+
+/** The kept OTP bits, checked against the board the record names (a file that is not its bits: one line). */
+function _readOtp(file: string, provision: Uint8Array): Uint8Array | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  const bits = new Uint8Array(fs.readFileSync(file));
+  const board = boardOf(provision);
+  if (bits.length !== CHIP_OTP_BITS[board] || bits.some((bit) => bit > 2))
+    throw new UsageError(
+      `${file} is not the OTP bits of a simulated ${board} (${CHIP_OTP_BITS[board]} bytes of 0, 1 or 2); ` +
+        `--reset starts a new device`,
+    );
+  return bits;
+}
+
+/**
+ * Writes `bytes` to `file` whole or not at all (a temporary file beside it, then a rename), readable by the owner
+ * only (the flash holds the device's key): a process killed mid-write leaves the previous flash or OTP bits, never
+ * half of them.
+ */
+function _writePrivate(file: string, bytes: Uint8Array): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(temporary, bytes, { mode: 0o600 });
+    fs.renameSync(temporary, file);
+  } finally {
+    fs.rmSync(temporary, { force: true });
+  }
 }
 
 /** A device's flash as `solkey provision` wrote it, and the file its journal came from (when it came with one). */
@@ -150,7 +181,8 @@ export async function runScript(o: SimOptions & { dir: string }, state: SimState
       throw new UsageError(`${o.script}: ${(e as Error).message.replace(/^XS: (RangeError: )?/, "")}`);
     throw e;
   }
-  fs.writeFileSync(path.join(o.dir, JOURNAL_FILE), hexToBytes(run.journal), PRIVATE);
+  _writePrivate(path.join(o.dir, JOURNAL_FILE), hexToBytes(run.journal));
+  _writePrivate(path.join(o.dir, OTP_FILE), hexToBytes(run.otp));
   return run;
 }
 
@@ -177,18 +209,14 @@ function _parse(file: string): string {
 }
 
 async function _run(engine: string, text: string, state: SimState, journalHex: string): Promise<ScenarioRun> {
-  let run: ScenarioRun;
-  if (engine === "xs") {
-    const xs = await _xsEngine().XsProbe.load("hosts/node/simscript.ts");
-    try {
-      run = (await xs.call<ScenarioRun>("scenario", text, bytesToHex(state.provision), journalHex)).result;
-    } finally {
-      await xs.close();
-    }
-  } else {
-    run = scenario(text, bytesToHex(state.provision), journalHex);
+  const images = [bytesToHex(state.provision), journalHex, state.otp === undefined ? "" : bytesToHex(state.otp)];
+  if (engine !== "xs") return scenario(text, ...(images as [string, string, string]));
+  const xs = await _xsEngine().XsProbe.load("hosts/node/simscript.ts");
+  try {
+    return (await xs.call<ScenarioRun>("scenario", text, ...images)).result;
+  } finally {
+    await xs.close();
   }
-  return run;
 }
 
 /**
@@ -214,7 +242,7 @@ export function register(program: Command): void {
     .description("run a simulated device: type codes on its keypad, watch its LED, load and credit")
     .option(
       "--dir <dir>",
-      `directory holding the device's flash (it survives restarts); default ${DEFAULT_DIR}/<protocol>`,
+      `directory holding the device's flash and OTP bits (they survive restarts); default ${DEFAULT_DIR}/<protocol>`,
     )
     .option(
       "--protocol <name>",
@@ -224,7 +252,7 @@ export function register(program: Command): void {
       "--provision <file>",
       "start from a factory image of `solkey provision` instead: X.bin (ESP32, with X.journal.bin beside it) or X.hex (nRF52)",
     )
-    .option("--reset", "erase the device in --dir first (a new demo device, or --provision's)")
+    .option("--reset", "erase the device in --dir first (a new demo device, or --provision's, on a new chip)")
     .option("--script <file>", "run a scenario and print one JSON line per event instead of the terminal device")
     .option("--engine <engine>", "with --script: run the firmware under node or inside xs", "node")
     .option("--speed <n>", "interactive: simulated seconds per real second (+ and - change it)", "60")
@@ -299,7 +327,7 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
   };
   const log = (text: string) => out.write(`\r\x1b[2K${text}\n${status()}`);
   const live: LiveDevice = new LiveDevice(
-    { provision: state.provision, journal: state.journal },
+    { provision: state.provision, journal: state.journal, otp: state.otp },
     {
       speed: initialSpeed,
       realNow: Date.now,
@@ -310,9 +338,12 @@ function interactive(dir: string, state: SimState, initialSpeed: number): Promis
       },
     },
   );
+  // The journal first: a bit the firmware set after a record (an anchor step) names a record already kept.
   const save = () => {
     const journal = live.changedJournal();
-    if (journal) fs.writeFileSync(path.join(dir, JOURNAL_FILE), journal, PRIVATE);
+    if (journal) _writePrivate(path.join(dir, JOURNAL_FILE), journal);
+    const otp = live.changedOtp();
+    if (otp) _writePrivate(path.join(dir, OTP_FILE), otp);
   };
   live.powerOn();
   save();

@@ -45,14 +45,21 @@ export async function call<T>(
   }
   if (response.ok && json !== undefined) return { ok: true, value: json as T };
   const said = typeof (json as { error?: unknown })?.error === "string" ? (json as { error: string }).error : "";
-  return { ok: false, status: response.status, line: refusal(response.status, what, said) };
+  const wait = response.headers.get("retry-after");
+  return { ok: false, status: response.status, line: refusal(response.status, what, said, wait) };
 }
 
-/** The line for an answer that is not a success; `said`: the hub's own error text, if any. */
-export function refusal(status: number, what: string, said: string): string {
+/**
+ * The line for an answer that is not a success; `said`: the hub's own error text, if any; `retryAfter`: a 429's
+ * retry-after header (seconds until the hub takes this key's requests again).
+ */
+export function refusal(status: number, what: string, said: string, retryAfter: string | null = null): string {
   if (status === 401) return "key refused: sign in with a live key from `solkey apikey create`";
   if (status === 403) return `this key's scope cannot ${what}${said ? ` (${said})` : ""}`;
-  if (status === 429) return `too many requests from this key: wait a minute, then ${what} again`;
+  if (status === 429) {
+    const wait = retryAfter !== null && /^\d{1,5}$/.test(retryAfter) ? `${retryAfter} s` : "a minute";
+    return `too many requests from this key: wait ${wait}, then ${what} again`;
+  }
   if (status >= 500) return `the hub could not ${what} now (${status}${said ? `: ${said}` : ""}); try again`;
   return `cannot ${what}: ${said || `the hub answered ${status}`}`;
 }

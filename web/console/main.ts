@@ -1,9 +1,10 @@
 // The operator console's page script: signs in with an API key (kept in this tab's sessionStorage, sent only as a
 // bearer header, never in a URL), shows devices, payments, codes and SMS from the hub's /api/v1 (docs/API.md), searches
-// by serial, phone or payment reference, issues ad-hoc codes and assigns orphan payments, each with a reason.
+// by serial, phone or payment reference, issues ad-hoc codes, sets a device's credit (desired state), assigns orphan
+// payments and reverses payments (after a confirmation step), each with a reason, and shows the audit log to admin keys.
 import { call, type Answer, type Failure } from "./api";
 import { button, element, make, money } from "./dom";
-import type { AdHocAction, AdHocAnswer, Code, Device, Page, Payment, Sms } from "./types";
+import type { AdHocAction, AdHocAnswer, AuditEntry, Code, Device, DesiredAnswer, Page, Payment, Sms } from "./types";
 import { AD_HOC_ACTIONS } from "./types";
 import * as views from "./views";
 
@@ -12,7 +13,7 @@ const KEY_ITEM = "solkey.console.key";
 const LIMIT = 50;
 
 /** The views of the nav; each a list, paged by `after`. */
-type ListView = { readonly kind: "devices" | "payments" | "codes" | "sms"; readonly after?: string };
+type ListView = { readonly kind: "devices" | "payments" | "codes" | "sms" | "audit"; readonly after?: string };
 type View =
   ListView | { readonly kind: "device"; readonly serial: string } | { readonly kind: "search"; readonly q: string };
 
@@ -40,12 +41,27 @@ const ui = {
   assignPayment: element<HTMLSelectElement>("assign-payment"),
   assignSerial: element<HTMLInputElement>("assign-serial"),
   assignReason: element<HTMLInputElement>("assign-reason"),
+  desired: element<HTMLFormElement>("desired"),
+  desiredSerial: element<HTMLInputElement>("desired-serial"),
+  desiredDays: element<HTMLInputElement>("desired-days"),
+  desiredReason: element<HTMLInputElement>("desired-reason"),
+  desiredSms: element<HTMLInputElement>("desired-sms"),
+  desiredCode: element("desired-code"),
+  reverse: element<HTMLFormElement>("reverse"),
+  reversePayment: element("reverse-payment"),
+  reverseNote: element<HTMLInputElement>("reverse-note"),
+  reverseConfirm: element("reverse-confirm"),
+  reverseQuestion: element("reverse-question"),
+  reverseYes: element<HTMLButtonElement>("reverse-yes"),
+  reverseNo: element<HTMLButtonElement>("reverse-no"),
   nav: [...document.querySelectorAll<HTMLButtonElement>("nav button[data-view]")],
 };
 
 let key: string | undefined;
 let current: View = { kind: "devices" };
 let orphans: readonly Payment[] = [];
+/** The payment the reverse form names (chosen by its row's button), if any. */
+let reversing: Payment | undefined;
 /** Counts the views asked for, so a slow answer never replaces the view asked for after it. */
 let shown = 0;
 
@@ -77,7 +93,17 @@ const actions: views.Actions = {
     if (index >= 0) ui.assignPayment.selectedIndex = index;
     ui.assignSerial.focus();
   },
+  reverse: (payment) => {
+    reversing = payment;
+    ui.reverseConfirm.hidden = true;
+    ui.reversePayment.textContent = `${paymentName(payment)}, ${payment.status}`;
+    ui.reverseNote.focus();
+  },
 };
+
+function paymentName(p: Payment): string {
+  return `${p.provider} ${p.transId} (${money(p.amount, p.currency)}${p.serial === null ? "" : `, ${p.serial}`})`;
+}
 
 /** A failed answer: its line in the status region; a refused key signs out. */
 function failed(answer: Failure): void {
@@ -100,7 +126,7 @@ async function show(view: View, focus = false): Promise<boolean> {
   for (const b of ui.nav) b.setAttribute("aria-pressed", String(b.dataset.view === tab));
   ui.viewTitle.textContent = drawn.value.title;
   ui.viewBody.replaceChildren(...drawn.value.nodes);
-  say(drawn.value.summary);
+  say(drawn.value.summary, drawn.value.bad);
   if (focus) ui.view.focus();
   return true;
 }
@@ -109,6 +135,8 @@ interface Drawn {
   readonly title: string;
   readonly nodes: Node[];
   readonly summary: string;
+  /** The summary is a refusal (shown as one). */
+  readonly bad?: boolean;
 }
 
 /** A button to the next page of a list view, when there is one. */
@@ -170,6 +198,23 @@ async function draw(view: View): Promise<Answer<Drawn>> {
         count(messages.length, "SMS", "SMS"),
       );
     }
+    case "audit": {
+      const url = `/api/v1/audit?${new URLSearchParams({ after: view.after ?? "0", limit: String(LIMIT) })}`;
+      const a = await get<{ entries: AuditEntry[] }>(url, "read the audit log");
+      // A key below admin scope sees why, in the view itself: the rest of the console stays usable.
+      if (!a.ok && a.status === 403) return done("Audit log", [make("p", a.line)], a.line, true);
+      if (!a.ok) return a;
+      const { entries } = a.value;
+      // Oldest first, paged by the last entry's id: a full page may have more after it.
+      const last = entries.length === LIMIT ? String(entries[entries.length - 1].auditId) : null;
+      const more =
+        last === null ? [] : [button("Later entries", () => void show({ kind: "audit", after: last }, true))];
+      return done(
+        "Audit log",
+        [views.auditTable(entries), ...more],
+        count(entries.length, "audit entry", "audit entries"),
+      );
+    }
     case "device": {
       const serial = encodeURIComponent(view.serial);
       const [device, codes, sms] = await Promise.all([
@@ -181,6 +226,7 @@ async function draw(view: View): Promise<Answer<Drawn>> {
       if (!codes.ok) return codes;
       ui.issueSerial.value = view.serial;
       ui.assignSerial.value = view.serial;
+      ui.desiredSerial.value = view.serial;
       return done(
         `Device ${view.serial}`,
         [
@@ -213,8 +259,13 @@ async function draw(view: View): Promise<Answer<Drawn>> {
   }
 }
 
-function done(title: string, nodes: Node[], summary: string): Answer<Drawn> {
-  return { ok: true, value: { title, nodes, summary } };
+function done(title: string, nodes: Node[], summary: string, bad = false): Answer<Drawn> {
+  return { ok: true, value: { title, nodes, summary, bad } };
+}
+
+/** Draws the current view again when it is one of `kinds` (one an action just changed). */
+async function redraw(...kinds: View["kind"][]): Promise<void> {
+  if (kinds.includes(current.kind)) await show(current);
 }
 
 /** Reads the orphan payments and offers them in the assign form. */
@@ -259,7 +310,9 @@ function signOut(refused?: string): void {
   ui.signin.hidden = false;
   ui.viewBody.replaceChildren();
   ui.issued.textContent = "";
+  ui.desiredCode.textContent = "";
   orphans = [];
+  forgetReversal();
   ui.assignPayment.replaceChildren();
   say(refused ?? "signed out: this tab forgot the key", refused !== undefined);
   ui.key.focus();
@@ -281,10 +334,10 @@ async function issue(): Promise<void> {
   const { code, sms } = a.value;
   ui.issued.textContent = views.keycode(code);
   ui.issueReason.value = "";
-  if (current.kind === "codes" || current.kind === "device" || current.kind === "devices") await show(current);
+  await redraw("codes", "device", "devices");
   say(
     `issued a ${action} code (${code.kind}, seq ${code.seq ?? "-"}) for ${code.serial}: ${views.keycode(code)}` +
-      (sms === null ? "" : `, SMS ${sms.messageId} queued`),
+      smsQueued(sms),
   );
 }
 
@@ -302,25 +355,93 @@ async function assign(): Promise<void> {
   say(`payment ${p.transId} assigned to ${p.serial ?? "-"}: ${p.status}, code ${views.keycode(p.code)}`);
 }
 
-ui.signin.addEventListener("submit", (e) => {
-  e.preventDefault();
+async function desired(): Promise<void> {
+  const serial = ui.desiredSerial.value.trim();
+  const body = {
+    days: Number(ui.desiredDays.value),
+    reason: ui.desiredReason.value.trim(),
+    sms: ui.desiredSms.checked,
+  };
+  ui.desiredCode.textContent = "";
+  const url = `/api/v1/devices/${encodeURIComponent(serial)}/desired`;
+  const a = await post<DesiredAnswer>(url, "set the credit", body);
+  if (!a.ok) return failed(a);
+  const { code, chose, days, sms } = a.value;
+  ui.desiredCode.textContent = views.keycode(code);
+  ui.desiredReason.value = "";
+  await redraw("codes", "device", "devices");
+  // An add is the calendar's difference: say what it assumes the device holds.
+  const how =
+    chose === "set"
+      ? `a set code makes it ${days} days`
+      : `no set code carries ${days} days: an add of ${(code.seconds ?? 0) / 86_400} days reaches it from the calendar's credit`;
+  say(
+    `credit of ${code.serial}: ${how} (${code.kind}, seq ${code.seq ?? "-"}): ${views.keycode(code)}${smsQueued(sms)}`,
+  );
+}
+
+/** The status line's tail for a code's SMS: its outbox id when one was queued (the form's box was ticked). */
+function smsQueued(sms: { readonly messageId: number } | null): string {
+  return sms === null ? "" : `, SMS ${sms.messageId} queued`;
+}
+
+function forgetReversal(): void {
+  reversing = undefined;
+  ui.reverseConfirm.hidden = true;
+  ui.reverseQuestion.textContent = "";
+  ui.reversePayment.textContent = "Choose a payment's Reverse… button in Payments.";
+}
+
+/** The form's first step: nothing is sent, the person is asked to confirm what the reversal does. */
+function askReversal(): void {
+  if (reversing === undefined) return say("no payment chosen: use a payment's Reverse… button in Payments", true);
+  ui.reverseQuestion.textContent =
+    `Reverse ${paymentName(reversing)} with the note "${ui.reverseNote.value.trim()}"? Its money is owed again: ` +
+    `the account's next payments fill it before buying credit. A code already issued for it stays with the device.`;
+  ui.reverseConfirm.hidden = false;
+  ui.reverseYes.focus();
+}
+
+async function reverse(): Promise<void> {
+  const payment = reversing;
+  if (payment === undefined) return;
+  ui.reverseConfirm.hidden = true;
+  const url = `/api/v1/payments/${encodeURIComponent(payment.provider)}/${encodeURIComponent(payment.transId)}/reverse`;
+  const a = await post<{ payment: Payment }>(url, "reverse payments", { reason: ui.reverseNote.value.trim() });
+  if (!a.ok) return failed(a);
+  ui.reverseNote.value = "";
+  forgetReversal();
+  const p = a.value.payment;
+  await redraw("payments", "search", "device");
+  say(`payment ${p.transId} ${p.replayed === true ? "was already reversed" : "reversed"}: ${p.status}`);
+}
+
+/** Runs `action` when `form` is submitted, in place of the browser's navigation. */
+function onSubmit(form: HTMLFormElement, action: () => void): void {
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    action();
+  });
+}
+
+onSubmit(ui.signin, () => {
   const typed = ui.key.value.trim();
   if (typed !== "") void signIn(typed);
 });
 ui.signout.addEventListener("click", () => signOut());
-ui.search.addEventListener("submit", (e) => {
-  e.preventDefault();
+onSubmit(ui.search, () => {
   const q = ui.query.value.trim();
   if (q !== "") void show({ kind: "search", q }, true);
 });
 for (const b of ui.nav) b.addEventListener("click", () => void show({ kind: b.dataset.view as ListView["kind"] }));
-ui.issue.addEventListener("submit", (e) => {
-  e.preventDefault();
-  void issue();
-});
-ui.assign.addEventListener("submit", (e) => {
-  e.preventDefault();
-  void assign();
+onSubmit(ui.issue, () => void issue());
+onSubmit(ui.assign, () => void assign());
+onSubmit(ui.desired, () => void desired());
+onSubmit(ui.reverse, askReversal);
+ui.reverseYes.addEventListener("click", () => void reverse());
+ui.reverseNo.addEventListener("click", () => {
+  ui.reverseConfirm.hidden = true;
+  say("reversal cancelled: nothing was sent");
 });
 ui.issueAction.addEventListener("change", () => (ui.issueDays.disabled = ui.issueAction.value !== "goodwill"));
 

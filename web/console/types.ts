@@ -34,6 +34,8 @@ export interface Payment {
   readonly serial: string | null;
   readonly code: { readonly keycode: string | null; readonly keycodeTail: string } | null;
   readonly receivedAt: string;
+  /** True when the hub returned a stored outcome (a reversal entered twice) instead of acting again. */
+  readonly replayed?: boolean;
 }
 
 export interface Sms {
@@ -55,8 +57,28 @@ export type Page<K extends string, T> = { readonly [key in K]: T[] } & { readonl
 export const AD_HOC_ACTIONS = ["goodwill", "maintenance", "repossession_lock", "unlock", "wipe"] as const;
 export type AdHocAction = (typeof AD_HOC_ACTIONS)[number];
 
-export interface AdHocAnswer {
+/** What every operator code's answer holds: the code, and the SMS queued with it when the form asked for one. */
+interface IssuedAnswer {
   readonly code: Code;
-  readonly action: AdHocAction;
   readonly sms: { readonly messageId: number } | null;
+}
+
+export interface AdHocAnswer extends IssuedAnswer {
+  readonly action: AdHocAction;
+}
+
+/** A desired-state answer: `chose` says whether a set code carries `days`, or an add of the calendar's difference. */
+export interface DesiredAnswer extends IssuedAnswer {
+  readonly chose: "set" | "add";
+  readonly days: number;
+}
+
+/** An entry of the audit log: `keyId` null when the command line acted; `effect` is JSON text (data, not markup). */
+export interface AuditEntry {
+  readonly auditId: number;
+  readonly keyId: number | null;
+  readonly at: string;
+  readonly action: string;
+  readonly reason: string | null;
+  readonly effect: string;
 }

@@ -1,12 +1,13 @@
 // The console's tables, from the API's answers (types.ts). Pure builders: each returns elements, every value in
 // them set as text (dom.ts); the buttons they hold call back into main.ts.
 import { button, make, money, table, text, when, type Cell } from "./dom";
-import type { Code, Device, Payment, Sms } from "./types";
+import type { AuditEntry, Code, Device, Payment, Sms } from "./types";
 
 /** What a row's buttons do. */
 export interface Actions {
   openDevice(serial: string): void;
   assign(payment: Payment): void;
+  reverse(payment: Payment): void;
 }
 
 /** A code as the key may see it: in full (issue and admin keys) or its last characters (read keys). */
@@ -82,10 +83,17 @@ export function codesTable(
   );
 }
 
+/** A payment's own button: an orphan is assigned, a payment with money is reversed, a reversal has none. */
+function paymentAction(p: Payment, actions: Actions): Cell {
+  if (p.status === "orphan") return button("Assign…", () => actions.assign(p), `assign payment ${p.transId}`);
+  if (p.status === "reversed") return null;
+  return button("Reverse…", () => actions.reverse(p), `reverse payment ${p.transId}`);
+}
+
 export function paymentsTable(caption: string, payments: readonly Payment[], actions: Actions, orphans: boolean) {
   return table(
     caption,
-    ["Received", "Provider", "Transaction", "Amount", "Reference typed", "Status", "Device", "Code"],
+    ["Received", "Provider", "Transaction", "Amount", "Reference typed", "Status", "Device", "Code", "Action"],
     payments.map((p) => [
       when(p.receivedAt),
       p.provider,
@@ -93,10 +101,9 @@ export function paymentsTable(caption: string, payments: readonly Payment[], act
       money(p.amount, p.currency),
       p.accountRef,
       p.status,
-      orphans
-        ? button("Assign…", () => actions.assign(p), `assign payment ${p.transId}`)
-        : deviceLink(p.serial, actions),
+      deviceLink(p.serial, actions),
       keycode(p.code),
+      paymentAction(p, actions),
     ]),
     orphans ? "none waiting" : "none found",
   );
@@ -117,5 +124,36 @@ export function smsTable(caption: string, messages: readonly Sms[], actions: Act
       m.text ?? "(hidden from read keys)",
     ]),
     "none",
+  );
+}
+
+/** An audit entry's effect (JSON text) as "name: value" pairs, nulls left out; text that is not JSON as it is. */
+export function effect(json: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return json;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return json;
+  return Object.entries(parsed)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+    .join(", ");
+}
+
+export function auditTable(entries: readonly AuditEntry[]): HTMLElement {
+  return table(
+    "Audit log, oldest first",
+    ["Entry", "When", "Who", "Action", "Reason", "Effect"],
+    entries.map((e) => [
+      e.auditId,
+      when(e.at),
+      e.keyId === null ? "command line" : `API key ${e.keyId}`,
+      e.action,
+      e.reason,
+      effect(e.effect),
+    ]),
+    "no entries",
   );
 }

@@ -159,14 +159,17 @@ function powerCut(): void {
   host.powerCut();
 }
 
-function start(provision: Uint8Array, journal?: Uint8Array): void {
+/** Starts `provision` with `journal`: a demo on a new chip, or a loaded image written as a flash programmer would. */
+function start(provision: Uint8Array, journal?: Uint8Array, loaded = false): void {
   said.boot = "starting";
   said.credit = undefined;
   said.load = false;
   codesStale = true;
   ui.log.replaceChildren();
   drawKeypad(provision);
-  host.install({ provision, journal });
+  if (!loaded) host.install({ provision, journal });
+  else if (host.writeFlash({ provision, journal }))
+    logLine(host.live?.sim.now ?? 0, "same device: its chip's OTP bits (mark and anchor) stay, as on a real chip");
   render();
 }
 
@@ -180,7 +183,7 @@ async function loadFiles(list: FileList | null): Promise<void> {
     return;
   }
   ui.error.textContent = "";
-  start(read.device.provision, read.device.journal);
+  start(read.device.provision, read.device.journal, true);
 }
 
 for (const button of document.querySelectorAll<HTMLButtonElement>("button[data-demo]")) {

@@ -4,7 +4,6 @@ import { expectBytes, expectInt } from "../../assert";
 import { sipKey } from "../../crypto/siphash";
 import type { Action, Verdict } from "../action";
 import type { KeycodeProtocol } from "../protocol";
-import { ALLOW_TEST_SECONDS, QC_LONG_SECONDS, SHORT_TEST_LIFETIME_MAX } from "./full_device";
 import { FF_KEY, NexusHasher } from "./hash";
 import {
   INCREMENT,
@@ -18,6 +17,17 @@ import {
   smallMac,
   smallPad,
 } from "./small";
+import {
+  DUPLICATE,
+  QC_LONG_SECONDS,
+  SHORT_TEST_LIFETIME_MAX,
+  applied,
+  invalid,
+  malformed,
+  qcTest,
+  shortTest,
+  type TestCaps,
+} from "./verdicts";
 import {
   WINDOW_ABOVE,
   WINDOW_BELOW,
@@ -52,32 +62,17 @@ export interface NexusSmallOptions {
   readonly qcLongLifetimeMax?: number;
 }
 
-const _invalid = (reason: string): Verdict<NexusState> => ({ kind: "invalid", reason });
-/** Refused on its shape (the pad is public, so the header is too): no secret decides it, so it is no guess. */
-const _malformed = (reason: string): Verdict<NexusState> => ({ kind: "invalid", reason, malformed: true });
-/** A code made with the device's key. */
-const _applied = (action: Action, state: NexusState): Verdict<NexusState> => ({
-  kind: "applied",
-  action,
-  state,
-  secret: true,
-});
-/** A test code: signed with the published all-0xFF key. */
-const _public = (action: Action, state: NexusState): Verdict<NexusState> => ({
-  kind: "applied",
-  action,
-  state,
-  secret: false,
-});
-const DUPLICATE: Verdict<NexusState> = Object.freeze({ kind: "duplicate" });
-
 /** The small-keypad protocol bound to one device. */
 export function nexusSmall(options: NexusSmallOptions): KeycodeProtocol<NexusState> {
   expectBytes(options.key, 16, "key");
-  const qcLongMax = options.qcLongLifetimeMax ?? 5;
-  expectInt(qcLongMax, 0, 255, "qcLongLifetimeMax");
-  const shortTestMax = options.shortTestLifetimeMax ?? SHORT_TEST_LIFETIME_MAX;
-  expectInt(shortTestMax, 0, 255, "shortTestLifetimeMax");
+  // The small keypad's only QC code is the one-hour one (a long test): no short QC code to count.
+  const caps: TestCaps = {
+    shortTests: options.shortTestLifetimeMax ?? SHORT_TEST_LIFETIME_MAX,
+    qcShort: 0,
+    qcLong: options.qcLongLifetimeMax ?? 5,
+  };
+  expectInt(caps.qcLong, 0, 255, "qcLongLifetimeMax");
+  expectInt(caps.shortTests, 0, 255, "shortTestLifetimeMax");
   const key = sipKey(options.key);
   const extended = options.enableExtendedSmallMessage === true;
   const restricted = options.restricted === true;
@@ -85,71 +80,59 @@ export function nexusSmall(options: NexusSmallOptions): KeycodeProtocol<NexusSta
 
   function verifyCredit(state: NexusState, low6: number, type: number, increment: number, mac: number) {
     const messageId = inferId(state, low6);
-    if (messageId < 0) return _invalid("message id would pass 2^32-1");
-    if (smallMac(h, key, messageId, type, increment) !== mac) return _invalid("MAC mismatch");
+    if (messageId < 0) return invalid("message id would pass 2^32-1");
+    if (smallMac(h, key, messageId, type, increment) !== mac) return invalid("MAC mismatch");
     if (isUsed(state, messageId)) return DUPLICATE;
     if (type === SMALL_TYPE.ADD_CREDIT) {
-      if (increment === INCREMENT.UNLOCK) return _applied({ type: "unlock" }, markThrough(state, messageId));
-      return _applied({ type: "add_credit", seconds: addIncrementDays(increment) * DAY }, markUsed(state, messageId));
+      if (increment === INCREMENT.UNLOCK) return applied({ type: "unlock" }, markThrough(state, messageId));
+      return applied({ type: "add_credit", seconds: addIncrementDays(increment) * DAY }, markUsed(state, messageId));
     }
     const next = markThrough(state, messageId);
-    if (increment === INCREMENT.UNLOCK) return _applied({ type: "unlock" }, next);
-    if (increment === INCREMENT.LOCK) return _applied({ type: "set_credit", seconds: 0 }, next);
+    if (increment === INCREMENT.UNLOCK) return applied({ type: "unlock" }, next);
+    if (increment === INCREMENT.LOCK) return applied({ type: "set_credit", seconds: 0 }, next);
     if (increment === INCREMENT.CLEAR_RESTRICTED)
-      return _applied({ type: "clear_restricted_flag" }, { ...next, restricted: false });
+      return applied({ type: "clear_restricted_flag" }, { ...next, restricted: false });
     const days = setIncrementDays(increment);
     // 240-252 are reserved for custom commands; the reference asserts and then sets credit 0 (locks the device).
-    if (days < 0) return _invalid(`set credit increment ${increment} is reserved`);
-    return _applied({ type: "set_credit", seconds: days * DAY }, next);
+    if (days < 0) return invalid(`set credit increment ${increment} is reserved`);
+    return applied({ type: "set_credit", seconds: days * DAY }, next);
   }
 
   function verifyMaintenanceOrTest(state: NexusState, low6: number, fn: number, mac: number) {
     // Maintenance and test codes are issued with ID 0 and the MAC covers it; nothing else is a genuine code.
-    if (low6 !== 0) return _malformed("maintenance and test codes carry ID 0");
+    if (low6 !== 0) return malformed("maintenance and test codes carry ID 0");
     if (fn >= 0x80) {
-      if (smallMac(h, key, 0, SMALL_TYPE.MAINTENANCE_OR_TEST, fn) !== mac) return _invalid("MAC mismatch");
+      if (smallMac(h, key, 0, SMALL_TYPE.MAINTENANCE_OR_TEST, fn) !== mac) return invalid("MAC mismatch");
       switch (fn & 0x7f) {
         // Spent once per lifetime as the wipes below: typed again, one constant code would zero the credit again.
         case MAINTENANCE.WIPE_CREDIT:
           if (state.smallWipeCredit) return DUPLICATE;
-          return _applied({ type: "set_credit", seconds: 0 }, { ...state, smallWipeCredit: true });
+          return applied({ type: "set_credit", seconds: 0 }, { ...state, smallWipeCredit: true });
         // Flaw 2: each wipe below is one constant code per device (no ID to mark), and on the reference it resets
         // the window on every entry, so each entry re-opens IDs 0-63 again. Here each applies once per lifetime; a
         // second resync is the operator's journal recovery (`solkey recover`).
         case MAINTENANCE.WIPE_CREDIT_AND_IDS:
           if (state.smallWipeCreditAndIds) return DUPLICATE;
-          return _applied({ type: "set_credit", seconds: 0 }, { ...resetWindow(state), smallWipeCreditAndIds: true });
+          return applied({ type: "set_credit", seconds: 0 }, { ...resetWindow(state), smallWipeCreditAndIds: true });
         case MAINTENANCE.WIPE_IDS:
           if (state.smallWipeIds) return DUPLICATE;
-          return _applied({ type: "none" }, { ...resetWindow(state), smallWipeIds: true });
+          return applied({ type: "none" }, { ...resetWindow(state), smallWipeIds: true });
         default:
-          return _invalid(`maintenance function ${fn & 0x7f} is not 0-2`);
+          return invalid(`maintenance function ${fn & 0x7f} is not 0-2`);
       }
     }
-    if (smallMac(h, FF_KEY, 0, SMALL_TYPE.MAINTENANCE_OR_TEST, fn) !== mac) return _malformed("MAC mismatch");
-    if (fn > TEST.QC) return _malformed(`test function ${fn} is not 0-1`);
-    // Flaw 6: the counts are part of the state the ledger journals with the credit; wipes do not reset them. The
-    // short test is one public code with no count on the reference (free power whenever the limiter allows).
-    if (fn === TEST.SHORT) {
-      if (state.shortTests >= shortTestMax) return DUPLICATE;
-      return _public(
-        { type: "test", seconds: ALLOW_TEST_SECONDS, whenLocked: true },
-        { ...state, shortTests: state.shortTests + 1 },
-      );
-    }
-    if (state.qcLong >= qcLongMax) return DUPLICATE;
-    return _public(
-      { type: "test", seconds: QC_LONG_SECONDS, whenLocked: false },
-      { ...state, qcLong: state.qcLong + 1 },
-    );
+    if (smallMac(h, FF_KEY, 0, SMALL_TYPE.MAINTENANCE_OR_TEST, fn) !== mac) return malformed("MAC mismatch");
+    if (fn > TEST.QC) return malformed(`test function ${fn} is not 0-1`);
+    // Flaw 6: the counts are part of the state the ledger journals with the credit; wipes do not reset them.
+    return fn === TEST.SHORT ? shortTest(state, caps) : qcTest(state, QC_LONG_SECONDS, caps);
   }
 
   function verifyExtended(state: NexusState, low6: number, increment: number, mac: number) {
     // Flaw 5: the reference always accepts these (nexus_keycode_pro_small_internal_bitstream_passthrough).
-    if (!extended) return _malformed("extended small messages are disabled");
-    if (low6 >> 5 !== 1 || ((low6 >> 2) & 7) !== 0) return _malformed("not an extended set-credit message");
+    if (!extended) return malformed("extended small messages are disabled");
+    if (low6 >> 5 !== 1 || ((low6 >> 2) & 7) !== 0) return malformed("not an extended set-credit message");
     const days = increment === INCREMENT.UNLOCK ? 0 : increment === INCREMENT.LOCK ? 0 : setIncrementDays(increment);
-    if (days < 0) return _malformed(`set credit increment ${increment} is reserved`);
+    if (days < 0) return malformed(`set credit increment ${increment} is reserved`);
     // Only 2 ID bits: try each window ID with those bits (extended_small_infer_windowed_message_id, which skips used
     // IDs; here a used one that matches makes the verdict "duplicate" rather than "invalid").
     const lowest = state.highest - WINDOW_BELOW;
@@ -162,23 +145,23 @@ export function nexusSmall(options: NexusSmallOptions): KeycodeProtocol<NexusSta
       }
       const action: Action =
         increment === INCREMENT.UNLOCK ? { type: "unlock" } : { type: "set_credit", seconds: days * DAY };
-      return _applied(action, { ...markThrough(state, id), restricted: false });
+      return applied(action, { ...markThrough(state, id), restricted: false });
     }
     if (duplicate) return DUPLICATE;
-    return _invalid("no unused window ID matches the MAC");
+    return invalid("no unused window ID matches the MAC");
   }
 
   return {
     name: "nexus-small",
     initialState: () => freshState(restricted),
     verify(state: NexusState, entry: string): Verdict<NexusState> {
-      if (!isNexusState(state)) return _invalid("bad state: not a Nexus replay state");
-      if (typeof entry !== "string" || entry.length !== SMALL_LENGTH) return _malformed("entry is not 14 symbols");
+      if (!isNexusState(state)) return invalid("bad state: not a Nexus replay state");
+      if (typeof entry !== "string" || entry.length !== SMALL_LENGTH) return malformed("entry is not 14 symbols");
       let header = 0;
       let mac = 0;
       for (let i = 0; i < SMALL_LENGTH; i++) {
         const v = entry.charCodeAt(i) - 50; // keys "2345" are symbol values 0-3
-        if (v < 0 || v > 3) return _malformed("entry has a key outside 2-5");
+        if (v < 0 || v > 3) return malformed("entry has a key outside 2-5");
         if (i < 8) header = (header << 2) | v;
         else mac = (mac << 2) | v;
       }
