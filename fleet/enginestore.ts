@@ -76,7 +76,7 @@ export class EngineStore implements FleetStore {
   readonly where: string;
   private readonly ctx: StoreContext;
 
-  protected constructor(
+  constructor(
     private readonly engine: StoreEngine,
     options: StoreOptions,
   ) {

@@ -5,8 +5,9 @@
 // ever answering before the disk has it. One connection writes at a time: the row locks PostgreSQL takes are moot.
 import { openFleet, type Db } from "./database";
 import { sqliteFleet } from "./devices";
-import { EngineStore, type StoreOptions } from "./enginestore";
+import { EngineStore, type StoreEngine, type StoreOptions } from "./enginestore";
 import { GroupCommit } from "./groupcommit";
+import type { SecretKeySource } from "./sealing";
 import { runSteps } from "./sql";
 
 export type SqliteStoreOptions = StoreOptions;
@@ -14,20 +15,22 @@ export type SqliteStoreOptions = StoreOptions;
 export class SqliteStore extends EngineStore {
   /** Opens the fleet database at `file` (it must exist: `solkey provision` makes it). */
   static open(file: string, options: SqliteStoreOptions = {}): SqliteStore {
-    const db: Db = openFleet(file, options);
-    const group = new GroupCommit(db, file);
-    return new SqliteStore(
-      {
-        where: file,
-        write: (steps) => group.run(() => runSteps(db, steps())),
-        read: async (steps) => runSteps(db, steps()),
-        fleet: sqliteFleet(db, file),
-        async close() {
-          await group.drain();
-          db.close();
-        },
-      },
-      options,
-    );
+    return new SqliteStore(sqliteEngine(file, options), options);
   }
+}
+
+/** The engine on the fleet database at `file`: its own connection, writes group-committed. */
+export function sqliteEngine(file: string, access: SecretKeySource): StoreEngine {
+  const db: Db = openFleet(file, access);
+  const group = new GroupCommit(db, file);
+  return {
+    where: file,
+    write: (steps) => group.run(() => runSteps(db, steps())),
+    read: async (steps) => runSteps(db, steps()),
+    fleet: sqliteFleet(db, file),
+    async close() {
+      await group.drain();
+      db.close();
+    },
+  };
 }

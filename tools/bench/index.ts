@@ -12,6 +12,7 @@ import * as startup from "./startup";
 import * as web from "./web";
 import * as hub from "./hub";
 import * as pg from "./pg";
+import * as store from "./store";
 import * as odds from "./odds";
 import * as flash from "./flash";
 
@@ -30,6 +31,7 @@ const SECTIONS: ReadonlyArray<{ readonly name: string; run(): Promise<void> }> =
   web,
   hub,
   pg,
+  store,
   odds,
   flash,
 ];
