@@ -303,7 +303,7 @@ export function* codeSteps(device: FleetDevice, request: Omit<IssueRequest, "dev
   while (encoded.seq !== null && (yield* _shadowed(device, encoded.seq)))
     encoded = encodeCode(secrets, code, encoded.seq, issuer);
   const warning = windowWarning(device, full, encoded.seq);
-  const [row] = (yield { sql: `${INSERT_CODE} RETURNING code_id`, args: codeRow(device, request, encoded, now) }) as {
+  const [row] = (yield { sql: INSERT_CODE_RETURNING, args: codeRow(device, request, encoded, now) }) as {
     code_id: number;
   }[];
   if (encoded.seq !== null)
@@ -377,6 +377,8 @@ export function replayOf(device: FleetDevice, request: IssueRequest, previous: C
 /** A code's row (`?` placeholders, both engines). */
 export const INSERT_CODE = `INSERT INTO codes (device_id, seq, kind, request, units, seconds, keycode, payment_ref,
   issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const INSERT_CODE_RETURNING = `${INSERT_CODE} RETURNING code_id`;
 
 /** INSERT_CODE's values for a code encoded for `request`. */
 export function codeRow(device: FleetDevice, request: Omit<IssueRequest, "device">, encoded: Encoded, now: string) {
