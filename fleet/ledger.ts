@@ -8,7 +8,7 @@ import type { KeycodeProtocol } from "../firmware/protocols/protocol";
 import { deviceProtocol } from "../firmware/provision/protocol";
 import { SolkeyError, UsageError } from "./errors";
 import { encodeCode, secretsOf, tokenIssuer, windowAbove, type CodeRequest, type Encoded } from "./codes";
-import { isPostgresUrl, openFleet, type Db, type OpenOptions } from "./database";
+import type { Db, OpenOptions } from "./database";
 import {
   deviceSteps,
   eachDeviceSteps,
@@ -22,8 +22,7 @@ import {
   type SealedFleet,
 } from "./devices";
 import { definePackageSteps, packagesSteps, type Packages } from "./amounts";
-import { checkPgFleet, pgPool, redacted } from "./pgdb";
-import { pgRunner, sqliteRunner, type StepRunner, type Steps } from "./sql";
+import { openRunner, sqliteRunner, type StepRunner, type Steps } from "./sql";
 import type { ProvisionRecord } from "../firmware/provision/record";
 import { entryDigits, recoverySteps, type Recovery, type RecoveryRequest } from "./recovery";
 
@@ -98,15 +97,8 @@ export class Ledger {
 
   /** The fleet `db` names: an SQLite file (created when `options.create`) or a migrated postgres:// database. */
   static async open(db: string, options: OpenOptions = {}): Promise<Ledger> {
-    if (!isPostgresUrl(db)) return Ledger.sqlite(openFleet(db, options), db);
-    const pool = pgPool(db, 2);
-    try {
-      const fleet = { key: await checkPgFleet(pool, db, options), where: redacted(db) };
-      return new Ledger(pgRunner(pool, fleet.where), fleet);
-    } catch (e) {
-      await pool.end();
-      throw e;
-    }
+    const { runner, key } = await openRunner(db, options);
+    return new Ledger(runner, { key, where: runner.where });
   }
 
   /** The ledger on an open SQLite fleet (`close` closes it). */
