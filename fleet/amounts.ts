@@ -47,7 +47,7 @@ export function parseAmount(packages: Packages, text: string): number {
   return packageSeconds(packages, text.trim());
 }
 
-export function packageSeconds(packages: Packages, name: string): number {
+function packageSeconds(packages: Packages, name: string): number {
   const seconds = packages.get(name);
   if (seconds === undefined)
     throw new UsageError(

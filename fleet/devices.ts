@@ -183,7 +183,7 @@ export function* deviceSteps(fleet: SealedFleet, serialOrId: string | number, lo
   const text = String(serialOrId);
   const byId = typeof serialOrId === "number" ? serialOrId : /^\d+$/.test(text) ? Number(text) : -1;
   const rows = (yield {
-    sql: `${DEVICE_COLUMNS} WHERE serial = ? OR device_id = ? ORDER BY device_id`,
+    sql: `${DEVICE_COLUMNS} WHERE serial = ? OR device_id = ?`,
     args: [typeof serialOrId === "number" ? null : text, byId],
     ...(lock && { forUpdate: true as const }),
   }) as DeviceRow[];

@@ -1,14 +1,15 @@
-// The issuing ledger: every code issued to a device, in the fleet database. Each issue is one transaction that
-// reads the device's last ID/count, encodes the next code and records it, so no ID or count is ever issued twice.
-// A payment reference yields its code once: asking again returns the same code. The ledger also knows what is known
-// to have been entered, and refuses (unless told) a code the device's acceptance window would refuse.
+// The issuing ledger: every code issued to a device, in the fleet database, SQLite or PostgreSQL alike: its rules are
+// written once as Steps (fleet/sql.ts) that either engine runs inside one transaction. An issue locks the device,
+// reads its last ID/count, encodes the next code and records it, so no ID or count is ever issued twice. A payment
+// reference yields its code once: asking again returns the same code. The ledger also knows what is known to have
+// been entered, and refuses (unless told) a code the device's acceptance window would refuse.
 import { WINDOW_BELOW, type NexusState } from "../firmware/protocols/nexus/window";
 import type { TokenIssuer } from "../firmware/protocols/openpaygo/encoder";
 import type { KeycodeProtocol } from "../firmware/protocols/protocol";
 import { deviceProtocol } from "../firmware/provision/protocol";
 import { SolkeyError, UsageError } from "./errors";
 import { encodeCode, secretsOf, tokenIssuer, windowAbove, type CodeRequest, type Encoded } from "./codes";
-import { isPostgresUrl, openFleet, type Db, type OpenOptions } from "./database";
+import type { Db, OpenOptions } from "./database";
 import {
   deviceSteps,
   eachDeviceSteps,
@@ -22,8 +23,7 @@ import {
   type SealedFleet,
 } from "./devices";
 import { definePackageSteps, packagesSteps, type Packages } from "./amounts";
-import { checkPgFleet, pgPool, redacted } from "./pgdb";
-import { pgRunner, sqliteRunner, type StepRunner, type Steps } from "./sql";
+import { openRunner, sqliteRunner, type StepRunner, type Steps } from "./sql";
 import type { ProvisionRecord } from "../firmware/provision/record";
 import { entryDigits, recoverySteps, type Recovery, type RecoveryRequest } from "./recovery";
 
@@ -98,15 +98,8 @@ export class Ledger {
 
   /** The fleet `db` names: an SQLite file (created when `options.create`) or a migrated postgres:// database. */
   static async open(db: string, options: OpenOptions = {}): Promise<Ledger> {
-    if (!isPostgresUrl(db)) return Ledger.sqlite(openFleet(db, options), db);
-    const pool = pgPool(db, 2);
-    try {
-      const fleet = { key: await checkPgFleet(pool, db, options), where: redacted(db) };
-      return new Ledger(pgRunner(pool, fleet.where), fleet);
-    } catch (e) {
-      await pool.end();
-      throw e;
-    }
+    const { runner, key } = await openRunner(db, options);
+    return new Ledger(runner, { key, where: runner.where });
   }
 
   /** The ledger on an open SQLite fleet (`close` closes it). */
@@ -303,7 +296,7 @@ export function* codeSteps(device: FleetDevice, request: Omit<IssueRequest, "dev
   while (encoded.seq !== null && (yield* _shadowed(device, encoded.seq)))
     encoded = encodeCode(secrets, code, encoded.seq, issuer);
   const warning = windowWarning(device, full, encoded.seq);
-  const [row] = (yield { sql: `${INSERT_CODE} RETURNING code_id`, args: codeRow(device, request, encoded, now) }) as {
+  const [row] = (yield { sql: INSERT_CODE_RETURNING, args: codeRow(device, request, encoded, now) }) as {
     code_id: number;
   }[];
   if (encoded.seq !== null)
@@ -353,7 +346,7 @@ function issuerOf(record: ProvisionRecord): TokenIssuer | undefined {
 }
 
 /** Whether any of `earlier` (the device's codes below `seq` with its low 6 bits) would also apply at `seq`. */
-export function shadowedBy(device: FleetDevice, seq: number, earlier: readonly { keycode: string }[]): boolean {
+function shadowedBy(device: FleetDevice, seq: number, earlier: readonly { keycode: string }[]): boolean {
   if (device.record.protocol === "openpaygo") return false;
   const protocol = deviceProtocol(device.record).protocol as KeycodeProtocol<NexusState>;
   const window: NexusState = { ...protocol.initialState(), highest: Math.max(WINDOW_BELOW, seq) };
@@ -361,7 +354,7 @@ export function shadowedBy(device: FleetDevice, seq: number, earlier: readonly {
 }
 
 /** The code a payment reference already paid for, asked again: the same code, or refused when asked otherwise. */
-export function replayOf(device: FleetDevice, request: IssueRequest, previous: CodeRow): IssuedCode {
+function replayOf(device: FleetDevice, request: IssueRequest, previous: CodeRow): IssuedCode {
   if (previous.device_id !== device.deviceId || previous.request !== JSON.stringify(request.code)) {
     const what = `${previous.kind}${previous.seq === null ? "" : ` #${previous.seq}`}`;
     throw new UsageError(
@@ -375,18 +368,20 @@ export function replayOf(device: FleetDevice, request: IssueRequest, previous: C
 }
 
 /** A code's row (`?` placeholders, both engines). */
-export const INSERT_CODE = `INSERT INTO codes (device_id, seq, kind, request, units, seconds, keycode, payment_ref,
+const INSERT_CODE = `INSERT INTO codes (device_id, seq, kind, request, units, seconds, keycode, payment_ref,
   issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
+const INSERT_CODE_RETURNING = `${INSERT_CODE} RETURNING code_id`;
+
 /** INSERT_CODE's values for a code encoded for `request`. */
-export function codeRow(device: FleetDevice, request: Omit<IssueRequest, "device">, encoded: Encoded, now: string) {
+function codeRow(device: FleetDevice, request: Omit<IssueRequest, "device">, encoded: Encoded, now: string) {
   const { code, paymentRef } = request;
   const { seq, units, seconds, keycode } = encoded;
   return [device.deviceId, seq, code.kind, JSON.stringify(code), units, seconds, keycode, paymentRef ?? null, now];
 }
 
 /** A ledger never wipes message IDs (old codes would apply again). */
-export function refuseIdWipe(code: CodeRequest): void {
+function refuseIdWipe(code: CodeRequest): void {
   if (code.kind === "wipe" && code.target !== "credit" && code.target !== "restricted_flag")
     throw new UsageError(
       `a ledger never wipes message IDs: old codes would apply again. For support cases use \`solkey keycode\``,
@@ -397,7 +392,7 @@ export function refuseIdWipe(code: CodeRequest): void {
  * The warning for a code at `seq` past the device's acceptance window (null inside it); refused unless the request
  * says `pastWindow`.
  */
-export function windowWarning(device: FleetDevice, request: IssueRequest, seq: number | null): string | null {
+function windowWarning(device: FleetDevice, request: IssueRequest, seq: number | null): string | null {
   if (seq === null) return null;
   const limit = device.enteredSeq + windowAbove(device.record.protocol, request.code.kind);
   if (seq <= limit) return null;
@@ -418,7 +413,7 @@ function _pastWindow(device: FleetDevice, seq: number, limit: number): string {
   );
 }
 
-export function issuedBase(device: FleetDevice): Pick<IssuedCode, "serial" | "deviceId" | "protocol"> {
+function issuedBase(device: FleetDevice): Pick<IssuedCode, "serial" | "deviceId" | "protocol"> {
   return { serial: device.serial, deviceId: device.deviceId, protocol: device.record.protocol };
 }
 

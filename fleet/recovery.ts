@@ -101,7 +101,7 @@ export function entryDigits(record: ProvisionRecord, keycode: string): string {
 }
 
 /** A code the ledger gave the device, as a recovery reads it. */
-export interface RecoveryCode {
+interface RecoveryCode {
   /** null for codes that spend no ID (tests, small wipes). */
   seq: number | null;
   keycode: string;
@@ -113,7 +113,7 @@ export interface RecoveryCode {
  * ledger ever gave it, those without an ID (tests, small wipes) included; and the arguments of its row in recoveries. Pure: each engine reads and
  * records it in one transaction.
  */
-export function planRecovery(
+function planRecovery(
   device: FleetDevice,
   codes: readonly RecoveryCode[],
   previous: string | null,

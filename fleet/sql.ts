@@ -3,8 +3,9 @@
 // own transaction); what must be one snapshot is one statement.
 import type { Statement } from "better-sqlite3";
 import type { Pool, PoolClient } from "pg";
-import { fleetError, inTransaction, isPostgresUrl, openFleet, type Db } from "./database";
-import { checkPgSchema, inPgTransaction, pgError, pgPool, redacted, withClient } from "./pgdb";
+import { fleetError, inTransaction, isPostgresUrl, openFleet, type Db, type OpenOptions } from "./database";
+import { checkPgFleet, checkPgSchema, inPgTransaction, pgError, pgPool, redacted, withClient } from "./pgdb";
+import { keyOf, type SecretKey } from "./sealing";
 
 export interface Sql {
   /** The rows `sql` returns (none for a statement without RETURNING). */
@@ -187,6 +188,28 @@ export function pgRunner(pool: Pool, where: string): StepRunner {
     read: (steps) => withClient(pool, where, (c) => runPgSteps(c, steps)),
     close: () => pool.end(),
   };
+}
+
+/**
+ * The fleet `db` names as a StepRunner, with the key its device images are sealed under: an SQLite file (opened,
+ * migrated and unlocked by openFleet; created when `options.create`) or a postgres:// URL (schema and key checked).
+ */
+export async function openRunner(
+  db: string,
+  options: OpenOptions = {},
+): Promise<{ runner: StepRunner; key: SecretKey }> {
+  if (!isPostgresUrl(db)) {
+    const fleet = openFleet(db, options);
+    return { runner: sqliteRunner(fleet, db), key: keyOf(fleet) };
+  }
+  const pool = pgPool(db, 2);
+  try {
+    const key = await checkPgFleet(pool, db, options);
+    return { runner: pgRunner(pool, redacted(db)), key };
+  } catch (e) {
+    await pool.end();
+    throw e;
+  }
 }
 
 /** A unique constraint refused the write, on either engine. */

@@ -369,24 +369,8 @@ describe.each(ENGINES)("solkey provision on %s", (engine) => {
   it("writes nRF52 images as one Intel HEX holding the journal pages and the provisioning page", async () => {
     const dir = scratch("cli");
     const { db, env } = await fleets.empty(engine);
-    const r = await solkey(
-      [
-        "provision",
-        "--protocol",
-        "nexus-full",
-        "--board",
-        "nrf52",
-        "--count",
-        "1",
-        "--random-keys",
-        "--db",
-        db,
-        "--out",
-        dir,
-        "--json",
-      ],
-      env,
-    );
+    const provision = ["provision", "--protocol", "nexus-full", "--board", "nrf52", "--count", "1", "--random-keys"];
+    const r = await solkey([...provision, "--db", db, "--out", dir, "--json"], env);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.flash).toMatch(/nrfjprog .*--program .*<serial>.hex --sectorerase/);
