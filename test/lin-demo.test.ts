@@ -3,6 +3,10 @@
 import fs from "fs";
 import path from "path";
 import { runDemo } from "../hosts/moddable/lin/main";
+import Digital from "../hosts/node/digital";
+import DigitalBank from "../hosts/node/digitalbank";
+import Flash from "../hosts/node/flash";
+import OTP from "../hosts/node/otp";
 import manifest from "../manifest.json";
 
 const ROOT = path.join(__dirname, "..");
@@ -65,5 +69,28 @@ describe("lin demo", () => {
     }
     expect(names.has("hosts/node/simdevice")).toBe(true);
     expect(missing).toEqual([]);
+  });
+
+  it("meters only members the stand-ins have, in each lin shim that wraps one (metered.js)", () => {
+    // metered() throws at the lin build's preload for a name the stand-in lacks; this catches it before mcconfig.
+    const standIns: Record<string, { prototype: object }> = { Digital, DigitalBank, Flash, OTP };
+    const members = (proto: object): string[] =>
+      proto === Object.prototype
+        ? []
+        : [...Object.getOwnPropertyNames(proto), ...members(Object.getPrototypeOf(proto))];
+    const shims = ["digital", "digitalbank", "flash", "otp"].map((shim) => {
+      const text = fs.readFileSync(path.join(ROOT, "hosts/moddable/lin", `${shim}.js`), "utf8");
+      const m = /^import (\w+) from "hosts\/node\/\w+";[\s\S]*^export default metered\(\1, \[([^\]]*)\]\);$/m.exec(
+        text,
+      );
+      if (!m) throw new Error(`hosts/moddable/lin/${shim}.js: no "export default metered(<stand-in>, [...])"`);
+      return { shim, base: m[1], names: m[2].split(",").map((n) => JSON.parse(n.trim()) as string) };
+    });
+    for (const { shim, base, names } of shims) {
+      expect([shim, base in standIns]).toEqual([shim, true]);
+      const known = members(standIns[base].prototype).filter((n) => n !== "constructor");
+      expect([shim, names.filter((n) => !known.includes(n))]).toEqual([shim, []]);
+    }
+    expect(shims.map((s) => s.names.length)).toEqual([3, 3, 3, 3]);
   });
 });

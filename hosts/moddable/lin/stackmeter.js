@@ -1,7 +1,7 @@
 // The lin build's measure of the firmware's own XS stack (issue 20): the stack the firmware itself needs from each
 // of its entries (main, a timer, a pin's onReadable), the simulator's stand-ins left out. The shims that put the
-// stand-ins under Moddable's specifiers (flash.js, digital.js, digitalbank.js, timer.js, otp.js) run each call the
-// firmware makes into them through host(), and each callback they make into the firmware through entry().
+// stand-ins under Moddable's specifiers (metered.js for flash.js, digital.js, digitalbank.js and otp.js; timer.js) run
+// each call the firmware makes into them through host(), and each callback they make into the firmware through entry().
 // On a chip those calls are Moddable's native io: one host-function frame, and its callbacks start from the event
 // loop, near the bottom of the stack. Here the harness (SimDevice, the simulated board and clock) sits below the
 // firmware and the stand-ins' own frames above it; XS's high-water mark ("XS Stack Used") counts both.
@@ -63,9 +63,9 @@ export function entered(callback) {
   };
 }
 
-/** io options with their onReadable run as an entry from the event loop. */
+/** io options with their onReadable run as an entry from the event loop; any other argument as it is. */
 export function entries(options) {
-  return options.onReadable === undefined ? options : { ...options, onReadable: entered(options.onReadable) };
+  return options?.onReadable === undefined ? options : { ...options, onReadable: entered(options.onReadable) };
 }
 
 /** The firmware's deepest stack since the last reset, in slots, and resets it. */
@@ -77,23 +77,17 @@ export function takeDeepest() {
 
 export { slotBytes };
 
-/** A stand-in's shape: a method calling through host(). */
-class Shim {
-  call(...args) {
-    return host(() => undefined, this, args);
-  }
-}
-
 /**
- * The slots a stand-in call counts above a native call made at the same point (the shim's and host()'s frames):
- * how far the figure can err high when the firmware's deepest point is a call into io.
+ * The slots a call into a stand-in counts above a native call made at the same point (the shim's and host()'s
+ * frames): how far the figure can err high when the firmware's deepest point is a call into io. `probe` is a shim
+ * of the stand-ins' shape (metered.js) with a `call` method.
  */
-export function overhead() {
+export function overhead(probe) {
   let native = 0;
   entry(
     () => {
       native = depth();
-      new Shim().call();
+      probe.call();
     },
     undefined,
     [],

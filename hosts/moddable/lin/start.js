@@ -4,6 +4,7 @@
 // JavaScript: trace and the instrumentation module are Moddable's, outside the repository's Node type-check.
 import Instrumentation from "instrumentation";
 import { runDemo } from "hosts/moddable/lin/main";
+import { metered } from "hosts/moddable/lin/metered";
 import { overhead, slotBytes, takeDeepest } from "hosts/moddable/lin/stackmeter";
 
 const METERS = ["XS Slot Heap Used", "XS Chunk Heap Used", "XS Stack Used"].map((name) => Instrumentation.map(name));
@@ -21,8 +22,16 @@ function memory() {
   );
 }
 
+/** A stand-in whose one method does nothing, under the shims' shape: what a call into io costs the meter. */
+const Probe = metered(
+  class {
+    call() {}
+  },
+  ["call"],
+);
+
 export default function main() {
-  const calls = overhead();
+  const calls = overhead(new Probe());
   const failures = runDemo((line) => trace(`${line}\n`), memory);
   trace(
     `lin demo done: ${failures === 0 ? "ok" : `${failures} failures`}; firmware's own stack at most ${deepest} ` +
