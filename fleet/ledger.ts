@@ -23,7 +23,7 @@ import {
   type SealedFleet,
 } from "./devices";
 import { definePackageSteps, packagesSteps, type Packages } from "./amounts";
-import { openRunner, sqliteRunner, type StepRunner, type Steps } from "./sql";
+import { isUniqueViolation, openRunner, sqliteRunner, type StepRunner, type Steps } from "./sql";
 import type { ProvisionRecord } from "../firmware/provision/record";
 import { entryDigits, recoverySteps, type Recovery, type RecoveryRequest } from "./recovery";
 
@@ -296,9 +296,21 @@ export function* codeSteps(device: FleetDevice, request: Omit<IssueRequest, "dev
   while (encoded.seq !== null && (yield* _shadowed(device, encoded.seq)))
     encoded = encodeCode(secrets, code, encoded.seq, issuer);
   const warning = windowWarning(device, full, encoded.seq);
-  const [row] = (yield { sql: INSERT_CODE_RETURNING, args: codeRow(device, request, encoded, now) }) as {
-    code_id: number;
-  }[];
+  let row: { code_id: number };
+  try {
+    [row] = (yield { sql: INSERT_CODE_RETURNING, args: codeRow(device, request, encoded, now) }) as {
+      code_id: number;
+    }[];
+  } catch (e) {
+    // Only another device's transaction (this device's row is locked) can have taken the reference since the
+    // look-up above: another PostgreSQL process paying for a different device with the same receipt.
+    if (request.paymentRef !== undefined && isUniqueViolation(e))
+      throw new UsageError(
+        `payment reference ${request.paymentRef} was just used for a code on another device; one receipt cannot ` +
+          `pay for two codes`,
+      );
+    throw e;
+  }
   if (encoded.seq !== null)
     yield { sql: "UPDATE devices SET issued_seq = ? WHERE device_id = ?", args: [encoded.seq, device.deviceId] };
   const issued: IssuedCode = {
